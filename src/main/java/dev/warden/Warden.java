@@ -1,0 +1,245 @@
+package dev.warden;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.warden.audit.AuditLog;
+import dev.warden.config.ConfigException;
+import dev.warden.config.ConfigLoader;
+import dev.warden.config.WardenConfig;
+import dev.warden.core.CallPipeline;
+import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.Executor;
+import dev.warden.exec.Languages;
+import dev.warden.exec.SandboxRuntime;
+import dev.warden.mcp.HttpTransport;
+import dev.warden.mcp.StdioTransport;
+import dev.warden.mcp.WardenTools;
+import dev.warden.policy.Policy;
+import dev.warden.policy.Tier;
+import dev.warden.sanitize.Sanitizer;
+import dev.warden.session.WorkspaceDirs;
+import dev.warden.session.Workspaces;
+import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Entry point: parse arguments, load config, wire the parts by constructor, start a transport. */
+public final class Warden {
+
+    private static final Logger log = LoggerFactory.getLogger(Warden.class);
+    private static final Pattern SECRET_NAME = Pattern.compile("(?i).*(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|AUTH).*");
+
+    static final String USAGE = """
+        usage: java -jar warden.jar [--http HOST:PORT] [--config FILE] [--workspace DIR] [--audit FILE]
+          (no --http)       serve MCP over stdio
+          --http HOST:PORT  serve Streamable HTTP at /mcp and HTTP+SSE at /sse + /message
+          --config FILE     YAML laid over the built-in defaults (see config/warden.yaml)
+          --workspace DIR   root of the per-session workspaces (default: a fresh temp dir)
+          --audit FILE      audit log (JSON lines)
+        """;
+
+    record Args(String http, Path config, Path workspace, Path audit) {
+    }
+
+    public static void main(String[] argv) {
+        Args args;
+        try {
+            args = parse(argv);
+        }
+        catch (IllegalArgumentException e) {
+            System.err.println("warden: " + e.getMessage());
+            System.err.print(USAGE);
+            System.exit(2);
+            return;
+        }
+        if (args == null) {
+            System.err.print(USAGE);
+            return;
+        }
+        try {
+            run(args);
+            System.exit(0);
+        }
+        catch (ConfigException | IllegalArgumentException e) {
+            System.err.println("warden: " + e.getMessage());
+            System.exit(2);
+        }
+        catch (Exception e) {
+            log.error("warden stopped: {}", e.getMessage(), e);
+            System.exit(1);
+        }
+    }
+
+    static Args parse(String[] argv) {
+        String http = null;
+        Path config = null;
+        Path workspace = null;
+        Path audit = null;
+        for (int i = 0; i < argv.length; i++) {
+            String a = argv[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                return null;
+            }
+            if (i + 1 >= argv.length) {
+                throw new IllegalArgumentException("unknown or incomplete argument: " + a);
+            }
+            switch (a) {
+                case "--http" -> http = argv[++i];
+                case "--config" -> config = Path.of(argv[++i]);
+                case "--workspace" -> workspace = Path.of(argv[++i]);
+                case "--audit" -> audit = Path.of(argv[++i]);
+                default -> throw new IllegalArgumentException("unknown argument: " + a);
+            }
+        }
+        return new Args(http, config, workspace, audit);
+    }
+
+    static void run(Args args) throws Exception {
+        WardenConfig config = new ConfigLoader().load(args.config());
+        List<String> tokens = new ArrayList<>(config.http().tokens());
+        String envToken = System.getenv("WARDEN_TOKEN");
+        if (envToken != null && !envToken.isBlank()) {
+            if (envToken.length() < 16) {
+                throw new ConfigException("WARDEN_TOKEN needs at least 16 characters", null);
+            }
+            tokens.add(envToken.strip());
+        }
+        HttpTransport.Binding binding = args.http() == null ? null : binding(args.http());
+        if (binding != null && tokens.isEmpty() && !HttpTransport.isLoopback(binding.host())) {
+            throw new ConfigException("refusing to serve HTTP on " + binding.host()
+                    + " without a token: anyone who can reach it could run code. Set WARDEN_TOKEN or http.tokens, "
+                    + "or bind 127.0.0.1.", null);
+        }
+
+        ObjectMapper json = new ObjectMapper();
+        Path stateDir = Files.createTempDirectory("warden-state-");
+        Files.setAttribute(stateDir, "unix:mode", 0755);
+        boolean ownsRoot = args.workspace() == null && config.server().workspaceRoot().isEmpty();
+        Path wsRoot = args.workspace() != null ? args.workspace()
+                : ownsRoot ? Files.createTempDirectory("warden-ws-") : Path.of(config.server().workspaceRoot());
+        Path auditFile = args.audit() != null ? args.audit()
+                : !config.audit().file().isEmpty() ? Path.of(config.audit().file())
+                        : Path.of(System.getProperty("user.home"), ".local", "state", "warden", "audit.jsonl");
+
+        // The sandbox proves itself in the background while the transport starts answering.
+        CompletableFuture<SandboxRuntime> runtime = CompletableFuture.supplyAsync(() -> SandboxRuntime.create(config, stateDir));
+        Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
+                ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> runtime.join().forget(ws));
+        AuditLog audit = new AuditLog(auditFile, config.audit().fsync(), json);
+        Languages languages = new Languages(config.languages());
+        Sanitizer sanitizer = new Sanitizer(serverSecrets(tokens),
+                Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
+        Executor none = new NoExecutor();
+        CallPipeline pipeline = new CallPipeline(new Policy(config.inline().commands()), workspaces, languages,
+                tier -> switch (tier) {
+                    case L1 -> runtime.join().inline();
+                    case L2 -> runtime.join().sandbox();
+                    case L3, L4 -> none;
+                }, sanitizer, audit, config.limits());
+        WardenTools tools = new WardenTools(pipeline, config.limits(), languages.names(), json);
+        String version = version();
+        var mapper = new JacksonMcpJsonMapper(json);
+
+        ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "warden-session-reaper");
+            t.setDaemon(true);
+            return t;
+        });
+        Runnable shutdown = () -> {
+            reaper.shutdownNow();
+            workspaces.close();
+            runtime.join().close();
+            WorkspaceDirs.delete(stateDir);
+            try {
+                audit.close();
+            }
+            catch (Exception ignored) {
+                // closing an append-only file: every line was already written
+            }
+        };
+        Thread hook = new Thread(shutdown, "warden-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+
+        log.info("warden {}: workspaces under {}, audit to {}, languages {}", version, wsRoot, auditFile,
+                languages.names());
+        if (binding == null) {
+            StdioTransport.run(mapper, json, tools, version);
+        }
+        else {
+            long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
+            reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
+            HttpTransport http = HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
+                    config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
+                    workspaces::end);
+            log.info("serving MCP on http://{}:{}/mcp (SSE: /sse){}", binding.host(), http.port(),
+                    tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
+            http.join();
+        }
+        Runtime.getRuntime().removeShutdownHook(hook);
+        shutdown.run();
+    }
+
+    static HttpTransport.Binding binding(String spec) {
+        int colon = spec.lastIndexOf(':');
+        if (colon <= 0 || colon == spec.length() - 1) {
+            throw new IllegalArgumentException("--http needs HOST:PORT, e.g. 127.0.0.1:8765");
+        }
+        String host = spec.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(spec.substring(colon + 1));
+        }
+        catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--http port must be a number: " + spec);
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("--http port out of range: " + port);
+        }
+        return new HttpTransport.Binding(host, port);
+    }
+
+    /** Values of the server's own secret-looking variables and tokens: redacted if a run prints them. */
+    static List<String> serverSecrets(List<String> tokens) {
+        List<String> secrets = new ArrayList<>(tokens);
+        Map<String, String> env = new LinkedHashMap<>(System.getenv());
+        env.forEach((k, v) -> {
+            if (SECRET_NAME.matcher(k).matches() && v != null && v.length() >= 8) {
+                secrets.add(v);
+            }
+        });
+        return secrets;
+    }
+
+    static String version() {
+        String v = Warden.class.getPackage().getImplementationVersion();
+        return v == null ? "0.1.0" : v;
+    }
+
+    /** Tiers this build has no executor for yet: refused, never run elsewhere. */
+    private static final class NoExecutor implements Executor {
+
+        @Override
+        public ExecOutcome run(dev.warden.exec.ExecRequest request, dev.warden.exec.Limits limits) {
+            return new ExecOutcome.Refused("no executor for this tier is configured on this server", false);
+        }
+
+        @Override
+        public String name() {
+            return "none";
+        }
+    }
+
+}

@@ -1,0 +1,152 @@
+package dev.warden.config;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads the defaults built into the jar, lays an operator's file over them key by key, and refuses
+ * at start-up anything unknown or out of range: a typo must not silently leave a default in force.
+ */
+public final class ConfigLoader {
+
+    public static final String DEFAULTS_RESOURCE = "/config/warden.yaml";
+
+    private final ObjectMapper yaml = new ObjectMapper(new YAMLFactory())
+        .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    public WardenConfig load(Path operatorFile) {
+        JsonNode merged = defaults();
+        if (operatorFile != null) {
+            JsonNode overlay;
+            try {
+                overlay = yaml.readTree(Files.readString(operatorFile));
+            }
+            catch (IOException e) {
+                throw new ConfigException("cannot read config " + operatorFile + ": " + e.getMessage(), e);
+            }
+            if (overlay != null && !overlay.isNull() && !overlay.isMissingNode()) {
+                if (!overlay.isObject()) {
+                    throw new ConfigException("config " + operatorFile + " must be a YAML mapping", null);
+                }
+                merge((ObjectNode) merged, overlay, "");
+            }
+        }
+        WardenConfig config;
+        try {
+            config = yaml.treeToValue(merged, WardenConfig.class);
+        }
+        catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ConfigException("invalid config: " + e.getOriginalMessage(), e);
+        }
+        validate(config);
+        return config;
+    }
+
+    private JsonNode defaults() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(DEFAULTS_RESOURCE)) {
+            if (in == null) {
+                throw new ConfigException("built-in defaults missing from the jar: " + DEFAULTS_RESOURCE, null);
+            }
+            return yaml.readTree(in);
+        }
+        catch (IOException e) {
+            throw new ConfigException("built-in defaults unreadable", e);
+        }
+    }
+
+    /** Mappings merge key by key; scalars and lists replace. The languages map merges per language. */
+    private static void merge(ObjectNode base, JsonNode overlay, String where) {
+        Iterator<Map.Entry<String, JsonNode>> it = overlay.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode existing = base.get(e.getKey());
+            if (existing != null && existing.isObject() && e.getValue().isObject()) {
+                merge((ObjectNode) existing, e.getValue(), where + e.getKey() + ".");
+            }
+            else {
+                base.set(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    static void validate(WardenConfig c) {
+        List<String> problems = new ArrayList<>();
+        var l = c.limits();
+        positive(problems, "limits.timeout_ms", l.timeoutMs());
+        positive(problems, "limits.max_timeout_ms", l.maxTimeoutMs());
+        if (l.timeoutMs() > l.maxTimeoutMs()) {
+            problems.add("limits.timeout_ms is above limits.max_timeout_ms");
+        }
+        positive(problems, "limits.cpu_ms", l.cpuMs());
+        atLeast(problems, "limits.memory_mb", l.memoryMb(), 16);
+        atLeast(problems, "limits.pids", l.pids(), 4);
+        atLeast(problems, "limits.output_bytes", l.outputBytes(), 1024);
+        positive(problems, "limits.file_size_mb", l.fileSizeMb());
+        atLeast(problems, "limits.open_files", l.openFiles(), 16);
+        positive(problems, "limits.tmp_mb", l.tmpMb());
+        positive(problems, "limits.code_bytes", l.codeBytes());
+        positive(problems, "limits.command_bytes", l.commandBytes());
+        var s = c.sandbox();
+        // uid 0 would be root; uids below 1000 belong to system accounts on the host.
+        atLeast(problems, "sandbox.uid_base", s.uidBase(), 1000);
+        atLeast(problems, "sandbox.gid", s.gid(), 1000);
+        atLeast(problems, "sandbox.slots", s.slots(), 1);
+        if (s.slots() > 1024) {
+            problems.add("sandbox.slots may be at most 1024");
+        }
+        if (s.warmPerSession() < 0 || s.warmMax() < 0) {
+            problems.add("sandbox.warm_per_session and sandbox.warm_max may not be negative");
+        }
+        if (!Path.of(s.bwrap()).isAbsolute()) {
+            problems.add("sandbox.bwrap must be an absolute path");
+        }
+        if (c.languages() == null || c.languages().isEmpty()) {
+            problems.add("languages: at least one language is needed");
+        }
+        else {
+            c.languages().forEach((name, lang) -> {
+                if (lang.command() == null || lang.command().isEmpty() || !lang.command().get(0).startsWith("/")) {
+                    problems.add("languages." + name + ".command must start with an absolute interpreter path");
+                }
+                else if (lang.command().stream().noneMatch(a -> a.contains("{code}"))) {
+                    problems.add("languages." + name + ".command must contain {code}");
+                }
+            });
+        }
+        for (String t : c.http().tokens()) {
+            if (t == null || t.length() < 16) {
+                problems.add("http.tokens: every token needs at least 16 characters");
+                break;
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException("invalid config: " + String.join("; ", problems), null);
+        }
+    }
+
+    private static void positive(List<String> problems, String key, long v) {
+        if (v <= 0) {
+            problems.add(key + " must be positive");
+        }
+    }
+
+    private static void atLeast(List<String> problems, String key, long v, long min) {
+        if (v < min) {
+            problems.add(key + " must be at least " + min);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.warden.config;
+
+import java.util.List;
+import java.util.Map;
+
+/** The whole configuration, as read from YAML (snake_case keys). Immutable once loaded. */
+public record WardenConfig(Server server, Http http, Audit audit, LimitsConfig limits, Sandbox sandbox,
+        Inline inline, Map<String, LanguageConfig> languages) {
+
+    public record Server(String workspaceRoot, long sessionIdleTimeoutS) {
+    }
+
+    public record Http(List<String> tokens, List<String> allowedOrigins, List<String> allowedHosts,
+            int maxRequestBytes) {
+    }
+
+    public record Audit(String file, boolean fsync) {
+    }
+
+    public record LimitsConfig(long timeoutMs, long maxTimeoutMs, long cpuMs, int memoryMb, int pids, int outputBytes,
+            int fileSizeMb, int openFiles, int tmpMb, int stdinBytes, int codeBytes, int commandBytes,
+            int filesBytes, int envEntries) {
+    }
+
+    public record Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,
+            String cgroupRoot, String cgroupName) {
+    }
+
+    public record Inline(List<String> commands) {
+    }
+
+    public record LanguageConfig(List<String> aliases, List<String> command, Map<String, String> env) {
+    }
+}

@@ -1,0 +1,351 @@
+package dev.warden.core;
+
+import dev.warden.audit.AuditLog;
+import dev.warden.config.WardenConfig.LimitsConfig;
+import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.ExecRequest;
+import dev.warden.exec.Executor;
+import dev.warden.exec.Language;
+import dev.warden.exec.Languages;
+import dev.warden.exec.Limits;
+import dev.warden.exec.Output;
+import dev.warden.exec.Usage;
+import dev.warden.policy.Decision;
+import dev.warden.policy.Finding;
+import dev.warden.policy.Policy;
+import dev.warden.policy.Tier;
+import dev.warden.sanitize.Sanitizer;
+import dev.warden.session.Workspace;
+import dev.warden.session.WorkspaceDirs;
+import dev.warden.session.Workspaces;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What Warden does with a call, top to bottom: resolve the session's workspace, check paths and
+ * limits, let the policy decide, run in the tier's executor, sanitize, write the audit line, answer.
+ */
+public final class CallPipeline {
+
+    private static final Logger log = LoggerFactory.getLogger(CallPipeline.class);
+    private static final SecureRandom random = new SecureRandom();
+    private static final int AUDIT_TEXT_MAX = 4096;
+
+    private final Policy policy;
+    private final Workspaces workspaces;
+    private final Languages languages;
+    private final Function<Tier, Executor> executors;
+    private final Sanitizer sanitizer;
+    private final AuditLog audit;
+    private final LimitsConfig limits;
+
+    public CallPipeline(Policy policy, Workspaces workspaces, Languages languages, Function<Tier, Executor> executors,
+            Sanitizer sanitizer, AuditLog audit, LimitsConfig limits) {
+        this.policy = policy;
+        this.workspaces = workspaces;
+        this.languages = languages;
+        this.executors = executors;
+        this.sanitizer = sanitizer;
+        this.audit = audit;
+        this.limits = limits;
+    }
+
+    public CallResult runCommand(Caller caller, CommandCall call) {
+        String id = newId();
+        Map<String, Object> auditArgs = new LinkedHashMap<>();
+        auditArgs.put("command", clip(call.command()));
+        auditArgs.put("cwd", call.cwd());
+        auditArgs.put("timeout_ms", call.timeoutMs());
+        auditArgs.put("stdin_bytes", call.stdin() == null ? 0 : call.stdin().length());
+        auditArgs.put("env_keys", call.env() == null ? List.of() : List.copyOf(call.env().keySet()));
+        return guarded(caller, "run_command", id, auditArgs, () -> {
+            Workspace ws = workspaces.forSession(caller.sessionId());
+            Optional<String> cwd = directoryInside(ws, call.cwd());
+            if (cwd.isEmpty()) {
+                return invalidResult(id, "cwd must name an existing directory inside the session workspace.");
+            }
+            Optional<Limits> granted = limitsFor(call.timeoutMs());
+            if (granted.isEmpty()) {
+                return invalidResult(id, timeoutMessage());
+            }
+            Policy.EnvFilter env = policy.filterEnv(call.env());
+            Decision decision = policy.decideCommand(call.command(), ws);
+            List<Finding> findings = concat(decision.findings(), env.findings());
+            if (decision.blocked()) {
+                return notRun(id, Status.BLOCKED, decision.tier(), findings, decision.reason(), granted.get());
+            }
+            ExecRequest req = new ExecRequest(decision.argv(), ws.root(), cwd.get(), bytes(call.stdin()), env.kept());
+            return execute(id, decision.tier(), req, granted.get(), findings, ws);
+        });
+    }
+
+    public CallResult executeCode(Caller caller, CodeCall call) {
+        String id = newId();
+        Map<String, Object> auditArgs = new LinkedHashMap<>();
+        auditArgs.put("language", call.language());
+        auditArgs.put("code", clip(call.code()));
+        auditArgs.put("timeout_ms", call.timeoutMs());
+        auditArgs.put("stdin_bytes", call.stdin() == null ? 0 : call.stdin().length());
+        auditArgs.put("files", call.files() == null ? List.of() : List.copyOf(call.files().keySet()));
+        return guarded(caller, "execute_code", id, auditArgs, () -> {
+            Optional<Language> lang = languages.find(call.language());
+            if (lang.isEmpty()) {
+                return invalidResult(id, "unknown language \"" + clip(call.language()) + "\"; available: "
+                        + String.join(", ", languages.names()) + ".");
+            }
+            Optional<Limits> granted = limitsFor(call.timeoutMs());
+            if (granted.isEmpty()) {
+                return invalidResult(id, timeoutMessage());
+            }
+            Workspace ws = workspaces.forSession(caller.sessionId());
+            if (call.files() != null) {
+                String bad = writeFiles(ws, call.files());
+                if (bad != null) {
+                    return invalidResult(id, bad);
+                }
+            }
+            Decision decision = policy.decideCode(lang.get().name());
+            if (decision.blocked()) {
+                return notRun(id, Status.BLOCKED, decision.tier(), decision.findings(), decision.reason(), granted.get());
+            }
+            ExecRequest req = new ExecRequest(lang.get().argv(call.code()), ws.root(), "", bytes(call.stdin()),
+                    lang.get().env());
+            return execute(id, decision.tier(), req, granted.get(), decision.findings(), ws);
+        });
+    }
+
+    /** A call whose arguments failed validation before they reached the road: still answered and audited. */
+    public CallResult invalid(Caller caller, String tool, Map<String, Object> rawArgs, String message) {
+        String id = newId();
+        Map<String, Object> auditArgs = new LinkedHashMap<>();
+        auditArgs.put("keys", rawArgs == null ? List.of() : List.copyOf(rawArgs.keySet()));
+        return guarded(caller, tool, id, auditArgs, () -> invalidResult(id, message));
+    }
+
+    private interface Step {
+        CallResult run() throws IOException;
+    }
+
+    /** Every call ends here: whatever happened becomes a result, and the audit line is written first. */
+    private CallResult guarded(Caller caller, String tool, String id, Map<String, Object> auditArgs, Step step) {
+        long start = System.nanoTime();
+        CallResult result;
+        try {
+            result = step.run();
+        }
+        catch (IOException | RuntimeException e) {
+            log.error("call {} failed inside Warden", id, e);
+            result = notRun(id, Status.FAILED, Tier.L2, List.of(),
+                    "Warden could not complete this call because of an internal error (execution id " + id + ").",
+                    Limits.of(limits));
+        }
+        record(caller, tool, auditArgs, result, (System.nanoTime() - start) / 1_000_000);
+        return result;
+    }
+
+    private CallResult execute(String id, Tier tier, ExecRequest req, Limits granted, List<Finding> findings,
+            Workspace ws) {
+        Executor executor = executors.apply(tier);
+        ExecOutcome outcome = executor.run(req, granted);
+        Map<String, String> rewrites = Map.of(ws.root().toString(), "/workspace");
+        Limits reported = tier == Tier.L1 ? new Limits(granted.timeoutMs(), granted.cpuMs(), granted.memoryMb(), 1,
+                granted.outputBytes(), 0, granted.openFiles(), 0) : granted;
+        if (outcome instanceof ExecOutcome.Completed c) {
+            Status status = c.exitCode() == 0 ? Status.OK : Status.FAILED;
+            String msg = status == Status.OK ? null : "The program exited with code " + c.exitCode() + ".";
+            return ran(id, status, c.exitCode(), c.stdout(), c.stderr(), c.durationMs(), tier, executor.name(),
+                    findings, reported, c.usage(), msg, rewrites);
+        }
+        if (outcome instanceof ExecOutcome.TimedOut t) {
+            return ran(id, Status.TIMEOUT, null, t.stdout(), t.stderr(), t.durationMs(), tier, executor.name(),
+                    findings, reported, t.usage(), "It ran past its time limit of " + granted.timeoutMs()
+                            + " ms and was stopped, with every process it started.", rewrites);
+        }
+        if (outcome instanceof ExecOutcome.Killed k) {
+            return ran(id, Status.KILLED, null, k.stdout(), k.stderr(), k.durationMs(), tier, executor.name(),
+                    findings, reported, k.usage(), "It was stopped because " + k.reason() + ".", rewrites);
+        }
+        ExecOutcome.Refused r = (ExecOutcome.Refused) outcome;
+        if (r.busy()) {
+            CallResult base = notRun(id, Status.RATE_LIMITED, tier, findings,
+                    "Warden is at its limit of concurrent runs (" + r.reason() + "); retry shortly.", granted);
+            return withRetry(base, 1000L);
+        }
+        return notRun(id, Status.FAILED, tier, findings,
+                "It did not run: " + sanitizer.message(r.reason()) + ". Warden never runs code outside its sandbox.",
+                granted);
+    }
+
+    private CallResult ran(String id, Status status, Integer exit, Output out, Output err, long durationMs, Tier tier,
+            String executor, List<Finding> findings, Limits limits, Usage usage, String message,
+            Map<String, String> rewrites) {
+        Sanitizer.Clean o = sanitizer.clean(out.bytes(), rewrites);
+        Sanitizer.Clean e = sanitizer.clean(err.bytes(), rewrites);
+        return new CallResult(status, exit, o.text(), e.text(), out.truncated(), err.truncated(), durationMs,
+                tier.name(), executor, findings, o.redactions() + e.redactions(), id, limitsMap(limits),
+                usageMap(usage), null, message);
+    }
+
+    private CallResult notRun(String id, Status status, Tier tier, List<Finding> findings, String message, Limits l) {
+        return new CallResult(status, null, "", "", false, false, 0, tier.name(), "none", findings, 0, id,
+                limitsMap(l), Map.of(), null, message);
+    }
+
+    private CallResult invalidResult(String id, String message) {
+        return notRun(id, Status.INVALID, Tier.L2, List.of(), message, Limits.of(limits));
+    }
+
+    private static CallResult withRetry(CallResult r, Long retryAfterMs) {
+        return new CallResult(r.status(), r.exitCode(), r.stdout(), r.stderr(), r.stdoutTruncated(),
+                r.stderrTruncated(), r.durationMs(), r.tier(), r.executor(), r.findings(), r.redactions(),
+                r.executionId(), r.limits(), r.usage(), retryAfterMs, r.message());
+    }
+
+    /** The configured limits, with the call's timeout if it asked for one within the maximum. */
+    private Optional<Limits> limitsFor(Long timeoutMs) {
+        Limits base = Limits.of(limits);
+        if (timeoutMs == null) {
+            return Optional.of(base);
+        }
+        if (timeoutMs < 1 || timeoutMs > limits.maxTimeoutMs()) {
+            return Optional.empty();
+        }
+        return Optional.of(base.withTimeoutMs(timeoutMs));
+    }
+
+    private String timeoutMessage() {
+        return "timeout_ms must be between 1 and " + limits.maxTimeoutMs() + " (the most this server's policy allows).";
+    }
+
+    private static Optional<String> directoryInside(Workspace ws, String cwd) {
+        Optional<String> rel = ws.resolve(cwd);
+        if (rel.isEmpty() || !Files.isDirectory(ws.root().resolve(rel.get()), LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        return rel;
+    }
+
+    /** Writes execute_code's files; returns why not if any path would leave the workspace. */
+    private String writeFiles(Workspace ws, Map<String, String> files) throws IOException {
+        for (Map.Entry<String, String> f : files.entrySet()) {
+            Optional<String> rel = ws.resolve(f.getKey());
+            if (rel.isEmpty() || rel.get().isEmpty()) {
+                return "files: \"" + clip(f.getKey()) + "\" must be a relative path inside the session workspace.";
+            }
+            Path target = ws.root().resolve(rel.get());
+            Path parent = target.getParent();
+            List<Path> created = new ArrayList<>();
+            for (Path p = parent; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+                created.add(0, p);
+            }
+            for (Path dir : created) {
+                WorkspaceDirs.create(dir, workspaces.gid());
+            }
+            if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                return "files: \"" + clip(f.getKey()) + "\" is a directory in the workspace.";
+            }
+            // NOFOLLOW: a symlink swapped in after the check still cannot redirect the write.
+            Files.deleteIfExists(target);
+            try (OutputStream os = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                os.write(f.getValue().getBytes(StandardCharsets.UTF_8));
+            }
+            Files.setAttribute(target, "unix:gid", workspaces.gid(), LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(target, "unix:mode", 0664, LinkOption.NOFOLLOW_LINKS);
+        }
+        return null;
+    }
+
+    private void record(Caller caller, String tool, Map<String, Object> args, CallResult r, long totalMs) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("ts", Instant.now().toString());
+        line.put("execution_id", r.executionId());
+        line.put("session", caller.sessionId());
+        line.put("client", caller.client());
+        line.put("transport", caller.transport());
+        line.put("tool", tool);
+        line.put("arguments", redactArgs(args));
+        line.put("tier", r.tier());
+        line.put("executor", r.executor());
+        line.put("findings", r.findings());
+        line.put("status", r.status());
+        line.put("exit_code", r.exitCode());
+        line.put("duration_ms", r.durationMs());
+        line.put("total_ms", totalMs);
+        line.put("usage", r.usage());
+        line.put("stdout_chars", r.stdout().length());
+        line.put("stderr_chars", r.stderr().length());
+        line.put("redactions", r.redactions());
+        line.put("message", r.message());
+        audit.append(line);
+    }
+
+    private Map<String, Object> redactArgs(Map<String, Object> args) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        args.forEach((k, v) -> out.put(k, v instanceof String s ? sanitizer.clean(s.getBytes(StandardCharsets.UTF_8)).text() : v));
+        return out;
+    }
+
+    private static Map<String, Object> limitsMap(Limits l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("timeout_ms", l.timeoutMs());
+        m.put("memory_mb", l.memoryMb());
+        m.put("pids", l.pids());
+        m.put("output_bytes", l.outputBytes());
+        m.put("cpu_ms", l.cpuSeconds() * 1000);
+        m.put("file_size_mb", l.fileSizeMb());
+        m.put("open_files", l.openFiles());
+        return m;
+    }
+
+    private static Map<String, Object> usageMap(Usage u) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (u.cpuMs() != null) {
+            m.put("cpu_ms", u.cpuMs());
+        }
+        if (u.peakMemoryKb() != null) {
+            m.put("peak_memory_kb", u.peakMemoryKb());
+        }
+        return m;
+    }
+
+    private static List<Finding> concat(List<Finding> a, List<Finding> b) {
+        List<Finding> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static byte[] bytes(String s) {
+        return s == null ? new byte[0] : s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String clip(String s) {
+        if (s == null) {
+            return null;
+        }
+        return s.length() <= AUDIT_TEXT_MAX ? s : s.substring(0, AUDIT_TEXT_MAX) + "…";
+    }
+
+    private static String newId() {
+        byte[] b = new byte[10];
+        random.nextBytes(b);
+        return "ex_" + HexFormat.of().formatHex(b);
+    }
+
+}

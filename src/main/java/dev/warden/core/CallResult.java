@@ -1,0 +1,34 @@
+package dev.warden.core;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import dev.warden.policy.Finding;
+import java.util.List;
+import java.util.Map;
+
+/** The result object of run_command and execute_code, field for field as in CONTRACT.md. */
+@JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
+        "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message"})
+public record CallResult(
+        @JsonProperty("status") Status status,
+        @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
+        @JsonProperty("stdout") String stdout,
+        @JsonProperty("stderr") String stderr,
+        @JsonProperty("stdout_truncated") boolean stdoutTruncated,
+        @JsonProperty("stderr_truncated") boolean stderrTruncated,
+        @JsonProperty("duration_ms") long durationMs,
+        @JsonProperty("tier") String tier,
+        @JsonProperty("executor") String executor,
+        @JsonProperty("findings") List<Finding> findings,
+        @JsonProperty("redactions") int redactions,
+        @JsonProperty("execution_id") String executionId,
+        @JsonProperty("limits") Map<String, Object> limits,
+        @JsonProperty("usage") Map<String, Object> usage,
+        @JsonProperty("retry_after_ms") @JsonInclude(JsonInclude.Include.NON_NULL) Long retryAfterMs,
+        @JsonProperty("message") @JsonInclude(JsonInclude.Include.NON_NULL) String message) {
+
+    public boolean isError() {
+        return status != Status.OK;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.warden.exec;
+
+/**
+ * How a run ended. Sealed, so each caller handles every case: a new way to end breaks the build
+ * where it must be handled.
+ */
+public sealed interface ExecOutcome {
+
+    /** The program ran and exited by itself, with any exit code. */
+    record Completed(int exitCode, Output stdout, Output stderr, long durationMs, Usage usage) implements ExecOutcome {
+    }
+
+    /** The wall-clock limit ended it; the whole process tree was killed. */
+    record TimedOut(Output stdout, Output stderr, long durationMs, Usage usage) implements ExecOutcome {
+    }
+
+    /** A resource limit (memory, CPU time, file size, processes) ended it. */
+    record Killed(String reason, Output stdout, Output stderr, long durationMs, Usage usage) implements ExecOutcome {
+    }
+
+    /** It never ran: the executor could not create its isolation, or had no room. Fail closed. */
+    record Refused(String reason, boolean busy) implements ExecOutcome {
+    }
+}

@@ -1,0 +1,181 @@
+package dev.warden.exec;
+
+import dev.warden.config.WardenConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import dev.warden.session.WorkspaceDirs;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the executors at start-up and proves they work before any call is taken. When the sandbox
+ * cannot be built (no bwrap, no cgroups, not root), Warden still starts, says why, and every call
+ * that needs that tier is refused with the reason: it is never run unconfined instead.
+ */
+public final class SandboxRuntime implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SandboxRuntime.class);
+
+    private final Executor inline;
+    private final Executor sandbox;
+    private final SandboxExecutor sandboxImpl;
+    private final ExecutorService io;
+    private final ExecutorService background;
+
+    private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, ExecutorService io,
+            ExecutorService background) {
+        this.inline = inline;
+        this.sandbox = sandbox;
+        this.sandboxImpl = sandboxImpl;
+        this.io = io;
+        this.background = background;
+    }
+
+    public static SandboxRuntime create(WardenConfig config, Path stateDir) {
+        ExecutorService io = Executors.newCachedThreadPool(daemon("warden-io"));
+        ExecutorService background = Executors.newFixedThreadPool(2, daemon("warden-prewarm"));
+        var sc = config.sandbox();
+        Limits base = Limits.of(config.limits());
+        String problem = prerequisites(sc);
+        if (problem != null) {
+            log.error("sandbox unavailable: {}. Calls that need L1 or L2 will be refused.", problem);
+            Executor refusing = new Unavailable(problem);
+            return new SandboxRuntime(refusing, refusing, null, io, background);
+        }
+        try {
+            Launcher launcher = Launcher.unpack(stateDir);
+            SlotPool slots = new SlotPool(sc.slots(), sc.uidBase(), sc.gid(), Path.of(sc.cgroupRoot()),
+                    sc.cgroupName(), base.memoryMb(), base.pids(), true);
+            Path etc = stateDir.resolve("etc");
+            SandboxExecutor.writeEtc(etc, sc.uidBase(), sc.slots(), sc.gid());
+            InlineExecutor inline = new InlineExecutor(launcher, slots, io);
+            SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, io,
+                    background, sc.warmPerSession(), sc.warmMax());
+            String selfTest = selfTest(sandbox, inline, stateDir, sc.gid(), base);
+            if (selfTest != null) {
+                log.error("sandbox self-test failed: {}. Calls that need L1 or L2 will be refused.", selfTest);
+                sandbox.close();
+                Executor refusing = new Unavailable(selfTest);
+                return new SandboxRuntime(refusing, refusing, null, io, background);
+            }
+            log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
+                    sc.slots(), sc.uidBase(), sc.uidBase() + sc.slots() - 1);
+            return new SandboxRuntime(inline, sandbox, sandbox, io, background);
+        }
+        catch (IOException e) {
+            log.error("sandbox unavailable: {}", e.getMessage());
+            Executor refusing = new Unavailable("the sandbox could not be set up");
+            return new SandboxRuntime(refusing, refusing, null, io, background);
+        }
+    }
+
+    /** What must hold before a sandbox can be promised. */
+    private static String prerequisites(WardenConfig.Sandbox sc) {
+        if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) {
+            return "the sandbox needs Linux";
+        }
+        if (!Files.isExecutable(Path.of(sc.bwrap()))) {
+            return "bubblewrap is not installed at " + sc.bwrap() + " (apt-get install bubblewrap)";
+        }
+        if (!Cgroups.available(Path.of(sc.cgroupRoot()))) {
+            return "cgroup v1 memory and pids controllers are not writable under " + sc.cgroupRoot()
+                    + " (Warden must run as root to enforce memory and process limits)";
+        }
+        return null;
+    }
+
+    /** Runs a trivial program through both executors; any surprise means no sandbox at all. */
+    private static String selfTest(SandboxExecutor sandbox, InlineExecutor inline, Path stateDir, int gid,
+            Limits base) throws IOException {
+        Path ws = stateDir.resolve("selftest");
+        WorkspaceDirs.create(ws, gid);
+        try {
+            Limits l = base.withTimeoutMs(10_000);
+            ExecOutcome o = sandbox.run(new ExecRequest(List.of("/bin/sh", "-c", "id -u; test ! -e /etc/shadow && echo confined"),
+                    ws, "", null, Map.of()), l);
+            if (!(o instanceof ExecOutcome.Completed c) || c.exitCode() != 0
+                    || !new String(c.stdout().bytes()).contains("confined")) {
+                return "a test program did not run as expected in the sandbox (" + describe(o) + ")";
+            }
+            o = inline.run(new ExecRequest(List.of("true"), ws, "", null, Map.of()), l);
+            if (!(o instanceof ExecOutcome.Completed c2) || c2.exitCode() != 0) {
+                return "a test program did not run as expected inline (" + describe(o) + ")";
+            }
+            return null;
+        }
+        finally {
+            sandbox.forget(ws);
+            WorkspaceDirs.delete(ws);
+        }
+    }
+
+    private static String describe(ExecOutcome o) {
+        if (o instanceof ExecOutcome.Completed c) {
+            return "exit " + c.exitCode() + ": " + new String(c.stderr().bytes()).strip();
+        }
+        if (o instanceof ExecOutcome.Refused r) {
+            return r.reason();
+        }
+        return o.getClass().getSimpleName();
+    }
+
+    public Executor inline() {
+        return inline;
+    }
+
+    public Executor sandbox() {
+        return sandbox;
+    }
+
+    /** Pre-creates the next sandbox of a session whose workspace this is. */
+    public void prewarm(Path workspace) {
+        if (sandboxImpl != null) {
+            sandboxImpl.refill(workspace);
+        }
+    }
+
+    public void forget(Path workspace) {
+        if (sandboxImpl != null) {
+            sandboxImpl.forget(workspace);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (sandboxImpl != null) {
+            sandboxImpl.close();
+        }
+        background.shutdownNow();
+        io.shutdownNow();
+    }
+
+    private static ThreadFactory daemon(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Stands in for an executor that could not be built: refuses with the reason, runs nothing. */
+    private record Unavailable(String reason) implements Executor {
+
+        @Override
+        public ExecOutcome run(ExecRequest request, Limits limits) {
+            return new ExecOutcome.Refused("the sandbox is unavailable on this host: " + reason, false);
+        }
+
+        @Override
+        public String name() {
+            return "none";
+        }
+    }
+}

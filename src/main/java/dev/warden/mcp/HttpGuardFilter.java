@@ -1,0 +1,215 @@
+package dev.warden.mcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import jakarta.servlet.http.HttpFilter;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * In front of every MCP endpoint: bearer tokens (when configured), error bodies rewritten to a
+ * plain JSON-RPC error (the SDK serialises whole Java exceptions, stack traces and all, into 4xx
+ * bodies), and the end of a Streamable HTTP session (DELETE) passed on so its workspace goes too.
+ */
+final class HttpGuardFilter extends HttpFilter {
+
+    private static final long serialVersionUID = 1L;
+
+    private final List<byte[]> tokens;
+    private final transient ObjectMapper json;
+    private final transient Consumer<String> sessionEnded;
+
+    HttpGuardFilter(List<String> tokens, ObjectMapper json, Consumer<String> sessionEnded) {
+        this.tokens = tokens.stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
+        this.json = json;
+        this.sessionEnded = sessionEnded;
+    }
+
+    @Override
+    protected void doFilter(HttpServletRequest req, HttpServletResponse res, FilterChain chain)
+            throws IOException, ServletException {
+        res.setHeader("X-Content-Type-Options", "nosniff");
+        res.setHeader("Cache-Control", "no-store");
+        if (!tokens.isEmpty() && !authorized(req.getHeader("Authorization"))) {
+            res.setHeader("WWW-Authenticate", "Bearer realm=\"warden\"");
+            writeError(res, 401, -32001, "Unauthorized: a valid bearer token is required");
+            return;
+        }
+        ErrorCapture capture = new ErrorCapture(res);
+        chain.doFilter(req, capture);
+        if (capture.captured()) {
+            writeError(res, capture.status, code(capture), message(capture));
+            return;
+        }
+        if ("DELETE".equals(req.getMethod()) && res.getStatus() < 300) {
+            String session = req.getHeader("mcp-session-id");
+            if (session != null) {
+                sessionEnded.accept(session);
+            }
+        }
+    }
+
+    private boolean authorized(String header) {
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        byte[] given = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+        boolean ok = false;
+        for (byte[] t : tokens) {
+            ok |= MessageDigest.isEqual(t, given); // constant time, and no early exit across tokens
+        }
+        return ok;
+    }
+
+    private int code(ErrorCapture c) {
+        JsonNode body = c.bodyJson(json);
+        JsonNode rpc = body == null ? null : body.path("jsonRpcError").path("code");
+        if (rpc != null && rpc.isInt()) {
+            return rpc.asInt();
+        }
+        return c.status == 400 ? -32600 : -32000;
+    }
+
+    /** The first line of what the SDK or Jetty meant to say, never a stack trace or a parser dump. */
+    private String message(ErrorCapture c) {
+        String msg = c.message;
+        JsonNode body = c.bodyJson(json);
+        if (body != null) {
+            JsonNode m = body.path("jsonRpcError").path("message");
+            msg = m.isTextual() ? m.asText() : body.path("message").asText(msg);
+        }
+        if (msg == null || msg.isBlank()) {
+            msg = switch (c.status) {
+                case 400 -> "Bad Request";
+                case 403 -> "Forbidden";
+                case 404 -> "Not Found";
+                case 405 -> "Method Not Allowed";
+                case 406 -> "Not Acceptable";
+                case 413 -> "Request too large";
+                case 415 -> "Unsupported Media Type";
+                case 421 -> "Misdirected Request";
+                default -> "Error";
+            };
+        }
+        String first = msg.lines().findFirst().orElse(msg);
+        int source = first.indexOf(" at [Source");
+        if (source > 0) {
+            first = first.substring(0, source);
+        }
+        int detail = first.indexOf(": Unrecognized");
+        if (detail > 0) {
+            first = first.substring(0, detail) + ": the body is not valid JSON";
+        }
+        return first.length() > 300 ? first.substring(0, 300) : first;
+    }
+
+    private void writeError(HttpServletResponse res, int status, int code, String message) throws IOException {
+        ObjectNode err = json.createObjectNode();
+        err.put("jsonrpc", "2.0");
+        err.putNull("id");
+        err.putObject("error").put("code", code).put("message", message);
+        byte[] body = json.writeValueAsBytes(err);
+        res.resetBuffer();
+        res.setStatus(status);
+        res.setContentType("application/json");
+        res.setCharacterEncoding("UTF-8");
+        res.setContentLength(body.length);
+        res.getOutputStream().write(body);
+    }
+
+    /** Holds back the body of any response whose status is an error, so it can be replaced whole. */
+    private static final class ErrorCapture extends HttpServletResponseWrapper {
+
+        private int status;
+        private String message;
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        private PrintWriter writer;
+
+        ErrorCapture(HttpServletResponse res) {
+            super(res);
+        }
+
+        boolean captured() {
+            return status >= 400;
+        }
+
+        JsonNode bodyJson(ObjectMapper json) {
+            if (writer != null) {
+                writer.flush();
+            }
+            try {
+                return body.size() == 0 ? null : json.readTree(body.toByteArray());
+            }
+            catch (IOException e) {
+                return null;
+            }
+        }
+
+        @Override
+        public void setStatus(int sc) {
+            if (sc >= 400) {
+                status = sc;
+            }
+            else {
+                super.setStatus(sc);
+            }
+        }
+
+        @Override
+        public void sendError(int sc) {
+            status = sc;
+        }
+
+        @Override
+        public void sendError(int sc, String msg) {
+            status = sc;
+            message = msg;
+        }
+
+        @Override
+        public PrintWriter getWriter() throws IOException {
+            if (!captured()) {
+                return super.getWriter();
+            }
+            if (writer == null) {
+                writer = new PrintWriter(body, false, StandardCharsets.UTF_8);
+            }
+            return writer;
+        }
+
+        @Override
+        public ServletOutputStream getOutputStream() throws IOException {
+            if (!captured()) {
+                return super.getOutputStream();
+            }
+            return new ServletOutputStream() {
+                @Override
+                public void write(int b) {
+                    body.write(b);
+                }
+
+                @Override
+                public boolean isReady() {
+                    return true;
+                }
+
+                @Override
+                public void setWriteListener(WriteListener l) {
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,262 @@
+package dev.warden.mcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.Pipe;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stands between stdin and the SDK's stdio transport. The SDK ends the whole session on the first
+ * line it cannot parse, or on one over its size limit: one bad line would cut off the client. The
+ * guard reads each line first, answers anything that is not a well-formed JSON-RPC message with a
+ * JSON-RPC error, and passes only well-formed ones on. Output goes through a lock one whole line at
+ * a time, so the guard's answers never interleave with the SDK's.
+ */
+final class StdioGuard {
+
+    private static final Logger log = LoggerFactory.getLogger(StdioGuard.class);
+
+    private final InputStream rawIn;
+    private final LineOutput out;
+    private final McpJsonMapper mcpJson;
+    private final ObjectMapper json;
+    private final int maxLineBytes;
+    private final Pipe pipe;
+    private final CountDownLatch ended = new CountDownLatch(1);
+
+    StdioGuard(InputStream rawIn, OutputStream rawOut, McpJsonMapper mcpJson, ObjectMapper json, int maxLineBytes)
+            throws IOException {
+        this.rawIn = rawIn;
+        this.out = new LineOutput(rawOut);
+        this.mcpJson = mcpJson;
+        this.json = json;
+        this.maxLineBytes = maxLineBytes;
+        this.pipe = Pipe.open();
+    }
+
+    /** What the SDK reads: only well-formed messages, one per line. */
+    InputStream input() {
+        return Channels.newInputStream(pipe.source());
+    }
+
+    /** What the SDK writes to: whole lines only reach stdout. */
+    OutputStream output() {
+        return out;
+    }
+
+    void start() {
+        Thread t = new Thread(this::pump, "warden-stdio-guard");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Blocks until stdin ends. */
+    void awaitEnd() throws InterruptedException {
+        ended.await();
+    }
+
+    private void pump() {
+        try (var sink = pipe.sink()) {
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            boolean overlong = false;
+            byte[] buf = new byte[65536];
+            int n;
+            while ((n = rawIn.read(buf)) >= 0) {
+                for (int i = 0; i < n; i++) {
+                    byte b = buf[i];
+                    if (b == '\n') {
+                        if (overlong) {
+                            reject(null, McpSchema.ErrorCodes.INVALID_REQUEST,
+                                    "message larger than " + maxLineBytes + " bytes");
+                        }
+                        else {
+                            handle(line.toByteArray(), sink);
+                        }
+                        line.reset();
+                        overlong = false;
+                    }
+                    else if (!overlong) {
+                        if (line.size() >= maxLineBytes) {
+                            overlong = true;
+                            line.reset();
+                        }
+                        else {
+                            line.write(b);
+                        }
+                    }
+                }
+            }
+            if (line.size() > 0 && !overlong) {
+                handle(line.toByteArray(), sink);
+            }
+        }
+        catch (IOException e) {
+            log.debug("stdin closed: {}", e.getMessage());
+        }
+        finally {
+            ended.countDown();
+        }
+    }
+
+    private void handle(byte[] raw, Pipe.SinkChannel sink) throws IOException {
+        int len = raw.length;
+        if (len > 0 && raw[len - 1] == '\r') {
+            len--;
+        }
+        if (len == 0) {
+            return;
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(raw, 0, len)).toString();
+        }
+        catch (CharacterCodingException e) {
+            reject(null, McpSchema.ErrorCodes.PARSE_ERROR, "Parse error: the message is not valid UTF-8");
+            return;
+        }
+        if (text.isBlank()) {
+            return;
+        }
+        JsonNode node;
+        try {
+            node = json.readTree(text);
+        }
+        catch (IOException e) {
+            reject(null, McpSchema.ErrorCodes.PARSE_ERROR, "Parse error: the message is not valid JSON");
+            return;
+        }
+        JsonNode id = node != null && node.isObject() ? node.get("id") : null;
+        String problem = shapeProblem(node);
+        if (problem == null) {
+            try {
+                McpSchema.deserializeJsonRpcMessage(mcpJson, text);
+            }
+            catch (Exception e) {
+                problem = "Invalid Request: the message is not a JSON-RPC 2.0 request, notification or response";
+            }
+        }
+        if (problem != null) {
+            boolean isResponseLike = node != null && node.isObject() && !node.has("method");
+            if (!isResponseLike || id == null) {
+                reject(validId(id) ? id : null, McpSchema.ErrorCodes.INVALID_REQUEST, problem);
+            }
+            return;
+        }
+        byte[] clean = (text.replace("\n", "") + "\n").getBytes(StandardCharsets.UTF_8);
+        ByteBuffer bb = ByteBuffer.wrap(clean);
+        while (bb.hasRemaining()) {
+            sink.write(bb);
+        }
+    }
+
+    private static String shapeProblem(JsonNode node) {
+        if (node == null || !node.isObject()) {
+            return node != null && node.isArray() ? "Invalid Request: batches are not supported"
+                    : "Invalid Request: a JSON-RPC message must be an object";
+        }
+        if (!"2.0".equals(node.path("jsonrpc").asText(null))) {
+            return "Invalid Request: jsonrpc must be \"2.0\"";
+        }
+        JsonNode id = node.get("id");
+        if (id != null && !validId(id)) {
+            return "Invalid Request: id must be a string or a number";
+        }
+        if (node.has("method")) {
+            if (!node.get("method").isTextual()) {
+                return "Invalid Request: method must be a string";
+            }
+            JsonNode params = node.get("params");
+            if (params != null && !params.isObject() && !params.isNull()) {
+                return "Invalid Request: params must be an object";
+            }
+            return null;
+        }
+        if (id == null || !(node.has("result") || node.has("error"))) {
+            return "Invalid Request: a message needs a method, or an id with a result or an error";
+        }
+        return null;
+    }
+
+    private static boolean validId(JsonNode id) {
+        return id != null && (id.isTextual() || id.isIntegralNumber());
+    }
+
+    private void reject(JsonNode id, int code, String message) {
+        ObjectNode err = json.createObjectNode();
+        err.put("jsonrpc", "2.0");
+        if (id == null) {
+            err.putNull("id");
+        }
+        else {
+            err.set("id", id);
+        }
+        err.putObject("error").put("code", code).put("message", message);
+        try {
+            out.writeLine(json.writeValueAsBytes(err));
+        }
+        catch (IOException e) {
+            log.debug("could not answer a malformed message: {}", e.getMessage());
+        }
+    }
+
+    /** Stdout, one whole line per write, under one lock. */
+    static final class LineOutput extends OutputStream {
+
+        private final OutputStream raw;
+        private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+
+        LineOutput(OutputStream raw) {
+            this.raw = raw;
+        }
+
+        @Override
+        public synchronized void write(int b) throws IOException {
+            pending.write(b);
+            if (b == '\n') {
+                emit();
+            }
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) throws IOException {
+            for (int i = off; i < off + len; i++) {
+                pending.write(b[i]);
+                if (b[i] == '\n') {
+                    emit();
+                }
+            }
+        }
+
+        synchronized void writeLine(byte[] line) throws IOException {
+            raw.write(line);
+            raw.write('\n');
+            raw.flush();
+        }
+
+        private void emit() throws IOException {
+            pending.writeTo(raw);
+            pending.reset();
+            raw.flush();
+        }
+
+        @Override
+        public synchronized void flush() throws IOException {
+            raw.flush();
+        }
+    }
+}

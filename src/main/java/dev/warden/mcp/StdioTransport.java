@@ -1,0 +1,32 @@
+package dev.warden.mcp;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+
+/** MCP over this process's stdin and stdout, with the guard in front. Runs until stdin ends. */
+public final class StdioTransport {
+
+    private static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+    private StdioTransport() {
+    }
+
+    public static void run(McpJsonMapper mapper, ObjectMapper json, WardenTools tools, String version)
+            throws Exception {
+        // The protocol owns fd 1. Anything else that prints to System.out goes to stderr instead.
+        FileOutputStream stdout = new FileOutputStream(FileDescriptor.out);
+        System.setOut(System.err);
+        StdioGuard guard = new StdioGuard(new FileInputStream(FileDescriptor.in), stdout, mapper, json,
+                MAX_MESSAGE_BYTES);
+        var provider = new StdioServerTransportProvider(mapper, guard.input(), guard.output(), MAX_MESSAGE_BYTES + 1);
+        McpSyncServer server = McpServers.single(provider, mapper, tools, version, "stdio");
+        guard.start();
+        guard.awaitEnd();
+        server.close();
+    }
+}

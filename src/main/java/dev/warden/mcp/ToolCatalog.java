@@ -1,0 +1,110 @@
+package dev.warden.mcp;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.util.List;
+import java.util.Map;
+
+/** The tools Warden offers, with their JSON schemas and annotations. */
+final class ToolCatalog {
+
+    private static final String RESULT_SCHEMA = """
+        {"type":"object",
+         "required":["status","exit_code","stdout","stderr","stdout_truncated","stderr_truncated","duration_ms",
+                     "tier","executor","findings","redactions","execution_id","limits","usage"],
+         "properties":{
+          "status":{"type":"string","enum":["ok","failed","timeout","killed","blocked","needs_approval","denied","rate_limited","invalid"],
+                    "description":"ok: exit 0; failed: non-zero exit or not run; timeout; killed: a resource limit ended it; blocked: refused by policy; invalid: bad input"},
+          "exit_code":{"type":["integer","null"],"description":"process exit code; null when it never ran or was killed"},
+          "stdout":{"type":"string"},"stderr":{"type":"string"},
+          "stdout_truncated":{"type":"boolean"},"stderr_truncated":{"type":"boolean"},
+          "duration_ms":{"type":"number","description":"wall time of the run"},
+          "tier":{"type":"string","enum":["L1","L2","L3","L4"]},
+          "executor":{"type":"string","enum":["inline","sandbox","container","none"]},
+          "findings":{"type":"array","items":{"type":"object","required":["rule","severity","detail"],
+             "properties":{"rule":{"type":"string"},"severity":{"type":"string","enum":["info","low","medium","high","critical"]},"detail":{"type":"string"}}}},
+          "redactions":{"type":"integer","description":"secrets redacted from the output"},
+          "execution_id":{"type":"string"},
+          "limits":{"type":"object","properties":{"timeout_ms":{"type":"integer"},"memory_mb":{"type":"integer"},"pids":{"type":"integer"},
+             "output_bytes":{"type":"integer"},"cpu_ms":{"type":"integer"},"file_size_mb":{"type":"integer"},"open_files":{"type":"integer"},"disk_mb":{"type":"integer"}}},
+          "usage":{"type":"object","properties":{"cpu_ms":{"type":"integer"},"peak_memory_kb":{"type":"integer"}}},
+          "retry_after_ms":{"type":"integer"},
+          "message":{"type":"string","description":"why, in one sentence, for every status but ok"}}}
+        """;
+
+    private final ObjectMapper json;
+    private final Map<String, Object> resultSchema;
+
+    ToolCatalog(ObjectMapper json) {
+        this.json = json;
+        this.resultSchema = parse(RESULT_SCHEMA);
+    }
+
+    McpSchema.Tool runCommand(long maxTimeoutMs) {
+        String schema = """
+            {"type":"object","additionalProperties":false,"required":["command"],
+             "properties":{
+              "command":{"type":"string","description":"One command line, e.g. `ls -la src` or `python3 script.py`. Runs as an argv with no shell; shell syntax (pipes, ;, &&, redirections, $()) is refused: use execute_code with language bash for scripts."},
+              "cwd":{"type":"string","description":"working directory, relative to the session workspace (default: its root)"},
+              "timeout_ms":{"type":"integer","minimum":1,"maximum":%d,"description":"wall-clock limit in ms"},
+              "stdin":{"type":"string","description":"text given to the program on standard input"},
+              "env":{"type":"object","additionalProperties":{"type":"string"},"description":"extra environment variables (reserved and loader variables are dropped)"}}}
+            """.formatted(maxTimeoutMs);
+        return McpSchema.Tool.builder()
+            .name("run_command")
+            .title("Run a command in the sandbox")
+            .description("Run one command in this session's private workspace. Read-only tools (ls, cat, grep, ...) run "
+                    + "inline; everything else runs in an isolated sandbox: no network, a private filesystem view, "
+                    + "memory, process and time limits. Files persist in the workspace across calls of the session. "
+                    + "Returns status, exit_code, stdout, stderr and the limits applied.")
+            .inputSchema(parse(schema))
+            .outputSchema(resultSchema)
+            .annotations(McpSchema.ToolAnnotations.builder().title("Run a command in the sandbox").readOnlyHint(false)
+                .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
+            .build();
+    }
+
+    McpSchema.Tool executeCode(List<String> languages, long maxTimeoutMs) {
+        String schema = """
+            {"type":"object","additionalProperties":false,"required":["language","code"],
+             "properties":{
+              "language":{"type":"string","enum":%s,"description":"the language of the code"},
+              "code":{"type":"string","description":"the program's source"},
+              "stdin":{"type":"string","description":"text given to the program on standard input"},
+              "timeout_ms":{"type":"integer","minimum":1,"maximum":%d,"description":"wall-clock limit in ms"},
+              "files":{"type":"object","additionalProperties":{"type":"string"},"description":"files to write into the workspace first: relative path -> text content"}}}
+            """.formatted(toJson(languages), maxTimeoutMs);
+        return McpSchema.Tool.builder()
+            .name("execute_code")
+            .title("Execute code in the sandbox")
+            .description("Run a program in " + String.join(", ", languages) + " inside an isolated sandbox: no network, "
+                    + "a private filesystem view with this session's workspace as the working directory, memory, "
+                    + "process and time limits. Optional files are written into the workspace first. Returns status, "
+                    + "exit_code, stdout, stderr, usage and the limits applied.")
+            .inputSchema(parse(schema))
+            .outputSchema(resultSchema)
+            .annotations(McpSchema.ToolAnnotations.builder().title("Execute code in the sandbox").readOnlyHint(false)
+                .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
+            .build();
+    }
+
+    private Map<String, Object> parse(String s) {
+        try {
+            return json.readValue(s, new TypeReference<Map<String, Object>>() {
+            });
+        }
+        catch (Exception e) {
+            throw new IllegalStateException("bad built-in schema", e);
+        }
+    }
+
+    private String toJson(Object o) {
+        try {
+            return json.writeValueAsString(o);
+        }
+        catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.warden.mcp;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.warden.config.WardenConfig.LimitsConfig;
+import dev.warden.core.CallPipeline;
+import dev.warden.core.CallResult;
+import dev.warden.core.Caller;
+import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
+import io.modelcontextprotocol.server.McpSyncServerExchange;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The tool handlers: MCP arguments in, a CONTRACT result out (structured, plus the same JSON as text). */
+public final class WardenTools {
+
+    private static final Logger log = LoggerFactory.getLogger(WardenTools.class);
+
+    private final CallPipeline pipeline;
+    private final ToolArguments arguments;
+    private final ToolCatalog catalog;
+    private final ObjectMapper json;
+    private final List<String> languages;
+    private final long maxTimeoutMs;
+
+    public WardenTools(CallPipeline pipeline, LimitsConfig limits, List<String> languages, ObjectMapper json) {
+        this.pipeline = pipeline;
+        this.arguments = new ToolArguments(limits);
+        this.catalog = new ToolCatalog(json);
+        this.json = json;
+        this.languages = languages;
+        this.maxTimeoutMs = limits.maxTimeoutMs();
+    }
+
+    List<SyncToolSpecification> specifications(String transport) {
+        return List.of(
+                SyncToolSpecification.builder().tool(catalog.runCommand(maxTimeoutMs))
+                    .callHandler((ex, req) -> handle(ex, transport, "run_command", req.arguments()))
+                    .build(),
+                SyncToolSpecification.builder().tool(catalog.executeCode(languages, maxTimeoutMs))
+                    .callHandler((ex, req) -> handle(ex, transport, "execute_code", req.arguments()))
+                    .build());
+    }
+
+    private McpSchema.CallToolResult handle(McpSyncServerExchange exchange, String transport, String tool,
+            Map<String, Object> args) {
+        McpSchema.Implementation client = exchange.getClientInfo();
+        Caller caller = new Caller(exchange.sessionId(), client == null ? null : client.name() + "/" + client.version(),
+                transport);
+        CallResult result;
+        try {
+            result = switch (tool) {
+                case "run_command" -> pipeline.runCommand(caller, arguments.runCommand(args));
+                case "execute_code" -> pipeline.executeCode(caller, arguments.executeCode(args));
+                default -> throw new IllegalStateException("no such tool " + tool);
+            };
+        }
+        catch (InvalidArguments e) {
+            result = pipeline.invalid(caller, tool, args, e.getMessage());
+        }
+        return toMcp(result);
+    }
+
+    private McpSchema.CallToolResult toMcp(CallResult result) {
+        try {
+            Map<String, Object> structured = json.convertValue(result, new TypeReference<Map<String, Object>>() {
+            });
+            String text = json.writeValueAsString(structured);
+            return McpSchema.CallToolResult.builder()
+                .content(List.of(McpSchema.TextContent.builder(text).build()))
+                .structuredContent(structured)
+                .isError(result.isError())
+                .build();
+        }
+        catch (Exception e) {
+            log.error("could not serialise result {}", result.executionId(), e);
+            return McpSchema.CallToolResult.builder()
+                .content(List.of(McpSchema.TextContent.builder("{\"status\":\"failed\",\"message\":\"Warden could not serialise the result.\"}").build()))
+                .isError(true)
+                .build();
+        }
+    }
+}
