@@ -28,14 +28,28 @@ public final class SandboxRuntime implements AutoCloseable {
     private final SandboxExecutor sandboxImpl;
     private final ExecutorService io;
     private final ExecutorService background;
+    private final InstanceLease lease;
+    private final int uidBase;
+    private final int uidCount;
+    private final String cgroupName;
 
     private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, ExecutorService io,
-            ExecutorService background) {
+            ExecutorService background, InstanceLease lease, int uidBase, int uidCount, String cgroupName) {
         this.inline = inline;
         this.sandbox = sandbox;
         this.sandboxImpl = sandboxImpl;
         this.io = io;
         this.background = background;
+        this.lease = lease;
+        this.uidBase = uidBase;
+        this.uidCount = uidCount;
+        this.cgroupName = cgroupName;
+    }
+
+    private static SandboxRuntime refusing(String reason, ExecutorService io, ExecutorService background,
+            InstanceLease lease) {
+        Executor refusing = new Unavailable(reason);
+        return new SandboxRuntime(refusing, refusing, null, io, background, lease, 0, 0, null);
     }
 
     public static SandboxRuntime create(WardenConfig config, Path stateDir) {
@@ -46,15 +60,17 @@ public final class SandboxRuntime implements AutoCloseable {
         String problem = prerequisites(sc);
         if (problem != null) {
             log.error("sandbox unavailable: {}. Calls that need L1 or L2 will be refused.", problem);
-            Executor refusing = new Unavailable(problem);
-            return new SandboxRuntime(refusing, refusing, null, io, background);
+            return refusing(problem, io, background, null);
         }
+        InstanceLease lease = null;
         try {
+            lease = InstanceLease.acquire();
+            int uidBase = sc.uidBase() + lease.index() * sc.slots();
             Launcher launcher = Launcher.unpack(stateDir);
-            SlotPool slots = new SlotPool(sc.slots(), sc.uidBase(), sc.gid(), Path.of(sc.cgroupRoot()),
-                    sc.cgroupName(), base.memoryMb(), base.pids(), true);
+            SlotPool slots = new SlotPool(sc.slots(), uidBase, sc.gid(), Path.of(sc.cgroupRoot()),
+                    sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true);
             Path etc = stateDir.resolve("etc");
-            SandboxExecutor.writeEtc(etc, sc.uidBase(), sc.slots(), sc.gid());
+            SandboxExecutor.writeEtc(etc, uidBase, sc.slots(), sc.gid());
             InlineExecutor inline = new InlineExecutor(launcher, slots, io);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, io,
                     background, sc.warmPerSession(), sc.warmMax());
@@ -62,17 +78,16 @@ public final class SandboxRuntime implements AutoCloseable {
             if (selfTest != null) {
                 log.error("sandbox self-test failed: {}. Calls that need L1 or L2 will be refused.", selfTest);
                 sandbox.close();
-                Executor refusing = new Unavailable(selfTest);
-                return new SandboxRuntime(refusing, refusing, null, io, background);
+                return refusing(selfTest, io, background, lease);
             }
             log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
-                    sc.slots(), sc.uidBase(), sc.uidBase() + sc.slots() - 1);
-            return new SandboxRuntime(inline, sandbox, sandbox, io, background);
+                    sc.slots(), uidBase, uidBase + sc.slots() - 1);
+            return new SandboxRuntime(inline, sandbox, sandbox, io, background, lease, uidBase, sc.slots(),
+                    sc.cgroupName());
         }
         catch (IOException e) {
             log.error("sandbox unavailable: {}", e.getMessage());
-            Executor refusing = new Unavailable("the sandbox could not be set up");
-            return new SandboxRuntime(refusing, refusing, null, io, background);
+            return refusing("the sandbox could not be set up", io, background, lease);
         }
     }
 
@@ -126,6 +141,20 @@ public final class SandboxRuntime implements AutoCloseable {
         return o.getClass().getSimpleName();
     }
 
+    /** The uids this server's runs use: [first, first + count). */
+    public int firstUid() {
+        return uidBase;
+    }
+
+    public int uidCount() {
+        return uidCount;
+    }
+
+    /** The cgroup subtree of this server's slots, as it appears in /proc/PID/cgroup; null without one. */
+    public String cgroupSubtree() {
+        return lease == null ? null : "/" + cgroupName + "/i" + lease.index() + "/";
+    }
+
     public Executor inline() {
         return inline;
     }
@@ -154,6 +183,14 @@ public final class SandboxRuntime implements AutoCloseable {
         }
         background.shutdownNow();
         io.shutdownNow();
+        if (lease != null) {
+            try {
+                lease.close();
+            }
+            catch (IOException ignored) {
+                // the kernel releases it at exit anyway
+            }
+        }
     }
 
     private static ThreadFactory daemon(String name) {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Warden benchmark: stdio MCP round trips vs the same programs run bare. See bench/README.md.
+# Usage: bench/run.sh [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+jar="$root/target/warden.jar"
+
+# The jar may be missing for a moment while someone rebuilds it: wait a little before building.
+for _ in $(seq 1 20); do
+    [[ -f "$jar" ]] && break
+    [[ -d "$root/target" ]] || break
+    sleep 1
+done
+if [[ ! -f "$jar" ]]; then
+    echo "bench: $jar missing, building it (mvn -q -DskipTests package)" >&2
+    (cd "$root" && mvn -q -DskipTests package)
+fi
+[[ -f "$jar" ]] || { echo "bench: still no $jar after the build" >&2; exit 1; }
+
+mkdir -p "$here/out"
+exec /usr/bin/python3 "$here/bench.py" --jar "$jar" "$@"
