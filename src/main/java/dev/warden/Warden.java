@@ -36,7 +36,6 @@ import org.slf4j.LoggerFactory;
 /** Entry point: parse arguments, load config, wire the parts by constructor, start a transport. */
 public final class Warden {
 
-    private static final Logger log = LoggerFactory.getLogger(Warden.class);
     private static final Pattern SECRET_NAME = Pattern.compile("(?i).*(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|AUTH).*");
 
     static final String USAGE = """
@@ -51,7 +50,12 @@ public final class Warden {
     record Args(String http, Path config, Path workspace, Path audit) {
     }
 
+    private static Logger log() {
+        return LoggerFactory.getLogger(Warden.class);
+    }
+
     public static void main(String[] argv) {
+        Preload.start();
         Args args;
         try {
             args = parse(argv);
@@ -75,7 +79,7 @@ public final class Warden {
             System.exit(2);
         }
         catch (Exception e) {
-            log.error("warden stopped: {}", e.getMessage(), e);
+            log().error("warden stopped: {}", e.getMessage(), e);
             System.exit(1);
         }
     }
@@ -170,6 +174,7 @@ public final class Warden {
         Thread hook = new Thread(shutdown, "warden-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
 
+        Logger log = log();
         log.info("warden {}: workspaces under {}, audit to {}, languages {}", version, wsRoot, auditFile,
                 languages.names());
         if (binding == null) {

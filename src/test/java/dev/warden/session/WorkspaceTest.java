@@ -1,0 +1,62 @@
+package dev.warden.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class WorkspaceTest {
+
+    Workspaces workspaces;
+    Workspace ws;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        workspaces = new Workspaces(Files.createTempDirectory("warden-ws-test-"), true, 61000, p -> { }, p -> { });
+        ws = workspaces.forSession("a");
+        Files.createDirectories(ws.root().resolve("sub/dir"));
+        Files.createSymbolicLink(ws.root().resolve("etc"), Path.of("/etc"));
+        Files.createSymbolicLink(ws.root().resolve("inner"), ws.root().resolve("sub"));
+    }
+
+    @AfterEach
+    void tearDown() {
+        workspaces.close();
+    }
+
+    @Test
+    void relativePathsInsideResolve() {
+        assertEquals(Optional.of(""), ws.resolve(""));
+        assertEquals(Optional.of(""), ws.resolve("."));
+        assertEquals(Optional.of("sub/dir"), ws.resolve("sub/./dir/"));
+        assertEquals(Optional.of("sub/new/file"), ws.resolve("sub/new/file"));
+        assertEquals(Optional.of("sub/dir"), ws.resolve("inner/dir"));
+    }
+
+    @Test
+    void escapesAreRefused() {
+        for (String p : new String[] {"/etc", "..", "../x", "sub/../../x", "etc", "etc/passwd", "a\0b"}) {
+            assertEquals(Optional.empty(), ws.resolve(p), p);
+        }
+    }
+
+    @Test
+    void sessionsHaveSeparateDirectoriesRemovedAtTheEnd() throws Exception {
+        Workspace other = workspaces.forSession("b");
+        assertNotEquals(ws.root(), other.root());
+        assertEquals(ws.root(), workspaces.forSession("a").root());
+        assertEquals(02770, (int) Files.getAttribute(ws.root(), "unix:mode") & 07777);
+        assertEquals(61000, (int) Files.getAttribute(ws.root(), "unix:gid"));
+        workspaces.end("a");
+        assertFalse(Files.exists(ws.root()));
+        assertTrue(Files.exists(Path.of("/etc/passwd")), "deleting a workspace never follows its symlinks");
+        assertTrue(Files.exists(other.root()));
+    }
+}
