@@ -311,6 +311,17 @@ def main():
         logmark("benchmark session")
         server = Server(opts.java, opts.jar, os.path.join(tmp, "audit-main.jsonl"), log)
         server.initialize()
+        progress("server  %-42s warm-up %d, then %d calls" % ("MCP ping", opts.warmup, opts.n))
+        pings = []
+        for i in range(opts.warmup + opts.n):
+            t0 = time.perf_counter()
+            msg = server.request("ping", {})
+            if i >= opts.warmup:
+                pings.append(time.perf_counter() - t0)
+            if "result" not in msg:
+                raise RuntimeError("ping failed: %s" % json.dumps(msg))
+            pause(gap_s)
+        results["ping"] = {"stats": stats(pings), "samples_ms": [round(t * 1000, 3) for t in pings]}
         for key, label, tool, args, _ in SERVER_CASES:
             progress("server  %-42s warm-up %d, then %d calls" % (label, opts.warmup, opts.n))
             times, statuses, failures, durations = bench_server_case(server, tool, args, opts.warmup, opts.n,
@@ -322,7 +333,8 @@ def main():
             pause(0.2)
         time.sleep(opts.idle_s)
         rss_after, name = server.rss_kb()
-        results["rss_after_benchmark"] = {"calls": server.next_id - 2, "idle_s": opts.idle_s,
+        results["rss_after_benchmark"] = {"calls": len(SERVER_CASES) * (opts.warmup + opts.n),
+                                          "pings": opts.warmup + opts.n, "idle_s": opts.idle_s,
                                           "process": name, "kb": rss_after}
         results["server_requests_seen"] = server.server_requests
         server.close()
@@ -443,10 +455,13 @@ def render(r):
     lines.append("| start → initialize answered, p50 (ms) | %s | each: %s | < %g ms: %s |" % (
         fmt(st["p50"], 0), ", ".join("%.0f" % v for v in r["startup"]["samples_ms"]),
         TARGETS["startup_max_ms"], met(start_ok)))
+    pg = r["ping"]["stats"]
+    lines.append("| MCP `ping` round trip, p50 (ms) | %s | p90 %s, mean %s; the stdio transport alone, no tool | |" % (
+        fmt(pg["p50"]), fmt(pg["p90"]), fmt(pg["mean"])))
     lines.append("| idle RSS (MB) | %.1f | java VmRSS after initialize + %d calls + %g s idle | < %g MB: %s |" % (
         rss, r["rss_idle"]["calls"], r["rss_idle"]["idle_s"], TARGETS["idle_rss_max_mb"], met(rss_ok)))
-    lines.append("| RSS after benchmark (MB) | %.1f | same session after %d calls + %g s idle (VmHWM %.1f) | |" % (
-        rss_after, r["rss_after_benchmark"]["calls"], r["rss_after_benchmark"]["idle_s"],
+    lines.append("| RSS after benchmark (MB) | %.1f | benchmark session after %d tool calls + %d pings + %g s idle (VmHWM %.1f) | |" % (
+        rss_after, r["rss_after_benchmark"]["calls"], r["rss_after_benchmark"]["pings"], r["rss_after_benchmark"]["idle_s"],
         r["rss_after_benchmark"]["kb"].get("VmHWM", 0) / 1024.0))
     rss_bad = sum(v for k, v in r["rss_idle"]["call_statuses"].items() if k != "ok")
     non_ok_total += rss_bad

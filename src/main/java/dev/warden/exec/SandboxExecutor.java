@@ -71,7 +71,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     @Override
     public ExecOutcome run(ExecRequest request, Limits limits) {
+        long t0 = System.nanoTime();
         Sandbox sb = takeWarm(request.workspace());
+        boolean warmHit = sb != null;
         if (sb == null) {
             Slot slot = acquireSlot();
             if (slot == null) {
@@ -86,12 +88,18 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 return new ExecOutcome.Refused("the sandbox could not be created", false);
             }
         }
+        long t1 = System.nanoTime();
         try {
             return runIn(sb, request, limits);
         }
         finally {
+            long t2 = System.nanoTime();
             destroy(sb);
             refill(request.workspace());
+            if (log.isDebugEnabled()) {
+                log.debug("sandbox run: warm={} acquire={}us run={}us destroy={}us", warmHit, (t1 - t0) / 1000,
+                        (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
+            }
         }
     }
 
