@@ -121,12 +121,23 @@ final class Cgroups {
 
     /** Kills every process in the slot and waits until none is left. */
     void killAll() {
+        killAllExcept(-1);
+    }
+
+    /**
+     * Kills every process in the slot but {@code keep}: with keep = the outer bwrap, the namespace's
+     * init dies while its parent still lives to reap it. Killing the outer bwrap first would orphan
+     * the init to the host's PID 1, which reaps only every few seconds, and the zombie would hold the
+     * slot uid's RLIMIT_NPROC meanwhile.
+     */
+    void killAllExcept(long keep) {
         for (int round = 0; round < 200; round++) {
             List<Long> pids = procs();
+            pids.remove(Long.valueOf(keep));
             if (pids.isEmpty()) {
                 return;
             }
-            if (unified != null) {
+            if (keep < 0 && unified != null) {
                 tryWrite(unified.resolve("cgroup.kill"), "1");
             }
             for (long pid : pids) {

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 
 /**
  * L1: a read-only program run directly, without namespaces, but never as root and never with more
@@ -24,10 +23,10 @@ public final class InlineExecutor implements Executor {
     private final SlotPool slots;
     private final ProcessRun processes;
 
-    InlineExecutor(Launcher launcher, SlotPool slots, ExecutorService io) {
+    InlineExecutor(Launcher launcher, SlotPool slots, ProcessRun processes) {
         this.launcher = launcher;
         this.slots = slots;
-        this.processes = new ProcessRun(io);
+        this.processes = processes;
     }
 
     @Override

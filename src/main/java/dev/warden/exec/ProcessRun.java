@@ -6,55 +6,78 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The mechanics of one started process: feed its stdin, drain both outputs with a cap (the rest is
- * read and dropped so the child never blocks on a full pipe), and wait under a wall-clock limit.
+ * read and dropped so the child never blocks on a full pipe), and stop it at the wall-clock limit.
+ * The calling thread drains stdout itself and one pool thread drains stderr: on two cores every
+ * thread hand-off is latency. The limit is a timer that kills the whole tree, which also closes
+ * the pipes, so the drains always end.
  */
 final class ProcessRun {
+
+    /** Pipe capacity on Linux: a write of at most this much never blocks, so it can be done inline. */
+    private static final int INLINE_STDIN = 65536;
 
     record Raw(int exitCode, Output stdout, Output stderr, boolean timedOut, long durationMs) {
     }
 
     private final ExecutorService io;
+    private final ScheduledExecutorService timer;
 
-    ProcessRun(ExecutorService io) {
+    ProcessRun(ExecutorService io, ScheduledExecutorService timer) {
         this.io = io;
+        this.timer = timer;
     }
 
     /**
      * @param preamble bytes written before {@code stdin} (the request of a sandbox stub), may be empty
-     * @param onTimeout kills the whole tree; called once if the wall limit passes
+     * @param killTree kills the whole tree; called if the wall limit passes
      */
-    Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable onTimeout)
+    Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree)
             throws InterruptedException {
         long start = System.nanoTime();
-        Future<Output> out = io.submit(() -> drain(p.getInputStream(), outputCap));
-        Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap));
-        io.submit(() -> feed(p.getOutputStream(), preamble, stdin));
-        boolean timedOut = false;
-        if (!p.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
-            timedOut = true;
-            onTimeout.run();
+        AtomicBoolean timedOut = new AtomicBoolean();
+        ScheduledFuture<?> limit = timer.schedule(() -> {
+            timedOut.set(true);
+            killTree.run();
             p.destroyForcibly();
-            p.waitFor(5, TimeUnit.SECONDS);
+        }, timeoutMs, TimeUnit.MILLISECONDS);
+        try {
+            Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap));
+            if (preamble.length + stdin.length <= INLINE_STDIN) {
+                feed(p.getOutputStream(), preamble, stdin);
+            }
+            else {
+                io.submit(() -> feed(p.getOutputStream(), preamble, stdin));
+            }
+            Output out = drain(p.getInputStream(), outputCap);
+            if (!p.waitFor(timeoutMs + 5000, TimeUnit.MILLISECONDS)) {
+                // stdout closed but the process lives on past its limit: the timer has fired or will
+                killTree.run();
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+            long durationMs = (System.nanoTime() - start) / 1_000_000;
+            Output e = collect(err, killTree);
+            int code = p.isAlive() ? -1 : p.exitValue();
+            return new Raw(code, out, e, timedOut.get(), durationMs);
         }
-        long durationMs = (System.nanoTime() - start) / 1_000_000;
-        // The pipes close when the last holder dies; the tree is dead or dying, so this is bounded.
-        Output o = collect(out, onTimeout);
-        Output e = collect(err, onTimeout);
-        int code = p.isAlive() ? -1 : p.exitValue();
-        return new Raw(code, o, e, timedOut, durationMs);
+        finally {
+            limit.cancel(false);
+        }
     }
 
     private static Output collect(Future<Output> f, Runnable killTree) throws InterruptedException {
         try {
             return f.get(2, TimeUnit.SECONDS);
         }
-        catch (TimeoutException e) {
-            // Something outside the tree we waited for still holds the pipe: kill everything, then wait.
+        catch (java.util.concurrent.TimeoutException e) {
+            // something outside the tree we waited for still holds the pipe: kill everything, then wait
             killTree.run();
             try {
                 return f.get(5, TimeUnit.SECONDS);
@@ -64,7 +87,7 @@ final class ProcessRun {
                 return Output.EMPTY;
             }
         }
-        catch (Exception e) {
+        catch (java.util.concurrent.ExecutionException e) {
             return Output.EMPTY;
         }
     }

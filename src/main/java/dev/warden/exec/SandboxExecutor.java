@@ -52,13 +52,13 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     }
 
     SandboxExecutor(Launcher launcher, SlotPool slots, Path bwrap, Path etcDir, Limits baseLimits,
-            ExecutorService io, ExecutorService background, int warmPerSession, int warmMax) {
+            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax) {
         this.launcher = launcher;
         this.slots = slots;
         this.bwrap = bwrap;
         this.etcDir = etcDir;
         this.baseLimits = baseLimits;
-        this.processes = new ProcessRun(io);
+        this.processes = processes;
         this.background = background;
         this.warmPerSession = warmPerSession;
         this.warmMax = warmMax;
@@ -122,12 +122,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             stub.option("--env", e.getKey() + "=" + e.getValue());
         }
         byte[] preamble = stub.argv(request.argv()).encode();
-        Runnable killTree = () -> {
-            sb.process().destroyForcibly();
-            if (cg != null) {
-                cg.killAll();
-            }
-        };
+        Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
         try {
             raw = processes.run(sb.process(), preamble, request.stdin(), limits.timeoutMs(), limits.outputBytes(),
@@ -198,8 +193,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         cmd.addAll(List.of("--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
                 "--uid", Integer.toString(slot.uid()), "--gid", Integer.toString(slot.gid()), "--",
                 bwrap.toString(),
-                // every namespace; no nested user namespaces; gone with its parent; no tty to hijack
+                // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
+                // --as-pid-1: the program is the namespace's init, so when it exits the kernel kills
+                // everything it left; without it bwrap leaves a zombie on the host for every run.
                 "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+                "--as-pid-1",
                 "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
                 "--ro-bind", "/usr", "/usr",
                 "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
@@ -350,14 +348,29 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     }
 
     private void destroy(Sandbox sb) {
-        sb.process().destroyForcibly();
+        stop(sb);
+        slots.release(sb.slot()); // kills whatever is left in the slot's cgroups first
+    }
+
+    /** Ends a sandbox from the inside out, so that every process in it is reaped by its own parent. */
+    private static void stop(Sandbox sb) {
+        Process outer = sb.process();
+        if (outer.isAlive() && sb.slot().cgroups() != null) {
+            sb.slot().cgroups().killAllExcept(outer.pid());
+            try {
+                outer.waitFor(1, TimeUnit.SECONDS);
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        outer.destroyForcibly();
         try {
-            sb.process().waitFor(5, TimeUnit.SECONDS);
+            outer.waitFor(5, TimeUnit.SECONDS);
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        slots.release(sb.slot()); // kills whatever is left in the slot's cgroups first
     }
 
     @Override

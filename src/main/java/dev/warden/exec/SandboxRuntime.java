@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import dev.warden.session.WorkspaceDirs;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,41 +27,40 @@ public final class SandboxRuntime implements AutoCloseable {
     private final Executor inline;
     private final Executor sandbox;
     private final SandboxExecutor sandboxImpl;
-    private final ExecutorService io;
-    private final ExecutorService background;
+    private final List<ExecutorService> pools;
     private final InstanceLease lease;
     private final int uidBase;
     private final int uidCount;
     private final String cgroupName;
 
-    private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, ExecutorService io,
-            ExecutorService background, InstanceLease lease, int uidBase, int uidCount, String cgroupName) {
+    private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, List<ExecutorService> pools,
+            InstanceLease lease, int uidBase, int uidCount, String cgroupName) {
         this.inline = inline;
         this.sandbox = sandbox;
         this.sandboxImpl = sandboxImpl;
-        this.io = io;
-        this.background = background;
+        this.pools = pools;
         this.lease = lease;
         this.uidBase = uidBase;
         this.uidCount = uidCount;
         this.cgroupName = cgroupName;
     }
 
-    private static SandboxRuntime refusing(String reason, ExecutorService io, ExecutorService background,
-            InstanceLease lease) {
+    private static SandboxRuntime refusing(String reason, List<ExecutorService> pools, InstanceLease lease) {
         Executor refusing = new Unavailable(reason);
-        return new SandboxRuntime(refusing, refusing, null, io, background, lease, 0, 0, null);
+        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null);
     }
 
     public static SandboxRuntime create(WardenConfig config, Path stateDir) {
         ExecutorService io = Executors.newCachedThreadPool(daemon("warden-io"));
         ExecutorService background = Executors.newFixedThreadPool(2, daemon("warden-prewarm"));
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("warden-limits"));
+        List<ExecutorService> pools = List.of(io, background, timer);
         var sc = config.sandbox();
         Limits base = Limits.of(config.limits());
         String problem = prerequisites(sc);
         if (problem != null) {
             log.error("sandbox unavailable: {}. Calls that need L1 or L2 will be refused.", problem);
-            return refusing(problem, io, background, null);
+            return refusing(problem, pools, null);
         }
         InstanceLease lease = null;
         try {
@@ -71,23 +71,24 @@ public final class SandboxRuntime implements AutoCloseable {
                     sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true);
             Path etc = stateDir.resolve("etc");
             SandboxExecutor.writeEtc(etc, uidBase, sc.slots(), sc.gid());
-            InlineExecutor inline = new InlineExecutor(launcher, slots, io);
-            SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, io,
+            ProcessRun processes = new ProcessRun(io, timer);
+            InlineExecutor inline = new InlineExecutor(launcher, slots, processes);
+            SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
                     background, sc.warmPerSession(), sc.warmMax());
             String selfTest = selfTest(sandbox, inline, stateDir, sc.gid(), base);
             if (selfTest != null) {
                 log.error("sandbox self-test failed: {}. Calls that need L1 or L2 will be refused.", selfTest);
                 sandbox.close();
-                return refusing(selfTest, io, background, lease);
+                return refusing(selfTest, pools, lease);
             }
             log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
                     sc.slots(), uidBase, uidBase + sc.slots() - 1);
-            return new SandboxRuntime(inline, sandbox, sandbox, io, background, lease, uidBase, sc.slots(),
+            return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, sc.slots(),
                     sc.cgroupName());
         }
         catch (IOException e) {
             log.error("sandbox unavailable: {}", e.getMessage());
-            return refusing("the sandbox could not be set up", io, background, lease);
+            return refusing("the sandbox could not be set up", pools, lease);
         }
     }
 
@@ -181,8 +182,7 @@ public final class SandboxRuntime implements AutoCloseable {
         if (sandboxImpl != null) {
             sandboxImpl.close();
         }
-        background.shutdownNow();
-        io.shutdownNow();
+        pools.forEach(ExecutorService::shutdownNow);
         if (lease != null) {
             try {
                 lease.close();

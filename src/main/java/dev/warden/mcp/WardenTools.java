@@ -47,6 +47,7 @@ public final class WardenTools {
 
     private McpSchema.CallToolResult handle(McpSyncServerExchange exchange, String transport, String tool,
             Map<String, Object> args) {
+        long t0 = System.nanoTime();
         McpSchema.Implementation client = exchange.getClientInfo();
         Caller caller = new Caller(exchange.sessionId(), client == null ? null : client.name() + "/" + client.version(),
                 transport);
@@ -61,7 +62,13 @@ public final class WardenTools {
         catch (InvalidArguments e) {
             result = pipeline.invalid(caller, tool, args, e.getMessage());
         }
-        return toMcp(result);
+        long t1 = System.nanoTime();
+        McpSchema.CallToolResult mcp = toMcp(result);
+        if (log.isDebugEnabled()) {
+            log.debug("{} {}: pipeline {}us, to MCP {}us", tool, result.executionId(), (t1 - t0) / 1000,
+                    (System.nanoTime() - t1) / 1000);
+        }
+        return mcp;
     }
 
     private McpSchema.CallToolResult toMcp(CallResult result) {
