@@ -13,7 +13,10 @@
  *   6. Landlock (--landlock-ro/--landlock-rw): only the named trees are reachable,
  *      writes only where -rw allows them, no TCP, no signals or abstract sockets
  *      outside the domain
- *   7. close every fd above 2, chdir, umask, exec with exactly the --env given
+ *   7. close every fd above 2, chdir, umask
+ *   8. write the files named by --file/--data pairs (as the dropped uid, inside the sandbox: a
+ *      symlink planted in the workspace can only lead somewhere this process may write anyway)
+ *   9. exec with exactly the --env given
  *
  * --request is the stub of a pre-created sandbox: it waits, inside the sandbox,
  * for the one request it will ever serve, read as "<length>\n" followed by that
@@ -52,6 +55,7 @@ struct spec {
     const char *ro[MAX_LIST]; int nro;
     const char *rw[MAX_LIST]; int nrw;
     char *env[MAX_LIST + 1]; int nenv;
+    const char *files[MAX_LIST]; const char *data[MAX_LIST]; int nfiles;
     const char *chdir_to;
     long umask_to;
     long uid, gid;
@@ -89,6 +93,14 @@ static int parse(struct spec *s, int argc, char **argv, int start, int privilege
         else if (strcmp(a, "--env") == 0) {
             if (!strchr(v, '=')) { errno = 0; die("--env needs NAME=VALUE, got", v); }
             push((const char **)s->env, &s->nenv, v, a);
+        }
+        else if (strcmp(a, "--file") == 0) {
+            if (s->nfiles >= MAX_LIST) { errno = 0; die("too many", a); }
+            s->files[s->nfiles] = v; s->data[s->nfiles] = NULL; s->nfiles++;
+        }
+        else if (strcmp(a, "--data") == 0) {
+            if (s->nfiles == 0 || s->data[s->nfiles - 1]) { errno = 0; die("--data without --file", NULL); }
+            s->data[s->nfiles - 1] = v;
         }
         else if (strcmp(a, "--chdir") == 0) s->chdir_to = v;
         else if (strcmp(a, "--umask") == 0) s->umask_to = number(v, a);
@@ -226,6 +238,53 @@ static char **read_request(int *argc_out) {
     return argv;
 }
 
+/* mkdir -p of the parents of a relative path, refusing absolute paths and "..". */
+static int make_parents(char *path) {
+    for (char *p = path; (p = strchr(p, '/')); p++) {
+        *p = 0;
+        int r = mkdir(path, 0777);
+        *p = '/';
+        if (r != 0 && errno != EEXIST) return -1;
+    }
+    return 0;
+}
+
+static int bad_relative(const char *path) {
+    if (!*path || path[0] == '/') return 1;
+    for (const char *p = path; *p;) {
+        const char *end = strchrnul(p, '/');
+        if (end - p == 2 && p[0] == '.' && p[1] == '.') return 1;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* A failed write is the program's failure, reported like one (exit 1), not a sandbox fault. */
+static void write_files(struct spec *s) {
+    for (int i = 0; i < s->nfiles; i++) {
+        const char *name = s->files[i], *data = s->data[i] ? s->data[i] : "";
+        char path[4096];
+        if (bad_relative(name) || snprintf(path, sizeof path, "%s", name) >= (int)sizeof path) {
+            fprintf(stderr, "warden: files: refusing path '%s'\n", name); _exit(1);
+        }
+        if (make_parents(path) != 0) {
+            fprintf(stderr, "warden: files: cannot create the directory of '%s': %s\n", name, strerror(errno)); _exit(1);
+        }
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0) { fprintf(stderr, "warden: files: cannot write '%s': %s\n", name, strerror(errno)); _exit(1); }
+        size_t len = strlen(data), done = 0;
+        while (done < len) {
+            ssize_t w = write(fd, data + done, len - done);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                fprintf(stderr, "warden: files: cannot write '%s': %s\n", name, strerror(errno)); _exit(1);
+            }
+            done += (size_t)w;
+        }
+        close(fd);
+    }
+}
+
 static void exec_program(struct spec *s) {
     if (!s->argv[0]) { errno = 0; die("no program given", NULL); }
     s->env[s->nenv] = NULL;
@@ -272,6 +331,7 @@ int main(int argc, char **argv) {
     syscall(SYS_close_range, 3, ~0U, 0);
     if (s.chdir_to && chdir(s.chdir_to) != 0) die("cannot enter directory", s.chdir_to);
     if (s.umask_to >= 0) umask((mode_t)s.umask_to);
+    write_files(&s);
     exec_program(&s);
     return SETUP_FAILED;
 }

@@ -16,15 +16,11 @@ import dev.warden.policy.Policy;
 import dev.warden.policy.Tier;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.Workspace;
-import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Workspaces;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -114,18 +110,17 @@ public final class CallPipeline {
                 return invalidResult(id, timeoutMessage());
             }
             Workspace ws = workspaces.forSession(caller.sessionId());
-            if (call.files() != null) {
-                String bad = writeFiles(ws, call.files());
-                if (bad != null) {
-                    return invalidResult(id, bad);
-                }
+            StringBuilder why = new StringBuilder();
+            Map<String, String> files = checkedFiles(ws, call.files() == null ? Map.of() : call.files(), why);
+            if (files == null) {
+                return invalidResult(id, why.toString());
             }
             Decision decision = policy.decideCode(lang.get().name());
             if (decision.blocked()) {
                 return notRun(id, Status.BLOCKED, decision.tier(), decision.findings(), decision.reason(), granted.get());
             }
             ExecRequest req = new ExecRequest(lang.get().argv(call.code()), ws.root(), "", bytes(call.stdin()),
-                    lang.get().env());
+                    lang.get().env(), files);
             return execute(id, decision.tier(), req, granted.get(), decision.findings(), ws);
         });
     }
@@ -241,35 +236,18 @@ public final class CallPipeline {
         return rel;
     }
 
-    /** Writes execute_code's files; returns why not if any path would leave the workspace. */
-    private String writeFiles(Workspace ws, Map<String, String> files) throws IOException {
+    /** The files of execute_code with their paths checked and normalised; null and a reason if one escapes. */
+    private static Map<String, String> checkedFiles(Workspace ws, Map<String, String> files, StringBuilder why) {
+        Map<String, String> checked = new LinkedHashMap<>();
         for (Map.Entry<String, String> f : files.entrySet()) {
             Optional<String> rel = ws.resolve(f.getKey());
             if (rel.isEmpty() || rel.get().isEmpty()) {
-                return "files: \"" + clip(f.getKey()) + "\" must be a relative path inside the session workspace.";
+                why.append("files: \"").append(clip(f.getKey())).append("\" must be a relative path inside the session workspace.");
+                return null;
             }
-            Path target = ws.root().resolve(rel.get());
-            Path parent = target.getParent();
-            List<Path> created = new ArrayList<>();
-            for (Path p = parent; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
-                created.add(0, p);
-            }
-            for (Path dir : created) {
-                WorkspaceDirs.create(dir, workspaces.gid());
-            }
-            if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                return "files: \"" + clip(f.getKey()) + "\" is a directory in the workspace.";
-            }
-            // NOFOLLOW: a symlink swapped in after the check still cannot redirect the write.
-            Files.deleteIfExists(target);
-            try (OutputStream os = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                os.write(f.getValue().getBytes(StandardCharsets.UTF_8));
-            }
-            Files.setAttribute(target, "unix:gid", workspaces.gid(), LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(target, "unix:mode", 0664, LinkOption.NOFOLLOW_LINKS);
+            checked.put(rel.get(), f.getValue());
         }
-        return null;
+        return checked;
     }
 
     private void record(Caller caller, String tool, Map<String, Object> args, CallResult r, long totalMs) {

@@ -6,13 +6,21 @@ import java.util.Map;
 
 /**
  * What to run. {@code argv[0]} is a program name or an absolute path as seen by the executor;
- * {@code cwd} is relative to the workspace and already checked to stay inside it.
+ * {@code cwd} is relative to the workspace and already checked to stay inside it. {@code files}
+ * (relative path to text) are written into the workspace by the executor, inside its confinement,
+ * just before the program starts: never by Warden itself as root.
  */
-public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {
+public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
+        Map<String, String> files) {
+
+    public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {
+        this(argv, workspace, cwd, stdin, env, Map.of());
+    }
 
     public ExecRequest {
         argv = List.copyOf(argv);
         env = Map.copyOf(env);
+        files = new java.util.LinkedHashMap<>(files == null ? Map.of() : files);
         stdin = stdin == null ? new byte[0] : stdin;
         cwd = cwd == null ? "" : cwd;
     }

@@ -36,6 +36,9 @@ public final class InlineExecutor implements Executor {
 
     @Override
     public ExecOutcome run(ExecRequest request, Limits limits) {
+        if (!request.files().isEmpty()) {
+            return new ExecOutcome.Refused("inline runs are read-only and take no files", false);
+        }
         Slot slot;
         try {
             slot = slots.tryAcquire(2000);

@@ -121,6 +121,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         for (Map.Entry<String, String> e : sandboxEnv(request.env()).entrySet()) {
             stub.option("--env", e.getKey() + "=" + e.getValue());
         }
+        for (Map.Entry<String, String> f : request.files().entrySet()) {
+            stub.option("--file", f.getKey()).option("--data", f.getValue());
+        }
         byte[] preamble = stub.argv(request.argv()).encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
@@ -214,6 +217,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", Long.toString((long) baseLimits.tmpMb() * 1024 * 1024), "--tmpfs", "/tmp",
                 "--bind", workspace.toString(), SANDBOX_WORKSPACE,
+                // last: the root tmpfs (/, /etc as a directory, mount points) read-only too; only
+                // /tmp and /workspace, mounts of their own, stay writable
+                "--remount-ro", "/",
                 "--chdir", SANDBOX_WORKSPACE,
                 "--", STUB, "--request"));
         ProcessBuilder pb = new ProcessBuilder(cmd);

@@ -130,6 +130,7 @@ class SandboxEscapeIT {
                 "echo x > /tmp/" + marker + "; echo x > /usr/" + marker + " 2>&1; echo x > /" + marker + " 2>&1;"
                         + " echo x > /workspace/../" + marker + " 2>&1; mkdir /etc/" + marker + " 2>&1; ls /tmp");
         assertTrue(out(o).contains(marker), "the private /tmp is writable inside: " + out(o));
+        assertTrue(out(o).contains("Read-only file system"), "the sandbox's own root is read-only: " + out(o));
         for (String dir : new String[] {"/tmp", "/usr", "/", "/etc", h.workspace.getParent().toString()}) {
             assertFalse(Files.exists(Path.of(dir, marker)), "reached the host: " + dir + "/" + marker);
         }
@@ -234,6 +235,34 @@ class SandboxEscapeIT {
         assertTrue(out(o).contains("end"), out(o));
         assertFalse(h.sandbox(10_000, "/usr/bin/unshare", "-U", "true") instanceof ExecOutcome.Completed c && c.exitCode() == 0,
                 "nested user namespaces are disabled");
+    }
+
+    @Test
+    void filesAreWrittenInsideTheSandboxAsTheSlotUid() throws Exception {
+        // a directory swapped for a link to /etc between Warden's check and the write must not let
+        // root write into the host's /etc: the write happens inside, where /etc is the sandbox's own
+        ExecOutcome plant = h.sandbox(5_000, "/bin/ln", "-s", "/etc", "swapped");
+        assertEquals(0, exit(plant), err(plant));
+        String marker = "warden-files-" + System.nanoTime();
+        ExecOutcome o = h.runtime.sandbox().run(new ExecRequest(java.util.List.of("/bin/sh", "-c", "stat -c '%u' ok/" + marker),
+                h.workspace, "", null, java.util.Map.of(), orderedFiles("ok/" + marker, "data", "swapped/" + marker, "x")),
+                h.limits(5_000));
+        assertFalse(Files.exists(Path.of("/etc", marker)), "root wrote through the link into the host's /etc");
+        assertTrue(err(o).contains("files: cannot write 'swapped/" + marker + "'"), o + " " + err(o));
+        assertNotEquals(0, exit(o));
+        ExecOutcome owner = h.sandbox(5_000, "/usr/bin/stat", "-c", "%u %g %a", "ok/" + marker);
+        String[] f = out(owner).trim().split(" ");
+        assertTrue(Integer.parseInt(f[0]) >= h.runtime.firstUid(), "written by the slot uid, not root: " + out(owner));
+        assertEquals(Integer.toString(h.config.sandbox().gid()), f[1]);
+        assertEquals("data", Files.readString(h.workspace.resolve("ok/" + marker)));
+    }
+
+    private static java.util.Map<String, String> orderedFiles(String... kv) {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put(kv[i], kv[i + 1]);
+        }
+        return m;
     }
 
     @Test

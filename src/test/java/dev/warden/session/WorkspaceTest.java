@@ -48,6 +48,22 @@ class WorkspaceTest {
     }
 
     @Test
+    void deletionNeverFollowsLinksOutOfTheWorkspace() throws Exception {
+        Path outside = Files.createTempDirectory("warden-outside-");
+        Files.writeString(outside.resolve("keep.txt"), "keep");
+        Files.setAttribute(outside, "unix:mode", 0755);
+        Files.createSymbolicLink(ws.root().resolve("sub/dir/to-outside"), outside);
+        Files.createSymbolicLink(ws.root().resolve("file-link"), outside.resolve("keep.txt"));
+        Files.createDirectories(ws.root().resolve("locked/inner"));
+        Files.setAttribute(ws.root().resolve("locked"), "unix:mode", 0);
+        workspaces.end("a");
+        assertFalse(Files.exists(ws.root()));
+        assertEquals("keep", Files.readString(outside.resolve("keep.txt")));
+        assertEquals(0755, (int) Files.getAttribute(outside, "unix:mode") & 07777, "no chmod through a link");
+        WorkspaceDirs.delete(outside);
+    }
+
+    @Test
     void sessionsHaveSeparateDirectoriesRemovedAtTheEnd() throws Exception {
         Workspace other = workspaces.forSession("b");
         assertNotEquals(ws.root(), other.root());
