@@ -16,7 +16,10 @@
  *   7. close every fd above 2, chdir, umask
  *   8. write the files named by --file/--data pairs (as the dropped uid, inside the sandbox: a
  *      symlink planted in the workspace can only lead somewhere this process may write anyway)
- *   9. exec with exactly the --env given
+ *   9. exec with exactly the --env given; with --reap, fork it instead and stay as its parent: a
+ *      child subreaper that reaps every descendant orphaned under it (a sandbox killed from
+ *      outside leaves no zombie for the host's PID 1, which reaps only every few seconds, while
+ *      each zombie holds its uid's RLIMIT_NPROC), and exits with the program's status
  *
  * --request is the stub of a pre-created sandbox: it waits, inside the sandbox,
  * for the one request it will ever serve, read as "<length>\n" followed by that
@@ -37,6 +40,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SETUP_FAILED 125
@@ -59,7 +63,7 @@ struct spec {
     const char *chdir_to;
     long umask_to;
     long uid, gid;
-    int request_mode;
+    int request_mode, reap;
     char **argv;
 };
 
@@ -82,6 +86,7 @@ static int parse(struct spec *s, int argc, char **argv, int start, int privilege
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) { i++; break; }
         if (strcmp(a, "--request") == 0 && privileged) { s->request_mode = 1; continue; }
+        if (strcmp(a, "--reap") == 0 && privileged) { s->reap = 1; continue; }
         if (i + 1 >= argc) { errno = 0; die("missing value for", a); }
         const char *v = argv[++i];
         if (strcmp(a, "--cgroup") == 0 && privileged) push(s->cgroups, &s->ncgroups, v, a);
@@ -308,6 +313,23 @@ static void exec_program(struct spec *s) {
     _exit(code);
 }
 
+/* Parent of the program: reap everything until no child is left, then report the program's status. */
+static void reap_until_empty(pid_t program) {
+    int status = 0, program_status = -1;
+    close(0); close(1); close(2); /* the program's pipes close when the program's side does */
+    for (;;) {
+        pid_t pid = waitpid(-1, &status, __WALL);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            break; /* ECHILD: nothing left */
+        }
+        if (pid == program) program_status = status;
+    }
+    if (program_status < 0) _exit(SETUP_FAILED);
+    if (WIFSIGNALED(program_status)) _exit(128 + WTERMSIG(program_status));
+    _exit(WEXITSTATUS(program_status));
+}
+
 int main(int argc, char **argv) {
     struct spec s; memset(&s, 0, sizeof s);
     s.uid = -1; s.gid = -1; s.umask_to = -1;
@@ -332,6 +354,15 @@ int main(int argc, char **argv) {
     if (s.chdir_to && chdir(s.chdir_to) != 0) die("cannot enter directory", s.chdir_to);
     if (s.umask_to >= 0) umask((mode_t)s.umask_to);
     write_files(&s);
+    if (s.reap) {
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) die("child subreaper", NULL);
+        pid_t child = fork();
+        if (child < 0) die("fork", NULL);
+        if (child > 0) reap_until_empty(child);
+        /* the program must not outlive this reaper: if it is killed, so is the program */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig", NULL);
+        if (getppid() == 1) _exit(SETUP_FAILED);
+    }
     exec_program(&s);
     return SETUP_FAILED;
 }

@@ -132,8 +132,8 @@ final class Cgroups {
      */
     void killAllExcept(long keep) {
         for (int round = 0; round < 200; round++) {
-            List<Long> pids = procs();
-            pids.remove(Long.valueOf(keep));
+            java.util.Set<Long> pids = procs();
+            pids.remove(keep);
             if (pids.isEmpty()) {
                 return;
             }
@@ -157,8 +157,9 @@ final class Cgroups {
         return procs().isEmpty();
     }
 
-    private List<Long> procs() {
-        List<Long> all = new ArrayList<>();
+    /** Every process in the slot, once: the same pids are listed by each controller. */
+    private java.util.Set<Long> procs() {
+        java.util.Set<Long> all = new java.util.LinkedHashSet<>();
         for (Path dir : List.of(pids, memory)) {
             String s = tryRead(dir.resolve("cgroup.procs"));
             if (s != null) {

@@ -57,7 +57,7 @@ public final class InlineExecutor implements Executor {
                     "--rlimit", "cpu=" + limits.cpuSeconds(),
                     "--rlimit", "nofile=" + limits.openFiles(),
                     "--rlimit", "as=" + (long) limits.memoryMb() * 1024 * 1024,
-                    "--uid", Integer.toString(slot.uid()), "--gid", Integer.toString(slot.gid())));
+                    "--uid", Integer.toString(slot.inlineUid()), "--gid", Integer.toString(slot.gid())));
             for (String p : SYSTEM_READ) {
                 cmd.add("--landlock-ro");
                 cmd.add(p);

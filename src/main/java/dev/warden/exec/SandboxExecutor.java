@@ -71,6 +71,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     @Override
     public ExecOutcome run(ExecRequest request, Limits limits) {
+        return run(request, limits, true);
+    }
+
+    /** @param prewarmNext whether to pre-create the session's next sandbox afterwards */
+    ExecOutcome run(ExecRequest request, Limits limits, boolean prewarmNext) {
         long t0 = System.nanoTime();
         Sandbox sb = takeWarm(request.workspace());
         boolean warmHit = sb != null;
@@ -95,7 +100,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         finally {
             long t2 = System.nanoTime();
             destroy(sb);
-            refill(request.workspace());
+            if (prewarmNext) {
+                refill(request.workspace());
+            }
             if (log.isDebugEnabled()) {
                 log.debug("sandbox run: warm={} acquire={}us run={}us destroy={}us", warmHit, (t1 - t0) / 1000,
                         (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
@@ -193,7 +200,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 cmd.add(p.toString());
             }
         }
-        cmd.addAll(List.of("--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
+        cmd.addAll(List.of("--reap", "--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
                 "--uid", Integer.toString(slot.uid()), "--gid", Integer.toString(slot.gid()), "--",
                 bwrap.toString(),
                 // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
@@ -358,25 +365,34 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         slots.release(sb.slot()); // kills whatever is left in the slot's cgroups first
     }
 
-    /** Ends a sandbox from the inside out, so that every process in it is reaped by its own parent. */
+    /**
+     * Ends a sandbox from the inside out: every process in the slot but the launcher, which is the
+     * tree's child subreaper (--reap), reaps them all and then exits itself. Killing the launcher
+     * first would hand the orphans to the host's PID 1, which reaps only every few seconds, and
+     * each zombie would hold its slot uid's RLIMIT_NPROC meanwhile.
+     */
     private static void stop(Sandbox sb) {
-        Process outer = sb.process();
-        if (outer.isAlive() && sb.slot().cgroups() != null) {
-            sb.slot().cgroups().killAllExcept(outer.pid());
-            try {
-                outer.waitFor(1, TimeUnit.SECONDS);
-            }
-            catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        Process launcher = sb.process();
+        if (launcher.isAlive() && sb.slot().cgroups() != null) {
+            sb.slot().cgroups().killAllExcept(launcher.pid());
+            awaitExit(launcher, 2);
         }
-        outer.destroyForcibly();
+        launcher.destroyForcibly();
+        awaitExit(launcher, 5);
+    }
+
+    private static void awaitExit(Process p, int seconds) {
         try {
-            outer.waitFor(5, TimeUnit.SECONDS);
+            p.waitFor(seconds, TimeUnit.SECONDS);
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** From now on no sandbox is pre-created; those already made stay until close. */
+    void stopPrewarming() {
+        closed = true;
     }
 
     @Override

@@ -65,12 +65,12 @@ public final class SandboxRuntime implements AutoCloseable {
         InstanceLease lease = null;
         try {
             lease = InstanceLease.acquire();
-            int uidBase = sc.uidBase() + lease.index() * sc.slots();
+            int uidBase = sc.uidBase() + lease.index() * 2 * sc.slots(); // sandbox uids, then inline uids
             Launcher launcher = Launcher.unpack(stateDir);
             SlotPool slots = new SlotPool(sc.slots(), uidBase, sc.gid(), Path.of(sc.cgroupRoot()),
                     sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true);
             Path etc = stateDir.resolve("etc");
-            SandboxExecutor.writeEtc(etc, uidBase, sc.slots(), sc.gid());
+            SandboxExecutor.writeEtc(etc, uidBase, 2 * sc.slots(), sc.gid());
             ProcessRun processes = new ProcessRun(io, timer);
             InlineExecutor inline = new InlineExecutor(launcher, slots, processes);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
@@ -82,8 +82,8 @@ public final class SandboxRuntime implements AutoCloseable {
                 return refusing(selfTest, pools, lease);
             }
             log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
-                    sc.slots(), uidBase, uidBase + sc.slots() - 1);
-            return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, sc.slots(),
+                    sc.slots(), uidBase, uidBase + 2 * sc.slots() - 1);
+            return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, 2 * sc.slots(),
                     sc.cgroupName());
         }
         catch (IOException e) {
@@ -115,7 +115,7 @@ public final class SandboxRuntime implements AutoCloseable {
         try {
             Limits l = base.withTimeoutMs(10_000);
             ExecOutcome o = sandbox.run(new ExecRequest(List.of("/bin/sh", "-c", "id -u; test ! -e /etc/shadow && echo confined"),
-                    ws, "", null, Map.of()), l);
+                    ws, "", null, Map.of()), l, false);
             if (!(o instanceof ExecOutcome.Completed c) || c.exitCode() != 0
                     || !new String(c.stdout().bytes()).contains("confined")) {
                 return "a test program did not run as expected in the sandbox (" + describe(o) + ")";
@@ -179,6 +179,21 @@ public final class SandboxRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        // no new pre-created sandbox may start while the existing ones are destroyed
+        if (sandboxImpl != null) {
+            sandboxImpl.stopPrewarming();
+        }
+        for (ExecutorService pool : pools) {
+            pool.shutdown();
+        }
+        for (ExecutorService pool : pools) {
+            try {
+                pool.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (sandboxImpl != null) {
             sandboxImpl.close();
         }

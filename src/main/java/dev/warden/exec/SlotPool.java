@@ -18,7 +18,7 @@ final class SlotPool {
         this.free = new ArrayBlockingQueue<>(size);
         for (int i = 0; i < size; i++) {
             Cgroups cg = useCgroups ? Cgroups.create(cgroupRoot, cgroupName, "slot-" + i, memoryMb, pids) : null;
-            free.add(new Slot(i, uidBase + i, gid, cg));
+            free.add(new Slot(i, uidBase + i, uidBase + size + i, gid, cg));
         }
     }
 

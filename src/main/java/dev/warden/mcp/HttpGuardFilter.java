@@ -48,11 +48,43 @@ final class HttpGuardFilter extends HttpFilter {
             writeError(res, 401, -32001, "Unauthorized: a valid bearer token is required");
             return;
         }
-        ErrorCapture capture = new ErrorCapture(res);
+        boolean sseStream = "GET".equals(req.getMethod()) && req.getRequestURI().endsWith("/sse");
+        SessionSniffer sniffer = sseStream ? new SessionSniffer() : null;
+        ErrorCapture capture = new ErrorCapture(res, sniffer);
         chain.doFilter(req, capture);
         if (capture.captured()) {
-            writeError(res, capture.status, code(capture), message(capture));
+            String msg = message(capture);
+            ParseProblem problem = ParseProblem.of(msg);
+            if (problem != null) {
+                writeError(res, 400, problem.code, problem.message);
+            }
+            else {
+                writeError(res, capture.status, code(capture, msg), msg);
+            }
             return;
+        }
+        if (sniffer != null && req.isAsyncStarted()) {
+            // An SSE session lives as long as its stream: when the stream ends, so does the workspace.
+            req.getAsyncContext().addListener(new jakarta.servlet.AsyncListener() {
+                @Override
+                public void onComplete(jakarta.servlet.AsyncEvent e) {
+                    sniffer.ended(sessionEnded);
+                }
+
+                @Override
+                public void onTimeout(jakarta.servlet.AsyncEvent e) {
+                    sniffer.ended(sessionEnded);
+                }
+
+                @Override
+                public void onError(jakarta.servlet.AsyncEvent e) {
+                    sniffer.ended(sessionEnded);
+                }
+
+                @Override
+                public void onStartAsync(jakarta.servlet.AsyncEvent e) {
+                }
+            });
         }
         if ("DELETE".equals(req.getMethod()) && res.getStatus() < 300) {
             String session = req.getHeader("mcp-session-id");
@@ -74,13 +106,62 @@ final class HttpGuardFilter extends HttpFilter {
         return ok;
     }
 
-    private int code(ErrorCapture c) {
+    private int code(ErrorCapture c, String message) {
+        if (message.startsWith("Session ID required")) {
+            return -32600; // the SDK says -32601 (method not found), which it is not
+        }
         JsonNode body = c.bodyJson(json);
         JsonNode rpc = body == null ? null : body.path("jsonRpcError").path("code");
         if (rpc != null && rpc.isInt()) {
             return rpc.asInt();
         }
         return c.status == 400 ? -32600 : -32000;
+    }
+
+    /** The SDK reports a body it could not read with the parser's own words; the client gets JSON-RPC's. */
+    private record ParseProblem(int code, String message) {
+
+        private static final List<String> NOT_JSON = List.of("Unexpected character", "Unexpected end-of-input",
+                "Unrecognized token", "was expecting", "Illegal unquoted character", "Unexpected close marker",
+                "Invalid UTF-8", "Illegal character", "No content to map");
+        private static final List<String> NOT_A_MESSAGE = List.of("Cannot deserialize", "Cannot construct",
+                "Cannot deserialize JSONRPCMessage", "Unknown message type", "MismatchedInput");
+
+        static ParseProblem of(String message) {
+            if (NOT_JSON.stream().anyMatch(message::contains)) {
+                return new ParseProblem(-32700, "Parse error: the body is not valid JSON");
+            }
+            if (NOT_A_MESSAGE.stream().anyMatch(message::contains)) {
+                return new ParseProblem(-32600, "Invalid Request: the body is not a JSON-RPC 2.0 message");
+            }
+            return null;
+        }
+    }
+
+    /** Reads the session id out of the SSE stream's first event ("endpoint", /message?sessionId=...). */
+    private static final class SessionSniffer {
+
+        private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("sessionId=([A-Za-z0-9-]+)");
+        private final StringBuilder head = new StringBuilder();
+        private volatile String sessionId;
+        private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+
+        void saw(char[] cbuf, int off, int len) {
+            if (sessionId != null || head.length() > 4096) {
+                return;
+            }
+            head.append(cbuf, off, len);
+            java.util.regex.Matcher m = ID.matcher(head);
+            if (m.find()) {
+                sessionId = m.group(1);
+            }
+        }
+
+        void ended(Consumer<String> sessionEnded) {
+            if (sessionId != null && done.compareAndSet(false, true)) {
+                sessionEnded.accept("sse-" + sessionId);
+            }
+        }
     }
 
     /** The first line of what the SDK or Jetty meant to say, never a stack trace or a parser dump. */
@@ -137,9 +218,12 @@ final class HttpGuardFilter extends HttpFilter {
         private String message;
         private final ByteArrayOutputStream body = new ByteArrayOutputStream();
         private PrintWriter writer;
+        private final SessionSniffer sniffer;
+        private PrintWriter sniffing;
 
-        ErrorCapture(HttpServletResponse res) {
+        ErrorCapture(HttpServletResponse res, SessionSniffer sniffer) {
             super(res);
+            this.sniffer = sniffer;
         }
 
         boolean captured() {
@@ -182,7 +266,35 @@ final class HttpGuardFilter extends HttpFilter {
         @Override
         public PrintWriter getWriter() throws IOException {
             if (!captured()) {
-                return super.getWriter();
+                if (sniffer == null) {
+                    return super.getWriter();
+                }
+                if (sniffing == null) {
+                    PrintWriter real = super.getWriter();
+                    sniffing = new PrintWriter(new java.io.Writer() {
+                        @Override
+                        public void write(char[] cbuf, int off, int len) {
+                            sniffer.saw(cbuf, off, len);
+                            real.write(cbuf, off, len);
+                        }
+
+                        @Override
+                        public void flush() {
+                            real.flush();
+                        }
+
+                        @Override
+                        public void close() {
+                            real.close();
+                        }
+                    }) {
+                        @Override
+                        public boolean checkError() {
+                            return super.checkError() || real.checkError(); // the SDK's way to see a gone client
+                        }
+                    };
+                }
+                return sniffing;
             }
             if (writer == null) {
                 writer = new PrintWriter(body, false, StandardCharsets.UTF_8);

@@ -1,6 +1,7 @@
 package dev.warden.mcp;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.modelcontextprotocol.common.McpTransportContext;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.transport.DefaultServerTransportSecurityValidator;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -69,9 +71,17 @@ public final class HttpTransport implements AutoCloseable {
             .jsonMapper(mapper)
             .sseEndpoint("/sse")
             .messageEndpoint("/message")
+            // the SSE session's own id (the one in /message?sessionId=) keys its workspace, so the end
+            // of its stream can end the workspace too; the MCP layer's session id is a different one
+            .contextExtractor(req -> {
+                String id = req.getParameter("sessionId");
+                return id == null ? McpTransportContext.EMPTY
+                        : McpTransportContext.create(Map.of(WardenTools.SSE_SESSION, "sse-" + id));
+            })
             .securityValidator(validator)
             .maxRequestSize(maxRequestBytes)
-            .keepAliveInterval(Duration.ofSeconds(30))
+            // a gone SSE client is only noticed on a write: ping often so its workspace goes soon
+            .keepAliveInterval(Duration.ofSeconds(10))
             .build();
         McpSyncServer streamable = McpServers.streamable(streamableProvider, mapper, tools, version);
         McpSyncServer sse = McpServers.single(sseProvider, mapper, tools, version, "sse");

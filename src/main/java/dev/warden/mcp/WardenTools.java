@@ -19,6 +19,9 @@ public final class WardenTools {
 
     private static final Logger log = LoggerFactory.getLogger(WardenTools.class);
 
+    /** Transport-context key of an SSE connection's own session id. */
+    static final String SSE_SESSION = "warden.sse.session";
+
     private final CallPipeline pipeline;
     private final ToolArguments arguments;
     private final ToolCatalog catalog;
@@ -49,8 +52,9 @@ public final class WardenTools {
             Map<String, Object> args) {
         long t0 = System.nanoTime();
         McpSchema.Implementation client = exchange.getClientInfo();
-        Caller caller = new Caller(exchange.sessionId(), client == null ? null : client.name() + "/" + client.version(),
-                transport);
+        Object sseSession = exchange.transportContext() == null ? null : exchange.transportContext().get(SSE_SESSION);
+        String session = sseSession instanceof String s ? s : exchange.sessionId();
+        Caller caller = new Caller(session, client == null ? null : client.name() + "/" + client.version(), transport);
         CallResult result;
         try {
             result = switch (tool) {
