@@ -43,5 +43,13 @@ final class Preload {
             }
         }
         reactor.core.scheduler.Schedulers.boundedElastic();
+        // the first SecureRandom loads the security providers (tens of ms cold): ids and workspace names use it
+        new java.security.SecureRandom().nextBytes(new byte[8]);
+        try {
+            Class.forName("dev.warden.sanitize.Sanitizer", true, cl); // compiles its patterns
+        }
+        catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

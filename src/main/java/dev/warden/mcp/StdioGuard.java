@@ -234,12 +234,15 @@ final class StdioGuard {
 
         @Override
         public synchronized void write(byte[] b, int off, int len) throws IOException {
+            int start = off;
             for (int i = off; i < off + len; i++) {
-                pending.write(b[i]);
                 if (b[i] == '\n') {
+                    pending.write(b, start, i + 1 - start);
                     emit();
+                    start = i + 1;
                 }
             }
+            pending.write(b, start, off + len - start);
         }
 
         synchronized void writeLine(byte[] line) throws IOException {
