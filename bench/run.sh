@@ -18,6 +18,10 @@ if [[ ! -f "$jar" ]]; then
     (cd "$root" && mvn -q -DskipTests package)
 fi
 [[ -f "$jar" ]] || { echo "bench: still no $jar after the build" >&2; exit 1; }
+# the class-data sharing archive tools/start.sh uses, so its start-up is measured too
+if [[ "$jar" == "$root/target/warden.jar" ]] && { [[ ! -f "$root/target/warden.jsa" ]] || [[ "$jar" -nt "$root/target/warden.jsa" ]]; }; then
+    bash "$root/tools/cds-archive.sh" || true
+fi
 
 mkdir -p "$here/out"
 exec /usr/bin/python3 "$here/bench.py" --jar "$jar" "$@"

@@ -9,4 +9,11 @@ if [ ! -f target/warden.jar ] || [ -n "$(find src pom.xml config -newer target/w
   echo "warden: building target/warden.jar" >&2
   mvn -q -B -DskipTests package >&2
 fi
-exec java -jar target/warden.jar "$@"
+# Class-data sharing halves start-up time; an archive older than the jar is rebuilt first.
+if [ ! -f target/warden.jsa ] || [ target/warden.jar -nt target/warden.jsa ]; then
+  bash tools/cds-archive.sh || true
+fi
+cds=()
+[ -f target/warden.jsa ] && cds=(-XX:SharedArchiveFile=target/warden.jsa -Xshare:auto)
+# JVM warnings (a stale archive, say) go to stderr: on stdio, stdout belongs to MCP
+exec java "${cds[@]}" -Xlog:disable -Xlog:all=warning:stderr -jar target/warden.jar "$@"
