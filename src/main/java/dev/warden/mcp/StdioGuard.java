@@ -10,8 +10,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.Pipe;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -22,8 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Stands between stdin and the SDK's stdio transport. The SDK ends the whole session on the first
  * line it cannot parse, or on one over its size limit: one bad line would cut off the client. The
- * guard reads each line first, answers anything that is not a well-formed JSON-RPC message with a
- * JSON-RPC error, and passes only well-formed ones on. Output goes through a lock one whole line at
+ * guard checks each line as the SDK reads it, answers anything that is not a well-formed JSON-RPC
+ * message with a JSON-RPC error, and hands over only well-formed ones. Output goes through a lock one whole line at
  * a time, so the guard's answers never interleave with the SDK's.
  */
 final class StdioGuard {
@@ -35,22 +33,22 @@ final class StdioGuard {
     private final McpJsonMapper mcpJson;
     private final ObjectMapper json;
     private final int maxLineBytes;
-    private final Pipe pipe;
     private final CountDownLatch ended = new CountDownLatch(1);
 
-    StdioGuard(InputStream rawIn, OutputStream rawOut, McpJsonMapper mcpJson, ObjectMapper json, int maxLineBytes)
-            throws IOException {
+    StdioGuard(InputStream rawIn, OutputStream rawOut, McpJsonMapper mcpJson, ObjectMapper json, int maxLineBytes) {
         this.rawIn = rawIn;
         this.out = new LineOutput(rawOut);
         this.mcpJson = mcpJson;
         this.json = json;
         this.maxLineBytes = maxLineBytes;
-        this.pipe = Pipe.open();
     }
 
-    /** What the SDK reads: only well-formed messages, one per line. */
+    /**
+     * What the SDK reads: only well-formed messages, one per line. The checking happens on the
+     * SDK's own reader thread, as it reads: no extra thread or pipe between stdin and the SDK.
+     */
     InputStream input() {
-        return Channels.newInputStream(pipe.source());
+        return new Checked();
     }
 
     /** What the SDK writes to: whole lines only reach stdout. */
@@ -58,67 +56,109 @@ final class StdioGuard {
         return out;
     }
 
-    void start() {
-        Thread t = new Thread(this::pump, "warden-stdio-guard");
-        t.setDaemon(true);
-        t.start();
-    }
-
     /** Blocks until stdin ends. */
     void awaitEnd() throws InterruptedException {
         ended.await();
     }
 
-    private void pump() {
-        try (var sink = pipe.sink()) {
-            ByteArrayOutputStream line = new ByteArrayOutputStream();
+    private final class Checked extends InputStream {
+
+        private final byte[] buf = new byte[65536];
+        private int pos;
+        private int limit;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        private byte[] ready = new byte[0];
+        private int readyPos;
+        private boolean eof;
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            while (readyPos >= ready.length) {
+                if (eof) {
+                    return -1;
+                }
+                byte[] next = nextGoodLine();
+                if (next == null) {
+                    eof = true;
+                    ended.countDown();
+                    return -1;
+                }
+                ready = next;
+                readyPos = 0;
+            }
+            int n = Math.min(len, ready.length - readyPos);
+            System.arraycopy(ready, readyPos, b, off, n);
+            readyPos += n;
+            return n;
+        }
+
+        /** The next well-formed message with its newline; bad ones are answered and skipped. Null at end. */
+        private byte[] nextGoodLine() throws IOException {
             boolean overlong = false;
-            byte[] buf = new byte[65536];
-            int n;
-            while ((n = rawIn.read(buf)) >= 0) {
-                for (int i = 0; i < n; i++) {
-                    byte b = buf[i];
-                    if (b == '\n') {
-                        if (overlong) {
-                            reject(null, McpSchema.ErrorCodes.INVALID_REQUEST,
-                                    "message larger than " + maxLineBytes + " bytes");
-                        }
-                        else {
-                            handle(line.toByteArray(), sink);
-                        }
+            while (true) {
+                if (pos >= limit) {
+                    limit = rawIn.read(buf);
+                    pos = 0;
+                    if (limit < 0) {
+                        limit = 0;
+                        byte[] last = line.size() > 0 && !overlong ? check(line.toByteArray()) : null;
                         line.reset();
-                        overlong = false;
+                        return last;
                     }
-                    else if (!overlong) {
-                        if (line.size() >= maxLineBytes) {
-                            overlong = true;
-                            line.reset();
-                        }
-                        else {
-                            line.write(b);
-                        }
+                }
+                int nl = -1;
+                for (int i = pos; i < limit; i++) {
+                    if (buf[i] == '\n') {
+                        nl = i;
+                        break;
+                    }
+                }
+                int endOfChunk = nl < 0 ? limit : nl;
+                if (!overlong) {
+                    if (line.size() + (endOfChunk - pos) > maxLineBytes) {
+                        overlong = true;
+                        line.reset();
+                    }
+                    else {
+                        line.write(buf, pos, endOfChunk - pos);
+                    }
+                }
+                pos = nl < 0 ? limit : nl + 1;
+                if (nl >= 0) {
+                    byte[] good = null;
+                    if (overlong) {
+                        reject(null, McpSchema.ErrorCodes.INVALID_REQUEST, "message larger than " + maxLineBytes + " bytes");
+                    }
+                    else {
+                        good = check(line.toByteArray());
+                    }
+                    line.reset();
+                    overlong = false;
+                    if (good != null) {
+                        return good;
                     }
                 }
             }
-            if (line.size() > 0 && !overlong) {
-                handle(line.toByteArray(), sink);
-            }
-        }
-        catch (IOException e) {
-            log.debug("stdin closed: {}", e.getMessage());
-        }
-        finally {
-            ended.countDown();
         }
     }
 
-    private void handle(byte[] raw, Pipe.SinkChannel sink) throws IOException {
+    /** The message, newline-terminated, if it is well-formed; otherwise answered here and null. */
+    private byte[] check(byte[] raw) {
         int len = raw.length;
         if (len > 0 && raw[len - 1] == '\r') {
             len--;
         }
         if (len == 0) {
-            return;
+            return null;
         }
         String text;
         try {
@@ -127,10 +167,10 @@ final class StdioGuard {
         }
         catch (CharacterCodingException e) {
             reject(null, McpSchema.ErrorCodes.PARSE_ERROR, "Parse error: the message is not valid UTF-8");
-            return;
+            return null;
         }
         if (text.isBlank()) {
-            return;
+            return null;
         }
         JsonNode node;
         try {
@@ -138,7 +178,7 @@ final class StdioGuard {
         }
         catch (IOException e) {
             reject(null, McpSchema.ErrorCodes.PARSE_ERROR, "Parse error: the message is not valid JSON");
-            return;
+            return null;
         }
         JsonNode id = node != null && node.isObject() ? node.get("id") : null;
         String problem = shapeProblem(node);
@@ -155,13 +195,9 @@ final class StdioGuard {
             if (!isResponseLike || id == null) {
                 reject(validId(id) ? id : null, McpSchema.ErrorCodes.INVALID_REQUEST, problem);
             }
-            return;
+            return null;
         }
-        byte[] clean = (text.replace("\n", "") + "\n").getBytes(StandardCharsets.UTF_8);
-        ByteBuffer bb = ByteBuffer.wrap(clean);
-        while (bb.hasRemaining()) {
-            sink.write(bb);
-        }
+        return (text + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
     private static String shapeProblem(JsonNode node) {

@@ -25,7 +25,6 @@ public final class StdioTransport {
                 MAX_MESSAGE_BYTES);
         var provider = new StdioServerTransportProvider(mapper, guard.input(), guard.output(), MAX_MESSAGE_BYTES + 1);
         McpSyncServer server = McpServers.single(provider, mapper, tools, version, "stdio");
-        guard.start();
         guard.awaitEnd();
         server.close();
     }

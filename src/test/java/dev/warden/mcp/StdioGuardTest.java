@@ -22,9 +22,8 @@ class StdioGuardTest {
     private List<String> run(byte[] input, ByteArrayOutputStream answered) throws Exception {
         StdioGuard guard = new StdioGuard(new ByteArrayInputStream(input), answered, new JacksonMcpJsonMapper(json), json, 1000);
         InputStream forwarded = guard.input();
-        guard.start();
-        guard.awaitEnd();
         List<String> lines = new ArrayList<>(new String(forwarded.readAllBytes(), StandardCharsets.UTF_8).lines().toList());
+        guard.awaitEnd(); // returns at once: reading to the end is what ends the guard
         return lines;
     }
 
