@@ -348,41 +348,30 @@ def main():
                                      "statuses": statuses, "failures": failures,
                                      "samples_ms": [round(t * 1000, 3) for t in times]}
 
-        # 2. Fresh server start -> initialize answered.
-        starts = []
-        for i in range(opts.starts):
-            progress("start   fresh server %d/%d -> initialize" % (i + 1, opts.starts))
-            logmark("start %d" % (i + 1))
-            s = Server(opts.java, opts.jar, os.path.join(tmp, "audit-start-%d.jsonl" % i), log)
-            s.send({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-                    "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": CLIENT}})
-            msg = s.response(0, timeout=60)
-            t = time.perf_counter() - s.t_spawn
-            if "result" not in msg:
-                raise RuntimeError("initialize failed: %s" % json.dumps(msg))
-            starts.append(t)
-            s.close()
-        results["startup"] = {"stats": stats(starts), "samples_ms": [round(t * 1000, 1) for t in starts]}
-
-        # 2b. The same with the class-data sharing archive that tools/start.sh builds and uses.
-        jsa = os.path.join(os.path.dirname(os.path.abspath(opts.jar)), "warden.jsa")
-        if os.path.exists(jsa) and os.path.getmtime(jsa) >= os.path.getmtime(opts.jar):
-            cds_starts = []
+        # 2. Fresh server start -> initialize answered: plain `java -jar`, then with the class-data
+        #    sharing archive that tools/start.sh builds and uses.
+        def measure_starts(what, jvm_args):
+            starts = []
             for i in range(opts.starts):
-                progress("start   fresh server with CDS archive %d/%d -> initialize" % (i + 1, opts.starts))
-                s = Server(opts.java, opts.jar, os.path.join(tmp, "audit-cds-%d.jsonl" % i), log,
-                           jvm_args=("-XX:SharedArchiveFile=" + jsa, "-Xshare:auto", "-Xlog:disable",
-                                     "-Xlog:all=warning:stderr"))
+                progress("start   fresh server%s %d/%d -> initialize" % (what, i + 1, opts.starts))
+                logmark("start%s %d" % (what, i + 1))
+                s = Server(opts.java, opts.jar, os.path.join(tmp, "audit-start-%d-%d.jsonl" % (len(jvm_args), i)),
+                           log, jvm_args=jvm_args)
                 s.send({"jsonrpc": "2.0", "id": 0, "method": "initialize",
                         "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": CLIENT}})
                 msg = s.response(0, timeout=60)
                 t = time.perf_counter() - s.t_spawn
                 if "result" not in msg:
                     raise RuntimeError("initialize failed: %s" % json.dumps(msg))
-                cds_starts.append(t)
+                starts.append(t)
                 s.close()
-            results["startup_cds"] = {"stats": stats(cds_starts),
-                                      "samples_ms": [round(t * 1000, 1) for t in cds_starts]}
+            return {"stats": stats(starts), "samples_ms": [round(t * 1000, 1) for t in starts]}
+
+        results["startup"] = measure_starts("", ())
+        jsa = os.path.join(os.path.dirname(os.path.abspath(opts.jar)), "warden.jsa")
+        if os.path.exists(jsa) and os.path.getmtime(jsa) >= os.path.getmtime(opts.jar):
+            results["startup_cds"] = measure_starts(" with CDS archive", (
+                "-XX:SharedArchiveFile=" + jsa, "-Xshare:auto", "-Xlog:disable", "-Xlog:all=warning:stderr"))
 
         # 3. Idle RSS: fresh server, initialize, one call of each case, then idle.
         progress("rss     fresh server, %d calls, %.0f s idle" % (len(SERVER_CASES), opts.idle_s))
