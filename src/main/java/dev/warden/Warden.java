@@ -6,9 +6,9 @@ import dev.warden.config.ConfigException;
 import dev.warden.config.ConfigLoader;
 import dev.warden.config.WardenConfig;
 import dev.warden.core.CallPipeline;
-import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
+import dev.warden.exec.RefusingExecutor;
 import dev.warden.exec.SandboxRuntime;
 import dev.warden.mcp.HttpTransport;
 import dev.warden.mcp.StdioTransport;
@@ -146,7 +146,7 @@ public final class Warden {
         Languages languages = new Languages(config.languages());
         Sanitizer sanitizer = new Sanitizer(serverSecrets(tokens),
                 Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
-        Executor none = new NoExecutor();
+        Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
         CallPipeline pipeline = new CallPipeline(new Policy(config.inline().commands()), workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
@@ -235,19 +235,4 @@ public final class Warden {
         String v = Warden.class.getPackage().getImplementationVersion();
         return v == null ? "0.1.0" : v;
     }
-
-    /** Tiers this build has no executor for yet: refused, never run elsewhere. */
-    private static final class NoExecutor implements Executor {
-
-        @Override
-        public ExecOutcome run(dev.warden.exec.ExecRequest request, dev.warden.exec.Limits limits) {
-            return new ExecOutcome.Refused("no executor for this tier is configured on this server", false);
-        }
-
-        @Override
-        public String name() {
-            return "none";
-        }
-    }
-
 }

@@ -46,7 +46,7 @@ public final class SandboxRuntime implements AutoCloseable {
     }
 
     private static SandboxRuntime refusing(String reason, List<ExecutorService> pools, InstanceLease lease) {
-        Executor refusing = new Unavailable(reason);
+        Executor refusing = new RefusingExecutor("the sandbox is unavailable on this host: " + reason);
         return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null);
     }
 
@@ -215,19 +215,5 @@ public final class SandboxRuntime implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    /** Stands in for an executor that could not be built: refuses with the reason, runs nothing. */
-    private record Unavailable(String reason) implements Executor {
-
-        @Override
-        public ExecOutcome run(ExecRequest request, Limits limits) {
-            return new ExecOutcome.Refused("the sandbox is unavailable on this host: " + reason, false);
-        }
-
-        @Override
-        public String name() {
-            return "none";
-        }
     }
 }
