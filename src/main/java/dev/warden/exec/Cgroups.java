@@ -153,10 +153,6 @@ final class Cgroups {
         }
     }
 
-    boolean empty() {
-        return procs().isEmpty();
-    }
-
     /** Every process in the slot, once: the same pids are listed by each controller. */
     private java.util.Set<Long> procs() {
         java.util.Set<Long> all = new java.util.LinkedHashSet<>();

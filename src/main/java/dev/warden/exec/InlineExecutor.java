@@ -64,7 +64,7 @@ public final class InlineExecutor implements Executor {
             }
             cmd.addAll(List.of("--landlock-ro", request.workspace().toString(), "--landlock-rw", "/dev/null",
                     "--chdir", cwd.toString()));
-            for (Map.Entry<String, String> e : InlineEnv.of(request.workspace(), request.env()).entrySet()) {
+            for (Map.Entry<String, String> e : inlineEnv(request.workspace(), request.env()).entrySet()) {
                 cmd.add("--env");
                 cmd.add(e.getKey() + "=" + e.getValue());
             }
@@ -96,18 +96,12 @@ public final class InlineExecutor implements Executor {
         }
     }
 
-    /** The environment of an inline run: fixed keys first, then the call's own (already filtered). */
-    static final class InlineEnv {
-
-        private InlineEnv() {
-        }
-
-        static Map<String, String> of(Path workspace, Map<String, String> extra) {
-            Map<String, String> env = new java.util.LinkedHashMap<>(extra);
-            env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-            env.put("HOME", workspace.toString());
-            env.put("LANG", "C.UTF-8");
-            return env;
-        }
+    /** The environment of an inline run: the call's own (already filtered), then fixed keys that win. */
+    private static Map<String, String> inlineEnv(Path workspace, Map<String, String> extra) {
+        Map<String, String> env = new java.util.LinkedHashMap<>(extra);
+        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.put("HOME", workspace.toString());
+        env.put("LANG", "C.UTF-8");
+        return env;
     }
 }

@@ -79,10 +79,6 @@ public final class Workspaces implements AutoCloseable {
         idle.forEach(this::end);
     }
 
-    public int count() {
-        return bySession.size();
-    }
-
     public int gid() {
         return gid;
     }
