@@ -78,7 +78,8 @@ final class SandboxHarness implements AutoCloseable {
             for (Path p : dirs.filter(d -> d.getFileName().toString().matches("\\d+")).toList()) {
                 try {
                     if (Files.readString(p.resolve("cgroup")).contains(subtree)) {
-                        found.add(p.getFileName() + " " + Files.readString(p.resolve("cmdline")).replace('\0', ' '));
+                        found.add(p.getFileName() + " " + Files.readString(p.resolve("cmdline")).replace('\0', ' ')
+                            + " [" + status(p) + "]");
                     }
                 }
                 catch (IOException | RuntimeException gone) {
@@ -90,6 +91,14 @@ final class SandboxHarness implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         return found;
+    }
+
+    /** State, parent and uid of a process, for a readable failure message. */
+    private static String status(Path proc) throws IOException {
+        return Files.readAllLines(proc.resolve("status")).stream()
+            .filter(l -> l.startsWith("State:") || l.startsWith("PPid:") || l.startsWith("Uid:") || l.startsWith("Name:"))
+            .map(l -> l.replaceAll("\\s+", " "))
+            .reduce((a, b) -> a + "; " + b).orElse("");
     }
 
     /** Host processes whose command line contains the marker (from any uid). */
