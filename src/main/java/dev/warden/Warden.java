@@ -14,6 +14,7 @@ import dev.warden.mcp.HttpTransport;
 import dev.warden.mcp.StdioTransport;
 import dev.warden.mcp.WardenTools;
 import dev.warden.policy.Policy;
+import dev.warden.policy.PolicyLoader;
 import dev.warden.policy.Tier;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.WorkspaceDirs;
@@ -146,8 +147,12 @@ public final class Warden {
         Languages languages = new Languages(config.languages());
         Sanitizer sanitizer = new Sanitizer(serverSecrets(tokens),
                 Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
+        Policy policy = new Policy(new PolicyLoader().load(
+                config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
+        log().info("policy: preset {}{}", policy.preset(),
+                config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
-        CallPipeline pipeline = new CallPipeline(new Policy(config.inline().commands()), workspaces, languages,
+        CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
                     case L2 -> runtime.join().sandbox();

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /** The whole configuration, as read from YAML (snake_case keys). Immutable once loaded. */
 public record WardenConfig(Server server, Http http, Audit audit, LimitsConfig limits, Sandbox sandbox,
-        Inline inline, Map<String, LanguageConfig> languages) {
+        PolicyRef policy, Map<String, LanguageConfig> languages) {
 
     public record Server(String workspaceRoot, long sessionIdleTimeoutS) {
     }
@@ -26,7 +26,8 @@ public record WardenConfig(Server server, Http http, Audit audit, LimitsConfig l
             String cgroupRoot, String cgroupName) {
     }
 
-    public record Inline(List<String> commands) {
+    /** Which policy applies: an operator file on top of the built-in config/policy.yaml, and the preset. */
+    public record PolicyRef(String file, String preset) {
     }
 
     public record LanguageConfig(List<String> aliases, List<String> command, Map<String, String> env) {

@@ -81,10 +81,11 @@ public final class CallPipeline {
                 return invalidResult(id, timeoutMessage());
             }
             Policy.EnvFilter env = policy.filterEnv(call.env());
-            Decision decision = policy.decideCommand(call.command(), ws);
+            Decision decision = policy.decideCommand(call.command(), ws, cwd.get(), asksTooLong(call.timeoutMs()));
             List<Finding> findings = concat(decision.findings(), env.findings());
-            if (decision.blocked()) {
-                return notRun(id, Status.BLOCKED, decision.tier(), findings, decision.reason(), granted.get());
+            if (decision.blocked() || decision.held()) {
+                return notRun(id, decision.blocked() ? Status.BLOCKED : Status.NEEDS_APPROVAL, decision.tier(),
+                        findings, decision.reason(), granted.get());
             }
             ExecRequest req = new ExecRequest(decision.argv(), ws.root(), cwd.get(), bytes(call.stdin()), env.kept());
             return execute(id, decision.tier(), req, granted.get(), findings, ws);
@@ -115,9 +116,10 @@ public final class CallPipeline {
             if (files == null) {
                 return invalidResult(id, why.toString());
             }
-            Decision decision = policy.decideCode(lang.get().name());
-            if (decision.blocked()) {
-                return notRun(id, Status.BLOCKED, decision.tier(), decision.findings(), decision.reason(), granted.get());
+            Decision decision = policy.decideCode(lang.get().name(), call.code(), asksTooLong(call.timeoutMs()));
+            if (decision.blocked() || decision.held()) {
+                return notRun(id, decision.blocked() ? Status.BLOCKED : Status.NEEDS_APPROVAL, decision.tier(),
+                        decision.findings(), decision.reason(), granted.get());
             }
             ExecRequest req = new ExecRequest(lang.get().argv(call.code()), ws.root(), "", bytes(call.stdin()),
                     lang.get().env(), files);
@@ -212,20 +214,28 @@ public final class CallPipeline {
                 r.executionId(), r.limits(), r.usage(), retryAfterMs, r.message());
     }
 
-    /** The configured limits, with the call's timeout if it asked for one within the maximum. */
+    /**
+     * The configured limits, with the call's timeout if it asked for one; a request above the maximum
+     * is held to the maximum here, and the policy decides what asking for more means (by default a
+     * human's approval): a tool argument never raises a limit by itself.
+     */
     private Optional<Limits> limitsFor(Long timeoutMs) {
         Limits base = Limits.of(limits);
         if (timeoutMs == null) {
             return Optional.of(base);
         }
-        if (timeoutMs < 1 || timeoutMs > limits.maxTimeoutMs()) {
+        if (timeoutMs < 1) {
             return Optional.empty();
         }
-        return Optional.of(base.withTimeoutMs(timeoutMs));
+        return Optional.of(base.withTimeoutMs(Math.min(timeoutMs, limits.maxTimeoutMs())));
+    }
+
+    private boolean asksTooLong(Long timeoutMs) {
+        return timeoutMs != null && timeoutMs > limits.maxTimeoutMs();
     }
 
     private String timeoutMessage() {
-        return "timeout_ms must be between 1 and " + limits.maxTimeoutMs() + " (the most this server's policy allows).";
+        return "timeout_ms must be a positive number of milliseconds (this server allows up to " + limits.maxTimeoutMs() + ").";
     }
 
     private static Optional<String> directoryInside(Workspace ws, String cwd) {

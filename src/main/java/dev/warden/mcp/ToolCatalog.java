@@ -45,9 +45,9 @@ final class ToolCatalog {
         String schema = """
             {"type":"object","additionalProperties":false,"required":["command"],
              "properties":{
-              "command":{"type":"string","description":"One command line, e.g. `ls -la src` or `python3 script.py`. Runs as an argv with no shell; shell syntax (pipes, ;, &&, redirections, $()) is refused: use execute_code with language bash for scripts."},
+              "command":{"type":"string","description":"One command line, e.g. `ls -la src`, `python3 script.py` or `grep -r TODO . | wc -l`. It is parsed as shell and every program in it is judged by the server's policy; a plain command runs as an argv, one with shell syntax (pipes, ;, &&, redirections, $()) runs under bash inside the sandbox, never on the host."},
               "cwd":{"type":"string","description":"working directory, relative to the session workspace (default: its root)"},
-              "timeout_ms":{"type":"integer","minimum":1,"maximum":%d,"description":"wall-clock limit in ms"},
+              "timeout_ms":{"type":"integer","minimum":1,"description":"wall-clock limit in ms; up to %d runs at once, more needs a human's approval"},
               "stdin":{"type":"string","description":"text given to the program on standard input"},
               "env":{"type":"object","additionalProperties":{"type":"string"},"description":"extra environment variables (reserved and loader variables are dropped)"}}}
             """.formatted(maxTimeoutMs);
@@ -72,7 +72,7 @@ final class ToolCatalog {
               "language":{"type":"string","enum":%s,"description":"the language of the code"},
               "code":{"type":"string","description":"the program's source"},
               "stdin":{"type":"string","description":"text given to the program on standard input"},
-              "timeout_ms":{"type":"integer","minimum":1,"maximum":%d,"description":"wall-clock limit in ms"},
+              "timeout_ms":{"type":"integer","minimum":1,"description":"wall-clock limit in ms; up to %d runs at once, more needs a human's approval"},
               "files":{"type":"object","additionalProperties":{"type":"string"},"description":"files to write into the workspace first: relative path -> text content"}}}
             """.formatted(toJson(languages), maxTimeoutMs);
         return McpSchema.Tool.builder()

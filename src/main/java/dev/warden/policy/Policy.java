@@ -1,69 +1,200 @@
 package dev.warden.policy;
 
+import dev.warden.policy.shell.Node;
+import dev.warden.policy.shell.ShellParser;
+import dev.warden.policy.shell.ShellSyntaxException;
+import dev.warden.policy.shell.Word;
 import dev.warden.session.Workspace;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * The single place where a call's tier is decided. This is the skeleton's policy: a plain command
- * whose program is on the read-only list and whose arguments stay in the workspace runs inline (L1);
- * any other plain command runs in the sandbox (L2); a command line with shell syntax is refused with
- * a pointer to execute_code; code always runs in the sandbox. The full rule engine replaces this
- * class and keeps its two methods.
+ * The single place where a call is judged: the command line is parsed and every program it would
+ * run is matched against the operator's rules (config/policy.yaml), code is scanned per language,
+ * and the strictest matching action decides the tier, a hold for approval, or a refusal. Nothing a
+ * tool argument says can loosen it.
  */
 public final class Policy {
 
-    private final Set<String> inlineCommands;
+    /** What a run_command line runs when it needs a shell: bash inside the tier's sandbox, never on the host. */
+    static final List<String> SHELL = List.of("/bin/bash", "-c");
 
-    public Policy(List<String> inlineCommands) {
-        this.inlineCommands = Set.copyOf(inlineCommands);
+    private final PolicyLoader.Compiled compiled;
+
+    public Policy(PolicyLoader.Compiled compiled) {
+        this.compiled = compiled;
     }
 
-    public Decision decideCommand(String command, Workspace workspace) {
-        CommandWords.Split split = CommandWords.split(command);
-        if (split.shellSyntax() != null) {
-            return Decision.block(Tier.L2,
-                    List.of(new Finding("shell.syntax", Severity.MEDIUM, "the command uses " + split.shellSyntax())),
-                    "run_command runs one plain command without a shell, and this one uses " + split.shellSyntax()
-                            + "; to run a shell script, call execute_code with language \"bash\" (it runs in the sandbox).");
+    public String preset() {
+        return compiled.preset();
+    }
+
+    /**
+     * @param cwd the call's directory relative to the workspace ("" for its root)
+     * @param longTimeout whether the call asks for more time than the limits allow
+     */
+    public Decision decideCommand(String command, Workspace workspace, String cwd, boolean longTimeout) {
+        Analysis a = new Analysis(cwd.isEmpty() ? "/workspace" : "/workspace/" + cwd);
+        Node root = null;
+        try {
+            root = ShellParser.parse(command);
+            a.command(root);
         }
-        List<String> argv = split.words();
-        if (argv.isEmpty()) {
+        catch (ShellSyntaxException e) {
+            a.unparsed(e.getMessage());
+        }
+        if (longTimeout) {
+            a.structural.add(new Analysis.Structural("long_timeout", "timeout_ms above the policy's maximum"));
+        }
+        if (root != null && a.invocations.isEmpty() && a.structural.isEmpty()) {
             return Decision.block(Tier.L2, List.of(new Finding("command.empty", Severity.LOW, "no program named")),
-                    "the command is empty; name a program to run.");
+                    "The command runs no program (it is empty, a comment or only assignments); name a program to run.");
         }
-        String program = argv.get(0);
-        String base = program.substring(program.lastIndexOf('/') + 1);
-        boolean systemPath = program.equals(base) || program.equals("/usr/bin/" + base) || program.equals("/bin/" + base);
-        if (systemPath && inlineCommands.contains(base) && argumentsStayInside(argv, workspace)) {
-            List<String> inlineArgv = new ArrayList<>(argv);
-            inlineArgv.set(0, base);
-            return Decision.run(Tier.L1, inlineArgv,
-                    List.of(new Finding("inline.read_only", Severity.INFO, "`" + base + "` is a read-only program; run inline, confined to the workspace")));
+        List<String> plain = root == null ? null : plainArgv(root);
+        boolean inlineOk = plain != null && a.invocations.size() == 1 && argumentsStayInside(plain, workspace, cwd);
+        List<String> argv = new ArrayList<>();
+        if (plain != null) {
+            argv.addAll(plain);
         }
-        return Decision.run(Tier.L2, argv,
-                List.of(new Finding("default.sandbox", Severity.INFO, "runs in the L2 sandbox")));
+        else {
+            argv.addAll(SHELL);
+            argv.add(command);
+        }
+        return judge(a, inlineOk, argv);
     }
 
-    public Decision decideCode(String language) {
-        return Decision.run(Tier.L2, List.of(),
-                List.of(new Finding("code.sandbox", Severity.INFO, language + " code runs in the L2 sandbox")));
+    public Decision decideCode(String language, String code, boolean longTimeout) {
+        Analysis a = new Analysis("/workspace");
+        a.code(language, code);
+        if (longTimeout) {
+            a.structural.add(new Analysis.Structural("long_timeout", "timeout_ms above the policy's maximum"));
+        }
+        return judge(a, false, List.of());
+    }
+
+    private Decision judge(Analysis a, boolean inlineOk, List<String> argv) {
+        Map<String, Finding> findings = new LinkedHashMap<>();
+        Action strictest = null;
+        Action strictestRun = Action.L2; // the tier a blocked or held call would have had
+        Rule decisive = null;
+        boolean allInline = !a.invocations.isEmpty();
+        for (Analysis.Invocation inv : a.invocations) {
+            Action own = null;
+            for (Rule r : compiled.rules()) {
+                if (r.matches(inv)) {
+                    own = Action.max(own == null ? r.action : own, r.action);
+                    decisive = stricter(decisive, r);
+                    add(findings, r, "`" + inv.shown() + "`");
+                }
+            }
+            if (own == null) {
+                own = compiled.defaultAction();
+            }
+            allInline &= own == Action.L1;
+            strictest = strictest == null ? own : Action.max(strictest, own);
+        }
+        for (Analysis.Structural s : a.structural) {
+            for (Rule r : compiled.rules()) {
+                if (r.matches(s)) {
+                    strictest = strictest == null ? r.action : Action.max(strictest, r.action);
+                    decisive = stricter(decisive, r);
+                    add(findings, r, s.detail());
+                }
+            }
+        }
+        for (Analysis.CodeUse u : a.codeUses) {
+            for (Rule r : compiled.rules()) {
+                if (r.matches(u)) {
+                    strictest = strictest == null ? r.action : Action.max(strictest, r.action);
+                    decisive = stricter(decisive, r);
+                    add(findings, r, "`" + u.hit().name() + "` at line " + u.hit().line());
+                }
+            }
+        }
+        if (strictest == null) {
+            strictest = compiled.defaultAction();
+        }
+        if (strictest == Action.L1 && !(inlineOk && allInline)) {
+            strictest = Action.L2;
+        }
+        for (Analysis.Invocation inv : a.invocations) {
+            for (Rule r : compiled.rules()) {
+                if (r.action.compareTo(Action.APPROVE) < 0 && r.action != Action.L1 && r.matches(inv)) {
+                    strictestRun = Action.max(strictestRun, r.action);
+                }
+            }
+        }
+        List<Finding> list = new ArrayList<>(findings.values());
+        if (list.isEmpty()) {
+            list.add(new Finding("default." + strictest.wire(), Severity.INFO, "no rule matched; runs at "
+                    + strictest.tier() + (strictest == Action.L2 ? " in the sandbox" : "")));
+        }
+        return switch (strictest) {
+            case BLOCK -> Decision.block(strictestRun.tier(), list, sentence("Blocked by policy rule", decisive));
+            case APPROVE -> Decision.hold(list, sentence("Held for a human's approval by policy rule", decisive));
+            default -> Decision.run(strictest.tier(), argv, list);
+        };
+    }
+
+    private static Rule stricter(Rule current, Rule candidate) {
+        if (current == null) {
+            return candidate;
+        }
+        int byAction = candidate.action.compareTo(current.action);
+        if (byAction != 0) {
+            return byAction > 0 ? candidate : current;
+        }
+        return candidate.severity.compareTo(current.severity) > 0 ? candidate : current;
+    }
+
+    private static void add(Map<String, Finding> findings, Rule r, String subject) {
+        String detail = r.reason + ": " + (subject.length() > 200 ? subject.substring(0, 197) + "..." : subject);
+        findings.putIfAbsent(r.id + "\0" + detail, new Finding(r.id, r.severity, detail));
+        if (findings.size() > 50) {
+            findings.remove(findings.keySet().iterator().next());
+        }
+    }
+
+    /** One sentence for the model: which rule, why, and what to do instead. */
+    private static String sentence(String lead, Rule r) {
+        String rec = r.recommendation.isBlank() ? "" : "; instead, " + r.recommendation;
+        return lead + " " + r.id + ": " + r.reason + rec + ".";
+    }
+
+    /** The words of a command with no shell syntax at all, which runs as an argv without a shell; else null. */
+    static List<String> plainArgv(Node root) {
+        if (!(root instanceof Node.Simple s) || !s.assignments().isEmpty() || !s.redirects().isEmpty()
+                || s.words().isEmpty()) {
+            return null;
+        }
+        List<String> argv = new ArrayList<>();
+        for (Word w : s.words()) {
+            if (!w.literal() || !w.substitutions().isEmpty() || w.processSubstitution()) {
+                return null;
+            }
+            argv.add(w.text());
+        }
+        return argv;
     }
 
     /** Variables a call may not set: they change how programs load code or where they look for it. */
-    private static final java.util.regex.Pattern ENV_NAME = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
     private static final Set<String> ENV_DENIED = Set.of("PATH", "HOME", "TMPDIR", "USER", "LANG", "IFS", "ENV",
             "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "NODE_OPTIONS", "NODE_PATH",
             "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "PERL5OPT", "PERL5LIB", "RUBYOPT", "JAVA_TOOL_OPTIONS",
             "GCONV_PATH", "HOSTALIASES", "RESOLV_HOST_CONF", "LOCALDOMAIN");
 
     /** The call's extra variables that may pass, and a finding for each one dropped. */
-    public record EnvFilter(java.util.Map<String, String> kept, List<Finding> findings) {
+    public record EnvFilter(Map<String, String> kept, List<Finding> findings) {
     }
 
-    public EnvFilter filterEnv(java.util.Map<String, String> requested) {
-        java.util.Map<String, String> kept = new java.util.LinkedHashMap<>();
+    public EnvFilter filterEnv(Map<String, String> requested) {
+        Map<String, String> kept = new LinkedHashMap<>();
         List<Finding> findings = new ArrayList<>();
         if (requested == null) {
             return new EnvFilter(kept, findings);
@@ -81,28 +212,34 @@ public final class Policy {
         return new EnvFilter(kept, findings);
     }
 
-    /** Every non-option argument that could be a path must resolve inside the workspace. */
-    private static boolean argumentsStayInside(List<String> argv, Workspace workspace) {
+    /** Every non-option argument that could be a path must resolve inside the workspace (L1 runs on the host). */
+    private static boolean argumentsStayInside(List<String> argv, Workspace workspace, String cwd) {
+        String program = argv.get(0);
+        String base = Analysis.basename(program);
+        if (!(program.equals(base) || program.equals("/usr/bin/" + base) || program.equals("/bin/" + base))) {
+            return false;
+        }
+        Set<String> checked = new LinkedHashSet<>();
         for (String arg : argv.subList(1, argv.size())) {
             if (arg.startsWith("-")) {
                 // an option's value (--file=/etc/x) is a path too
                 int eq = arg.indexOf('=');
-                if (eq > 0 && !insideOrNotPath(arg.substring(eq + 1), workspace)) {
-                    return false;
+                if (eq > 0) {
+                    checked.add(arg.substring(eq + 1));
                 }
                 continue;
             }
-            if (!insideOrNotPath(arg, workspace)) {
+            checked.add(arg);
+        }
+        for (String arg : checked) {
+            if (arg.startsWith("/") || arg.startsWith("~")) {
+                return false;
+            }
+            String rel = cwd.isEmpty() ? arg : cwd + "/" + arg;
+            if (workspace.resolve(rel).isEmpty()) {
                 return false;
             }
         }
         return true;
-    }
-
-    private static boolean insideOrNotPath(String arg, Workspace workspace) {
-        if (arg.startsWith("/") || arg.startsWith("~")) {
-            return false;
-        }
-        return workspace.resolve(arg).isPresent();
     }
 }

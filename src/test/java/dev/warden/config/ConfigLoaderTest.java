@@ -22,7 +22,7 @@ class ConfigLoaderTest {
         WardenConfig c = new ConfigLoader().load(null);
         assertEquals(30000, c.limits().timeoutMs());
         assertTrue(c.languages().containsKey("python"));
-        assertTrue(c.inline().commands().contains("ls"));
+        assertEquals("", c.policy().file());
     }
 
     @Test

@@ -1,0 +1,199 @@
+package dev.warden.policy;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.warden.config.ConfigException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads the policy built into the jar ({@code config/policy.yaml}), lays an operator's policy file
+ * over it rule by rule, applies the preset, and refuses at start-up anything unknown or malformed.
+ */
+public final class PolicyLoader {
+
+    public static final String DEFAULTS_RESOURCE = "/config/policy.yaml";
+    static final Set<String> PRESETS = Set.of("strict", "standard", "relaxed");
+    static final Set<String> CHECKS = Set.of("fork_bomb", "dynamic_program", "dynamic_eval", "unparsed",
+            "path_escape", "long_timeout", "code_unparsed");
+
+    private final ObjectMapper yaml = new ObjectMapper(new YAMLFactory())
+        .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** The compiled rules, the active preset and the default action. */
+    public record Compiled(String preset, Action defaultAction, List<Rule> rules) {
+    }
+
+    /**
+     * @param operatorFile a policy file read on top of the built-in one, or null
+     * @param preset the preset to use instead of the file's, or null/empty
+     */
+    public Compiled load(Path operatorFile, String preset) {
+        ObjectNode merged = (ObjectNode) builtIn();
+        if (operatorFile != null) {
+            JsonNode overlay;
+            try {
+                overlay = yaml.readTree(Files.readString(operatorFile));
+            }
+            catch (IOException e) {
+                throw new ConfigException("cannot read policy " + operatorFile + ": " + e.getMessage(), e);
+            }
+            if (overlay != null && !overlay.isNull() && !overlay.isMissingNode()) {
+                if (!overlay.isObject()) {
+                    throw new ConfigException("policy " + operatorFile + " must be a YAML mapping", null);
+                }
+                overlay(merged, (ObjectNode) overlay);
+            }
+        }
+        if (preset != null && !preset.isBlank()) {
+            merged.put("preset", preset);
+        }
+        PolicyFile file;
+        try {
+            file = yaml.treeToValue(merged, PolicyFile.class);
+        }
+        catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ConfigException("invalid policy: " + e.getOriginalMessage(), e);
+        }
+        return compile(file);
+    }
+
+    private JsonNode builtIn() {
+        try (InputStream in = PolicyLoader.class.getResourceAsStream(DEFAULTS_RESOURCE)) {
+            if (in == null) {
+                throw new ConfigException("built-in policy missing from the jar: " + DEFAULTS_RESOURCE, null);
+            }
+            return yaml.readTree(in);
+        }
+        catch (IOException e) {
+            throw new ConfigException("built-in policy unreadable", e);
+        }
+    }
+
+    /** Top-level scalars replace; a rule with a known id has the keys it names replaced; a new id is appended. */
+    private static void overlay(ObjectNode base, ObjectNode over) {
+        Iterator<Map.Entry<String, JsonNode>> it = over.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getKey().equals("rules")) {
+                base.set(e.getKey(), e.getValue());
+                continue;
+            }
+            if (!e.getValue().isArray()) {
+                throw new ConfigException("policy: rules must be a list", null);
+            }
+            ArrayNode rules = (ArrayNode) base.get("rules");
+            for (JsonNode r : e.getValue()) {
+                if (!r.isObject() || !r.hasNonNull("id")) {
+                    throw new ConfigException("policy: every rule in an override needs an id", null);
+                }
+                ObjectNode existing = null;
+                for (JsonNode b : rules) {
+                    if (b.path("id").asText().equals(r.get("id").asText())) {
+                        existing = (ObjectNode) b;
+                    }
+                }
+                if (existing == null) {
+                    rules.add(r);
+                }
+                else {
+                    existing.setAll((ObjectNode) r);
+                }
+            }
+        }
+    }
+
+    static Compiled compile(PolicyFile file) {
+        List<String> problems = new ArrayList<>();
+        String preset = file.preset() == null ? "standard" : file.preset().toLowerCase(Locale.ROOT);
+        if (!PRESETS.contains(preset)) {
+            problems.add("preset must be one of strict, standard, relaxed (was \"" + file.preset() + "\")");
+        }
+        Action def = Action.parse(file.defaultAction() == null ? "L2" : file.defaultAction());
+        if (def == null || def == Action.L1) {
+            problems.add("default_action must be L2, L3, approve or block");
+        }
+        List<Rule> rules = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
+        for (PolicyFile.RuleSpec r : file.rules() == null ? List.<PolicyFile.RuleSpec>of() : file.rules()) {
+            String where = "rule " + (r.id() == null ? "(no id)" : r.id());
+            if (r.id() == null || r.id().isBlank()) {
+                problems.add("every rule needs an id");
+                continue;
+            }
+            if (!ids.add(r.id())) {
+                problems.add(where + ": the id is used twice");
+            }
+            if (Boolean.FALSE.equals(r.enabled())) {
+                continue;
+            }
+            String actionText = r.presets() != null && r.presets().containsKey(preset) ? r.presets().get(preset) : r.action();
+            Action action = Action.parse(actionText);
+            if (action == null) {
+                problems.add(where + ": action must be L1, L2, L3, approve or block (was \"" + actionText + "\")");
+            }
+            if (r.presets() != null) {
+                r.presets().forEach((p, a) -> {
+                    if (!PRESETS.contains(p) || Action.parse(a) == null) {
+                        problems.add(where + ": presets." + p + " must name a preset and an action");
+                    }
+                });
+            }
+            Severity severity = null;
+            try {
+                severity = Severity.valueOf(String.valueOf(r.severity()).toUpperCase(Locale.ROOT));
+            }
+            catch (IllegalArgumentException e) {
+                problems.add(where + ": severity must be info, low, medium, high or critical");
+            }
+            if (r.reason() == null || r.reason().isBlank()) {
+                problems.add(where + ": a reason for the model is required");
+            }
+            PolicyFile.MatchSpec m = r.match();
+            if (m == null) {
+                problems.add(where + ": match is required");
+                continue;
+            }
+            if (m.check() != null && !CHECKS.contains(m.check())) {
+                problems.add(where + ": check must be one of " + String.join(", ", CHECKS.stream().sorted().toList()));
+            }
+            boolean anyKey = m.programs() != null || m.options() != null || m.args() != null || m.argv() != null
+                    || m.paths() != null || m.destPaths() != null || m.redirects() != null || m.pipedTo() != null
+                    || m.check() != null || m.code() != null;
+            if (!anyKey) {
+                problems.add(where + ": match names nothing to match");
+            }
+            if (action == Action.L1 && (m.check() != null || m.code() != null)) {
+                problems.add(where + ": L1 applies to programs only");
+            }
+            if (action == null || severity == null || r.reason() == null) {
+                continue;
+            }
+            try {
+                rules.add(new Rule(r.id(), action, severity, r.reason().strip(), r.recommendation(), m));
+            }
+            catch (IllegalArgumentException e) { // PatternSyntaxException too
+                problems.add(where + ": bad pattern: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException("invalid policy: " + String.join("; ", problems), null);
+        }
+        return new Compiled(preset, def, List.copyOf(rules));
+    }
+}
