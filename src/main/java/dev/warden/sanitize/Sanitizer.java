@@ -39,7 +39,12 @@ public final class Sanitizer {
             Pattern.compile("\\bglpat-[A-Za-z0-9_-]{20,}\\b"),
             Pattern.compile("\\bxox[abposr]-[A-Za-z0-9-]{10,}\\b"),
             Pattern.compile("\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\b"),
-            Pattern.compile("\\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}\\b"));
+            Pattern.compile("\\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}\\b"),
+            Pattern.compile("\\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\\b"),
+            Pattern.compile("\\bAIza[0-9A-Za-z_-]{35}\\b"),
+            Pattern.compile("https://hooks\\.slack\\.com/services/[A-Za-z0-9/_-]+"),
+            Pattern.compile("\\bnpm_[A-Za-z0-9]{36}\\b"),
+            Pattern.compile("(?i)(?<=\\bauthorization:\\s{0,4}(?:bearer|basic|token)\\s{1,4})[A-Za-z0-9._~+/=-]{12,}"));
     // Only the secret part is replaced: the scheme and user, or the variable name, stay readable.
     private static final Pattern URL_PASSWORD = Pattern.compile("\\b([a-zA-Z][a-zA-Z0-9+.-]*://[^/\\s:@]+:)([^@\\s/]+)(@)");
     private static final Pattern SECRET_ASSIGNMENT = Pattern.compile(

@@ -53,6 +53,23 @@ class SanitizerTest {
     }
 
     @Test
+    void moreTokenFormatsAndHeadersAreRedacted() {
+        String raw = String.join("\n",
+                "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "google AIzaSyA-1234567890abcdefghijklmnopqrstu",
+                "hook https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX",
+                "npm npm_abcdefghijklmnopqrstuvwxyz0123456789",
+                "Authorization: Bearer abc.def-ghi_jkl.mno",
+                "{\"password\": \"s3cr3t-value\"}");
+        Sanitizer.Clean c = clean(raw);
+        for (String secret : List.of("4eC39HqLyjWDarjtT1zdp7dc", "AIzaSyA", "XXXXXXXXXXXXXXXX", "npm_abc", "abc.def-ghi", "s3cr3t")) {
+            assertFalse(c.text().contains(secret), secret + " leaked: " + c.text());
+        }
+        assertEquals(6, c.redactions(), c.text());
+        assertTrue(c.text().contains("Authorization: Bearer [REDACTED]"), c.text());
+    }
+
+    @Test
     void hostPathsAreRewritten() {
         assertEquals("/workspace/file: No such file", clean("/tmp/warden-ws-1/s-abc/file: No such file").text());
     }
