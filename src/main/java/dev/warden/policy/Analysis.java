@@ -40,6 +40,25 @@ final class Analysis {
             this.cwd = cwd;
         }
 
+        private String joined;
+        private List<String> paths;
+
+        /** The arguments joined by single spaces, for `argv` patterns. */
+        String joined() {
+            if (joined == null) {
+                joined = String.join(" ", args.stream().map(Word::text).toList());
+            }
+            return joined;
+        }
+
+        /** The path arguments, normalised (see Rule.pathArguments). */
+        List<String> paths() {
+            if (paths == null) {
+                paths = Rule.pathArguments(this);
+            }
+            return paths;
+        }
+
         String shown() {
             StringBuilder sb = new StringBuilder(program == null ? "?" : program);
             for (Word w : args) {
@@ -66,6 +85,7 @@ final class Analysis {
     final List<CodeUse> codeUses = new ArrayList<>();
 
     private static final int MAX_NESTING = 8;
+    private static final java.util.regex.Pattern PYTHON = java.util.regex.Pattern.compile("python[0-9.]*|pypy[0-9.]*");
     private static final int MAX_INVOCATIONS = 10_000;
     private static final Set<String> SHELLS = Set.of("sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "fish",
             "rbash", "yash", "posh");
@@ -79,6 +99,7 @@ final class Analysis {
     private final Map<Word, int[]> wordRanges = new java.util.IdentityHashMap<>();
     private final Deque<String> inFunction = new ArrayDeque<>();
     private final String cwd;
+    private boolean tooMany;
 
     Analysis(String cwd) {
         this.cwd = cwd;
@@ -137,6 +158,10 @@ final class Analysis {
 
     private void walk(Node node, Ctx ctx) {
         if (invocations.size() > MAX_INVOCATIONS) {
+            if (!tooMany) {
+                tooMany = true; // never judge a prefix and wave the rest through
+                structural.add(new Structural("unparsed", "more than " + MAX_INVOCATIONS + " commands to judge"));
+            }
             return;
         }
         if (node instanceof Node.Sequence seq) {
@@ -222,7 +247,9 @@ final class Analysis {
             for (Node sub : w.substitutions()) {
                 walk(sub, ctx.deeper());
             }
-            wordRanges.put(w, new int[] {before, invocations.size()});
+            if (w.processSubstitution()) {
+                wordRanges.put(w, new int[] {before, invocations.size()});
+            }
         }
     }
 
@@ -255,7 +282,7 @@ final class Analysis {
         if (functions.containsKey(name)) {
             return;
         }
-        if (name.matches("python[0-9.]*|pypy[0-9.]*")) {
+        if (PYTHON.matcher(name).matches()) {
             inlineCode(args, "python", Set.of("-c"), ctx);
             return;
         }
@@ -383,7 +410,7 @@ final class Analysis {
             if (t.startsWith("-") && t.length() > 1) {
                 k += valueOptions.contains(t) ? 2 : 1;
             }
-            else if (assignmentsToo && t.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
+            else if (assignmentsToo && ShellParser.isAssignmentWord(t)) {
                 k++;
             }
             else {
@@ -412,7 +439,7 @@ final class Analysis {
             if (t.equals("-u") || t.equals("-C") || t.equals("--unset") || t.equals("--chdir")) {
                 k += 2;
             }
-            else if (t.startsWith("-") || t.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
+            else if (t.startsWith("-") || ShellParser.isAssignmentWord(t)) {
                 k++;
             }
             else {
@@ -523,7 +550,16 @@ final class Analysis {
 
     private void code(String language, String code, Ctx ctx) {
         if (language.equals("bash") || SHELLS.contains(language)) {
+            int before = structural.size();
             script(code, ctx);
+            // a script is code: what the parser cannot read is an incomplete check (code_unparsed),
+            // not an unreadable command line; it runs in the sandbox either way
+            for (int k = before; k < structural.size(); k++) {
+                if (structural.get(k).check().equals("unparsed")) {
+                    structural.set(k, new Structural("code_unparsed", "the script could not be parsed: "
+                            + structural.get(k).detail()));
+                }
+            }
             return;
         }
         if (ctx.nesting() > MAX_NESTING) {

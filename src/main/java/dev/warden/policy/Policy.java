@@ -26,8 +26,27 @@ public final class Policy {
 
     private final PolicyLoader.Compiled compiled;
 
+    private final Set<String> l1Rules;
+    /** Program rules by the programs they name, rules for any program, and check and code rules. */
+    private final Map<String, List<Rule>> byProgram = new java.util.HashMap<>();
+    private final List<Rule> anyProgram = new ArrayList<>();
+    private final List<Rule> otherRules = new ArrayList<>();
+
     public Policy(PolicyLoader.Compiled compiled) {
         this.compiled = compiled;
+        for (Rule r : compiled.rules()) {
+            if (r.check != null || r.code) {
+                otherRules.add(r);
+            }
+            else if (r.programs() == null) {
+                anyProgram.add(r);
+            }
+            else {
+                r.programs().forEach(p -> byProgram.computeIfAbsent(p, k -> new ArrayList<>()).add(r));
+            }
+        }
+        this.l1Rules = compiled.rules().stream().filter(r -> r.action == Action.L1).map(r -> r.id)
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
 
     public String preset() {
@@ -79,17 +98,21 @@ public final class Policy {
 
     private Decision judge(Analysis a, boolean inlineOk, List<String> argv) {
         Map<String, Finding> findings = new LinkedHashMap<>();
+        Set<String> codeSeen = new java.util.HashSet<>();
         Action strictest = null;
         Action strictestRun = Action.L2; // the tier a blocked or held call would have had
         Rule decisive = null;
         boolean allInline = !a.invocations.isEmpty();
         for (Analysis.Invocation inv : a.invocations) {
             Action own = null;
-            for (Rule r : compiled.rules()) {
+            for (Rule r : rulesFor(inv)) {
                 if (r.matches(inv)) {
                     own = Action.max(own == null ? r.action : own, r.action);
                     decisive = stricter(decisive, r);
                     add(findings, r, "`" + inv.shown() + "`");
+                    if (r.action.compareTo(Action.APPROVE) < 0 && r.action != Action.L1) {
+                        strictestRun = Action.max(strictestRun, r.action);
+                    }
                 }
             }
             if (own == null) {
@@ -99,7 +122,7 @@ public final class Policy {
             strictest = strictest == null ? own : Action.max(strictest, own);
         }
         for (Analysis.Structural s : a.structural) {
-            for (Rule r : compiled.rules()) {
+            for (Rule r : otherRules) {
                 if (r.matches(s)) {
                     strictest = strictest == null ? r.action : Action.max(strictest, r.action);
                     decisive = stricter(decisive, r);
@@ -108,11 +131,15 @@ public final class Policy {
             }
         }
         for (Analysis.CodeUse u : a.codeUses) {
-            for (Rule r : compiled.rules()) {
+            for (Rule r : otherRules) {
                 if (r.matches(u)) {
                     strictest = strictest == null ? r.action : Action.max(strictest, r.action);
                     decisive = stricter(decisive, r);
-                    add(findings, r, "`" + u.hit().name() + "` at line " + u.hit().line());
+                    // one finding per rule and name, at its first line
+                    String key = r.id + "\0" + u.hit().name();
+                    if (codeSeen.add(key)) {
+                        add(findings, r, "`" + u.hit().name() + "` at line " + u.hit().line());
+                    }
                 }
             }
         }
@@ -122,14 +149,11 @@ public final class Policy {
         if (strictest == Action.L1 && !(inlineOk && allInline)) {
             strictest = Action.L2;
         }
-        for (Analysis.Invocation inv : a.invocations) {
-            for (Rule r : compiled.rules()) {
-                if (r.action.compareTo(Action.APPROVE) < 0 && r.action != Action.L1 && r.matches(inv)) {
-                    strictestRun = Action.max(strictestRun, r.action);
-                }
-            }
-        }
         List<Finding> list = new ArrayList<>(findings.values());
+        if (strictest != Action.L1) {
+            // "runs inline" findings would mislead when the call as a whole does not
+            list.removeIf(f -> l1Rules.contains(f.rule()));
+        }
         if (list.isEmpty()) {
             list.add(new Finding("default." + strictest.wire(), Severity.INFO, "no rule matched; runs at "
                     + strictest.tier() + (strictest == Action.L2 ? " in the sandbox" : "")));
@@ -139,6 +163,17 @@ public final class Policy {
             case APPROVE -> Decision.hold(list, sentence("Held for a human's approval by policy rule", decisive));
             default -> Decision.run(strictest.tier(), argv, list);
         };
+    }
+
+    /** The rules that can match this invocation, in policy order. */
+    private List<Rule> rulesFor(Analysis.Invocation inv) {
+        List<Rule> named = inv.program == null ? List.of() : byProgram.getOrDefault(inv.program, List.of());
+        if (anyProgram.isEmpty()) {
+            return named;
+        }
+        List<Rule> all = new ArrayList<>(named);
+        all.addAll(anyProgram);
+        return all;
     }
 
     private static Rule stricter(Rule current, Rule candidate) {

@@ -68,6 +68,11 @@ final class Rule {
         return patterns.stream().map(p -> FileSystems.getDefault().getPathMatcher("glob:" + p)).toList();
     }
 
+    /** The programs the rule names, or null for any program. */
+    Set<String> programs() {
+        return programs;
+    }
+
     boolean matches(Analysis.Structural s) {
         return check != null && check.equals(s.check());
     }
@@ -106,10 +111,10 @@ final class Rule {
             .noneMatch(w -> args.stream().anyMatch(p -> p.matcher(w.text()).matches()))) {
             return false;
         }
-        if (argv != null && !argv.matcher(joined(inv.args)).find()) {
+        if (argv != null && !argv.matcher(inv.joined()).find()) {
             return false;
         }
-        if (paths != null && pathArguments(inv).stream().noneMatch(p -> anyGlob(paths, p))) {
+        if (paths != null && inv.paths().stream().noneMatch(p -> anyGlob(paths, p))) {
             return false;
         }
         if (destPaths != null) {
@@ -155,17 +160,6 @@ final class Rule {
         return false;
     }
 
-    private static String joined(List<Word> args) {
-        StringBuilder sb = new StringBuilder();
-        for (Word w : args) {
-            if (sb.length() > 0) {
-                sb.append(' ');
-            }
-            sb.append(w.text());
-        }
-        return sb.toString();
-    }
-
     /** The arguments that name paths: plain words, option values (--x=/p) and key=value values (of=/dev/sda). */
     static List<String> pathArguments(Analysis.Invocation inv) {
         List<String> out = new ArrayList<>();
@@ -183,7 +177,7 @@ final class Rule {
                     continue;
                 }
             }
-            else if (eq > 0 && !t.startsWith("/") && t.substring(0, eq).matches("[A-Za-z_][A-Za-z0-9_]*")) {
+            else if (eq > 0 && !t.startsWith("/") && dev.warden.policy.shell.ShellParser.isName(t.substring(0, eq))) {
                 t = t.substring(eq + 1);
             }
             String n = normalize(t, inv.cwd);

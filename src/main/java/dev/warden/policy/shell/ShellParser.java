@@ -427,7 +427,27 @@ public final class ShellParser {
         if (bracket > 0 && name.endsWith("]")) {
             name = name.substring(0, bracket);
         }
-        return name.matches("[A-Za-z_][A-Za-z0-9_]*");
+        return isName(name);
+    }
+
+    /** A shell variable name: a letter or underscore, then letters, digits, underscores. */
+    public static boolean isName(String s) {
+        if (s.isEmpty() || !(Character.isLetter(s.charAt(0)) && s.charAt(0) < 128 || s.charAt(0) == '_')) {
+            return false;
+        }
+        for (int k = 1; k < s.length(); k++) {
+            char c = s.charAt(k);
+            if (!(c < 128 && Character.isLetterOrDigit(c) || c == '_')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** NAME=… : a word that assigns a variable. */
+    public static boolean isAssignmentWord(String s) {
+        int eq = s.indexOf('=');
+        return eq > 0 && isName(s.substring(0, eq));
     }
 
     // ---- redirections ----------------------------------------------------------------------------
@@ -442,7 +462,7 @@ public final class ShellParser {
         }
         if (j < s.length() && s.charAt(j) == '{' && j == i) {
             int close = s.indexOf('}', j);
-            if (close > j && close + 1 < s.length() && s.substring(j + 1, close).matches("[A-Za-z_][A-Za-z0-9_]*")
+            if (close > j && close + 1 < s.length() && isName(s.substring(j + 1, close))
                     && (s.charAt(close + 1) == '<' || s.charAt(close + 1) == '>')) {
                 j = close + 1;
             }
@@ -483,7 +503,7 @@ public final class ShellParser {
         if (op.equals("<<") || op.equals("<<-")) {
             int start = i;
             Word delimiter = word();
-            boolean quoted = s.substring(start, i).matches(".*['\"\\\\].*");
+            boolean quoted = s.substring(start, i).chars().anyMatch(ch -> ch == '\'' || ch == '"' || ch == '\\');
             return new Node.Redirect(op, hereDocBody(delimiter.text(), quoted, op.equals("<<-")), true);
         }
         return new Node.Redirect(op, word(), false);
