@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Warden benchmark: stdio MCP round trips vs the same programs run bare. See bench/README.md.
-# Usage: bench/run.sh [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
+# Usage: bench/run.sh [--policy-only] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,4 +24,10 @@ if [[ "$jar" == "$root/target/warden.jar" ]] && { [[ ! -f "$root/target/warden.j
 fi
 
 mkdir -p "$here/out"
+# policy decision time (in-process, printed): the bench class lives with the tests
+if [[ ! -f "$root/target/test-classes/dev/warden/bench/PolicyBench.class" ]]; then
+    (cd "$root" && mvn -q test-compile)
+fi
+java -cp "$jar:$root/target/test-classes" dev.warden.bench.PolicyBench 2000 | tee "$here/out/policy.txt"
+[[ "${1:-}" == "--policy-only" ]] && exit 0
 exec /usr/bin/python3 "$here/bench.py" --jar "$jar" "$@"
