@@ -14,9 +14,12 @@ import java.util.Set;
  * into the template token's {@link Token#embedded} list.
  *
  * <p>Whether a '/' starts a regular expression or is a division is decided from the previous token,
- * as a parser would in nearly all real code: after a value (a name, literal, ')' or ']' or '}') it
- * is a division, otherwise a regex. A supposed regex that does not end on its line is taken back as a
- * division, so a mistaken guess cannot swallow more than the rest of one line.
+ * as a parser would in nearly all real code: after a value (a name, a literal, ']', the ')' of a
+ * call or grouping, the '}' of an object literal or function expression) it is a division; anywhere
+ * else, including after the ')' of an {@code if}/{@code while}/{@code for} head and the '}' of a
+ * block, it is a regex. That keeps {@code if (x) /'/.test(s); require("child_process") //'} from
+ * hiding the call in a mistaken string. A supposed regex that does not end on its line is taken back
+ * as a division, so a wrong guess cannot swallow more than the rest of one line.
  */
 final class JsLexer extends LexerBase {
 
@@ -29,6 +32,21 @@ final class JsLexer extends LexerBase {
     private static final Set<String> REGEX_AFTER = Set.of("return", "typeof", "instanceof", "in", "of", "new",
         "delete", "void", "throw", "case", "do", "else", "yield", "await", "extends");
 
+    /** Keywords after which an expression, not a statement, follows: a '{' there opens an object. */
+    private static final Set<String> EXPRESSION_AFTER = Set.of("return", "typeof", "instanceof", "in", "of", "new",
+        "delete", "void", "throw", "case", "yield", "await");
+
+    /** Keywords whose parenthesized head ends where a statement, so possibly a regex, begins. */
+    private static final Set<String> CONTROL_HEADS = Set.of("if", "while", "for", "with");
+
+    // Marks on the bracket stack: what an open bracket will have been once it closes.
+    /** The head of if/while/for/with: a '/' after its ')' starts a regex. */
+    private static final char CONTROL_PAREN = 'c';
+    /** The parameters of a function expression: its body's '}' ends a value. */
+    private static final char FUNCTION_PAREN = 'f';
+    /** A block: a '/' after its '}' starts a regex (an object literal's '}' ends a value). */
+    private static final char BLOCK_BRACE = 'b';
+
     /** A regex attempt from before this index already failed to end on its line. */
     private int regexFailedUpTo = -1;
 
@@ -36,18 +54,21 @@ final class JsLexer extends LexerBase {
         super(src);
     }
 
-    /** Tokenizes the whole source; never throws on any string. */
+    /** Tokenizes the whole source. Written not to throw on any string (the fuzz tests check it). */
     static Lexed lex(String code) {
         JsLexer lexer = new JsLexer(code);
         List<Token> out = new ArrayList<>();
-        try {
-            lexer.lexCode(out, false, 0);
-        }
-        catch (RuntimeException | StackOverflowError e) {
-            // Not expected; keep what was lexed and report that the input was not understood.
-            lexer.error = true;
-        }
+        lexer.lexCode(out, false, 0);
         return new Lexed(out, lexer.error);
+    }
+
+    @Override
+    char closerOf(char mark) {
+        return switch (mark) {
+            case CONTROL_PAREN, FUNCTION_PAREN -> ')';
+            case BLOCK_BRACE -> '}';
+            default -> mark;
+        };
     }
 
     @Override
@@ -74,6 +95,8 @@ final class JsLexer extends LexerBase {
      */
     private void lexCode(List<Token> out, boolean field, int depth) {
         StringBuilder brackets = new StringBuilder();
+        int regexAfter = -1; // index in out of a ')' or '}' after which a '/' starts a regex
+        int functionParamsEnd = -1; // index in out of the ')' ending a function expression's parameters
         if (!field && src.startsWith("#!")) {
             skipToLineEnd();
         }
@@ -91,7 +114,7 @@ final class JsLexer extends LexerBase {
             else if (c == '/' && peek(1) == '*') {
                 blockComment();
             }
-            else if (c == '/' && regexAllowed(out) && lexRegex(out)) {
+            else if (c == '/' && regexAllowed(out, regexAfter) && lexRegex(out)) {
                 continue;
             }
             else if (c == '"' || c == '\'') {
@@ -107,19 +130,24 @@ final class JsLexer extends LexerBase {
                 lexName(out);
             }
             else if (c == '(' || c == '[' || c == '{') {
-                openBracket(brackets, c);
+                brackets.append(openingMark(out, c, functionParamsEnd));
                 out.add(new Token(TokenType.OP, oneChar(c), line));
                 pos++;
             }
             else if (c == ')' || c == ']' || c == '}') {
-                if (field && c == '}' && (brackets.length() == 0 || !closeBracket(brackets, c))) {
-                    return; // the expression's closing brace
-                }
-                if (!field || c != '}') {
-                    closeBracket(brackets, c);
+                boolean ownBrace = field && c == '}' && brackets.length() == 0;
+                char mark = ownBrace ? 0 : closeBracket(brackets, c);
+                if (ownBrace || (mark == 0 && field && c == '}')) {
+                    return; // the expression's closing brace (after an error if something inside is left open)
                 }
                 out.add(new Token(TokenType.OP, oneChar(c), line));
                 pos++;
+                if (mark == CONTROL_PAREN || mark == BLOCK_BRACE) {
+                    regexAfter = out.size() - 1;
+                }
+                else if (mark == FUNCTION_PAREN) {
+                    functionParamsEnd = out.size() - 1;
+                }
             }
             else if (c == '?' && peek(1) == '.' && !isDigit(peek(2))) {
                 out.add(new Token(TokenType.OP, "?.", line));
@@ -156,9 +184,73 @@ final class JsLexer extends LexerBase {
         pos = stop;
     }
 
-    /** Whether a '/' here starts a regular expression, judged from the token before it. */
-    private static boolean regexAllowed(List<Token> out) {
-        if (out.isEmpty()) {
+    /**
+     * The mark for an opening bracket: what it will have been when it closes, judged from the tokens
+     * before it. Decides whether a '/' after the closer is a regex or a division.
+     */
+    private static char openingMark(List<Token> out, char opener, int functionParamsEnd) {
+        Token prev = out.isEmpty() ? null : out.get(out.size() - 1);
+        if (opener == '[') {
+            return ']';
+        }
+        if (opener == '(') {
+            if (prev != null && prev.type == TokenType.NAME && CONTROL_HEADS.contains(prev.text)) {
+                return CONTROL_PAREN;
+            }
+            return isFunctionExpressionHead(out) ? FUNCTION_PAREN : ')';
+        }
+        if (prev == null) {
+            return BLOCK_BRACE;
+        }
+        if (prev.isOp(")") && out.size() - 1 == functionParamsEnd) {
+            return '}'; // a function expression's body: the function is a value
+        }
+        return switch (prev.type) {
+            case OP -> prev.text.equals(")") || prev.text.equals(";") || prev.text.equals("{") || prev.text.equals("}")
+                || prev.text.equals("=>") ? BLOCK_BRACE : '}';
+            case NAME -> EXPRESSION_AFTER.contains(prev.text) ? '}' : BLOCK_BRACE;
+            default -> BLOCK_BRACE;
+        };
+    }
+
+    /**
+     * Whether out ends with {@code function}, {@code function name}, {@code function*} or
+     * {@code function* name} (optionally after {@code async}) where an expression is expected, so the
+     * function is a value rather than a declaration.
+     */
+    private static boolean isFunctionExpressionHead(List<Token> out) {
+        int k = out.size() - 1;
+        if (k >= 0 && out.get(k).type == TokenType.NAME && !out.get(k).isName("function")) {
+            k--; // the function's name
+        }
+        if (k >= 0 && out.get(k).isOp("*")) {
+            k--;
+        }
+        if (k < 0 || !out.get(k).isName("function")) {
+            return false;
+        }
+        k--;
+        if (k >= 0 && out.get(k).isName("async")) {
+            k--;
+        }
+        if (k < 0) {
+            return false;
+        }
+        Token before = out.get(k);
+        return switch (before.type) {
+            case OP -> !(before.text.equals(")") || before.text.equals("]") || before.text.equals("}")
+                || before.text.equals(";") || before.text.equals("{"));
+            case NAME -> EXPRESSION_AFTER.contains(before.text);
+            default -> false;
+        };
+    }
+
+    /**
+     * Whether a '/' here starts a regular expression, judged from the token before it: after a value
+     * it is a division, except after the ')' of a control statement's head or the '}' of a block.
+     */
+    private static boolean regexAllowed(List<Token> out, int regexAfter) {
+        if (out.isEmpty() || out.size() - 1 == regexAfter) {
             return true;
         }
         Token last = out.get(out.size() - 1);
@@ -287,8 +379,8 @@ final class JsLexer extends LexerBase {
             return -1;
         }
         if (peek(2) == '{') {
-            int close = src.indexOf('}', pos + 3);
-            if (close < 0 || close - pos - 3 < 1 || close - pos - 3 > 6) {
+            int close = indexWithin('}', pos + 3, 7);
+            if (close < 0 || close - pos - 3 < 1) {
                 return -1;
             }
             int v = readHex(pos + 3, close - pos - 3);
@@ -394,9 +486,9 @@ final class JsLexer extends LexerBase {
 
     private void unicodeEscape(StringBuilder value) {
         if (peek(1) == '{') {
-            int close = src.indexOf('}', pos + 2);
+            int close = indexWithin('}', pos + 2, 7);
             int digits = close - pos - 2;
-            if (close < 0 || digits < 1 || digits > 6) {
+            if (close < 0 || digits < 1) {
                 hexEscape(value, -1, 0);
                 return;
             }

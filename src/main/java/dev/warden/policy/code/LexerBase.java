@@ -1,5 +1,6 @@
 package dev.warden.policy.code;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -68,24 +69,30 @@ abstract class LexerBase {
     }
 
     /**
+     * The closing bracket that a mark on the bracket stack stands for. The stack holds the expected
+     * closer itself unless a lexer keeps richer marks (JavaScript remembers what a bracket opened).
+     */
+    char closerOf(char mark) {
+        return mark;
+    }
+
+    /**
      * Closes a bracket. A closer that matches the innermost open bracket pops it; one that matches a
      * bracket a few levels further out pops down to it; otherwise nothing is popped. Anything but the
-     * first case flags an error. Returns whether an opener was found.
+     * first case flags an error. Returns the mark popped, or 0 if no opener was found.
      */
-    final boolean closeBracket(StringBuilder stack, char closer) {
+    final char closeBracket(StringBuilder stack, char closer) {
         int n = stack.length();
-        if (n > 0 && stack.charAt(n - 1) == closer) {
-            stack.setLength(n - 1);
-            return true;
-        }
-        error = true;
-        for (int k = n - 2; k >= 0 && k >= n - RECOVERY_LOOKBACK; k--) {
-            if (stack.charAt(k) == closer) {
+        for (int k = n - 1; k >= 0 && k >= n - RECOVERY_LOOKBACK; k--) {
+            char mark = stack.charAt(k);
+            if (closerOf(mark) == closer) {
+                error |= k != n - 1;
                 stack.setLength(k);
-                return true;
+                return mark;
             }
         }
-        return false;
+        error = true;
+        return 0;
     }
 
     /**
@@ -97,9 +104,9 @@ abstract class LexerBase {
         for (String op : multi) {
             char c = op.charAt(0);
             String[] old = byFirst[c] == null ? new String[0] : byFirst[c];
-            String[] grown = java.util.Arrays.copyOf(old, old.length + 1);
+            String[] grown = Arrays.copyOf(old, old.length + 1);
             grown[old.length] = op;
-            java.util.Arrays.sort(grown, (a, b) -> b.length() - a.length());
+            Arrays.sort(grown, (a, b) -> b.length() - a.length());
             byFirst[c] = grown;
         }
         return byFirst;
@@ -163,6 +170,17 @@ abstract class LexerBase {
             v = v * 16 + d;
         }
         return v;
+    }
+
+    /** Index of c between from and from + max (exclusive), or -1: a bounded indexOf. */
+    final int indexWithin(char c, int from, int max) {
+        int end = Math.min(len, from + max);
+        for (int k = from; k < end; k++) {
+            if (src.charAt(k) == c) {
+                return k;
+            }
+        }
+        return -1;
     }
 
     static boolean isDigit(int c) {

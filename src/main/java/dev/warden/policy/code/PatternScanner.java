@@ -1,9 +1,7 @@
 package dev.warden.policy.code;
 
 import java.util.BitSet;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The pattern layer over one token list: finds references (a name with member accesses), calls,
@@ -39,8 +37,11 @@ abstract class PatternScanner {
     final ScanState state;
     /** Name tokens a statement parser has accounted for, not to be visited as references. */
     final BitSet handled = new BitSet();
-    /** Index of a member access that follows an import call, mapped to the module it applies to. */
-    private final Map<Integer, String> receivers = new HashMap<>();
+    /**
+     * By token index: the module that a member access right after an import call applies to.
+     * Allocated on the first import call.
+     */
+    private String[] receivers;
 
     PatternScanner(List<Token> tokens, ScanState state) {
         this.tokens = tokens;
@@ -52,7 +53,7 @@ abstract class PatternScanner {
         int resume = 0;
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
-            if (!t.embedded.isEmpty()) {
+            if (t.interpolated) {
                 nested(t.embedded).run();
             }
             if (i >= resume) {
@@ -125,6 +126,9 @@ abstract class PatternScanner {
      * dangerous global. Returns the index after the reference.
      */
     final int reference(int i) {
+        if (!state.reporting() && !isAssignment(at(i + 1))) {
+            return i + 1; // the alias-only walk needs nothing but assignments
+        }
         Chain c = chain(i);
         if (c.rest().isEmpty() && isAssignment(at(c.end()))) {
             Ref r = parseRef(c.end() + 1);
@@ -147,11 +151,14 @@ abstract class PatternScanner {
      * with a name starting with '.'.
      */
     final int memberReference(int i) {
-        Members m = members(i);
-        if (m.rest().isEmpty() || !state.reporting()) {
+        if (!state.reporting()) {
             return i + 1;
         }
-        String module = receivers.get(i);
+        Members m = members(i);
+        if (m.rest().isEmpty()) {
+            return i + 1;
+        }
+        String module = receivers == null ? null : receivers[i];
         if (module != null) {
             report(state.normalize(module + m.rest()), at(i).line, m.end(), i, true);
         }
@@ -186,8 +193,11 @@ abstract class PatternScanner {
         state.hit(CodeHit.IMPORT, module, line, null);
         if (!name.equals("import")) { // a dynamic import() gives a promise, not the module
             int close = closeOf(open);
-            if (close >= 0) {
-                receivers.put(close + 1, module);
+            if (close >= 0 && close + 1 < tokens.size()) {
+                if (receivers == null) {
+                    receivers = new String[tokens.size()];
+                }
+                receivers[close + 1] = module;
             }
         }
     }
@@ -231,15 +241,23 @@ abstract class PatternScanner {
             return t.interpolated ? null : t.text;
         }
         int k = open + 1;
-        String value = null;
         while (at(k).type == TokenType.STRING || at(k).type == TokenType.TEMPLATE) {
             if (at(k).interpolated) {
                 return null;
             }
-            value = value == null ? at(k).text : value + at(k).text;
             k++;
         }
-        return value != null && (op(k, ",") || op(k, ")")) ? value : null;
+        if (k == open + 1 || !(op(k, ",") || op(k, ")"))) {
+            return null;
+        }
+        if (k == open + 2) {
+            return at(open + 1).text;
+        }
+        StringBuilder value = new StringBuilder();
+        for (int j = open + 1; j < k; j++) {
+            value.append(at(j).text);
+        }
+        return value.toString();
     }
 
     /** The index that closes the call opened at open: the ')' (or the tagged template itself); -1 if not found. */

@@ -65,19 +65,20 @@ final class ScanState {
 
     /** Drops global-object names from the front of a dotted name that has more after them. */
     String normalize(String name) {
+        int start = 0;
         boolean again = name.indexOf('.') > 0;
         while (again) {
             again = false;
             for (String root : globalRoots) {
                 int n = root.length();
-                if (name.length() > n + 1 && name.charAt(n) == '.' && name.startsWith(root)) {
-                    name = name.substring(n + 1);
+                if (name.length() > start + n + 1 && name.charAt(start + n) == '.' && name.startsWith(root, start)) {
+                    start += n + 1;
                     again = true;
                     break;
                 }
             }
         }
-        return name;
+        return start == 0 ? name : name.substring(start);
     }
 
     void hit(String kind, String name, int line, String literal) {

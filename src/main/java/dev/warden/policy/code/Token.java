@@ -20,7 +20,10 @@ final class Token {
     final String text;
     /** 1-based line of the token's first character. */
     final int line;
-    /** Whether a string or template contains interpolated expressions, so its value is not known. */
+    /**
+     * Whether a string or template contains interpolated expressions, so its value is not known; only
+     * then is {@link #embedded} non-empty.
+     */
     final boolean interpolated;
     /** Tokens of the interpolated expressions; empty for everything else. */
     final List<Token> embedded;
