@@ -247,7 +247,7 @@ final class Analysis {
             for (Node sub : w.substitutions()) {
                 walk(sub, ctx.deeper());
             }
-            if (w.processSubstitution()) {
+            if (!w.substitutions().isEmpty()) {
                 wordRanges.put(w, new int[] {before, invocations.size()});
             }
         }
@@ -356,6 +356,7 @@ final class Analysis {
                 }
                 else {
                     structural.add(new Structural("dynamic_eval", "`eval` of text only known at run time"));
+                    args.forEach(w -> pipedInto(w, "eval"));
                 }
             }
             case "source", "." -> {
@@ -506,6 +507,7 @@ final class Analysis {
         Word w = args.get(k);
         if (w.dynamic()) {
             structural.add(new Structural("dynamic_eval", "a shell runs `" + w.text() + "`, only known at run time"));
+            pipedInto(w, "sh"); // bash -c "$(curl …)" is curl | sh
         }
         script(w.text(), ctx.deeper());
     }
@@ -533,6 +535,7 @@ final class Analysis {
             if (code != null) {
                 if (w.dynamic()) {
                     structural.add(new Structural("dynamic_eval", language + " runs code only known at run time"));
+                    pipedInto(w, language.equals("python") ? "python" : "node");
                 }
                 code(language, code, ctx.deeper());
                 return;
@@ -557,6 +560,10 @@ final class Analysis {
             for (int k = before; k < structural.size(); k++) {
                 if (structural.get(k).check().equals("unparsed")) {
                     structural.set(k, new Structural("code_unparsed", "the script could not be parsed: "
+                            + structural.get(k).detail()));
+                }
+                else if (structural.get(k).check().equals("dynamic_program")) {
+                    structural.set(k, new Structural("dynamic_eval", "the script runs a program named by "
                             + structural.get(k).detail()));
                 }
             }
