@@ -276,6 +276,15 @@ final class Analysis {
         String name = basename(first.text());
         Invocation inv = new Invocation(name, args, redirects, cwd);
         invocations.add(inv);
+        for (Word w : args) {
+            String t = w.text();
+            if (w.literal() && t.contains("..") && !t.startsWith("/") && !t.startsWith("-")) {
+                String n = Rule.normalize(t, cwd);
+                if (n != null && !n.equals("/workspace") && !n.startsWith("/workspace/")) {
+                    structural.add(new Structural("path_escape", "`" + t + "` leads to " + n));
+                }
+            }
+        }
         if (inFunction.contains(name) && (ctx.background() || ctx.piped())) {
             structural.add(new Structural("fork_bomb", "function `" + name + "` starts copies of itself"));
         }

@@ -58,6 +58,16 @@ class PolicyTest {
     }
 
     @Test
+    void aRelativePathLeadingOutOfTheWorkspaceIsAFinding() {
+        Decision d = command(policy, "cat ../../etc/passwd");
+        assertEquals(Tier.L2, d.tier());
+        assertTrue(d.findings().stream().anyMatch(f -> f.rule().equals("path.escape") && f.detail().contains("/etc/passwd")),
+                d.findings().toString());
+        assertTrue(command(policy, "cat src/../README.md").findings().stream().noneMatch(f -> f.rule().equals("path.escape")));
+        assertTrue(command(new Policy(new PolicyLoader().load(null, "strict")), "cat ../x").held());
+    }
+
+    @Test
     void aPlainCommandRunsAsAnArgvAndShellSyntaxRunsUnderBashInTheSandbox() {
         assertEquals(List.of("python3", "-c", "print(1)"), command(policy, "python3 -c 'print(1)'").argv());
         Decision piped = command(policy, "ls | wc -l");
