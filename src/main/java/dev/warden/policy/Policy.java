@@ -45,6 +45,8 @@ public final class Policy {
                 r.programs().forEach(p -> byProgram.computeIfAbsent(p, k -> new ArrayList<>()).add(r));
             }
         }
+        // each program's list ends with the rules for any program; in policy order within each part
+        byProgram.values().forEach(list -> list.addAll(anyProgram));
         this.l1Rules = compiled.rules().stream().filter(r -> r.action == Action.L1).map(r -> r.id)
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
@@ -167,13 +169,11 @@ public final class Policy {
 
     /** The rules that can match this invocation, in policy order. */
     private List<Rule> rulesFor(Analysis.Invocation inv) {
-        List<Rule> named = inv.program == null ? List.of() : byProgram.getOrDefault(inv.program, List.of());
-        if (anyProgram.isEmpty()) {
-            return named;
+        if (inv.program == null) {
+            return anyProgram;
         }
-        List<Rule> all = new ArrayList<>(named);
-        all.addAll(anyProgram);
-        return all;
+        List<Rule> named = byProgram.get(inv.program);
+        return named == null ? anyProgram : named;
     }
 
     private static Rule stricter(Rule current, Rule candidate) {
