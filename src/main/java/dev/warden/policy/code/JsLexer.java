@@ -124,7 +124,7 @@ final class JsLexer extends LexerBase {
                 lexTemplate(out, depth);
             }
             else if (isDigit(c) || (c == '.' && isDigit(peek(1)))) {
-                lexNumber(out);
+                lexNumber(out, "n");
             }
             else if (c == '\\' || isIdStart(src.codePointAt(pos))) {
                 lexName(out);
@@ -301,40 +301,6 @@ final class JsLexer extends LexerBase {
         }
         regexFailedUpTo = p;
         return false;
-    }
-
-    private void lexNumber(List<Token> out) {
-        int start = pos;
-        int x = peek(1);
-        if (src.charAt(pos) == '0' && (x == 'x' || x == 'X' || x == 'o' || x == 'O' || x == 'b' || x == 'B')) {
-            pos += 2;
-            while (pos < len && (isAsciiLetter(src.charAt(pos)) || isDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
-                pos++;
-            }
-        }
-        else {
-            skipDigits();
-            if (pos < len && src.charAt(pos) == '.') {
-                pos++;
-                skipDigits();
-            }
-            int e = peek(0);
-            if ((e == 'e' || e == 'E')
-                    && (isDigit(peek(1)) || ((peek(1) == '+' || peek(1) == '-') && isDigit(peek(2))))) {
-                pos += 2;
-                skipDigits();
-            }
-            if (peek(0) == 'n') {
-                pos++;
-            }
-        }
-        out.add(new Token(TokenType.NUMBER, src.substring(start, pos), line));
-    }
-
-    private void skipDigits() {
-        while (pos < len && (isDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
-            pos++;
-        }
     }
 
     /** Lexes an identifier, decoding <code>&#92;u</code> escapes; a backslash that starts none is an error. */

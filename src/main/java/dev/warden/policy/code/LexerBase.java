@@ -183,6 +183,44 @@ abstract class LexerBase {
         return -1;
     }
 
+    /**
+     * A number literal: 0x/0o/0b forms, digits with underscores, a fraction, an exponent, then one
+     * optional suffix character from {@code suffixes} (JavaScript's BigInt n, Python's imaginary j).
+     */
+    final void lexNumber(List<Token> out, String suffixes) {
+        int start = pos;
+        int x = peek(1);
+        if (src.charAt(pos) == '0' && (x == 'x' || x == 'X' || x == 'o' || x == 'O' || x == 'b' || x == 'B')) {
+            pos += 2;
+            while (pos < len && (isAsciiLetter(src.charAt(pos)) || isDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
+                pos++;
+            }
+        }
+        else {
+            skipDigits();
+            if (pos < len && src.charAt(pos) == '.') {
+                pos++;
+                skipDigits();
+            }
+            int e = peek(0);
+            if ((e == 'e' || e == 'E')
+                    && (isDigit(peek(1)) || ((peek(1) == '+' || peek(1) == '-') && isDigit(peek(2))))) {
+                pos += 2;
+                skipDigits();
+            }
+            if (peek(0) >= 0 && suffixes.indexOf(peek(0)) >= 0) {
+                pos++;
+            }
+        }
+        out.add(new Token(TokenType.NUMBER, src.substring(start, pos), line));
+    }
+
+    private void skipDigits() {
+        while (pos < len && (isDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
+            pos++;
+        }
+    }
+
     static boolean isDigit(int c) {
         return c >= '0' && c <= '9';
     }

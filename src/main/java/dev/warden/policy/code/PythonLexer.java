@@ -81,7 +81,7 @@ final class PythonLexer extends LexerBase {
                 lexString(out, "", depth);
             }
             else if (isDigit(c) || (c == '.' && isDigit(peek(1)))) {
-                lexNumber(out);
+                lexNumber(out, "jJ");
             }
             else if (isUnicodeIdStart(src.codePointAt(pos))) {
                 lexNameOrPrefixedString(out, depth);
@@ -145,40 +145,6 @@ final class PythonLexer extends LexerBase {
             name = Normalizer.normalize(name, Normalizer.Form.NFKC);
         }
         out.add(new Token(TokenType.NAME, name, line));
-    }
-
-    private void lexNumber(List<Token> out) {
-        int start = pos;
-        int x = peek(1);
-        if (src.charAt(pos) == '0' && (x == 'x' || x == 'X' || x == 'o' || x == 'O' || x == 'b' || x == 'B')) {
-            pos += 2;
-            while (pos < len && (isAsciiLetter(src.charAt(pos)) || isDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
-                pos++;
-            }
-        }
-        else {
-            skipDigits();
-            if (pos < len && src.charAt(pos) == '.') {
-                pos++;
-                skipDigits();
-            }
-            int e = peek(0);
-            if ((e == 'e' || e == 'E')
-                    && (isDigit(peek(1)) || ((peek(1) == '+' || peek(1) == '-') && isDigit(peek(2))))) {
-                pos += 2;
-                skipDigits();
-            }
-            if (peek(0) == 'j' || peek(0) == 'J') {
-                pos++;
-            }
-        }
-        out.add(new Token(TokenType.NUMBER, src.substring(start, pos), line));
-    }
-
-    private void skipDigits() {
-        while (pos < len && (isDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
-            pos++;
-        }
     }
 
     /** Lexes a string literal at pos (the opening quote), the prefix already consumed. */
