@@ -25,8 +25,11 @@ export function defineHandshakeTests(get) {
   it('tools/list: run_command and execute_code with schemas, annotations, descriptions', async () => {
     const { tools } = await get().listTools();
     const names = tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ['execute_code', 'run_command']);
-    for (const tool of tools) {
+    assert.deepEqual(names, ['execute_code', 'request_approval', 'run_command']);
+    const ra = tools.find((t) => t.name === 'request_approval');
+    assert.deepEqual(Object.keys(ra.inputSchema.properties).sort(), ['action', 'execution_id', 'reason']);
+    assert.deepEqual(ra.outputSchema.properties.decision.enum, ['approved', 'denied', 'expired']);
+    for (const tool of tools.filter((t) => t.name !== 'request_approval')) {
       assert.ok(tool.description && tool.description.length > 40, `${tool.name} description`);
       assert.equal(tool.inputSchema.type, 'object');
       assert.equal(tool.inputSchema.additionalProperties, false, `${tool.name} refuses unknown arguments`);

@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..', '..');
@@ -98,15 +99,16 @@ export function workspaceDirs(root) {
  * Spawns `java -jar warden.jar --audit A --workspace W` through the SDK's own stdio transport and
  * returns a connected client. close() ends the process.
  */
-export async function stdioClient({ audit, workspace, env = {}, name = 'warden-mcp-tests' } = {}) {
+export async function stdioClient({ audit, workspace, config, env = {}, name = 'warden-mcp-tests', onElicit } = {}) {
   const jar = await jarPath();
   const args = ['-jar', jar];
   if (audit) args.push('--audit', audit);
   if (workspace) args.push('--workspace', workspace);
+  if (config) args.push('--config', config);
   const transport = new StdioClientTransport({ command: 'java', args, env, stderr: 'pipe' });
   const log = [];
   transport.stderr?.on('data', (d) => log.push(d.toString()));
-  const client = new Client({ name, version: '1.0.0' });
+  const client = newClient(name, onElicit);
   await client.connect(transport);
   const tracked = track(client);
   tracked.serverLog = () => log.join('');
@@ -141,7 +143,7 @@ export async function connectAll(promises) {
  * Starts `java -jar warden.jar --http 127.0.0.1:PORT` on a free port and waits until it answers.
  * Returns { port, url (…/mcp), base, audit, workspace, stop(), log() }.
  */
-export async function startHttpServer({ env = {}, audit, workspace } = {}) {
+export async function startHttpServer({ env = {}, audit, workspace, config } = {}) {
   const jar = await jarPath();
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -149,6 +151,7 @@ export async function startHttpServer({ env = {}, audit, workspace } = {}) {
     const args = ['-jar', jar, '--http', `127.0.0.1:${port}`];
     if (audit) args.push('--audit', audit);
     if (workspace) args.push('--workspace', workspace);
+    if (config) args.push('--config', config);
     const child = spawn('java', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     liveServers.add(child);
     child.on('exit', () => liveServers.delete(child));
@@ -187,14 +190,27 @@ export async function startHttpServer({ env = {}, audit, workspace } = {}) {
 }
 
 /** An SDK client over Streamable HTTP (/mcp). */
-export async function httpClient(server, { headers, name = 'warden-mcp-tests' } = {}) {
+export async function httpClient(server, { headers, name = 'warden-mcp-tests', onElicit } = {}) {
   const transport = new StreamableHTTPClientTransport(new URL(server.url),
     headers ? { requestInit: { headers } } : undefined);
-  const client = new Client({ name, version: '1.0.0' });
+  const client = newClient(name, onElicit);
   await client.connect(transport);
   const tracked = track(client);
   tracked.transport = transport;
   return tracked;
+}
+
+/**
+ * An SDK client; with onElicit it declares the elicitation capability and answers each
+ * elicitation/create with onElicit(params) (an ElicitResult, or a promise of one).
+ */
+function newClient(name, onElicit) {
+  if (!onElicit) {
+    return new Client({ name, version: '1.0.0' });
+  }
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: { elicitation: {} } });
+  client.setRequestHandler(ElicitRequestSchema, (req) => onElicit(req.params));
+  return client;
 }
 
 /** An SDK client over the legacy HTTP+SSE transport (/sse + /message). */

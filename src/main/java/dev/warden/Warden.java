@@ -1,11 +1,15 @@
 package dev.warden;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.warden.approval.ApprovalService;
 import dev.warden.audit.AuditLog;
 import dev.warden.config.ConfigException;
 import dev.warden.config.ConfigLoader;
 import dev.warden.config.WardenConfig;
 import dev.warden.core.CallPipeline;
+import dev.warden.core.OperatorConsole;
+import dev.warden.limit.Executions;
+import dev.warden.limit.RateLimits;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
 import dev.warden.exec.RefusingExecutor;
@@ -41,6 +45,7 @@ public final class Warden {
 
     static final String USAGE = """
         usage: java -jar warden.jar [--http HOST:PORT] [--config FILE] [--workspace DIR] [--audit FILE]
+               java -jar warden.jar approvals list|approve ID [--session]|deny ID   (see `approvals --help`)
           (no --http)       serve MCP over stdio
           --http HOST:PORT  serve Streamable HTTP at /mcp and HTTP+SSE at /sse + /message
           --config FILE     YAML laid over the built-in defaults (see config/warden.yaml)
@@ -59,6 +64,10 @@ public final class Warden {
         // JDK 17 spawns through jspawnhelper (a second exec per process) by default; vfork saves ~1 ms
         // on every run. Read once, when the JDK's process class is first used, so set it first.
         System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
+        if (argv.length > 0 && OperatorCli.COMMANDS.contains(argv[0])) {
+            System.exit(OperatorCli.run(argv, System.out, System.err));
+            return;
+        }
         Preload.start();
         Args args;
         try {
@@ -143,22 +152,37 @@ public final class Warden {
         CompletableFuture<SandboxRuntime> runtime = CompletableFuture.supplyAsync(() -> SandboxRuntime.create(config, stateDir));
         Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
                 ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> runtime.join().forget(ws));
-        AuditLog audit = new AuditLog(auditFile, config.audit().fsync(), json);
+        Path incidents = !config.audit().incidents().isEmpty() ? Path.of(config.audit().incidents())
+                : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
+        AuditLog audit = new AuditLog(auditFile, incidents, config.audit().fsync(), config.audit().maxMb() << 20,
+                config.audit().keep(), json);
         Languages languages = new Languages(config.languages());
-        Sanitizer sanitizer = new Sanitizer(serverSecrets(tokens),
+        String operatorToken = operatorToken(config, tokens);
+        List<String> secrets = new ArrayList<>(tokens);
+        secrets.add(operatorToken);
+        Sanitizer sanitizer = new Sanitizer(serverSecrets(secrets),
                 Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
         Policy policy = new Policy(new PolicyLoader().load(
                 config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
         log().info("policy: preset {}{}", policy.preset(),
                 config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
+        ApprovalService approvals = new ApprovalService(policy.approvalTimeout(),
+                (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)));
+        Executions executions = new Executions(config.rateLimits().maxConcurrent(), config.rateLimits().queue(),
+                config.rateLimits().queueTimeoutMs());
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
                     case L2 -> runtime.join().sandbox();
                     case L3, L4 -> none;
-                }, sanitizer, audit, config.limits());
-        WardenTools tools = new WardenTools(pipeline, config.limits(), languages.names(), json);
+                }, sanitizer, audit, config.limits(), approvals, new RateLimits(config.rateLimits()), executions);
+        WardenTools tools = new WardenTools(pipeline, config.limits(), languages.names(), policy.approvalTimeout(), json);
+        HttpTransport.Operator operator = new HttpTransport.Operator(
+                new OperatorConsole(approvals, executions, audit, sanitizer), operatorToken);
+        Path operatorState = config.operator().stateFile().isEmpty()
+                ? Path.of(System.getProperty("user.home"), ".local", "state", "warden", "operator.json")
+                : Path.of(config.operator().stateFile());
         String version = version();
         var mapper = new JacksonMcpJsonMapper(json);
 
@@ -167,8 +191,19 @@ public final class Warden {
             t.setDaemon(true);
             return t;
         });
+        org.eclipse.jetty.server.Server[] operatorOnly = new org.eclipse.jetty.server.Server[1];
         Runnable shutdown = () -> {
             reaper.shutdownNow();
+            approvals.close();
+            OperatorCli.forget(operatorState);
+            if (operatorOnly[0] != null) {
+                try {
+                    operatorOnly[0].stop();
+                }
+                catch (Exception ignored) {
+                    // stopping at exit
+                }
+            }
             workspaces.close();
             runtime.join().close();
             WorkspaceDirs.delete(stateDir);
@@ -186,6 +221,14 @@ public final class Warden {
         log.info("warden {}: workspaces under {}, audit to {}, languages {}", version, wsRoot, auditFile,
                 languages.names());
         if (binding == null) {
+            String listen = config.operator().listen();
+            if (!listen.isEmpty() && !listen.equals("off")) {
+                operatorOnly[0] = HttpTransport.startOperatorOnly(binding(listen), operator, json);
+                int port = ((org.eclipse.jetty.server.ServerConnector) operatorOnly[0].getConnectors()[0]).getLocalPort();
+                String url = "http://" + binding(listen).host() + ":" + port + "/operator";
+                OperatorCli.remember(operatorState, url, operatorToken);
+                log.info("operator console on {} (token in {})", url, operatorState);
+            }
             StdioTransport.run(mapper, json, tools, version);
         }
         else {
@@ -193,13 +236,36 @@ public final class Warden {
             reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             HttpTransport http = HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
                     config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
-                    workspaces::end);
+                    workspaces::end, operator);
+            String host = HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host();
+            String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port() + "/operator";
+            OperatorCli.remember(operatorState, url, operatorToken);
+            log.info("operator console on {} (token in {})", url, operatorState);
             log.info("serving MCP on http://{}:{}/mcp (SSE: /sse){}", binding.host(), http.port(),
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
             http.join();
         }
         Runtime.getRuntime().removeShutdownHook(hook);
         shutdown.run();
+    }
+
+    /** The operator's token: configured, from WARDEN_OPERATOR_TOKEN, or made now; never one of the client tokens. */
+    static String operatorToken(WardenConfig config, List<String> clientTokens) {
+        String env = System.getenv("WARDEN_OPERATOR_TOKEN");
+        String token = env != null && !env.isBlank() ? env.strip() : config.operator().token();
+        if (token == null || token.isEmpty()) {
+            byte[] b = new byte[24];
+            new java.security.SecureRandom().nextBytes(b);
+            return java.util.HexFormat.of().formatHex(b);
+        }
+        if (token.length() < 16) {
+            throw new ConfigException("the operator token needs at least 16 characters", null);
+        }
+        if (clientTokens.contains(token)) {
+            throw new ConfigException("the operator token must differ from every client token: a client must not "
+                    + "be able to approve its own calls", null);
+        }
+        return token;
     }
 
     static HttpTransport.Binding binding(String spec) {

@@ -133,8 +133,35 @@ public final class ConfigLoader {
                 break;
             }
         }
+        var r = c.rateLimits();
+        rate(problems, "rate_limits.per_client", r.perClient());
+        r.perTier().forEach((tier, rc) -> {
+            if (!List.of("L1", "L2", "L3", "L4").contains(tier)) {
+                problems.add("rate_limits.per_tier: unknown tier " + tier + " (L1, L2, L3, L4)");
+            }
+            rate(problems, "rate_limits.per_tier." + tier, rc);
+        });
+        atLeast(problems, "rate_limits.max_concurrent", r.maxConcurrent(), 1);
+        atLeast(problems, "rate_limits.queue", r.queue(), 0);
+        atLeast(problems, "rate_limits.queue_timeout_ms", r.queueTimeoutMs(), 0);
+        atLeast(problems, "audit.max_mb", c.audit().maxMb(), 0);
+        atLeast(problems, "audit.keep", c.audit().keep(), 1);
+        if (c.operator().token() != null && !c.operator().token().isEmpty() && c.operator().token().length() < 16) {
+            problems.add("operator.token needs at least 16 characters");
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid config: " + String.join("; ", problems), null);
+        }
+    }
+
+    private static void rate(List<String> problems, String key, WardenConfig.RateConfig rc) {
+        if (rc == null) {
+            problems.add(key + " needs capacity and refill_per_minute");
+            return;
+        }
+        atLeast(problems, key + ".capacity", rc.capacity(), 0);
+        if (rc.capacity() > 0) {
+            atLeast(problems, key + ".refill_per_minute", rc.refillPerMinute(), 1);
         }
     }
 

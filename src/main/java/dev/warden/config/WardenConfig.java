@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Map;
 
 /** The whole configuration, as read from YAML (snake_case keys). Immutable once loaded. */
-public record WardenConfig(Server server, Http http, Audit audit, LimitsConfig limits, Sandbox sandbox,
-        PolicyRef policy, Map<String, LanguageConfig> languages) {
+public record WardenConfig(Server server, Http http, Operator operator, Audit audit, LimitsConfig limits,
+        RateLimitsConfig rateLimits, Sandbox sandbox, PolicyRef policy, Map<String, LanguageConfig> languages) {
 
     public record Server(String workspaceRoot, long sessionIdleTimeoutS) {
     }
@@ -14,7 +14,19 @@ public record WardenConfig(Server server, Http http, Audit audit, LimitsConfig l
             int maxRequestBytes) {
     }
 
-    public record Audit(String file, boolean fsync) {
+    public record Audit(String file, boolean fsync, String incidents, long maxMb, int keep) {
+    }
+
+    /** The operator console (/operator) and its API: a token of its own, and where it listens under stdio. */
+    public record Operator(String token, String listen, String stateFile) {
+    }
+
+    /** One token bucket: {@code capacity} calls at once, refilled at {@code refillPerMinute}. 0 capacity: no limit. */
+    public record RateConfig(long capacity, long refillPerMinute) {
+    }
+
+    public record RateLimitsConfig(RateConfig perClient, Map<String, RateConfig> perTier, int maxConcurrent, int queue,
+            long queueTimeoutMs) {
     }
 
     public record LimitsConfig(long timeoutMs, long maxTimeoutMs, long cpuMs, int memoryMb, int pids, int outputBytes,

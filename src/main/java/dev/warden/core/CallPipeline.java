@@ -1,7 +1,13 @@
 package dev.warden.core;
 
+import dev.warden.approval.ApprovalRequest;
+import dev.warden.approval.ApprovalService;
+import dev.warden.approval.Ruling;
+import dev.warden.approval.Scope;
+import dev.warden.approval.Verdict;
 import dev.warden.audit.AuditLog;
 import dev.warden.config.WardenConfig.LimitsConfig;
+import dev.warden.exec.Cancel;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -12,16 +18,21 @@ import dev.warden.exec.Output;
 import dev.warden.exec.Usage;
 import dev.warden.policy.Decision;
 import dev.warden.policy.Finding;
+import dev.warden.limit.Executions;
+import dev.warden.limit.RateLimits;
 import dev.warden.policy.Policy;
+import dev.warden.policy.Severity;
 import dev.warden.policy.Tier;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.Workspace;
+import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -29,6 +40,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,9 +64,24 @@ public final class CallPipeline {
     private final Sanitizer sanitizer;
     private final AuditLog audit;
     private final LimitsConfig limits;
+    private final ApprovalService approvals;
+    private final RateLimits rates;
+    private final Executions executions;
+    /** Held calls by execution id, what runs once approved; the oldest are dropped past HELD_MAX. */
+    private final Map<String, Held> held = java.util.Collections.synchronizedMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Held> eldest) {
+            return size() > HELD_MAX;
+        }
+    });
+
+    /** The longest run an approval can grant to a call that asked for more than max_timeout_ms. */
+    static final long APPROVED_TIMEOUT_MAX_MS = 3_600_000;
+    private static final int HELD_MAX = 1000;
 
     public CallPipeline(Policy policy, Workspaces workspaces, Languages languages, Function<Tier, Executor> executors,
-            Sanitizer sanitizer, AuditLog audit, LimitsConfig limits) {
+            Sanitizer sanitizer, AuditLog audit, LimitsConfig limits, ApprovalService approvals, RateLimits rates,
+            Executions executions) {
         this.policy = policy;
         this.workspaces = workspaces;
         this.languages = languages;
@@ -60,6 +89,37 @@ public final class CallPipeline {
         this.sanitizer = sanitizer;
         this.audit = audit;
         this.limits = limits;
+        this.approvals = approvals;
+        this.rates = rates;
+        this.executions = executions;
+        workspaces.onSessionEnd(session -> {
+            approvals.endSession(session);
+            held.values().removeIf(h -> h.request.session().equals(session));
+        });
+    }
+
+    /** What a held call is, and how it runs once approved (at most once, whoever asks). */
+    private static final class Held {
+
+        final ApprovalRequest request;
+        final Function<Ruling, CallResult> runner;
+        private CallResult result;
+
+        Held(ApprovalRequest request, Function<Ruling, CallResult> runner) {
+            this.request = request;
+            this.runner = runner;
+        }
+
+        synchronized CallResult result(Ruling ruling) {
+            if (result == null) {
+                result = runner.apply(ruling);
+            }
+            return result;
+        }
+    }
+
+    /** The call as a person sees it when asked to approve, and as the operator sees it running. */
+    private record Subject(String tool, String text, String language, String cwd) {
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -71,6 +131,10 @@ public final class CallPipeline {
         auditArgs.put("stdin_bytes", call.stdin() == null ? 0 : call.stdin().length());
         auditArgs.put("env_keys", call.env() == null ? List.of() : List.copyOf(call.env().keySet()));
         return guarded(caller, "run_command", id, auditArgs, () -> {
+            Optional<CallResult> limited = clientLimit(caller, id);
+            if (limited.isPresent()) {
+                return limited.get();
+            }
             Workspace ws = workspaces.forSession(caller.sessionId());
             Optional<String> cwd = directoryInside(ws, call.cwd());
             if (cwd.isEmpty()) {
@@ -83,12 +147,13 @@ public final class CallPipeline {
             Policy.EnvFilter env = policy.filterEnv(call.env());
             Decision decision = policy.decideCommand(call.command(), ws, cwd.get(), asksTooLong(call.timeoutMs()));
             List<Finding> findings = concat(decision.findings(), env.findings());
-            if (decision.blocked() || decision.held()) {
-                return notRun(id, decision.blocked() ? Status.BLOCKED : Status.NEEDS_APPROVAL, decision.tier(),
-                        findings, decision.reason(), granted.get());
+            if (decision.blocked()) {
+                return notRun(id, Status.BLOCKED, decision.tier(), findings, decision.reason(), granted.get());
             }
-            ExecRequest req = new ExecRequest(decision.argv(), ws.root(), cwd.get(), bytes(call.stdin()), env.kept());
-            return execute(id, decision.tier(), req, granted.get(), findings, ws);
+            ExecRequest req = new ExecRequest(decision.argv(), ws.root(), cwd.get(), bytes(call.stdin()), env.kept(),
+                    Map.of(), new Cancel());
+            Subject what = new Subject("run_command", call.command(), null, cwd.get());
+            return decided(caller, id, decision, req, granted.get(), call.timeoutMs(), findings, ws, what);
         });
     }
 
@@ -101,6 +166,10 @@ public final class CallPipeline {
         auditArgs.put("stdin_bytes", call.stdin() == null ? 0 : call.stdin().length());
         auditArgs.put("files", call.files() == null ? List.of() : List.copyOf(call.files().keySet()));
         return guarded(caller, "execute_code", id, auditArgs, () -> {
+            Optional<CallResult> limited = clientLimit(caller, id);
+            if (limited.isPresent()) {
+                return limited.get();
+            }
             Optional<Language> lang = languages.find(call.language());
             if (lang.isEmpty()) {
                 return invalidResult(id, "unknown language \"" + clip(call.language()) + "\"; available: "
@@ -117,14 +186,321 @@ public final class CallPipeline {
                 return invalidResult(id, why.toString());
             }
             Decision decision = policy.decideCode(lang.get().name(), call.code(), asksTooLong(call.timeoutMs()));
-            if (decision.blocked() || decision.held()) {
-                return notRun(id, decision.blocked() ? Status.BLOCKED : Status.NEEDS_APPROVAL, decision.tier(),
-                        decision.findings(), decision.reason(), granted.get());
+            if (decision.blocked()) {
+                return notRun(id, Status.BLOCKED, decision.tier(), decision.findings(), decision.reason(), granted.get());
             }
             ExecRequest req = new ExecRequest(lang.get().argv(call.code()), ws.root(), "", bytes(call.stdin()),
-                    lang.get().env(), files);
-            return execute(id, decision.tier(), req, granted.get(), decision.findings(), ws);
+                    lang.get().env(), files, new Cancel());
+            Subject what = new Subject("execute_code", call.code(), lang.get().name(), "");
+            return decided(caller, id, decision, req, granted.get(), call.timeoutMs(), decision.findings(), ws, what);
         });
+    }
+
+    /** The per-client bucket: every call of a client counts, whatever its tier. */
+    private Optional<CallResult> clientLimit(Caller caller, String id) {
+        return rates.take(caller.identity(), null).map(ms -> rateLimited(id, Tier.L2, List.of(), ms,
+                "this client is over its rate limit of calls"));
+    }
+
+    private CallResult rateLimited(String id, Tier tier, List<Finding> findings, long retryAfterMs, String what) {
+        return withRetry(notRun(id, Status.RATE_LIMITED, tier, findings,
+                "Rate limited: " + what + "; retry after " + retryAfterMs + " ms.", Limits.of(limits)), retryAfterMs);
+    }
+
+    /** After the policy: a held call waits for a person, anything else runs in its tier. */
+    private CallResult decided(Caller caller, String id, Decision decision, ExecRequest req, Limits granted,
+            Long askedTimeoutMs, List<Finding> findings, Workspace ws, Subject what) {
+        if (!decision.held()) {
+            return run(caller, id, decision.tier(), req, granted, findings, ws, what);
+        }
+        // An approval of a call that asked for more time than allowed grants that time: that is what was asked.
+        Limits approvedLimits = askedTimeoutMs != null && askedTimeoutMs > granted.timeoutMs()
+                ? granted.withTimeoutMs(Math.min(askedTimeoutMs, APPROVED_TIMEOUT_MAX_MS)) : granted;
+        Tier runTier = decision.approvedTier();
+        if (approvals.covered(caller.sessionId(), decision.heldBy())) {
+            List<Finding> withGrant = concat(findings, List.of(new Finding("approval.session_grant", Severity.INFO,
+                    "runs without asking: a person approved " + String.join(", ", decision.heldBy())
+                            + " for this session earlier")));
+            Ruling grant = Ruling.approve(Scope.SESSION, "session grant", "session_grant");
+            return approvedRun(caller, id, runTier, req, approvedLimits, withGrant, ws, what, grant);
+        }
+        Optional<Long> wait = rates.take(caller.identity(), Tier.L4.name());
+        if (wait.isPresent()) {
+            return rateLimited(id, Tier.L4, findings, wait.get(), "this client asks for approvals faster than its L4 rate allows");
+        }
+        Instant now = Instant.now();
+        ApprovalRequest request = new ApprovalRequest(id, caller.sessionId(), caller.client(), what.tool(),
+                what.text(), what.language(), what.cwd(), runTier.name(), findings, decision.heldBy(),
+                decision.reason(), now, now.plus(approvals.timeout()));
+        Optional<ApprovalService.Pending> pending = approvals.open(request);
+        if (pending.isEmpty()) {
+            return rateLimited(id, Tier.L4, findings, approvals.timeout().toMillis(),
+                    "this session already has the most pending approvals it may have open");
+        }
+        Held h = new Held(request, ruling -> approvedRun(caller, id, runTier, req, approvedLimits, findings, ws, what, ruling));
+        held.put(id, h);
+        if (caller.prompter() != null) {
+            approvals.ask(pending.get(), caller.prompter());
+            Ruling ruling = await(pending.get(), caller.progress());
+            if (ruling.approved()) {
+                return h.result(ruling);
+            }
+            return notRun(id, Status.DENIED, Tier.L4, findings, deniedMessage(ruling), granted)
+                .withApproval(approvalInfo(ruling), null, deniedMessage(ruling));
+        }
+        return notRun(id, Status.NEEDS_APPROVAL, Tier.L4, findings, decision.reason() + " It waits for a person as execution "
+                + id + ": call request_approval with this execution_id to wait for the decision (an operator answers on "
+                + "the /operator page or with `warden approvals approve " + id + "`); it expires in "
+                + approvals.timeout().toSeconds() + " s.", granted);
+    }
+
+    private static String deniedMessage(Ruling r) {
+        return (r.verdict() == Verdict.EXPIRED ? "Denied: " : "Denied by " + (r.approver() == null ? "Warden" : r.approver())
+                + " (" + r.channel() + "): ") + (r.note() == null ? "a person said no" : r.note()) + ".";
+    }
+
+    private static Map<String, Object> approvalInfo(Ruling r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("decision", r.verdict().wire());
+        m.put("approver", r.approver());
+        m.put("channel", r.channel());
+        m.put("scope", r.scope().wire());
+        m.put("decided_at", r.decidedAt().toString());
+        return m;
+    }
+
+    /** Waits for the decision, reporting progress; the expiry timer guarantees it comes. */
+    private Ruling await(ApprovalService.Pending p, Caller.Progress progress) {
+        long total = Math.max(1, Duration.between(p.request().created(), p.request().expires()).toSeconds());
+        for (;;) {
+            try {
+                return p.ruling().get(2, TimeUnit.SECONDS);
+            }
+            catch (TimeoutException e) {
+                long left = Math.max(0, Duration.between(Instant.now(), p.request().expires()).toSeconds());
+                progress.report(total - left, "waiting for a person to approve or deny execution "
+                        + p.request().id() + " (" + left + " s left)");
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Ruling.deny(null, "policy", "the call was interrupted while it waited");
+            }
+            catch (ExecutionException e) {
+                return Ruling.deny(null, "policy", "the approval failed inside Warden");
+            }
+        }
+    }
+
+    /**
+     * An approved call: the workspace is checkpointed first (if small enough), the call runs in its
+     * tier, and if it does not succeed the workspace is put back as it was.
+     */
+    private CallResult approvedRun(Caller caller, String id, Tier tier, ExecRequest req, Limits limits,
+            List<Finding> findings, Workspace ws, Subject what, Ruling ruling) {
+        Optional<java.nio.file.Path> checkpoint = Optional.empty();
+        List<Finding> all = new ArrayList<>(findings);
+        if (policy.checkpointMaxBytes() > 0) {
+            try {
+                checkpoint = workspaces.checkpoint(ws, id, policy.checkpointMaxBytes());
+                if (checkpoint.isEmpty()) {
+                    all.add(new Finding("approval.no_checkpoint", Severity.LOW, "the workspace is larger than "
+                            + (policy.checkpointMaxBytes() >> 20) + " MB, so it was not checkpointed before the call"));
+                }
+            }
+            catch (IOException e) {
+                log.warn("checkpoint of {} failed: {}", id, e.getMessage());
+                all.add(new Finding("approval.no_checkpoint", Severity.LOW, "the workspace could not be checkpointed"));
+            }
+        }
+        CallResult r = run(caller, id, tier, req, limits, all, ws, what);
+        Boolean restored = null;
+        String message = r.message();
+        if (checkpoint.isPresent()) {
+            // a failure that ran (a non-zero exit, a timeout, a kill) may have left the workspace half-changed;
+            // one that never started changed nothing
+            boolean failedRun = r.status() == Status.FAILED && r.exitCode() != null || r.status() == Status.TIMEOUT
+                    || r.status() == Status.KILLED;
+            restored = false;
+            if (failedRun) {
+                try {
+                    workspaces.restore(ws, checkpoint.get());
+                    restored = true;
+                    message = (message == null ? "" : message + " ")
+                            + "The workspace was restored to its checkpoint from before this approved call.";
+                }
+                catch (IOException e) {
+                    log.error("restoring the checkpoint of {} failed: {}", id, e.getMessage());
+                    message = (message == null ? "" : message + " ") + "Restoring the workspace from its checkpoint failed.";
+                }
+            }
+            if (!restored) {
+                WorkspaceDirs.delete(checkpoint.get());
+            }
+        }
+        return r.withApproval(approvalInfo(ruling), restored, message);
+    }
+
+    /** The tier's rate, the kill switch and the concurrency cap, then the executor. */
+    private CallResult run(Caller caller, String id, Tier tier, ExecRequest req, Limits granted, List<Finding> findings,
+            Workspace ws, Subject what) {
+        Optional<Long> wait = rates.take(caller.identity(), tier.name());
+        if (wait.isPresent()) {
+            return rateLimited(id, tier, findings, wait.get(), "this client is over its " + tier + " rate");
+        }
+        Executions.Running running = new Executions.Running(id, caller.sessionId(), caller.client(), what.tool(),
+                clip(what.text(), 300), tier.name(), Instant.now(), req.cancel());
+        Executions.Entry entry;
+        try {
+            entry = executions.enter(running, position -> caller.progress().report(0,
+                    "queued for an execution place (" + position + " waiting)"));
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return notRun(id, Status.FAILED, tier, findings, "The call was interrupted while it waited to run.", granted);
+        }
+        if (entry instanceof Executions.Halted h) {
+            return notRun(id, Status.DENIED, tier, concat(findings, List.of(new Finding("operator.kill_switch",
+                    Severity.CRITICAL, "the kill switch was turned on by " + h.by() + " at " + h.since()))),
+                    "Denied: Warden's operator turned on the kill switch, so nothing runs until they turn it off.", granted);
+        }
+        if (entry instanceof Executions.Busy b) {
+            return rateLimited(id, tier, findings, b.retryAfterMs(), b.why());
+        }
+        try (Executions.Ticket ticket = ((Executions.Admitted) entry).ticket()) {
+            return execute(id, tier, req, granted, findings, ws);
+        }
+    }
+
+    /**
+     * request_approval: waits for the decision on a held call of this session (then runs it if
+     * approved and returns its result), or asks for a free-text action the agent wants to take.
+     */
+    public ApprovalResult requestApproval(Caller caller, ApprovalCall call) {
+        long start = System.nanoTime();
+        boolean byId = call.executionId() != null;
+        String id = byId ? call.executionId() : newId();
+        Map<String, Object> auditArgs = new LinkedHashMap<>();
+        if (byId) {
+            auditArgs.put("execution_id", clip(call.executionId()));
+        }
+        else {
+            auditArgs.put("action", clip(call.action()));
+            auditArgs.put("reason", clip(call.reason()));
+        }
+        ApprovalResult result;
+        try {
+            result = byId ? awaitHeld(caller, id) : askAction(caller, id, call);
+        }
+        catch (RuntimeException e) {
+            log.error("request_approval {} failed inside Warden", id, e);
+            result = ApprovalResult.refused(id, "Warden could not complete this request because of an internal error.", null);
+        }
+        recordApproval(caller, auditArgs, id, result, (System.nanoTime() - start) / 1_000_000);
+        return result;
+    }
+
+    private ApprovalResult awaitHeld(Caller caller, String id) {
+        Held h = held.get(id);
+        Optional<ApprovalService.Pending> p = approvals.find(id);
+        if (h == null || p.isEmpty() || !h.request.session().equals(caller.sessionId())) {
+            return ApprovalResult.refused(null, "No held call with execution_id \"" + clip(id, 80)
+                    + "\" in this session: pass the execution_id of a call of this session that returned needs_approval.", null);
+        }
+        Ruling r = await(p.get(), caller.progress());
+        CallResult ran = r.approved() ? h.result(r) : null;
+        return decisionResult(id, r, ran);
+    }
+
+    private ApprovalResult askAction(Caller caller, String id, ApprovalCall call) {
+        Optional<Long> wait = rates.take(caller.identity(), null).or(() -> rates.take(caller.identity(), Tier.L4.name()));
+        if (wait.isPresent()) {
+            return ApprovalResult.refused(null, "Rate limited: this client asks for approvals faster than its rate allows; retry after "
+                    + wait.get() + " ms.", wait.get());
+        }
+        Instant now = Instant.now();
+        ApprovalRequest request = new ApprovalRequest(id, caller.sessionId(), caller.client(), "action", call.action(),
+                null, null, Tier.L4.name(), List.of(), List.of(), call.reason(), now, now.plus(approvals.timeout()));
+        Optional<ApprovalService.Pending> pending = approvals.open(request);
+        if (pending.isEmpty()) {
+            return ApprovalResult.refused(null, "Rate limited: this session already has the most pending approvals it may have open.",
+                    approvals.timeout().toMillis());
+        }
+        if (caller.prompter() != null) {
+            approvals.ask(pending.get(), caller.prompter());
+        }
+        return decisionResult(id, await(pending.get(), caller.progress()), null);
+    }
+
+    private static ApprovalResult decisionResult(String id, Ruling r, CallResult ran) {
+        String message = switch (r.verdict()) {
+            case APPROVED -> ran == null ? "Approved by " + r.approver() + " (" + r.channel() + ")."
+                    : "Approved by " + r.approver() + " (" + r.channel() + "); the held call ran and its result is in `result`.";
+            case DENIED -> deniedMessage(r);
+            case EXPIRED -> "Expired: " + r.note() + ".";
+        };
+        return new ApprovalResult(r.verdict(), r.approver(), r.decidedAt().toString(), id, r.scope(), r.channel(), ran,
+                null, message);
+    }
+
+    /** One audit line per request_approval call: the decision, and the held call's outcome if it ran. */
+    private void recordApproval(Caller caller, Map<String, Object> args, String id, ApprovalResult r, long totalMs) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("ts", Instant.now().toString());
+        line.put("type", "call");
+        line.put("execution_id", id);
+        line.put("session", caller.sessionId());
+        line.put("client", caller.client());
+        line.put("identity", caller.identity());
+        line.put("transport", caller.transport());
+        line.put("tool", "request_approval");
+        line.put("arguments", redactArgs(args));
+        line.put("decision", r.decision() == null ? null : r.decision().wire());
+        line.put("approver", r.approver());
+        line.put("channel", r.channel());
+        line.put("scope", r.scope() == null ? null : r.scope().wire());
+        line.put("decided_at", r.decidedAt());
+        if (r.result() != null) {
+            line.put("tier", r.result().tier());
+            line.put("executor", r.result().executor());
+            line.put("findings", r.result().findings());
+            line.put("status", r.result().status());
+            line.put("exit_code", r.result().exitCode());
+            line.put("duration_ms", r.result().durationMs());
+            line.put("usage", r.result().usage());
+            line.put("workspace_restored", r.result().workspaceRestored());
+        }
+        line.put("total_ms", totalMs);
+        line.put("message", r.message());
+        audit.append(line);
+    }
+
+    /** The audit line of one decision, from whichever channel (and of every expiry). */
+    public static Map<String, Object> decisionRecord(ApprovalRequest req, Ruling r, Sanitizer sanitizer) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("ts", Instant.now().toString());
+        line.put("type", "decision");
+        line.put("execution_id", req.id());
+        line.put("session", req.session());
+        line.put("client", req.client());
+        line.put("kind", req.kind());
+        line.put("subject", sanitizer.clean(clip(req.subject()).getBytes(StandardCharsets.UTF_8)).text());
+        line.put("rules", req.rules());
+        line.put("decision", r.verdict().wire());
+        line.put("approver", r.approver());
+        line.put("channel", r.channel());
+        line.put("scope", r.scope().wire());
+        line.put("decided_at", r.decidedAt().toString());
+        line.put("note", r.note());
+        return line;
+    }
+
+    /** request_approval with bad arguments: answered and audited like any other call. */
+    public ApprovalResult invalidApproval(Caller caller, Map<String, Object> rawArgs, String message) {
+        ApprovalResult r = ApprovalResult.refused(null, "Invalid request_approval arguments: " + message, null);
+        Map<String, Object> auditArgs = new LinkedHashMap<>();
+        auditArgs.put("keys", rawArgs == null ? List.of() : List.copyOf(rawArgs.keySet()));
+        recordApproval(caller, auditArgs, newId(), r, 0);
+        return r;
     }
 
     /** A call whose arguments failed validation before they reached the road: still answered and audited. */
@@ -263,9 +639,11 @@ public final class CallPipeline {
     private void record(Caller caller, String tool, Map<String, Object> args, CallResult r, long totalMs) {
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("ts", Instant.now().toString());
+        line.put("type", "call");
         line.put("execution_id", r.executionId());
         line.put("session", caller.sessionId());
         line.put("client", caller.client());
+        line.put("identity", caller.identity());
         line.put("transport", caller.transport());
         line.put("tool", tool);
         line.put("arguments", redactArgs(args));
@@ -281,7 +659,21 @@ public final class CallPipeline {
         line.put("stderr_chars", r.stderr().length());
         line.put("redactions", r.redactions());
         line.put("message", r.message());
-        audit.append(line);
+        if (r.approval() != null) {
+            line.put("approval", r.approval());
+        }
+        if (r.workspaceRestored() != null) {
+            line.put("workspace_restored", r.workspaceRestored());
+        }
+        // the incident stream: what someone on call should look at
+        boolean incident = r.status() == Status.BLOCKED || r.status() == Status.KILLED
+                || r.findings().stream().anyMatch(f -> f.severity() == Severity.CRITICAL);
+        if (incident) {
+            audit.incident(line);
+        }
+        else {
+            audit.append(line);
+        }
     }
 
     private Map<String, Object> redactArgs(Map<String, Object> args) {
@@ -324,10 +716,14 @@ public final class CallPipeline {
     }
 
     private static String clip(String s) {
+        return clip(s, AUDIT_TEXT_MAX);
+    }
+
+    private static String clip(String s, int max) {
         if (s == null) {
             return null;
         }
-        return s.length() <= AUDIT_TEXT_MAX ? s : s.substring(0, AUDIT_TEXT_MAX) + "…";
+        return s.length() <= max ? s : s.substring(0, max) + "…";
     }
 
     private static String newId() {

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /** The result object of run_command and execute_code, field for field as in CONTRACT.md. */
 @JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
-        "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message"})
+        "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message",
+        "approval", "workspace_restored"})
 public record CallResult(
         @JsonProperty("status") Status status,
         @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
@@ -26,9 +27,26 @@ public record CallResult(
         @JsonProperty("limits") Map<String, Object> limits,
         @JsonProperty("usage") Map<String, Object> usage,
         @JsonProperty("retry_after_ms") @JsonInclude(JsonInclude.Include.NON_NULL) Long retryAfterMs,
-        @JsonProperty("message") @JsonInclude(JsonInclude.Include.NON_NULL) String message) {
+        @JsonProperty("message") @JsonInclude(JsonInclude.Include.NON_NULL) String message,
+        @JsonProperty("approval") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> approval,
+        @JsonProperty("workspace_restored") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean workspaceRestored) {
+
+    public CallResult(Status status, Integer exitCode, String stdout, String stderr, boolean stdoutTruncated,
+            boolean stderrTruncated, long durationMs, String tier, String executor, List<Finding> findings,
+            int redactions, String executionId, Map<String, Object> limits, Map<String, Object> usage,
+            Long retryAfterMs, String message) {
+        this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
+                redactions, executionId, limits, usage, retryAfterMs, message, null, null);
+    }
 
     public boolean isError() {
         return status != Status.OK;
+    }
+
+    /** The same result with the approval that let it run ({@code decision}, approver, channel, scope, time). */
+    public CallResult withApproval(Map<String, Object> approvalInfo, Boolean restored, String newMessage) {
+        return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
+                executor, findings, redactions, executionId, limits, usage, retryAfterMs, newMessage, approvalInfo,
+                restored);
     }
 }

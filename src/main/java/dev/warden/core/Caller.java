@@ -1,5 +1,30 @@
 package dev.warden.core;
 
-/** Who is calling: the MCP session (its workspace key) and the client's name, for the audit. */
-public record Caller(String sessionId, String client, String transport) {
+import dev.warden.approval.Prompter;
+
+/**
+ * Who is calling: the MCP session (its workspace key), the client's name for the audit, the
+ * transport, the identity rate limits count against (its bearer token, else its session), a way to
+ * ask its user right now (MCP elicitation; null if the client cannot), and where to report progress.
+ */
+public record Caller(String sessionId, String client, String transport, String identity, Prompter prompter,
+        Progress progress) {
+
+    /** Progress of a call that waits (in the queue, for a person); a no-op when the client gave no token. */
+    public interface Progress {
+
+        Progress NONE = (done, message) -> {
+        };
+
+        void report(double done, String message);
+    }
+
+    public Caller(String sessionId, String client, String transport) {
+        this(sessionId, client, transport, sessionId, null, Progress.NONE);
+    }
+
+    public Caller {
+        identity = identity == null ? sessionId : identity;
+        progress = progress == null ? Progress.NONE : progress;
+    }
 }

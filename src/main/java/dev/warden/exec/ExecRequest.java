@@ -8,13 +8,18 @@ import java.util.Map;
  * What to run. {@code argv[0]} is a program name or an absolute path as seen by the executor;
  * {@code cwd} is relative to the workspace and already checked to stay inside it. {@code files}
  * (relative path to text) are written into the workspace by the executor, inside its confinement,
- * just before the program starts: never by Warden itself as root.
+ * just before the program starts: never by Warden itself as root. {@code cancel} stops it from outside.
  */
 public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
-        Map<String, String> files) {
+        Map<String, String> files, Cancel cancel) {
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {
-        this(argv, workspace, cwd, stdin, env, Map.of());
+        this(argv, workspace, cwd, stdin, env, Map.of(), new Cancel());
+    }
+
+    public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
+            Map<String, String> files) {
+        this(argv, workspace, cwd, stdin, env, files, new Cancel());
     }
 
     public ExecRequest {
@@ -23,5 +28,6 @@ public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] 
         files = new java.util.LinkedHashMap<>(files == null ? Map.of() : files);
         stdin = stdin == null ? new byte[0] : stdin;
         cwd = cwd == null ? "" : cwd;
+        cancel = cancel == null ? new Cancel() : cancel;
     }
 }

@@ -74,7 +74,10 @@ public final class InlineExecutor implements Executor {
             pb.environment().clear();
             Process p = pb.start();
             ProcessRun.Raw raw = processes.run(p, new byte[0], request.stdin(), limits.timeoutMs(),
-                    limits.outputBytes(), p::destroyForcibly);
+                    limits.outputBytes(), p::destroyForcibly, request.cancel());
+            if (raw.stopped() != null) {
+                return new ExecOutcome.Killed(raw.stopped(), raw.stdout(), raw.stderr(), raw.durationMs(), Usage.UNKNOWN);
+            }
             if (raw.timedOut()) {
                 return new ExecOutcome.TimedOut(raw.stdout(), raw.stderr(), raw.durationMs(), Usage.UNKNOWN);
             }

@@ -23,7 +23,8 @@ final class ProcessRun {
     /** Pipe capacity on Linux: a write of at most this much never blocks, so it can be done inline. */
     private static final int INLINE_STDIN = 65536;
 
-    record Raw(int exitCode, Output stdout, Output stderr, boolean timedOut, long durationMs) {
+    /** {@code stopped}: why it was stopped from outside (an operator), or null. */
+    record Raw(int exitCode, Output stdout, Output stderr, boolean timedOut, long durationMs, String stopped) {
     }
 
     private final ExecutorService io;
@@ -38,8 +39,8 @@ final class ProcessRun {
      * @param preamble bytes written before {@code stdin} (the request of a sandbox stub), may be empty
      * @param killTree kills the whole tree; called if the wall limit passes
      */
-    Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree)
-            throws InterruptedException {
+    Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree,
+            Cancel cancel) throws InterruptedException {
         long start = System.nanoTime();
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> limit = timer.schedule(() -> {
@@ -47,6 +48,10 @@ final class ProcessRun {
             killTree.run();
             p.destroyForcibly();
         }, timeoutMs, TimeUnit.MILLISECONDS);
+        AutoCloseable stop = cancel.onCancel(() -> {
+            killTree.run();
+            p.destroyForcibly();
+        });
         try {
             Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap));
             if (preamble.length + stdin.length <= INLINE_STDIN) {
@@ -65,10 +70,20 @@ final class ProcessRun {
             long durationMs = (System.nanoTime() - start) / 1_000_000;
             Output e = collect(err, killTree);
             int code = p.isAlive() ? -1 : p.exitValue();
-            return new Raw(code, out, e, timedOut.get(), durationMs);
+            return new Raw(code, out, e, timedOut.get(), durationMs, cancel.reason());
         }
         finally {
             limit.cancel(false);
+            close(stop);
+        }
+    }
+
+    private static void close(AutoCloseable c) {
+        try {
+            c.close();
+        }
+        catch (Exception ignored) {
+            // removing a hook from a list cannot fail
         }
     }
 

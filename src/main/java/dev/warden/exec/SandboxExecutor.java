@@ -136,7 +136,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         ProcessRun.Raw raw;
         try {
             raw = processes.run(sb.process(), preamble, request.stdin(), limits.timeoutMs(), limits.outputBytes(),
-                    killTree);
+                    killTree, request.cancel());
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -146,6 +146,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         Usage usage = cg != null ? cg.usage() : Usage.UNKNOWN;
         boolean oom = cg != null && cg.oomKills() > oomBefore;
         boolean pidsHit = cg != null && cg.pidsLimitHits() > pidHitsBefore;
+        if (raw.stopped() != null) {
+            return new ExecOutcome.Killed(raw.stopped(), raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        }
         if (raw.timedOut()) {
             return new ExecOutcome.TimedOut(raw.stdout(), raw.stderr(), raw.durationMs(), usage);
         }

@@ -47,7 +47,7 @@ public final class HttpTransport implements AutoCloseable {
 
     public static HttpTransport start(Binding bind, List<String> tokens, List<String> extraOrigins,
             List<String> extraHosts, int maxRequestBytes, McpJsonMapper mapper, ObjectMapper json, WardenTools tools,
-            String version, Consumer<String> sessionEnded) throws Exception {
+            String version, Consumer<String> sessionEnded, Operator operator) throws Exception {
         List<String> origins = new ArrayList<>(List.of("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*",
                 "https://localhost:*", "https://127.0.0.1:*", "https://[::1]:*"));
         origins.addAll(extraOrigins);
@@ -64,6 +64,11 @@ public final class HttpTransport implements AutoCloseable {
             .jsonMapper(mapper)
             .mcpEndpoint("/mcp")
             .securityValidator(validator)
+            .contextExtractor(req -> {
+                String identity = tokens.isEmpty() ? null : identity(req.getHeader("Authorization"));
+                return identity == null ? McpTransportContext.EMPTY
+                        : McpTransportContext.create(Map.of(WardenTools.CLIENT_IDENTITY, identity));
+            })
             .maxRequestSize(maxRequestBytes)
             .keepAliveInterval(Duration.ofSeconds(30))
             .build();
@@ -75,8 +80,15 @@ public final class HttpTransport implements AutoCloseable {
             // of its stream can end the workspace too; the MCP layer's session id is a different one
             .contextExtractor(req -> {
                 String id = req.getParameter("sessionId");
-                return id == null ? McpTransportContext.EMPTY
-                        : McpTransportContext.create(Map.of(WardenTools.SSE_SESSION, "sse-" + id));
+                Map<String, Object> ctx = new java.util.HashMap<>();
+                if (id != null) {
+                    ctx.put(WardenTools.SSE_SESSION, "sse-" + id);
+                }
+                String identity = tokens.isEmpty() ? null : identity(req.getHeader("Authorization"));
+                if (identity != null) {
+                    ctx.put(WardenTools.CLIENT_IDENTITY, identity);
+                }
+                return ctx.isEmpty() ? McpTransportContext.EMPTY : McpTransportContext.create(ctx);
             })
             .securityValidator(validator)
             .maxRequestSize(maxRequestBytes)
@@ -105,7 +117,13 @@ public final class HttpTransport implements AutoCloseable {
         ctx.addServlet(legacy, "/message");
         FilterHolder guard = new FilterHolder(new HttpGuardFilter(tokens, json, sessionEnded));
         guard.setAsyncSupported(true);
-        ctx.addFilter(guard, "/*", EnumSet.of(DispatcherType.REQUEST));
+        // the client tokens guard the MCP endpoints only; /operator has a token of its own
+        for (String path : List.of("/mcp", "/sse", "/message")) {
+            ctx.addFilter(guard, path, EnumSet.of(DispatcherType.REQUEST));
+        }
+        if (operator != null) {
+            ctx.addServlet(new ServletHolder("operator", operator.servlet(json)), "/operator/*");
+        }
         ctx.setErrorHandler(new QuietErrors());
         jetty.setHandler(ctx);
         jetty.setErrorHandler(new QuietErrors());
@@ -113,7 +131,62 @@ public final class HttpTransport implements AutoCloseable {
         return new HttpTransport(jetty, streamable, sse);
     }
 
-    static boolean isWildcard(String host) {
+    /**
+     * The rate-limit identity of a bearer token: a short fingerprint, so every session of one client
+     * shares its buckets and the token itself never reaches a log or the audit. Only used when tokens
+     * are configured (the guard filter has checked it by then): without them anyone could send a new
+     * made-up token per request, so the session is the identity.
+     */
+    static String identity(String authorization) {
+        if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return null;
+        }
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                .digest(authorization.substring(7).strip().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "token:" + java.util.HexFormat.of().formatHex(d, 0, 6);
+        }
+        catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The operator console's parts, mounted at /operator (see {@link OperatorServlet}). */
+    public record Operator(dev.warden.core.OperatorConsole console, String token) {
+
+        OperatorServlet servlet(ObjectMapper json) {
+            return new OperatorServlet(console, token, json);
+        }
+    }
+
+    /**
+     * The operator console alone, for a server that speaks MCP over stdio: loopback only.
+     *
+     * @return the running Jetty; its port is the one bound
+     */
+    public static Server startOperatorOnly(Binding bind, Operator operator, ObjectMapper json) throws Exception {
+        if (!isLoopback(bind.host())) {
+            throw new IllegalArgumentException("operator.listen must be a loopback address under stdio, not " + bind.host());
+        }
+        QueuedThreadPool threads = new QueuedThreadPool(16, 2);
+        threads.setName("warden-operator");
+        threads.setDaemon(true);
+        Server jetty = new Server(threads);
+        ServerConnector connector = new ServerConnector(jetty, 1, 1);
+        connector.setHost(bind.host());
+        connector.setPort(bind.port());
+        jetty.addConnector(connector);
+        ServletContextHandler ctx = new ServletContextHandler();
+        ctx.setContextPath("/");
+        ctx.addServlet(new ServletHolder("operator", operator.servlet(json)), "/operator/*");
+        ctx.setErrorHandler(new QuietErrors());
+        jetty.setHandler(ctx);
+        jetty.setErrorHandler(new QuietErrors());
+        jetty.start();
+        return jetty;
+    }
+
+    public static boolean isWildcard(String host) {
         return host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
     }
 

@@ -14,7 +14,8 @@ final class McpServers {
     static final String INSTRUCTIONS = "Warden runs commands and code for you in an isolated sandbox with no network. "
             + "Each session has a private workspace directory that keeps files between calls. Use run_command for one "
             + "plain command (no shell syntax) and execute_code for programs and shell scripts (language bash). "
-            + "Results are structured: check status, exit_code, stdout and stderr; message says why when status is not ok.";
+            + "Results are structured: check status, exit_code, stdout and stderr; message says why when status is not ok. "
+            + "A call that comes back needs_approval waits for a person: call request_approval with its execution_id.";
 
     private McpServers() {
     }
@@ -37,7 +38,8 @@ final class McpServers {
         spec.instructions(INSTRUCTIONS);
         spec.capabilities(McpSchema.ServerCapabilities.builder().tools(false).logging().build());
         spec.validateToolInputs(false); // Warden validates itself, so bad input gets a CONTRACT `invalid` result
-        spec.requestTimeout(Duration.ofMinutes(10));
+        // The SDK's default of 10 s would fail every elicitation a person takes longer to answer.
+        spec.requestTimeout(tools.requestTimeout());
         spec.tools(tools.specifications(transport));
         return spec;
     }

@@ -1,6 +1,7 @@
 package dev.warden.mcp;
 
 import dev.warden.config.WardenConfig.LimitsConfig;
+import dev.warden.core.ApprovalCall;
 import dev.warden.core.CodeCall;
 import dev.warden.core.CommandCall;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,8 @@ final class ToolArguments {
 
     static final Set<String> RUN_COMMAND_KEYS = Set.of("command", "cwd", "timeout_ms", "stdin", "env");
     static final Set<String> EXECUTE_CODE_KEYS = Set.of("language", "code", "stdin", "timeout_ms", "files");
+    static final Set<String> REQUEST_APPROVAL_KEYS = Set.of("execution_id", "action", "reason");
+    private static final int ACTION_MAX = 8192;
     private static final int PATH_MAX = 4096;
     private static final int FILES_MAX = 256;
     private static final int ENV_VALUE_MAX = 32 * 1024;
@@ -34,6 +37,27 @@ final class ToolArguments {
         }
         return new CommandCall(command, optionalString(a, "cwd", PATH_MAX), optionalLong(a, "timeout_ms"),
                 optionalString(a, "stdin", limits.stdinBytes()), stringMap(a, "env", limits.envEntries(), ENV_VALUE_MAX, -1));
+    }
+
+    ApprovalCall requestApproval(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, REQUEST_APPROVAL_KEYS, "request_approval");
+        String id = optionalString(a, "execution_id", 200);
+        String action = optionalString(a, "action", ACTION_MAX);
+        String reason = optionalString(a, "reason", ACTION_MAX);
+        if (id != null && (action != null || reason != null)) {
+            throw new InvalidArguments("give either execution_id (of a held call) or action and reason, not both.");
+        }
+        if (id == null && (action == null || action.isBlank())) {
+            throw new InvalidArguments("request_approval needs execution_id (of a call that returned needs_approval) "
+                    + "or action (what you want to do) and reason.");
+        }
+        if (id == null && (reason == null || reason.isBlank())) {
+            throw new InvalidArguments("reason is required with action: say why the action is needed.");
+        }
+        if (id != null && id.isBlank()) {
+            throw new InvalidArguments("execution_id is empty.");
+        }
+        return new ApprovalCall(id, action, reason);
     }
 
     CodeCall executeCode(Map<String, Object> args) throws InvalidArguments {

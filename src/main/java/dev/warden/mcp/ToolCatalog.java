@@ -89,6 +89,42 @@ final class ToolCatalog {
             .build();
     }
 
+    McpSchema.Tool requestApproval(long timeoutS) {
+        String input = """
+            {"type":"object","additionalProperties":false,
+             "properties":{
+              "execution_id":{"type":"string","description":"the execution_id of a call of this session that returned status needs_approval"},
+              "action":{"type":"string","description":"instead of execution_id: what you want to do outside Warden, in plain words"},
+              "reason":{"type":"string","description":"with action: why it is needed"}}}
+            """;
+        String output = """
+            {"type":"object",
+             "properties":{
+              "decision":{"type":"string","enum":["approved","denied","expired"],"description":"absent only when the request itself was refused (see message)"},
+              "approver":{"type":"string","description":"who decided"},
+              "decided_at":{"type":"string","description":"when, ISO-8601"},
+              "execution_id":{"type":"string"},
+              "scope":{"type":"string","enum":["once","session"]},
+              "channel":{"type":"string","description":"elicitation, operator, cli, session_grant or policy (expiry)"},
+              "result":{"type":"object","description":"the held call's own result (as run_command/execute_code return it), when it was approved and ran"},
+              "retry_after_ms":{"type":"integer"},
+              "message":{"type":"string","description":"one sentence on the outcome"}}}
+            """;
+        return McpSchema.Tool.builder()
+            .name("request_approval")
+            .title("Ask a person for approval")
+            .description("Wait for a person's decision on a call that came back needs_approval (pass its execution_id; "
+                    + "if approved, it runs and its result is returned in `result`), or ask approval for an action "
+                    + "outside Warden (pass action and reason). The person answers in your client (if it supports "
+                    + "elicitation), on Warden's operator page or with its CLI; with no answer within " + timeoutS
+                    + " s the decision is expired, which means no.")
+            .inputSchema(parse(input))
+            .outputSchema(parse(output))
+            .annotations(McpSchema.ToolAnnotations.builder().title("Ask a person for approval").readOnlyHint(false)
+                .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
+            .build();
+    }
+
     private Map<String, Object> parse(String s) {
         try {
             return json.readValue(s, new TypeReference<Map<String, Object>>() {

@@ -7,19 +7,31 @@ import java.util.List;
  * held ones (tier L4, not blocked) wait for a human and carry the reason too; the others name the
  * tier and the argv to run there.
  */
-public record Decision(Tier tier, boolean blocked, List<String> argv, List<Finding> findings, String reason) {
+public record Decision(Tier tier, boolean blocked, List<String> argv, List<Finding> findings, String reason,
+        Tier approvedTier, List<String> heldBy) {
 
     public Decision {
         argv = List.copyOf(argv);
         findings = List.copyOf(findings);
+        heldBy = List.copyOf(heldBy);
+    }
+
+    public Decision(Tier tier, boolean blocked, List<String> argv, List<Finding> findings, String reason) {
+        this(tier, blocked, argv, findings, reason, tier, List.of());
     }
 
     static Decision block(Tier tier, List<Finding> findings, String reason) {
         return new Decision(tier, true, List.of(), findings, reason);
     }
 
-    static Decision hold(List<Finding> findings, String reason) {
-        return new Decision(Tier.L4, false, List.of(), findings, reason);
+    /**
+     * Held for a person. {@code argv} and {@code approvedTier} say what runs, and where, once a person
+     * approves (never L1: an approved call still runs confined); {@code heldBy} names the rules whose
+     * action was approve, which a session-wide grant covers.
+     */
+    static Decision hold(List<String> argv, List<Finding> findings, String reason, Tier approvedTier,
+            List<String> heldBy) {
+        return new Decision(Tier.L4, false, argv, findings, reason, approvedTier, heldBy);
     }
 
     /** Held at L4 for a human's approval. */

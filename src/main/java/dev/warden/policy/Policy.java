@@ -55,6 +55,16 @@ public final class Policy {
         return compiled.preset();
     }
 
+    /** How long a held call waits for a person before it is denied. */
+    public java.time.Duration approvalTimeout() {
+        return compiled.approvalTimeout();
+    }
+
+    /** The largest workspace that is snapshotted before an approved call (0: never). */
+    public long checkpointMaxBytes() {
+        return compiled.checkpointMaxBytes();
+    }
+
     /**
      * @param cwd the call's directory relative to the workspace ("" for its root)
      * @param longTimeout whether the call asks for more time than the limits allow
@@ -103,6 +113,8 @@ public final class Policy {
         Set<String> codeSeen = new java.util.HashSet<>();
         Action strictest = null;
         Action strictestRun = Action.L2; // the tier a blocked or held call would have had
+        Action belowHold = Action.L2; // where a held call runs once approved: never inline
+        Set<String> heldBy = new LinkedHashSet<>();
         Rule decisive = null;
         boolean allInline = !a.invocations.isEmpty();
         for (Analysis.Invocation inv : a.invocations) {
@@ -111,6 +123,7 @@ public final class Policy {
                 if (r.matches(inv)) {
                     own = Action.max(own == null ? r.action : own, r.action);
                     decisive = stricter(decisive, r);
+                    belowHold = noteHold(r, belowHold, heldBy);
                     add(findings, r, "`" + inv.shown() + "`");
                     if (r.action.compareTo(Action.APPROVE) < 0 && r.action != Action.L1) {
                         strictestRun = Action.max(strictestRun, r.action);
@@ -119,6 +132,9 @@ public final class Policy {
             }
             if (own == null) {
                 own = compiled.defaultAction();
+                if (own.compareTo(Action.APPROVE) < 0) {
+                    belowHold = Action.max(belowHold, own);
+                }
             }
             allInline &= own == Action.L1;
             strictest = strictest == null ? own : Action.max(strictest, own);
@@ -128,6 +144,7 @@ public final class Policy {
                 if (r.matches(s)) {
                     strictest = strictest == null ? r.action : Action.max(strictest, r.action);
                     decisive = stricter(decisive, r);
+                    belowHold = noteHold(r, belowHold, heldBy);
                     add(findings, r, s.detail());
                 }
             }
@@ -137,6 +154,7 @@ public final class Policy {
                 if (r.matches(u)) {
                     strictest = strictest == null ? r.action : Action.max(strictest, r.action);
                     decisive = stricter(decisive, r);
+                    belowHold = noteHold(r, belowHold, heldBy);
                     // one finding per rule and name, at its first line
                     String key = r.id + "\0" + u.hit().name();
                     if (codeSeen.add(key)) {
@@ -162,9 +180,19 @@ public final class Policy {
         }
         return switch (strictest) {
             case BLOCK -> Decision.block(strictestRun.tier(), list, sentence("Blocked by policy rule", decisive));
-            case APPROVE -> Decision.hold(list, sentence("Held for a human's approval by policy rule", decisive));
+            case APPROVE -> Decision.hold(argv, list, sentence("Held for a human's approval by policy rule", decisive),
+                    belowHold.tier(), List.copyOf(heldBy));
             default -> Decision.run(strictest.tier(), argv, list);
         };
+    }
+
+    /** Records a matched rule: an approve rule is one a grant must cover, a lower one may raise the run tier. */
+    private static Action noteHold(Rule r, Action belowHold, Set<String> heldBy) {
+        if (r.action == Action.APPROVE) {
+            heldBy.add(r.id);
+            return belowHold;
+        }
+        return r.action.compareTo(Action.APPROVE) < 0 ? Action.max(belowHold, r.action) : belowHold;
     }
 
     /** The rules that can match this invocation, in policy order. */

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.warden.config.ConfigException;
 import java.io.IOException;
+import java.time.Duration;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,9 +36,20 @@ public final class PolicyLoader {
         .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
         .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    /** The compiled rules, the active preset and the default action. */
-    public record Compiled(String preset, Action defaultAction, List<Rule> rules) {
+    /**
+     * The compiled rules, the active preset and the default action; how long a held call waits for a
+     * person before it is denied, and the largest workspace snapshotted before an approved call.
+     */
+    public record Compiled(String preset, Action defaultAction, List<Rule> rules, Duration approvalTimeout,
+            long checkpointMaxBytes) {
+
+        public Compiled(String preset, Action defaultAction, List<Rule> rules) {
+            this(preset, defaultAction, rules, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CHECKPOINT_MB << 20);
+        }
     }
+
+    static final Duration DEFAULT_APPROVAL_TIMEOUT = Duration.ofSeconds(50);
+    static final long DEFAULT_CHECKPOINT_MB = 256;
 
     /**
      * @param operatorFile a policy file read on top of the built-in one, or null
@@ -91,7 +103,13 @@ public final class PolicyLoader {
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getKey().equals("rules")) {
-                base.set(e.getKey(), e.getValue());
+                JsonNode mine = base.get(e.getKey());
+                if (mine != null && mine.isObject() && e.getValue().isObject()) {
+                    ((ObjectNode) mine).setAll((ObjectNode) e.getValue()); // approval: key by key
+                }
+                else {
+                    base.set(e.getKey(), e.getValue());
+                }
                 continue;
             }
             if (!e.getValue().isArray()) {
@@ -191,9 +209,20 @@ public final class PolicyLoader {
                 problems.add(where + ": bad pattern: " + e.getMessage().lines().findFirst().orElse(""));
             }
         }
+        PolicyFile.ApprovalSpec approval = file.approval();
+        long timeoutS = approval == null || approval.timeoutS() == null ? DEFAULT_APPROVAL_TIMEOUT.toSeconds()
+                : approval.timeoutS();
+        long checkpointMb = approval == null || approval.checkpointMaxMb() == null ? DEFAULT_CHECKPOINT_MB
+                : approval.checkpointMaxMb();
+        if (timeoutS < 1 || timeoutS > 86_400) {
+            problems.add("approval.timeout_s must be between 1 and 86400 seconds");
+        }
+        if (checkpointMb < 0) {
+            problems.add("approval.checkpoint_max_mb may not be negative");
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid policy: " + String.join("; ", problems), null);
         }
-        return new Compiled(preset, def, List.copyOf(rules));
+        return new Compiled(preset, def, List.copyOf(rules), Duration.ofSeconds(timeoutS), checkpointMb << 20);
     }
 }

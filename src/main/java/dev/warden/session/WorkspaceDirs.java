@@ -96,4 +96,125 @@ public final class WorkspaceDirs {
             }
         }
     }
+
+    /**
+     * Copies a workspace tree, as root, into {@code target} (which must not exist), keeping owners,
+     * groups, modes and symlinks as they are. Reading is fd-relative and never follows a link, for the
+     * same reason as {@link #delete}: a directory swapped for a link to /etc mid-walk must not be
+     * copied into the snapshot and then restored into the workspace. Special files are skipped.
+     *
+     * @return false if the tree is larger than {@code maxBytes} (the partial copy is removed)
+     */
+    public static boolean copy(Path source, Path target, long maxBytes) throws IOException {
+        Path parent = source.toAbsolutePath().getParent();
+        long[] budget = {maxBytes};
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
+            if (!(ds instanceof SecureDirectoryStream<Path> sds)) {
+                throw new IOException("this platform has no fd-relative directory operations");
+            }
+            Files.createDirectory(target);
+            Files.setAttribute(target, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
+            if (!copyContents(sds, source.getFileName(), source.toAbsolutePath(), target, budget)) {
+                delete(target);
+                return false;
+            }
+            copyOwnership(sds, source.getFileName(), target);
+        }
+        return true;
+    }
+
+    private static boolean copyContents(SecureDirectoryStream<Path> parent, Path dirName, Path sourceDir, Path target,
+            long[] budget) throws IOException {
+        try (SecureDirectoryStream<Path> dir = parent.newDirectoryStream(dirName, LinkOption.NOFOLLOW_LINKS)) {
+            for (Path entry : dir) {
+                Path name = entry.getFileName();
+                Path to = target.resolve(name.toString());
+                BasicFileAttributes a;
+                try {
+                    a = dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                        .readAttributes();
+                }
+                catch (NoSuchFileException gone) {
+                    continue;
+                }
+                if (a.isDirectory()) {
+                    Files.createDirectory(to);
+                    if (!copyContents(dir, name, sourceDir.resolve(name.toString()), to, budget)) {
+                        return false;
+                    }
+                }
+                else if (a.isSymbolicLink()) {
+                    // only the link's text is read (by path): nothing is followed
+                    Path link = sourceDir.resolve(name.toString());
+                    try {
+                        Files.createSymbolicLink(to, Files.readSymbolicLink(link));
+                    }
+                    catch (IOException swapped) {
+                        continue;
+                    }
+                }
+                else if (a.isRegularFile()) {
+                    budget[0] -= a.size();
+                    if (budget[0] < 0) {
+                        return false;
+                    }
+                    try (var in = dir.newByteChannel(name, java.util.Set.of(java.nio.file.StandardOpenOption.READ,
+                            LinkOption.NOFOLLOW_LINKS));
+                            var out = Files.newByteChannel(to, java.util.Set.of(java.nio.file.StandardOpenOption.CREATE_NEW,
+                                    java.nio.file.StandardOpenOption.WRITE))) {
+                        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(65536);
+                        long copied = 0;
+                        while (in.read(buf) > 0) {
+                            buf.flip();
+                            copied += buf.remaining();
+                            if (copied > a.size() + budget[0]) {
+                                return false; // it grew while we read it
+                            }
+                            while (buf.hasRemaining()) {
+                                out.write(buf);
+                            }
+                            buf.clear();
+                        }
+                    }
+                    catch (NoSuchFileException gone) {
+                        continue;
+                    }
+                }
+                else {
+                    continue; // fifos and sockets are not workspace content worth restoring
+                }
+                copyOwnership(dir, name, to);
+            }
+        }
+        return true;
+    }
+
+    private static void copyOwnership(SecureDirectoryStream<Path> dir, Path name, Path to) {
+        try {
+            var attrs = dir.getFileAttributeView(name, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .readAttributes();
+            PosixFileAttributeView view = Files.getFileAttributeView(to, PosixFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            view.setOwner(attrs.owner());
+            view.setGroup(attrs.group());
+            if (!Files.isSymbolicLink(to)) {
+                Files.setPosixFilePermissions(to, attrs.permissions());
+                // setgid on directories is kept so files created later stay in the workspace group
+                if (attrs.isDirectory()) {
+                    Files.setAttribute(to, "unix:mode", modeOf(attrs.permissions()) | 02000, LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
+        catch (IOException | UnsupportedOperationException e) {
+            log.debug("ownership of {} not copied: {}", name, e.getMessage());
+        }
+    }
+
+    private static int modeOf(java.util.Set<java.nio.file.attribute.PosixFilePermission> perms) {
+        int mode = 0;
+        for (var p : perms) {
+            mode |= 1 << (8 - p.ordinal());
+        }
+        return mode;
+    }
 }

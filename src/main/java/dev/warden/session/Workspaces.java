@@ -7,6 +7,7 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -27,6 +28,7 @@ public final class Workspaces implements AutoCloseable {
     private final Map<String, Workspace> bySession = new ConcurrentHashMap<>();
     private final Consumer<Path> onCreate;
     private final Consumer<Path> onRemove;
+    private final List<Consumer<String>> endListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * @param onCreate told of each new workspace (to pre-create its first sandbox)
@@ -63,7 +65,46 @@ public final class Workspaces implements AutoCloseable {
         return ws;
     }
 
+    /** Told of every session that ends, whether or not it ever had a workspace (approval grants end with it). */
+    public void onSessionEnd(Consumer<String> listener) {
+        endListeners.add(listener);
+    }
+
+    /**
+     * Copies the session's workspace aside, before an approved call that may change it.
+     *
+     * @return the checkpoint, or empty if the workspace is larger than {@code maxBytes}
+     */
+    public Optional<Path> checkpoint(Workspace ws, String id, long maxBytes) throws IOException {
+        Path target = root.resolve(".ckpt-" + id);
+        return WorkspaceDirs.copy(ws.root(), target, maxBytes) ? Optional.of(target) : Optional.empty();
+    }
+
+    /**
+     * Puts a checkpoint back in place of the workspace (two renames on one filesystem, so a run that
+     * still writes into the old tree cannot mix into the restored one), and replaces the session's
+     * pre-created sandboxes, which still see the old directory.
+     */
+    public void restore(Workspace ws, Path checkpoint) throws IOException {
+        Path old = root.resolve(".old-" + checkpoint.getFileName().toString().substring(".ckpt-".length()));
+        onRemove.accept(ws.root());
+        Files.setAttribute(checkpoint, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(checkpoint, "unix:mode", 02770, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.move(ws.root(), old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(checkpoint, ws.root(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        WorkspaceDirs.delete(old);
+        onCreate.accept(ws.root());
+    }
+
     public void end(String sessionId) {
+        for (Consumer<String> l : endListeners) {
+            try {
+                l.accept(sessionId);
+            }
+            catch (RuntimeException e) {
+                log.warn("session {} end listener failed: {}", sessionId, e.getMessage());
+            }
+        }
         Workspace ws = bySession.remove(sessionId);
         if (ws != null) {
             onRemove.accept(ws.root());

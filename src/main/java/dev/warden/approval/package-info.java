@@ -1,0 +1,8 @@
+/**
+ * L4: calls held for a person. One {@link dev.warden.approval.ApprovalService} holds every pending
+ * approval and takes the first answer from any channel: MCP elicitation to the client, the operator
+ * page, the CLI. It records each decision, expires what nobody answers (expiry denies), and keeps
+ * session-wide grants for exactly as long as the session lives. May depend on policy (findings);
+ * never on mcp, exec or the transports.
+ */
+package dev.warden.approval;
