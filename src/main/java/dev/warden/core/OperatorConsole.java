@@ -146,7 +146,10 @@ public final class OperatorConsole {
         v.put("tier", r.tier());
         v.put("reason", r.reason() == null ? null : clean(r.reason()));
         v.put("rules", r.rules());
-        v.put("findings", r.findings());
+        List<Map<String, Object>> findings = new ArrayList<>();
+        r.findings().forEach(f -> findings.add(Map.of("rule", f.rule(), "severity", f.severity().name().toLowerCase(),
+                "detail", clean(f.detail()))));
+        v.put("findings", findings);
         v.put("client", r.client());
         v.put("created", r.created().toString());
         v.put("expires", r.expires().toString());

@@ -56,7 +56,8 @@ final class OperatorServlet extends HttpServlet {
         res.setHeader("Cache-Control", "no-store");
         res.setHeader("X-Content-Type-Options", "nosniff");
         res.setHeader("X-Frame-Options", "DENY");
-        res.setHeader("Referrer-Policy", "no-referrer");
+        // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on form posts
+        res.setHeader("Referrer-Policy", "same-origin");
         String path = req.getPathInfo() == null ? "" : req.getPathInfo();
         String method = req.getMethod();
         if (path.startsWith("/api/")) {
@@ -382,8 +383,8 @@ final class OperatorServlet extends HttpServlet {
     /** A form post from a page of another origin is refused (with SameSite=Strict and the CSRF token, a third lock). */
     private static boolean sameOrigin(HttpServletRequest req) {
         String origin = req.getHeader("Origin");
-        if (origin == null || origin.equals("null") && req.getHeader("Sec-Fetch-Site") == null) {
-            return origin == null;
+        if (origin == null) {
+            return true; // not a browser's cross-site form; the cookie and the CSRF token still decide
         }
         String host = req.getHeader("Host");
         return host != null && (origin.equals("http://" + host) || origin.equals("https://" + host));
