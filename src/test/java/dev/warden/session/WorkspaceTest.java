@@ -75,4 +75,32 @@ class WorkspaceTest {
         assertTrue(Files.exists(Path.of("/etc/passwd")), "deleting a workspace never follows its symlinks");
         assertTrue(Files.exists(other.root()));
     }
+
+    @Test
+    void aCheckpointCopiesLinksAsLinksAndARestorePutsTheTreeBack() throws Exception {
+        Files.writeString(ws.root().resolve("sub/dir/file.txt"), "before");
+        Files.setAttribute(ws.root().resolve("sub/dir/file.txt"), "unix:uid", 61001);
+        Path checkpoint = workspaces.checkpoint(ws, "ex_t", 1 << 20).orElseThrow();
+        // the link to /etc is copied as a link: nothing of /etc is in the checkpoint
+        assertTrue(Files.isSymbolicLink(checkpoint.resolve("etc")));
+        assertEquals(Path.of("/etc"), Files.readSymbolicLink(checkpoint.resolve("etc")));
+        Files.writeString(ws.root().resolve("sub/dir/file.txt"), "after");
+        Files.writeString(ws.root().resolve("new.txt"), "junk");
+        workspaces.restore(ws, checkpoint);
+        assertEquals("before", Files.readString(ws.root().resolve("sub/dir/file.txt")));
+        assertEquals(61001, Files.getAttribute(ws.root().resolve("sub/dir/file.txt"), "unix:uid"));
+        assertFalse(Files.exists(ws.root().resolve("new.txt")));
+        assertEquals(61000, Files.getAttribute(ws.root(), "unix:gid"));
+        assertEquals(02770, (Integer) Files.getAttribute(ws.root(), "unix:mode") & 07777);
+        assertFalse(Files.exists(checkpoint));
+    }
+
+    @Test
+    void aWorkspaceOverTheCheckpointLimitIsNotCopied() throws Exception {
+        Files.write(ws.root().resolve("big.bin"), new byte[4096]);
+        assertTrue(workspaces.checkpoint(ws, "ex_big", 1000).isEmpty());
+        try (var s = Files.list(ws.root().getParent())) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".ckpt-")), "the partial copy is gone");
+        }
+    }
 }

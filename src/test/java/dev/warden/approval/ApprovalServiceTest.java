@@ -1,0 +1,130 @@
+package dev.warden.approval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ApprovalServiceTest {
+
+    final List<Ruling> recorded = new ArrayList<>();
+    ApprovalService service = new ApprovalService(Duration.ofSeconds(30), (req, r) -> recorded.add(r));
+
+    @AfterEach
+    void close() {
+        service.close();
+    }
+
+    static ApprovalRequest request(String id, String session, Duration ttl, List<String> rules) {
+        Instant now = Instant.now();
+        return new ApprovalRequest(id, session, "client/1", "run_command", "git push", null, "", "L2", List.of(), rules,
+                "held", now, now.plus(ttl));
+    }
+
+    @Test
+    void firstDecisionWinsAndEveryLaterOneIsRefused() throws Exception {
+        ApprovalService.Pending p = service.open(request("ex_1", "s1", Duration.ofSeconds(30), List.of("r"))).orElseThrow();
+        assertEquals(ApprovalService.Outcome.DECIDED, service.decide("ex_1", Ruling.deny("alice", "cli", "no")));
+        assertEquals(ApprovalService.Outcome.ALREADY_DECIDED, service.decide("ex_1", Ruling.approve(Scope.ONCE, "bob", "operator")));
+        assertEquals(ApprovalService.Outcome.UNKNOWN, service.decide("ex_2", Ruling.approve(Scope.ONCE, "bob", "operator")));
+        assertEquals(Verdict.DENIED, p.ruling().get(1, TimeUnit.SECONDS).verdict());
+        assertEquals(1, recorded.size(), "one record per decision");
+        assertTrue(service.pending().isEmpty());
+        assertEquals(1, service.recent().size());
+    }
+
+    @Test
+    void nobodyAnsweringExpiresItAsADenial() throws Exception {
+        ApprovalService.Pending p = service.open(request("ex_3", "s1", Duration.ofMillis(200), List.of())).orElseThrow();
+        Ruling r = p.ruling().get(5, TimeUnit.SECONDS);
+        assertEquals(Verdict.EXPIRED, r.verdict());
+        assertEquals("policy", r.channel());
+        assertEquals(ApprovalService.Outcome.ALREADY_DECIDED, service.decide("ex_3", Ruling.approve(Scope.ONCE, "late", "cli")));
+    }
+
+    @Test
+    void aSessionGrantCoversTheSameRulesInThatSessionOnlyAndEndsWithIt() {
+        service.open(request("ex_4", "s1", Duration.ofSeconds(30), List.of("a", "b")));
+        service.decide("ex_4", Ruling.approve(Scope.SESSION, "alice", "elicitation"));
+        assertTrue(service.covered("s1", List.of("a")));
+        assertTrue(service.covered("s1", List.of("a", "b")));
+        assertFalse(service.covered("s1", List.of("a", "c")), "a rule nobody granted");
+        assertFalse(service.covered("s2", List.of("a")), "another session");
+        assertFalse(service.covered("s1", List.of()), "nothing to cover is not a grant");
+        service.endSession("s1");
+        assertFalse(service.covered("s1", List.of("a")));
+    }
+
+    @Test
+    void approveOnceGrantsNothingLater() {
+        service.open(request("ex_5", "s1", Duration.ofSeconds(30), List.of("a")));
+        service.decide("ex_5", Ruling.approve(Scope.ONCE, "alice", "operator"));
+        assertFalse(service.covered("s1", List.of("a")));
+    }
+
+    @Test
+    void theEndOfASessionDeniesWhatItStillHadPending() throws Exception {
+        ApprovalService.Pending p = service.open(request("ex_6", "s9", Duration.ofSeconds(30), List.of())).orElseThrow();
+        service.endSession("s9");
+        assertEquals(Verdict.DENIED, p.ruling().get(1, TimeUnit.SECONDS).verdict());
+    }
+
+    @Test
+    void aSessionCannotFloodTheOperator() {
+        for (int i = 0; i < ApprovalService.PENDING_PER_SESSION; i++) {
+            assertTrue(service.open(request("ex_f" + i, "s5", Duration.ofSeconds(30), List.of())).isPresent());
+        }
+        Optional<ApprovalService.Pending> more = service.open(request("ex_more", "s5", Duration.ofSeconds(30), List.of()));
+        assertTrue(more.isEmpty());
+        assertTrue(service.open(request("ex_other", "s6", Duration.ofSeconds(30), List.of())).isPresent());
+    }
+
+    @Test
+    void elicitationAnswersAreMappedAndAnythingElseDenies() throws Exception {
+        String[][] cases = {{"approve_once", "APPROVED", "once"}, {"approve_session", "APPROVED", "session"},
+                {"deny", "DENIED", "once"}, {"decline", "DENIED", "once"}, {"cancel", "DENIED", "once"},
+                {"approve_everything", "DENIED", "once"}, {"error", "DENIED", "once"}};
+        int n = 0;
+        for (String[] c : cases) {
+            String id = "ex_e" + n++;
+            ApprovalService.Pending p = service.open(request(id, "s7", Duration.ofSeconds(30), List.of("x"))).orElseThrow();
+            service.ask(p, new Prompter() {
+                @Override
+                public String ask(ApprovalRequest request, Duration timeout) {
+                    return c[0];
+                }
+
+                @Override
+                public String approver() {
+                    return "user of test";
+                }
+            });
+            Ruling r = p.ruling().get(5, TimeUnit.SECONDS);
+            assertEquals(Verdict.valueOf(c[1]), r.verdict(), c[0]);
+            assertEquals(c[2], r.scope().wire(), c[0]);
+            assertEquals("elicitation", r.channel());
+        }
+    }
+
+    @Test
+    void theMessageShowsEverythingAPersonNeeds() {
+        Instant now = Instant.now();
+        ApprovalRequest r = new ApprovalRequest("ex_m", "s", "c", "execute_code", "import os\nos.system('x')", "python", "",
+                "L2", List.of(new dev.warden.policy.Finding("code.shell", dev.warden.policy.Severity.HIGH, "runs a shell")),
+                List.of("code.shell"), "Held because …", now, now.plusSeconds(5));
+        String m = r.describe();
+        assertTrue(m.contains("os.system('x')"));
+        assertTrue(m.contains("python"));
+        assertTrue(m.contains("/workspace"));
+        assertTrue(m.contains("tier L2"));
+        assertTrue(m.contains("code.shell (high): runs a shell"));
+    }
+}
