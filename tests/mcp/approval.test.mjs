@@ -214,6 +214,17 @@ describe('approval by elicitation (stdio, client declares elicitation)', () => {
     assert.equal(d.decision, 'denied');
   });
 
+  it('under stdio the operator console listens on loopback and the CLI finds it through the state file', async () => {
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'operator.json'), 'utf8'));
+    assert.match(state.url, /^http:\/\/127\.0\.0\.1:\d+\/operator$/);
+    const listed = await cli(['approvals', 'list', '--state', path.join(dir, 'operator.json')]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /no pending approvals/);
+    const page = await fetch(state.url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Operator token/);
+  });
+
   it('every decision has its own audit line with approver, channel, scope and time', () => {
     const lines = readAudit(audit);
     const decisions = lines.filter((l) => l.type === 'decision');
