@@ -46,6 +46,9 @@ TARGETS = {
 }
 
 
+BENCH_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-config.yaml")
+
+
 class ServerDied(Exception):
     pass
 
@@ -59,7 +62,7 @@ class Server:
         self.log = log
         self.t_spawn = time.perf_counter()
         self.proc = subprocess.Popen(
-            [java, *jvm_args, "-jar", jar, "--audit", audit, *extra_args],
+            [java, *jvm_args, "-jar", jar, "--audit", audit, "--config", BENCH_CONFIG, *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, bufsize=0, cwd=ROOT)
         self.out_fd = self.proc.stdout.fileno()
         self.in_fd = self.proc.stdin.fileno()

@@ -77,7 +77,7 @@ public final class CallPipeline {
 
     /** The longest run an approval can grant to a call that asked for more than max_timeout_ms. */
     static final long APPROVED_TIMEOUT_MAX_MS = 3_600_000;
-    private static final int HELD_MAX = 1000;
+    private static final int HELD_MAX = 500;
 
     public CallPipeline(Policy policy, Workspaces workspaces, Languages languages, Function<Tier, Executor> executors,
             Sanitizer sanitizer, AuditLog audit, LimitsConfig limits, ApprovalService approvals, RateLimits rates,
@@ -102,7 +102,8 @@ public final class CallPipeline {
     private static final class Held {
 
         final ApprovalRequest request;
-        final Function<Ruling, CallResult> runner;
+        /** Holds the call's input (stdin, files) until it ran or was refused: then let go of it. */
+        private Function<Ruling, CallResult> runner;
         private CallResult result;
 
         Held(ApprovalRequest request, Function<Ruling, CallResult> runner) {
@@ -111,10 +112,15 @@ public final class CallPipeline {
         }
 
         synchronized CallResult result(Ruling ruling) {
-            if (result == null) {
+            if (result == null && runner != null) {
                 result = runner.apply(ruling);
+                runner = null;
             }
             return result;
+        }
+
+        synchronized void refused() {
+            runner = null;
         }
     }
 
@@ -245,6 +251,7 @@ public final class CallPipeline {
             if (ruling.approved()) {
                 return h.result(ruling);
             }
+            h.refused();
             return notRun(id, Status.DENIED, Tier.L4, findings, deniedMessage(ruling), granted)
                 .withApproval(approvalInfo(ruling), null, deniedMessage(ruling));
         }
@@ -407,6 +414,9 @@ public final class CallPipeline {
                     + "\" in this session: pass the execution_id of a call of this session that returned needs_approval.", null);
         }
         Ruling r = await(p.get(), caller.progress());
+        if (!r.approved()) {
+            h.refused();
+        }
         CallResult ran = r.approved() ? h.result(r) : null;
         return decisionResult(id, r, ran);
     }
