@@ -4,7 +4,12 @@ import java.util.List;
 import java.util.Map;
 
 /** config/policy.yaml as written (snake_case keys); {@link PolicyLoader} checks and compiles it. */
-public record PolicyFile(String preset, String defaultAction, List<RuleSpec> rules) {
+public record PolicyFile(String preset, String defaultAction, String l3Fallback, Map<String, ContainerSpec> containers,
+        List<RuleSpec> rules) {
+
+    /** Limits of one language's container; a key left out takes the `default` entry's value. */
+    public record ContainerSpec(Integer memoryMb, Long timeoutMs, Integer pids, Double cpus, Long compileTimeoutMs) {
+    }
 
     public record RuleSpec(String id, MatchSpec match, String action, Map<String, String> presets, String severity,
             String reason, String recommendation, Boolean enabled) {
