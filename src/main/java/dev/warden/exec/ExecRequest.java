@@ -11,10 +11,25 @@ import java.util.Map;
  * just before the program starts: never by Warden itself as root.
  */
 public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
-        Map<String, String> files) {
+        Map<String, String> files, String language, String code) {
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {
         this(argv, workspace, cwd, stdin, env, Map.of());
+    }
+
+    public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
+            Map<String, String> files) {
+        this(argv, workspace, cwd, stdin, env, files, null, null);
+    }
+
+    /**
+     * execute_code: the language and the code itself, for an executor that builds its own command
+     * (the container executor compiles and runs in the language's image); argv is then the host
+     * interpreter's command, empty for a language that exists only in containers.
+     */
+    public static ExecRequest code(List<String> argv, Path workspace, byte[] stdin, Map<String, String> env,
+            Map<String, String> files, String language, String code) {
+        return new ExecRequest(argv, workspace, "", stdin, env, files, language, code);
     }
 
     public ExecRequest {
