@@ -10,6 +10,7 @@ import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
 import dev.warden.exec.RefusingExecutor;
 import dev.warden.exec.SandboxRuntime;
+import dev.warden.exec.container.ContainerRuntime;
 import dev.warden.mcp.HttpTransport;
 import dev.warden.mcp.StdioTransport;
 import dev.warden.mcp.WardenTools;
@@ -141,24 +142,33 @@ public final class Warden {
 
         // The sandbox proves itself in the background while the transport starts answering.
         CompletableFuture<SandboxRuntime> runtime = CompletableFuture.supplyAsync(() -> SandboxRuntime.create(config, stateDir));
-        Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
-                ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> runtime.join().forget(ws));
-        AuditLog audit = new AuditLog(auditFile, config.audit().fsync(), json);
-        Languages languages = new Languages(config.languages());
-        Sanitizer sanitizer = new Sanitizer(serverSecrets(tokens),
-                Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
         Policy policy = new Policy(new PolicyLoader().load(
                 config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
         log().info("policy: preset {}{}", policy.preset(),
                 config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
+        // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
+        ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits);
+        Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
+                ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
+                    containers.forget(ws);
+                    runtime.join().forget(ws);
+                });
+        AuditLog audit = new AuditLog(auditFile, config.audit().fsync(), json);
+        Languages languages = new Languages(config.languages(), config.container().languages());
+        Sanitizer sanitizer = new Sanitizer(serverSecrets(tokens),
+                Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
                     case L2 -> runtime.join().sandbox();
-                    case L3, L4 -> none;
-                }, sanitizer, audit, config.limits());
-        WardenTools tools = new WardenTools(pipeline, config.limits(), languages.names(), json);
+                    case L3 -> containers.executor();
+                    case L4 -> none;
+                }, sanitizer, audit, config.limits(), containers);
+        // a container-only language is offered only when the engine and its image are there
+        long probeWaitMs = config.container().probeWaitMs();
+        WardenTools tools = new WardenTools(pipeline, config.limits(),
+                () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), json);
         String version = version();
         var mapper = new JacksonMcpJsonMapper(json);
 
@@ -170,6 +180,7 @@ public final class Warden {
         Runnable shutdown = () -> {
             reaper.shutdownNow();
             workspaces.close();
+            containers.close();
             runtime.join().close();
             WorkspaceDirs.delete(stateDir);
             try {
@@ -183,8 +194,9 @@ public final class Warden {
         Runtime.getRuntime().addShutdownHook(hook);
 
         Logger log = log();
-        log.info("warden {}: workspaces under {}, audit to {}, languages {}", version, wsRoot, auditFile,
-                languages.names());
+        log.info("warden {}: workspaces under {}, audit to {}, languages {} (in containers only: {})", version, wsRoot,
+                auditFile, languages.names(), languages.allNames().subList(languages.names().size(),
+                        languages.allNames().size()));
         if (binding == null) {
             StdioTransport.run(mapper, json, tools, version);
         }

@@ -7,9 +7,13 @@ import dev.warden.policy.Finding;
 import java.util.List;
 import java.util.Map;
 
-/** The result object of run_command and execute_code, field for field as in CONTRACT.md. */
+/**
+ * The result object of run_command and execute_code, field for field as in CONTRACT.md, plus
+ * {@code compile} (compiled languages only): the compile phase, {status, exit_code, stdout, stderr,
+ * stdout_truncated, stderr_truncated, duration_ms}, sanitized like the run's output.
+ */
 @JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
-        "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message"})
+        "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message", "compile"})
 public record CallResult(
         @JsonProperty("status") Status status,
         @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
@@ -26,7 +30,17 @@ public record CallResult(
         @JsonProperty("limits") Map<String, Object> limits,
         @JsonProperty("usage") Map<String, Object> usage,
         @JsonProperty("retry_after_ms") @JsonInclude(JsonInclude.Include.NON_NULL) Long retryAfterMs,
-        @JsonProperty("message") @JsonInclude(JsonInclude.Include.NON_NULL) String message) {
+        @JsonProperty("message") @JsonInclude(JsonInclude.Include.NON_NULL) String message,
+        @JsonProperty("compile") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> compile) {
+
+    /** Without a compile phase (every language but the compiled ones at L3). */
+    public CallResult(Status status, Integer exitCode, String stdout, String stderr, boolean stdoutTruncated,
+            boolean stderrTruncated, long durationMs, String tier, String executor, List<Finding> findings,
+            int redactions, String executionId, Map<String, Object> limits, Map<String, Object> usage,
+            Long retryAfterMs, String message) {
+        this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
+                redactions, executionId, limits, usage, retryAfterMs, message, null);
+    }
 
     public boolean isError() {
         return status != Status.OK;

@@ -11,6 +11,7 @@ import io.modelcontextprotocol.server.McpSyncServerExchange;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,10 +27,15 @@ public final class WardenTools {
     private final ToolArguments arguments;
     private final ToolCatalog catalog;
     private final ObjectMapper json;
-    private final List<String> languages;
+    private final Supplier<List<String>> languages;
     private final long maxTimeoutMs;
 
     public WardenTools(CallPipeline pipeline, LimitsConfig limits, List<String> languages, ObjectMapper json) {
+        this(pipeline, limits, () -> languages, json);
+    }
+
+    /** @param languages the language enum, read when a server's tool list is built (after the container probe) */
+    public WardenTools(CallPipeline pipeline, LimitsConfig limits, Supplier<List<String>> languages, ObjectMapper json) {
         this.pipeline = pipeline;
         this.arguments = new ToolArguments(limits);
         this.catalog = new ToolCatalog(json);
@@ -43,7 +49,7 @@ public final class WardenTools {
                 SyncToolSpecification.builder().tool(catalog.runCommand(maxTimeoutMs))
                     .callHandler((ex, req) -> handle(ex, transport, "run_command", req.arguments()))
                     .build(),
-                SyncToolSpecification.builder().tool(catalog.executeCode(languages, maxTimeoutMs))
+                SyncToolSpecification.builder().tool(catalog.executeCode(languages.get(), maxTimeoutMs))
                     .callHandler((ex, req) -> handle(ex, transport, "execute_code", req.arguments()))
                     .build());
     }
