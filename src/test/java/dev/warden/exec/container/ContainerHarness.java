@@ -36,11 +36,14 @@ final class ContainerHarness implements AutoCloseable {
 
     /** @param poolOverlay YAML of the container section's pool (e.g. "{python: 0}") */
     ContainerHarness(String poolOverlay) throws IOException {
+        this(poolOverlay, System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"));
+    }
+
+    ContainerHarness(String poolOverlay, String prefix) throws IOException {
         if ("skip".equals(System.getenv("WARDEN_IT_DOCKER"))) {
             Assumptions.abort("WARDEN_IT_DOCKER=skip: container tests skipped on request");
         }
         Path overlay = Files.createTempFile("warden-it-config-", ".yaml");
-        String prefix = System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/");
         Files.writeString(overlay, "container:\n  image_prefix: " + prefix + "\n  pool: " + poolOverlay + "\n");
         this.config = new ConfigLoader().load(overlay);
         Files.delete(overlay);
