@@ -45,11 +45,14 @@ final class CgroupFiles {
         return new Usage(cpu == null ? null : cpu / 1_000_000, peak == null ? null : peak / 1024);
     }
 
-    /** OOM kills under the container's parent group (hierarchical in v1's oom_control). */
-    long oomKills(String name) {
+    /**
+     * OOM kills in the container's own group (v1 counts them there only, not in the parent), read
+     * while it lives; once it has exited the engine's OOMKilled flag tells instead.
+     */
+    long oomKills(String name, String containerId) {
         try {
             for (String line : Files.readAllLines(root.resolve("memory").resolve(parent).resolve(name)
-                .resolve("memory.oom_control"))) {
+                .resolve(containerId).resolve("memory.oom_control"))) {
                 if (line.startsWith("oom_kill ")) {
                     return Long.parseLong(line.substring(9).trim());
                 }

@@ -1,6 +1,7 @@
 package dev.warden.exec.container;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.AccessMode;
@@ -75,6 +76,16 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private static final Pattern STATUS_CODE = Pattern.compile("\"StatusCode\"\\s*:\\s*(-?\\d+)");
     private static final Pattern EXIT_CODE = Pattern.compile("\"ExitCode\"\\s*:\\s*(-?\\d+)");
     private static final Pattern RUNNING = Pattern.compile("\"Running\"\\s*:\\s*true");
+    /**
+     * The end-of-run marker: the shell around the program writes it with the exit status to both
+     * streams once the program has exited, so the result need not wait the ~45 ms the engine takes
+     * to tear the container down (the container is killed and removed right after). The program can
+     * print it too, which only ends its own run early with a status it chose: it can exit with any
+     * status anyway, and the kill that follows ends whatever it left running.
+     */
+    static final String END_MARKER = "\u001eWARDEN-EXIT:";
+    private static final String RUN_WRAPPER = "\"$@\"; s=$?; printf '\\036WARDEN-EXIT:%d\\n' \"$s\"; "
+            + "printf '\\036WARDEN-EXIT:%d\\n' \"$s\" >&2";
 
     /** A started container waiting for its one request. */
     record Container(String id, String name, Path workspace, String language, boolean warm) {
@@ -188,7 +199,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
                 return new ExecOutcome.CompileFailed(compile, why, usage);
             }
         }
-        List<String> argv = request.language() == null ? request.argv() : substitute(lang.run(), vars);
+        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", RUN_WRAPPER, "sh"));
+        argv.addAll(request.language() == null ? request.argv() : substitute(lang.run(), vars));
         byte[] req = stubRequest(request, lang, argv, !compiled, limits);
         Step step = attach(c, req, request.stdin(), limits.timeoutMs(), limits.outputBytes());
         if (step.refused != null) {
@@ -253,25 +265,25 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             step.refused = new ExecOutcome.Refused("the container could not be reached", false);
             return step;
         }
-        long oomBefore = cgroups == null ? 0 : cgroups.oomKills(c.name());
         try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0);
+            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, END_MARKER.getBytes(StandardCharsets.US_ASCII));
         }
-        String wait;
-        try {
-            wait = socket.request("POST", "/containers/" + c.id() + "/wait", null).body();
+        // a fresh container: any OOM kill in it is this run's
+        boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
+        if (step.exitCode < 0 || step.timedOut) {
+            // no end marker (the wrapper itself was killed, or the wall limit): the container's own status
+            String wait;
+            try {
+                wait = socket.request("POST", "/containers/" + c.id() + "/wait", null).body();
+            }
+            catch (IOException e) {
+                wait = "";
+            }
+            Matcher m = STATUS_CODE.matcher(wait);
+            step.exitCode = m.find() ? Integer.parseInt(m.group(1)) : -1;
         }
-        catch (IOException e) {
-            wait = "";
-        }
-        Matcher m = STATUS_CODE.matcher(wait);
-        step.exitCode = m.find() ? Integer.parseInt(m.group(1)) : -1;
         step.durationMs = (System.nanoTime() - t0) / 1_000_000;
-        step.oom = !step.timedOut && (cgroups != null ? cgroups.oomKills(c.name()) > oomBefore
-                : step.exitCode == 137 && oomKilledFlag(c));
-        if (!step.oom && step.exitCode == 137 && cgroups != null) {
-            step.oom = oomKilledFlag(c);
-        }
+        step.oom = !step.timedOut && (oomSeen || (step.exitCode == 137 && oomKilledFlag(c)));
         return step;
     }
 
@@ -292,10 +304,10 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             step.refused = new ExecOutcome.Refused("the compiler could not be started in the container", false);
             return step;
         }
-        long oomBefore = cgroups == null ? 0 : cgroups.oomKills(c.name());
         try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0);
+            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, null);
         }
+        boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
         if (!step.timedOut) {
             // the streams close as the process exits; its exit code is recorded a moment later
             for (int i = 0; i < 200; i++) {
@@ -318,13 +330,13 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
         }
         step.durationMs = (System.nanoTime() - t0) / 1_000_000;
-        step.oom = !step.timedOut && cgroups != null && cgroups.oomKills(c.name()) > oomBefore;
+        step.oom = oomSeen;
         return step;
     }
 
     /** Feed the input, drain the output with caps, and kill the container at the wall limit. */
     private void pump(Container c, EngineSocket.Hijacked stream, byte[] request, byte[] stdin, long timeoutMs, int cap,
-            Step step, long t0) {
+            Step step, long t0, byte[] endMarker) {
         AtomicBoolean fired = new AtomicBoolean();
         ScheduledFuture<?> limit = timer.schedule(() -> {
             fired.set(true);
@@ -343,9 +355,12 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             else {
                 feeding = io.submit(() -> send(stream, request, stdin));
             }
-            EngineSocket.Hijacked.Outputs out = stream.drain(cap);
+            EngineSocket.Hijacked.Outputs out = stream.drain(cap, endMarker);
             step.stdout = out.stdout();
             step.stderr = out.stderr();
+            if (out.exitCode() != null) {
+                step.exitCode = out.exitCode();
+            }
             if (feeding != null) {
                 feeding.cancel(true);
             }
@@ -546,8 +561,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             try {
                 docker.removeContainerCmd(c.id()).withForce(true).withRemoveVolumes(true).exec();
             }
-            catch (NotFoundException ignored) {
-                // already gone
+            catch (NotFoundException | ConflictException ignored) {
+                // already gone, or being removed by the session's end at this moment
             }
             catch (RuntimeException e) {
                 log.warn("could not remove container {}: {}", c.name(), e.getMessage());

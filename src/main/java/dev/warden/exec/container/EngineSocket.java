@@ -168,46 +168,18 @@ final class EngineSocket {
             }
         }
 
-        record Outputs(Output stdout, Output stderr) {
+        /** @param exitCode the exit status the end marker carried on both streams, or null (the stream ended) */
+        record Outputs(Output stdout, Output stderr, Integer exitCode) {
         }
 
-        Outputs drain(int cap) {
-            Sink out = new Sink(cap);
-            Sink err = new Sink(cap);
-            ByteBuffer buf = ByteBuffer.allocate(65536);
-            buf.put(pending);
-            byte[] header = new byte[8];
-            int headerFill = 0;
-            int remaining = 0;
-            Sink current = null;
-            try {
-                while (true) {
-                    buf.flip();
-                    while (buf.hasRemaining()) {
-                        if (remaining == 0) {
-                            header[headerFill++] = buf.get();
-                            if (headerFill == 8) {
-                                headerFill = 0;
-                                remaining = ((header[4] & 0xff) << 24) | ((header[5] & 0xff) << 16)
-                                        | ((header[6] & 0xff) << 8) | (header[7] & 0xff);
-                                current = header[0] == 2 ? err : out;
-                            }
-                            continue;
-                        }
-                        int n = Math.min(remaining, buf.remaining());
-                        current.take(buf, n);
-                        remaining -= n;
-                    }
-                    buf.clear();
-                    if (ch.read(buf) < 0) {
-                        break;
-                    }
-                }
-            }
-            catch (IOException ignored) {
-                // closed under us after a kill: keep what arrived
-            }
-            return new Outputs(out.output(), err.output());
+        /**
+         * Reads until the stream ends, or until both stdout and stderr end with the end marker
+         * ({@code marker} + decimal status + newline), which the wrapper around the program writes to
+         * each stream after the program exits: each stream is one ordered pipe, so all the program
+         * wrote comes before it. The marker is taken off the output.
+         */
+        Outputs drain(int cap, byte[] marker) {
+            return EngineSocket.drain(ch, pending, cap, marker);
         }
 
         @Override
@@ -221,27 +193,125 @@ final class EngineSocket {
         }
     }
 
+    /** The engine's multiplexed frames from {@code ch} (after {@code pending}), as {@link Hijacked#drain}. */
+    static Hijacked.Outputs drain(java.nio.channels.ReadableByteChannel ch, ByteBuffer pending, int cap, byte[] marker) {
+        Sink out = new Sink(cap, marker);
+        Sink err = new Sink(cap, marker);
+        ByteBuffer buf = ByteBuffer.allocate(Math.max(65536, pending.remaining()));
+        buf.put(pending.duplicate());
+        byte[] header = new byte[8];
+        int headerFill = 0;
+        int remaining = 0;
+        Sink current = null;
+        try {
+            while (true) {
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    if (remaining == 0) {
+                        header[headerFill++] = buf.get();
+                        if (headerFill == 8) {
+                            headerFill = 0;
+                            remaining = ((header[4] & 0xff) << 24) | ((header[5] & 0xff) << 16)
+                                    | ((header[6] & 0xff) << 8) | (header[7] & 0xff);
+                            current = header[0] == 2 ? err : out;
+                        }
+                        continue;
+                    }
+                    int n = Math.min(remaining, buf.remaining());
+                    current.take(buf, n);
+                    remaining -= n;
+                }
+                buf.clear();
+                if (remaining == 0 && headerFill == 0 && out.ended() != null && err.ended() != null
+                        && out.ended().equals(err.ended())) {
+                    break;
+                }
+                if (ch.read(buf) < 0) {
+                    break;
+                }
+            }
+        }
+        catch (IOException ignored) {
+            // closed under us after a kill: keep what arrived
+        }
+        Integer code = out.ended() != null && out.ended().equals(err.ended()) ? out.ended() : null;
+        return new Hijacked.Outputs(out.output(code != null), err.output(code != null), code);
+    }
+
+    /**
+     * One stream's bytes: at most {@code cap} kept (plus room for the end marker), the rest counted
+     * and dropped, and the last bytes remembered to see the end marker however the frames split it.
+     */
     private static final class Sink {
+        private static final int MARKER_MAX = 32;
         private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
         private final int cap;
-        private boolean truncated;
+        private final byte[] marker;
+        private final byte[] tail = new byte[MARKER_MAX];
+        private int tailLen;
+        private long total;
+        private Integer ended;
+        private int endedLength;
 
-        Sink(int cap) {
+        Sink(int cap, byte[] marker) {
             this.cap = cap;
+            this.marker = marker;
         }
 
         void take(ByteBuffer b, int n) {
-            int room = cap - kept.size();
-            if (n > room) {
-                truncated = true;
+            int start = b.arrayOffset() + b.position();
+            int room = (int) Math.max(0, Math.min(n, (long) cap + MARKER_MAX - kept.size()));
+            kept.write(b.array(), start, room);
+            for (int i = 0; i < n; i++) {
+                push(b.array()[start + i]);
             }
-            int keep = Math.max(0, Math.min(n, room));
-            kept.write(b.array(), b.arrayOffset() + b.position(), keep);
+            total += n;
             b.position(b.position() + n);
         }
 
-        Output output() {
-            return new Output(kept.toByteArray(), truncated);
+        private void push(byte x) {
+            if (tailLen == MARKER_MAX) {
+                System.arraycopy(tail, 1, tail, 0, MARKER_MAX - 1);
+                tailLen--;
+            }
+            tail[tailLen++] = x;
+            ended = null;
+            if (x != '\n' || marker == null) {
+                return;
+            }
+            // ...MARKER digits \n at the very end
+            int i = tailLen - 2;
+            int digitsEnd = i;
+            while (i >= 0 && tail[i] >= '0' && tail[i] <= '9') {
+                i--;
+            }
+            if (i == digitsEnd || i - marker.length + 1 < 0) {
+                return;
+            }
+            for (int k = 0; k < marker.length; k++) {
+                if (tail[i - marker.length + 1 + k] != marker[k]) {
+                    return;
+                }
+            }
+            try {
+                ended = Integer.parseInt(new String(tail, i + 1, digitsEnd - i, StandardCharsets.US_ASCII));
+                endedLength = tailLen - (i - marker.length + 1);
+            }
+            catch (NumberFormatException e) {
+                ended = null;
+            }
+        }
+
+        Integer ended() {
+            return ended;
+        }
+
+        /** @param stripMarker whether the stream ended with the marker, which is then not output */
+        Output output(boolean stripMarker) {
+            long real = stripMarker ? total - endedLength : total;
+            byte[] all = kept.toByteArray();
+            int keep = (int) Math.min(Math.min(real, cap), all.length);
+            return new Output(java.util.Arrays.copyOf(all, keep), real > cap);
         }
     }
 }
