@@ -98,7 +98,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final int gid;
     private final Path stub;
     private final Function<String, ContainerLimits> limitsOf;
-    private final Map<String, List<String>> imageEnv;
+    private final Function<String, List<String>> imageEnv;
     private final ScheduledExecutorService timer;
     private final ExecutorService io;
     private final ExecutorService background;
@@ -110,7 +110,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private volatile boolean closed;
 
     ContainerExecutor(DockerClient docker, EngineSocket socket, CgroupFiles cgroups, WardenConfig.Container config,
-            int gid, Path stub, Function<String, ContainerLimits> limitsOf, Map<String, List<String>> imageEnv,
+            int gid, Path stub, Function<String, ContainerLimits> limitsOf, Function<String, List<String>> imageEnv,
             ScheduledExecutorService timer, ExecutorService io, ExecutorService background) {
         this.docker = docker;
         this.socket = socket;
@@ -431,7 +431,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
      */
     private Map<String, String> environment(ExecRequest request, WardenConfig.ContainerLanguage lang) {
         Map<String, String> env = new LinkedHashMap<>();
-        for (String kv : imageEnv.getOrDefault(languageOf(request), List.of())) {
+        for (String kv : imageEnv.apply(languageOf(request))) {
             int eq = kv.indexOf('=');
             if (eq > 0) {
                 env.put(kv.substring(0, eq), kv.substring(eq + 1));

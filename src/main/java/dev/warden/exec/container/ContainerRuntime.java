@@ -1,6 +1,5 @@
 package dev.warden.exec.container;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
@@ -54,17 +53,21 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     private final Path stateDir;
     private final Function<String, ContainerLimits> limitsOf;
     private final EngineSocket socket;
-    private final ObjectMapper json = new ObjectMapper();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("warden-l3-timer"));
     private final ExecutorService io = Executors.newCachedThreadPool(daemon("warden-l3-io"));
     private final ExecutorService background = Executors.newFixedThreadPool(2, daemon("warden-l3-pool"));
+    /** The images found (language to the image's JSON, parsed for its environment when first needed). */
+    private final Map<String, String> images = new ConcurrentHashMap<>();
     private final Map<String, List<String>> imageEnv = new ConcurrentHashMap<>();
     private final Map<String, Long> imageMissingSince = new ConcurrentHashMap<>();
     private final CompletableFuture<Void> probed;
+    private final CompletableFuture<ContainerExecutor> client = new CompletableFuture<>();
     private volatile String engineProblem = "the container engine is still being looked for";
     private volatile long engineCheckedAt;
-    private volatile ContainerExecutor executor;
+    private volatile boolean cgroupV1;
+    private volatile ObjectMapper json;
     private volatile DockerClient docker;
+    private volatile boolean setupStarted;
 
     private ContainerRuntime(WardenConfig.Container config, int gid, Path stateDir,
             Function<String, ContainerLimits> limitsOf) {
@@ -81,6 +84,11 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf);
     }
 
+    /**
+     * Is there an engine, and which images: a few plain requests on the socket, no Jackson and no
+     * docker-java, so the tool list (which waits for this) is not held up at start-up. docker-java
+     * is set up afterwards, in the background, before the first call needs it.
+     */
     private synchronized void probe() {
         engineCheckedAt = System.nanoTime();
         String problem = engine();
@@ -96,35 +104,39 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         }
         log.info("container engine at {}: images for {}{}", config.dockerHost(), found.isEmpty() ? "no language" : found,
                 missing.isEmpty() ? "" : "; not built: " + missing + " (tools/build-images.sh builds them)");
+        if (!setupStarted) {
+            setupStarted = true;
+            background.execute(this::setup);
+        }
     }
 
-    /** Null when the engine answers and the executor is set up; else why not. */
+    /** Null when the engine answers; else why not. */
     private String engine() {
         if (!Files.exists(socket.path())) {
             return "no Docker engine is reachable at " + config.dockerHost() + " (no such socket)";
         }
-        JsonNode info;
         try {
             EngineSocket.Reply ping = socket.request("GET", "/_ping", null);
             if (ping.status() != 200) {
                 return "the Docker engine at " + config.dockerHost() + " does not answer (ping: " + ping.status() + ")";
             }
-            info = json.readTree(socket.request("GET", "/info", null).body());
-        }
-        catch (IOException e) {
-            return "no Docker engine is reachable at " + config.dockerHost() + " (" + e.getMessage() + ")";
-        }
-        if (executor != null) {
+            String info = socket.request("GET", "/info", null).body();
+            cgroupV1 = info.contains("\"CgroupDriver\":\"cgroupfs\"") && !info.contains("\"CgroupVersion\":\"2\"")
+                    && CgroupFiles.usable(Path.of("/sys/fs/cgroup"));
             return null;
         }
+        catch (IOException | RuntimeException e) {
+            return "no Docker engine is reachable at " + config.dockerHost() + " (" + e.getMessage() + ")";
+        }
+    }
+
+    /** docker-java, the stub, leftovers of a dead Warden: once, in the background. */
+    private void setup() {
         try {
-            Path root = Path.of("/sys/fs/cgroup");
-            boolean v1 = "cgroupfs".equals(info.path("CgroupDriver").asText()) && "1".equals(info.path("CgroupVersion").asText("1"))
-                    && CgroupFiles.usable(root);
-            CgroupFiles cgroups = v1 ? new CgroupFiles(root, config.cgroupParent()) : null;
-            if (!v1) {
-                log.warn("container engine uses {} cgroups ({} driver): usage figures of L3 runs are not reported",
-                        info.path("CgroupVersion").asText("?"), info.path("CgroupDriver").asText("?"));
+            json = new ObjectMapper();
+            CgroupFiles cgroups = cgroupV1 ? new CgroupFiles(Path.of("/sys/fs/cgroup"), config.cgroupParent()) : null;
+            if (!cgroupV1) {
+                log.warn("container engine does not use cgroup v1 with the cgroupfs driver: usage figures of L3 runs are not reported");
             }
             Path stub = Launcher.unpack(stateDir.resolve("container")).path();
             DockerClientConfig dc = DefaultDockerClientConfig.createDefaultConfigBuilder()
@@ -133,16 +145,16 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 .maxConnections(64).connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofSeconds(60))
                 .build();
             docker = DockerClientImpl.getInstance(dc, http);
+            var version = docker.versionCmd().exec();
             reapLeftovers();
-            executor = new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, imageEnv, timer, io,
-                    background);
-            log.info("container engine: Docker {} (API {}), {} cgroups", info.path("ServerVersion").asText("?"),
-                    docker.versionCmd().exec().getApiVersion(), v1 ? "v1 (usage reported)" : "unreadable");
-            return null;
+            client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, this::envOf,
+                    timer, io, background));
+            log.info("container engine: Docker {} (API {}), usage from cgroups: {}", version.getVersion(),
+                    version.getApiVersion(), cgroupV1 ? "v1" : "no");
         }
         catch (IOException | RuntimeException e) {
             log.error("container engine found but not usable: {}", e.getMessage());
-            return "the Docker engine at " + config.dockerHost() + " could not be used (" + e.getMessage() + ")";
+            client.completeExceptionally(e);
         }
     }
 
@@ -168,9 +180,9 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         }
     }
 
-    /** Whether the language's image is there; its environment is kept for the runs. */
+    /** Whether the language's image is there (never pulled: there is no registry to trust). */
     private boolean image(String language) {
-        if (imageEnv.containsKey(language)) {
+        if (images.containsKey(language)) {
             return true;
         }
         try {
@@ -180,9 +192,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 imageMissingSince.put(language, System.nanoTime());
                 return false;
             }
-            List<String> env = new ArrayList<>();
-            json.readTree(r.body()).path("Config").path("Env").forEach(e -> env.add(e.asText()));
-            imageEnv.put(language, List.copyOf(env));
+            images.put(language, r.body());
             imageMissingSince.remove(language);
             return true;
         }
@@ -190,6 +200,20 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             imageMissingSince.put(language, System.nanoTime());
             return false;
         }
+    }
+
+    /** The image's own environment (Config.Env), the base of every run's. */
+    private List<String> envOf(String language) {
+        return imageEnv.computeIfAbsent(language, lang -> {
+            List<String> env = new ArrayList<>();
+            try {
+                json.readTree(images.getOrDefault(lang, "{}")).path("Config").path("Env").forEach(e -> env.add(e.asText()));
+            }
+            catch (IOException e) {
+                log.warn("image {} has unreadable metadata: {}", config.imagePrefix() + lang, e.getMessage());
+            }
+            return List.copyOf(env);
+        });
     }
 
     @Override
@@ -204,13 +228,13 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         if (engineProblem != null) {
             return Optional.of(engineProblem);
         }
-        if (!imageEnv.containsKey(language)) {
+        if (!images.containsKey(language)) {
             Long since = imageMissingSince.get(language);
             if (since == null || System.nanoTime() - since > RECHECK_NANOS) {
                 image(language);
             }
         }
-        if (!imageEnv.containsKey(language)) {
+        if (!images.containsKey(language)) {
             return Optional.of("the container image " + config.imagePrefix() + language
                     + " is not built on this host (build it with tools/build-images.sh)");
         }
@@ -220,7 +244,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     /** For the tool list: waits up to {@code waitMs} for the probe, then says whether the language can run. */
     public boolean ready(String language, long waitMs) {
         awaitProbe(waitMs);
-        return probed.isDone() && engineProblem == null && imageEnv.containsKey(language);
+        return probed.isDone() && engineProblem == null && images.containsKey(language);
     }
 
     private void awaitProbe(long waitMs) {
@@ -247,7 +271,11 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 if (down.isPresent()) {
                     return new ExecOutcome.Refused(down.get(), false);
                 }
-                return executor.run(request, limits);
+                ContainerExecutor e = executor(30_000);
+                if (e == null) {
+                    return new ExecOutcome.Refused("the Docker engine at " + config.dockerHost() + " could not be used", false);
+                }
+                return e.run(request, limits);
             }
 
             @Override
@@ -259,14 +287,29 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
 
     /** Warm containers for this session and language, started now (the benchmark and tests fill the pool with it). */
     public void prewarm(Path workspace, String language, int count) {
-        if (unavailable(language).isEmpty()) {
-            executor.fill(workspace, language, count);
+        ContainerExecutor e = unavailable(language).isEmpty() ? executor(30_000) : null;
+        if (e != null) {
+            e.fill(workspace, language, count);
+        }
+    }
+
+    /** The executor once docker-java is set up, waiting up to {@code waitMs}; null if it cannot be. */
+    private ContainerExecutor executor(long waitMs) {
+        try {
+            return client.get(waitMs, TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
         }
     }
 
     /** The session ended: its warm containers are removed before its workspace is. */
     public void forget(Path workspace) {
-        ContainerExecutor e = executor;
+        ContainerExecutor e = client.getNow(null);
         if (e != null) {
             e.forget(workspace);
         }
@@ -275,7 +318,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     @Override
     public void close() {
         awaitProbe(5_000);
-        ContainerExecutor e = executor;
+        ContainerExecutor e = setupStarted ? executor(10_000) : null;
         if (e != null) {
             e.close(); // no new warm container from here on
         }
