@@ -8,6 +8,7 @@ import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.LogConfig;
 import com.github.dockerjava.api.model.Ulimit;
 import com.github.dockerjava.api.model.Volume;
 import dev.warden.config.ContainerLimits;
@@ -499,6 +500,9 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             .withIpcMode("private")
             .withTmpFs(tmpfs)
             .withUlimits(List.of(new Ulimit("core", 0L, 0L)))
+            // no log driver: Warden reads the output from the attach stream, and the default json-file
+            // driver would copy everything a run prints, uncapped, onto the host's disk
+            .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE))
             .withBinds(new Bind(workspace.toString(), new Volume(WORKSPACE), AccessMode.rw),
                     new Bind(stub.toString(), new Volume(STUB), AccessMode.ro));
         if (cgroups != null) {
