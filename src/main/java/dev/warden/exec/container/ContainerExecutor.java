@@ -107,6 +107,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final AtomicLong counter = new AtomicLong();
     private final Map<String, Deque<Container>> warm = new LinkedHashMap<>();
     private final Map<String, String> live = new ConcurrentHashMap<>(); // id -> name, until removed
+    /** Sessions that ended (workspace to when): a warm container being started for one is removed, not kept. */
+    private final Map<Path, Long> ended = new ConcurrentHashMap<>();
     private int warmCount;
     private volatile boolean closed;
 
@@ -617,7 +619,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             synchronized (this) {
                 Deque<Container> q = warm.get(key(workspace, language));
                 if (closed || (q != null && q.size() >= want) || warmCount >= config.warmMax()
-                        || !Files.isDirectory(workspace)) {
+                        || ended.containsKey(workspace) || !Files.isDirectory(workspace)) {
                     return;
                 }
                 warmCount++; // reserved before starting outside the lock
@@ -634,7 +636,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
                 return;
             }
             synchronized (this) {
-                if (!closed && Files.isDirectory(workspace)) {
+                if (!closed && !ended.containsKey(workspace) && Files.isDirectory(workspace)) {
                     warm.computeIfAbsent(key(workspace, language), k -> new ArrayDeque<>()).add(c);
                     continue;
                 }
@@ -648,7 +650,11 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     /** The session ended: its warm containers go before its workspace does. */
     void forget(Path workspace) {
         List<Container> gone = new ArrayList<>();
+        long now = System.nanoTime();
+        // session directories are random and never reused: remembering them for a while is enough
+        ended.values().removeIf(t -> now - t > TimeUnit.MINUTES.toNanos(10));
         synchronized (this) {
+            ended.put(workspace, now);
             String prefix = workspace + "\0";
             warm.entrySet().removeIf(e -> {
                 if (e.getKey().startsWith(prefix)) {
