@@ -156,6 +156,7 @@ public final class ConfigLoader {
         }
         // uid 0 is root; below 1000 are the host's system accounts
         atLeast(problems, "container.uid", k.uid(), 1000);
+        atLeast(problems, "container.max_running", k.maxRunning(), 1);
         if (k.cgroupParent() == null || !k.cgroupParent().matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
             problems.add("container.cgroup_parent must be one plain cgroup name");
         }

@@ -35,8 +35,9 @@ public record WardenConfig(Server server, Http http, Audit audit, LimitsConfig l
      * each language compiles and runs inside its image. The limits per language are policy
      * ({@code containers:} in policy.yaml).
      */
-    public record Container(String dockerHost, String imagePrefix, String label, int uid, Map<String, Integer> pool,
-            int warmMax, String cgroupParent, int tmpMb, long probeWaitMs, Map<String, ContainerLanguage> languages) {
+    public record Container(String dockerHost, String imagePrefix, String label, int uid, int maxRunning,
+            Map<String, Integer> pool, int warmMax, String cgroupParent, int tmpMb, long probeWaitMs,
+            Map<String, ContainerLanguage> languages) {
     }
 
     /** How one language runs in its container: {code}, {source} and {class} are replaced per call. */

@@ -100,6 +100,35 @@ final class CgroupFiles {
         }
     }
 
+    /** Parent groups left by a Warden that died (their name carries its pid): removed at start-up. */
+    void sweep() {
+        java.util.regex.Pattern name = java.util.regex.Pattern.compile("warden-(\\d+)-\\d+");
+        try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
+            for (Path h : hierarchies) {
+                Path base = h.resolve(parent);
+                if (!Files.isDirectory(base)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> groups = Files.newDirectoryStream(base)) {
+                    for (Path g : groups) {
+                        java.util.regex.Matcher m = name.matcher(g.getFileName().toString());
+                        if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                            try {
+                                Files.delete(g);
+                            }
+                            catch (IOException ignored) {
+                                // not empty: a container of it still runs; its removal comes first
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        catch (IOException | RuntimeException ignored) {
+            // nothing to sweep
+        }
+    }
+
     private static Long number(Path p) {
         try {
             return Long.parseLong(Files.readString(p).trim());

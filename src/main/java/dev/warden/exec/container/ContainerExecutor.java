@@ -36,6 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -109,6 +110,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final Map<String, String> live = new ConcurrentHashMap<>(); // id -> name, until removed
     /** Sessions that ended (workspace to when): a warm container being started for one is removed, not kept. */
     private final Map<Path, Long> ended = new ConcurrentHashMap<>();
+    /** Calls in containers at once (container.max_running): what L3 may take from the host is bounded. */
+    private final Semaphore running;
     private int warmCount;
     private volatile boolean closed;
 
@@ -126,6 +129,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         this.timer = timer;
         this.io = io;
         this.background = background;
+        this.running = new Semaphore(config.maxRunning(), true);
     }
 
     @Override
@@ -145,6 +149,25 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         if (lang == null) {
             return new ExecOutcome.Refused("there is no container for the language " + language, false);
         }
+        try {
+            if (!running.tryAcquire(10, TimeUnit.SECONDS)) {
+                return new ExecOutcome.Refused("all " + config.maxRunning() + " container slots are busy", true);
+            }
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new ExecOutcome.Refused("interrupted", false);
+        }
+        try {
+            return runHolding(request, limits, language, lang);
+        }
+        finally {
+            running.release();
+        }
+    }
+
+    private ExecOutcome runHolding(ExecRequest request, Limits limits, String language,
+            WardenConfig.ContainerLanguage lang) {
         Container c = takeWarm(request.workspace(), language);
         if (c == null) {
             try {

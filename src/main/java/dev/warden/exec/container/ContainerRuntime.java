@@ -147,6 +147,9 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             docker = DockerClientImpl.getInstance(dc, http);
             var version = docker.versionCmd().exec();
             reapLeftovers();
+            if (cgroups != null) {
+                cgroups.sweep();
+            }
             client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, this::envOf,
                     timer, io, background));
             log.info("container engine: Docker {} (API {}), usage from cgroups: {}", version.getVersion(),

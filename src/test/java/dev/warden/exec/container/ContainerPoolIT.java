@@ -83,4 +83,32 @@ class ContainerPoolIT {
             assertTrue(h.awaitNoContainers().isEmpty());
         }
     }
+
+    @Test
+    void leftoversOfADeadWardenAreRemovedAtStart() throws Exception {
+        // a pid that is no process: what a crashed Warden leaves looks like this
+        String deadPid = "4194300";
+        assertTrue(java.util.Optional.empty().equals(ProcessHandle.of(Long.parseLong(deadPid))));
+        Process create = new ProcessBuilder("docker", "create", "--label", "dev.warden=1", "--label",
+                "dev.warden.pid=" + deadPid, "--name", "warden-" + deadPid + "-1", "warden/bash", "true")
+            .redirectErrorStream(true).start();
+        String out = new String(create.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, create.waitFor(), out);
+        java.nio.file.Path group = java.nio.file.Path.of("/sys/fs/cgroup/memory/warden-l3/warden-" + deadPid + "-1");
+        java.nio.file.Files.createDirectories(group);
+        try (ContainerHarness h = new ContainerHarness("{python: 0}")) {
+            h.require("python");
+            h.run("python", "print(1)"); // the engine is set up by now
+            Process ps = new ProcessBuilder("docker", "ps", "-a", "-q", "--filter", "label=dev.warden.pid=" + deadPid).start();
+            assertEquals("", new String(ps.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip(),
+                    "the dead Warden's container is removed");
+            assertTrue(!java.nio.file.Files.exists(group), "and its cgroup");
+        }
+        finally {
+            new ProcessBuilder("docker", "rm", "-f", "warden-" + deadPid + "-1").start().waitFor();
+            if (java.nio.file.Files.exists(group)) {
+                java.nio.file.Files.delete(group);
+            }
+        }
+    }
 }
