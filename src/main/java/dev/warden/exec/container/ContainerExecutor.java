@@ -474,16 +474,19 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         return env;
     }
 
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{(code|source|class)\\}");
+
+    /** One pass per part: text put in (the code) is never searched for placeholders again. */
     static List<String> substitute(List<String> template, Map<String, String> vars) {
         List<String> out = new ArrayList<>(template.size());
         for (String part : template) {
-            String p = part;
-            for (Map.Entry<String, String> v : vars.entrySet()) {
-                if (p.contains(v.getKey())) {
-                    p = p.replace(v.getKey(), v.getValue());
-                }
+            Matcher m = PLACEHOLDER.matcher(part);
+            StringBuilder sb = new StringBuilder();
+            while (m.find()) {
+                m.appendReplacement(sb, Matcher.quoteReplacement(vars.getOrDefault(m.group(), m.group())));
             }
-            out.add(p);
+            m.appendTail(sb);
+            out.add(sb.toString());
         }
         return out;
     }
