@@ -36,8 +36,12 @@ final class EngineSocket {
     record Reply(int status, String body) {
     }
 
+    /** An engine that stops answering must not hold a call forever: the connection is closed after this. */
+    static final long ANSWER_TIMEOUT_MS = 30_000;
+
     Reply request(String method, String path, String jsonBody) throws IOException {
         try (SocketChannel ch = connect()) {
+            var guard = closeAfter(ch, ANSWER_TIMEOUT_MS);
             byte[] body = jsonBody == null ? new byte[0] : jsonBody.getBytes(StandardCharsets.UTF_8);
             String head = method + " " + path + " HTTP/1.0\r\nHost: docker\r\n"
                     + (jsonBody == null ? "" : "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n")
@@ -56,8 +60,21 @@ final class EngineSocket {
                 throw new IOException("the engine sent no HTTP answer to " + method + " " + path);
             }
             int status = Integer.parseInt(text.substring(9, 12));
+            guard.cancel(false);
             return new Reply(status, text.substring(end + 4));
         }
+    }
+
+    /** Closes the channel after {@code ms} unless the returned future is cancelled first; a blocked read then ends. */
+    private static java.util.concurrent.CompletableFuture<Void> closeAfter(SocketChannel ch, long ms) {
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                ch.close();
+            }
+            catch (IOException ignored) {
+                // closing is all we wanted
+            }
+        }, java.util.concurrent.CompletableFuture.delayedExecutor(ms, java.util.concurrent.TimeUnit.MILLISECONDS));
     }
 
     /**
@@ -66,6 +83,7 @@ final class EngineSocket {
      */
     Hijacked hijack(String path, String jsonBody) throws IOException {
         SocketChannel ch = connect();
+        var guard = closeAfter(ch, ANSWER_TIMEOUT_MS);
         try {
             byte[] body = jsonBody == null ? new byte[0] : jsonBody.getBytes(StandardCharsets.UTF_8);
             String head = "POST " + path + " HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
@@ -93,6 +111,7 @@ final class EngineSocket {
             }
             buf.flip();
             buf.position(headEnd + 4);
+            guard.cancel(false); // from here the run's own wall limit watches the stream
             return new Hijacked(ch, buf.slice());
         }
         catch (IOException | RuntimeException e) {
