@@ -14,6 +14,7 @@ import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
 import dev.warden.exec.RefusingExecutor;
 import dev.warden.exec.SandboxRuntime;
+import dev.warden.exec.container.ContainerRuntime;
 import dev.warden.mcp.HttpTransport;
 import dev.warden.mcp.StdioTransport;
 import dev.warden.mcp.WardenTools;
@@ -150,22 +151,27 @@ public final class Warden {
 
         // The sandbox proves itself in the background while the transport starts answering.
         CompletableFuture<SandboxRuntime> runtime = CompletableFuture.supplyAsync(() -> SandboxRuntime.create(config, stateDir));
+        Policy policy = new Policy(new PolicyLoader().load(
+                config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
+        log().info("policy: preset {}{}", policy.preset(),
+                config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
+        // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
+        ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits);
         Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
-                ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> runtime.join().forget(ws));
+                ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
+                    containers.forget(ws);
+                    runtime.join().forget(ws);
+                });
         Path incidents = !config.audit().incidents().isEmpty() ? Path.of(config.audit().incidents())
                 : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
         AuditLog audit = new AuditLog(auditFile, incidents, config.audit().fsync(), config.audit().maxMb() << 20,
                 config.audit().keep(), json);
-        Languages languages = new Languages(config.languages());
+        Languages languages = new Languages(config.languages(), config.container().languages());
         String operatorToken = operatorToken(config, tokens);
         List<String> secrets = new ArrayList<>(tokens);
         secrets.add(operatorToken);
         Sanitizer sanitizer = new Sanitizer(serverSecrets(secrets),
                 Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
-        Policy policy = new Policy(new PolicyLoader().load(
-                config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
-        log().info("policy: preset {}{}", policy.preset(),
-                config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
         ApprovalService approvals = new ApprovalService(policy.approvalTimeout(),
                 (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)));
@@ -175,9 +181,14 @@ public final class Warden {
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
                     case L2 -> runtime.join().sandbox();
-                    case L3, L4 -> none;
-                }, sanitizer, audit, config.limits(), approvals, new RateLimits(config.rateLimits()), executions);
-        WardenTools tools = new WardenTools(pipeline, config.limits(), languages.names(), policy.approvalTimeout(), json);
+                    case L3 -> containers.executor();
+                    case L4 -> none;
+                }, sanitizer, audit, config.limits(), containers, approvals, new RateLimits(config.rateLimits()),
+                executions);
+        // a container-only language is offered only when the engine and its image are there
+        long probeWaitMs = config.container().probeWaitMs();
+        WardenTools tools = new WardenTools(pipeline, config.limits(),
+                () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json);
         HttpTransport.Operator operator = new HttpTransport.Operator(
                 new OperatorConsole(approvals, executions, audit, sanitizer), operatorToken);
         Path operatorState = config.operator().stateFile().isEmpty()
@@ -205,6 +216,7 @@ public final class Warden {
                 }
             }
             workspaces.close();
+            containers.close();
             runtime.join().close();
             WorkspaceDirs.delete(stateDir);
             try {
@@ -218,8 +230,9 @@ public final class Warden {
         Runtime.getRuntime().addShutdownHook(hook);
 
         Logger log = log();
-        log.info("warden {}: workspaces under {}, audit to {}, languages {}", version, wsRoot, auditFile,
-                languages.names());
+        log.info("warden {}: workspaces under {}, audit to {}, languages {} (in containers only: {})", version, wsRoot,
+                auditFile, languages.names(), languages.allNames().subList(languages.names().size(),
+                        languages.allNames().size()));
         if (binding == null) {
             String listen = config.operator().listen();
             if (!listen.isEmpty() && !listen.equals("off")) {

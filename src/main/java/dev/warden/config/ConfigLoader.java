@@ -127,6 +127,7 @@ public final class ConfigLoader {
                 }
             });
         }
+        validateContainer(problems, c.container());
         for (String t : c.http().tokens()) {
             if (t == null || t.length() < 16) {
                 problems.add("http.tokens: every token needs at least 16 characters");
@@ -163,6 +164,60 @@ public final class ConfigLoader {
         if (rc.capacity() > 0) {
             atLeast(problems, key + ".refill_per_minute", rc.refillPerMinute(), 1);
         }
+    }
+
+    private static void validateContainer(List<String> problems, WardenConfig.Container k) {
+        if (k == null) {
+            problems.add("container: the section is missing");
+            return;
+        }
+        // Only a local engine: workspaces are bind-mounted from this host and usage is read from its cgroups.
+        if (k.dockerHost() == null || !k.dockerHost().startsWith("unix:///")) {
+            problems.add("container.docker_host must be a local socket, unix:///...");
+        }
+        if (k.imagePrefix() == null || !k.imagePrefix().matches("[a-z0-9][a-z0-9._/-]*")) {
+            problems.add("container.image_prefix must be a lower-case image name prefix, e.g. warden/");
+        }
+        if (k.label() == null || !k.label().matches("[a-z0-9][a-z0-9.-]*")) {
+            problems.add("container.label must be a label key like dev.warden");
+        }
+        // uid 0 is root; below 1000 are the host's system accounts
+        atLeast(problems, "container.uid", k.uid(), 1000);
+        atLeast(problems, "container.max_running", k.maxRunning(), 1);
+        if (k.cgroupParent() == null || !k.cgroupParent().matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
+            problems.add("container.cgroup_parent must be one plain cgroup name");
+        }
+        positive(problems, "container.tmp_mb", k.tmpMb());
+        if (k.warmMax() < 0 || k.probeWaitMs() < 0) {
+            problems.add("container.warm_max and container.probe_wait_ms may not be negative");
+        }
+        Map<String, WardenConfig.ContainerLanguage> langs = k.languages() == null ? Map.of() : k.languages();
+        if (k.pool() != null) {
+            k.pool().forEach((name, n) -> {
+                if (!langs.containsKey(name)) {
+                    problems.add("container.pool." + name + ": no such container language");
+                }
+                else if (n == null || n < 0) {
+                    problems.add("container.pool." + name + " may not be negative");
+                }
+            });
+        }
+        langs.forEach((name, lang) -> {
+            String where = "container.languages." + name;
+            if (!name.matches("[a-z][a-z0-9+]*") || !(k.imagePrefix() + name).matches("[a-z0-9._/-]+")) {
+                problems.add(where + ": the name must be lower-case letters and digits (it names the image)");
+            }
+            if (lang.run() == null || lang.run().isEmpty()) {
+                problems.add(where + ".run is required");
+            }
+            boolean compiled = lang.compile() != null && !lang.compile().isEmpty();
+            if (compiled && (lang.source() == null || !lang.source().matches("[A-Za-z0-9{}_.-]+"))) {
+                problems.add(where + ": a compiled language needs a plain source file name");
+            }
+            if (!compiled && lang.run() != null && lang.run().stream().noneMatch(a -> a.contains("{code}"))) {
+                problems.add(where + ".run must contain {code} (or give source and compile)");
+            }
+        });
     }
 
     private static void positive(List<String> problems, String key, long v) {

@@ -5,7 +5,8 @@ import java.util.Map;
 
 /** The whole configuration, as read from YAML (snake_case keys). Immutable once loaded. */
 public record WardenConfig(Server server, Http http, Operator operator, Audit audit, LimitsConfig limits,
-        RateLimitsConfig rateLimits, Sandbox sandbox, PolicyRef policy, Map<String, LanguageConfig> languages) {
+        RateLimitsConfig rateLimits, Sandbox sandbox, PolicyRef policy, Map<String, LanguageConfig> languages,
+        Container container) {
 
     public record Server(String workspaceRoot, long sessionIdleTimeoutS) {
     }
@@ -40,6 +41,21 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
 
     /** Which policy applies: an operator file on top of the built-in config/policy.yaml, and the preset. */
     public record PolicyRef(String file, String preset) {
+    }
+
+    /**
+     * The L3 engine: where Docker answers, how images are named, warm containers per session, and how
+     * each language compiles and runs inside its image. The limits per language are policy
+     * ({@code containers:} in policy.yaml).
+     */
+    public record Container(String dockerHost, String imagePrefix, String label, int uid, int maxRunning,
+            Map<String, Integer> pool, int warmMax, String cgroupParent, int tmpMb, long probeWaitMs,
+            Map<String, ContainerLanguage> languages) {
+    }
+
+    /** How one language runs in its container: {code}, {source} and {class} are replaced per call. */
+    public record ContainerLanguage(List<String> aliases, String source, List<String> compile, List<String> run,
+            Map<String, String> env) {
     }
 
     public record LanguageConfig(List<String> aliases, List<String> command, Map<String, String> env) {

@@ -6,8 +6,10 @@ import dev.warden.approval.Ruling;
 import dev.warden.approval.Scope;
 import dev.warden.approval.Verdict;
 import dev.warden.audit.AuditLog;
+import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig.LimitsConfig;
 import dev.warden.exec.Cancel;
+import dev.warden.exec.ContainerStatus;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -15,6 +17,7 @@ import dev.warden.exec.Language;
 import dev.warden.exec.Languages;
 import dev.warden.exec.Limits;
 import dev.warden.exec.Output;
+import dev.warden.exec.Phase;
 import dev.warden.exec.Usage;
 import dev.warden.policy.Decision;
 import dev.warden.policy.Finding;
@@ -67,6 +70,7 @@ public final class CallPipeline {
     private final ApprovalService approvals;
     private final RateLimits rates;
     private final Executions executions;
+    private final ContainerStatus containers;
     /** Held calls by execution id, what runs once approved; the oldest are dropped past HELD_MAX. */
     private final Map<String, Held> held = java.util.Collections.synchronizedMap(new LinkedHashMap<>() {
         @Override
@@ -79,9 +83,13 @@ public final class CallPipeline {
     static final long APPROVED_TIMEOUT_MAX_MS = 3_600_000;
     private static final int HELD_MAX = 500;
 
+    /**
+     * @param containers whether L3 can run a language now (else a call routed there is refused or falls back)
+     */
     public CallPipeline(Policy policy, Workspaces workspaces, Languages languages, Function<Tier, Executor> executors,
-            Sanitizer sanitizer, AuditLog audit, LimitsConfig limits, ApprovalService approvals, RateLimits rates,
-            Executions executions) {
+            Sanitizer sanitizer, AuditLog audit, LimitsConfig limits, ContainerStatus containers,
+            ApprovalService approvals, RateLimits rates, Executions executions) {
+        this.containers = containers;
         this.policy = policy;
         this.workspaces = workspaces;
         this.languages = languages;
@@ -125,7 +133,7 @@ public final class CallPipeline {
     }
 
     /** The call as a person sees it when asked to approve, and as the operator sees it running. */
-    private record Subject(String tool, String text, String language, String cwd) {
+    private record Subject(String tool, String text, String language, String cwd, Long askedTimeoutMs) {
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -158,7 +166,7 @@ public final class CallPipeline {
             }
             ExecRequest req = new ExecRequest(decision.argv(), ws.root(), cwd.get(), bytes(call.stdin()), env.kept(),
                     Map.of(), new Cancel());
-            Subject what = new Subject("run_command", call.command(), null, cwd.get());
+            Subject what = new Subject("run_command", call.command(), null, cwd.get(), call.timeoutMs());
             return decided(caller, id, decision, req, granted.get(), call.timeoutMs(), findings, ws, what);
         });
     }
@@ -179,7 +187,7 @@ public final class CallPipeline {
             Optional<Language> lang = languages.find(call.language());
             if (lang.isEmpty()) {
                 return invalidResult(id, "unknown language \"" + clip(call.language()) + "\"; available: "
-                        + String.join(", ", languages.names()) + ".");
+                        + String.join(", ", languages.allNames()) + ".");
             }
             Optional<Limits> granted = limitsFor(call.timeoutMs());
             if (granted.isEmpty()) {
@@ -195,9 +203,10 @@ public final class CallPipeline {
             if (decision.blocked()) {
                 return notRun(id, Status.BLOCKED, decision.tier(), decision.findings(), decision.reason(), granted.get());
             }
-            ExecRequest req = new ExecRequest(lang.get().argv(call.code()), ws.root(), "", bytes(call.stdin()),
-                    lang.get().env(), files, new Cancel());
-            Subject what = new Subject("execute_code", call.code(), lang.get().name(), "");
+            String name = lang.get().name();
+            ExecRequest req = ExecRequest.code(lang.get().onHost() ? lang.get().argv(call.code()) : List.of(), ws.root(),
+                    bytes(call.stdin()), lang.get().env(), files, name, call.code(), new Cancel());
+            Subject what = new Subject("execute_code", call.code(), name, "", call.timeoutMs());
             return decided(caller, id, decision, req, granted.get(), call.timeoutMs(), decision.findings(), ws, what);
         });
     }
@@ -350,6 +359,29 @@ public final class CallPipeline {
     /** The tier's rate, the kill switch and the concurrency cap, then the executor. */
     private CallResult run(Caller caller, String id, Tier tier, ExecRequest req, Limits granted, List<Finding> findings,
             Workspace ws, Subject what) {
+        // L3: a container if the engine and the language's image are there; else refused, or the L2
+        // sandbox when the operator's policy allows it (l3_fallback: L2), and the result says so
+        String name = req.language() == null ? "bash" : req.language(); // a command runs in the bash image
+        boolean onHost = req.language() == null || languages.find(name).map(Language::onHost).orElse(false);
+        if (tier == Tier.L3) {
+            Optional<String> down = containers.unavailable(name);
+            if (down.isEmpty()) {
+                granted = containerLimits(name, what.askedTimeoutMs(), granted);
+            }
+            else if (policy.l3FallbackToL2() && req.language() != null && onHost) {
+                tier = Tier.L2;
+                findings = concat(findings, List.of(new Finding("container.fallback", Severity.MEDIUM,
+                        "the policy routes this to a container (L3), but " + down.get()
+                                + "; it ran in the L2 sandbox instead, as the policy's l3_fallback allows")));
+            }
+            else {
+                return notRun(id, Status.FAILED, Tier.L3, findings, l3Refusal(down.get()), granted);
+            }
+        }
+        else if (!onHost) {
+            return notRun(id, Status.FAILED, tier, findings, "It did not run: " + name
+                    + " exists only in containers (L3), and the policy routes this call to " + tier + ".", granted);
+        }
         Optional<Long> wait = rates.take(caller.identity(), tier.name());
         if (wait.isPresent()) {
             return rateLimited(id, tier, findings, wait.get(), "this client is over its " + tier + " rate");
@@ -542,6 +574,22 @@ public final class CallPipeline {
         return result;
     }
 
+    private static String l3Refusal(String why) {
+        return "It did not run: the policy routes it to a container (L3), and " + why
+                + ". Warden does not run it anywhere else.";
+    }
+
+    /**
+     * A container's limits: memory and pids of the language's container (policy), the call's timeout
+     * if it named one (already capped at the maximum), else the language's; the rest as configured.
+     */
+    private Limits containerLimits(String language, Long askedTimeoutMs, Limits granted) {
+        ContainerLimits c = policy.containerLimits(language);
+        long timeout = askedTimeoutMs != null ? granted.timeoutMs() : Math.min(c.timeoutMs(), limits.maxTimeoutMs());
+        return new Limits(timeout, granted.cpuMs(), c.memoryMb(), c.pids(), granted.outputBytes(), granted.fileSizeMb(),
+                granted.openFiles(), granted.tmpMb());
+    }
+
     private CallResult execute(String id, Tier tier, ExecRequest req, Limits granted, List<Finding> findings,
             Workspace ws) {
         Executor executor = executors.apply(tier);
@@ -552,17 +600,25 @@ public final class CallPipeline {
         if (outcome instanceof ExecOutcome.Completed c) {
             Status status = c.exitCode() == 0 ? Status.OK : Status.FAILED;
             String msg = status == Status.OK ? null : "The program exited with code " + c.exitCode() + ".";
-            return ran(id, status, c.exitCode(), c.stdout(), c.stderr(), c.durationMs(), tier, executor.name(),
-                    findings, reported, c.usage(), msg, rewrites);
+            return withCompile(ran(id, status, c.exitCode(), c.stdout(), c.stderr(), c.durationMs(), tier,
+                    executor.name(), findings, reported, c.usage(), msg, rewrites), c.compile(), rewrites);
         }
         if (outcome instanceof ExecOutcome.TimedOut t) {
-            return ran(id, Status.TIMEOUT, null, t.stdout(), t.stderr(), t.durationMs(), tier, executor.name(),
-                    findings, reported, t.usage(), "It ran past its time limit of " + granted.timeoutMs()
-                            + " ms and was stopped, with every process it started.", rewrites);
+            return withCompile(ran(id, Status.TIMEOUT, null, t.stdout(), t.stderr(), t.durationMs(), tier,
+                    executor.name(), findings, reported, t.usage(), "It ran past its time limit of " + granted.timeoutMs()
+                            + " ms and was stopped, with every process it started.", rewrites), t.compile(), rewrites);
         }
         if (outcome instanceof ExecOutcome.Killed k) {
-            return ran(id, Status.KILLED, null, k.stdout(), k.stderr(), k.durationMs(), tier, executor.name(),
-                    findings, reported, k.usage(), "It was stopped because " + k.reason() + ".", rewrites);
+            return withCompile(ran(id, Status.KILLED, null, k.stdout(), k.stderr(), k.durationMs(), tier,
+                    executor.name(), findings, reported, k.usage(), "It was stopped because " + k.reason() + ".",
+                    rewrites), k.compile(), rewrites);
+        }
+        if (outcome instanceof ExecOutcome.CompileFailed f) {
+            // the run phase never started: the top-level fields describe a run that did not happen
+            CallResult base = ran(id, Status.FAILED, null, Output.EMPTY, Output.EMPTY, 0, tier, executor.name(),
+                    findings, reported, f.usage(), "The compile failed (" + f.reason()
+                            + "), so the program was not run; see compile.stderr.", rewrites);
+            return withCompile(base, f.compile(), rewrites);
         }
         ExecOutcome.Refused r = (ExecOutcome.Refused) outcome;
         if (r.busy()) {
@@ -583,6 +639,27 @@ public final class CallPipeline {
         return new CallResult(status, exit, o.text(), e.text(), out.truncated(), err.truncated(), durationMs,
                 tier.name(), executor, findings, o.redactions() + e.redactions(), id, limitsMap(limits),
                 usageMap(usage), null, message);
+    }
+
+    /** The compile phase, sanitized like the run's output, added to a result. */
+    private CallResult withCompile(CallResult r, Phase compile, Map<String, String> rewrites) {
+        if (compile == null) {
+            return r;
+        }
+        Sanitizer.Clean o = sanitizer.clean(compile.stdout().bytes(), rewrites);
+        Sanitizer.Clean e = sanitizer.clean(compile.stderr().bytes(), rewrites);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("status", compile.status());
+        m.put("exit_code", compile.exitCode());
+        m.put("stdout", o.text());
+        m.put("stderr", e.text());
+        m.put("stdout_truncated", compile.stdout().truncated());
+        m.put("stderr_truncated", compile.stderr().truncated());
+        m.put("duration_ms", compile.durationMs());
+        return new CallResult(r.status(), r.exitCode(), r.stdout(), r.stderr(), r.stdoutTruncated(),
+                r.stderrTruncated(), r.durationMs(), r.tier(), r.executor(), r.findings(),
+                r.redactions() + o.redactions() + e.redactions(), r.executionId(), r.limits(), r.usage(),
+                r.retryAfterMs(), r.message(), m, r.approval(), r.workspaceRestored());
     }
 
     private CallResult notRun(String id, Status status, Tier tier, List<Finding> findings, String message, Limits l) {

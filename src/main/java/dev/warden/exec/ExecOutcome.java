@@ -6,16 +6,34 @@ package dev.warden.exec;
  */
 public sealed interface ExecOutcome {
 
-    /** The program ran and exited by itself, with any exit code. */
-    record Completed(int exitCode, Output stdout, Output stderr, long durationMs, Usage usage) implements ExecOutcome {
+    /** The program ran and exited by itself, with any exit code. {@code compile}: null unless compiled first. */
+    record Completed(int exitCode, Output stdout, Output stderr, long durationMs, Usage usage, Phase compile)
+            implements ExecOutcome {
+
+        public Completed(int exitCode, Output stdout, Output stderr, long durationMs, Usage usage) {
+            this(exitCode, stdout, stderr, durationMs, usage, null);
+        }
     }
 
     /** The wall-clock limit ended it; the whole process tree was killed. */
-    record TimedOut(Output stdout, Output stderr, long durationMs, Usage usage) implements ExecOutcome {
+    record TimedOut(Output stdout, Output stderr, long durationMs, Usage usage, Phase compile) implements ExecOutcome {
+
+        public TimedOut(Output stdout, Output stderr, long durationMs, Usage usage) {
+            this(stdout, stderr, durationMs, usage, null);
+        }
     }
 
     /** A resource limit (memory, CPU time, file size, processes) ended it. */
-    record Killed(String reason, Output stdout, Output stderr, long durationMs, Usage usage) implements ExecOutcome {
+    record Killed(String reason, Output stdout, Output stderr, long durationMs, Usage usage, Phase compile)
+            implements ExecOutcome {
+
+        public Killed(String reason, Output stdout, Output stderr, long durationMs, Usage usage) {
+            this(reason, stdout, stderr, durationMs, usage, null);
+        }
+    }
+
+    /** A compiled language's compile phase did not succeed, so the program was not run. */
+    record CompileFailed(Phase compile, String reason, Usage usage) implements ExecOutcome {
     }
 
     /** It never ran: the executor could not create its isolation, or had no room. Fail closed. */

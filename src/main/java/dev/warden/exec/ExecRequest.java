@@ -11,15 +11,35 @@ import java.util.Map;
  * just before the program starts: never by Warden itself as root. {@code cancel} stops it from outside.
  */
 public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
-        Map<String, String> files, Cancel cancel) {
+        Map<String, String> files, String language, String code, Cancel cancel) {
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {
-        this(argv, workspace, cwd, stdin, env, Map.of(), new Cancel());
+        this(argv, workspace, cwd, stdin, env, Map.of(), null, null, new Cancel());
     }
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
             Map<String, String> files) {
-        this(argv, workspace, cwd, stdin, env, files, new Cancel());
+        this(argv, workspace, cwd, stdin, env, files, null, null, new Cancel());
+    }
+
+    public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
+            Map<String, String> files, Cancel cancel) {
+        this(argv, workspace, cwd, stdin, env, files, null, null, cancel);
+    }
+
+    /**
+     * execute_code: the language and the code itself, for an executor that builds its own command
+     * (the container executor compiles and runs in the language's image); argv is then the host
+     * interpreter's command, empty for a language that exists only in containers.
+     */
+    public static ExecRequest code(List<String> argv, Path workspace, byte[] stdin, Map<String, String> env,
+            Map<String, String> files, String language, String code, Cancel cancel) {
+        return new ExecRequest(argv, workspace, "", stdin, env, files, language, code, cancel);
+    }
+
+    public static ExecRequest code(List<String> argv, Path workspace, byte[] stdin, Map<String, String> env,
+            Map<String, String> files, String language, String code) {
+        return code(argv, workspace, stdin, env, files, language, code, new Cancel());
     }
 
     public ExecRequest {

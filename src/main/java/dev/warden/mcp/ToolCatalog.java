@@ -30,7 +30,13 @@ final class ToolCatalog {
              "output_bytes":{"type":"integer"},"cpu_ms":{"type":"integer"},"file_size_mb":{"type":"integer"},"open_files":{"type":"integer"},"disk_mb":{"type":"integer"}}},
           "usage":{"type":"object","properties":{"cpu_ms":{"type":"integer"},"peak_memory_kb":{"type":"integer"}}},
           "retry_after_ms":{"type":"integer"},
-          "message":{"type":"string","description":"why, in one sentence, for every status but ok"}}}
+          "message":{"type":"string","description":"why, in one sentence, for every status but ok"},
+          "compile":{"type":"object","description":"compiled languages only: the compile phase; the top-level fields describe the run, which follows only if this is ok",
+             "required":["status","exit_code","stdout","stderr","duration_ms"],
+             "properties":{"status":{"type":"string","enum":["ok","failed","timeout","killed"]},
+              "exit_code":{"type":["integer","null"]},"stdout":{"type":"string"},"stderr":{"type":"string"},
+              "stdout_truncated":{"type":"boolean"},"stderr_truncated":{"type":"boolean"},
+              "duration_ms":{"type":"number"}}}}}
         """;
 
     private final ObjectMapper json;

@@ -13,6 +13,7 @@ import io.modelcontextprotocol.spec.McpSchema;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,12 +31,13 @@ public final class WardenTools {
     private final ToolArguments arguments;
     private final ToolCatalog catalog;
     private final ObjectMapper json;
-    private final List<String> languages;
+    private final Supplier<List<String>> languages;
     private final long maxTimeoutMs;
     private final Duration approvalTimeout;
 
-    public WardenTools(CallPipeline pipeline, LimitsConfig limits, List<String> languages, Duration approvalTimeout,
-            ObjectMapper json) {
+    /** @param languages the language enum, read when a server's tool list is built (after the container probe) */
+    public WardenTools(CallPipeline pipeline, LimitsConfig limits, Supplier<List<String>> languages,
+            Duration approvalTimeout, ObjectMapper json) {
         this.pipeline = pipeline;
         this.arguments = new ToolArguments(limits);
         this.catalog = new ToolCatalog(json);
@@ -55,7 +57,7 @@ public final class WardenTools {
                 SyncToolSpecification.builder().tool(catalog.runCommand(maxTimeoutMs))
                     .callHandler((ex, req) -> handle(ex, transport, "run_command", req))
                     .build(),
-                SyncToolSpecification.builder().tool(catalog.executeCode(languages, maxTimeoutMs))
+                SyncToolSpecification.builder().tool(catalog.executeCode(languages.get(), maxTimeoutMs))
                     .callHandler((ex, req) -> handle(ex, transport, "execute_code", req))
                     .build(),
                 SyncToolSpecification.builder().tool(catalog.requestApproval(approvalTimeout.toSeconds()))

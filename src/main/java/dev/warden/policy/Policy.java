@@ -1,5 +1,6 @@
 package dev.warden.policy;
 
+import dev.warden.config.ContainerLimits;
 import dev.warden.policy.shell.Node;
 import dev.warden.policy.shell.ShellParser;
 import dev.warden.policy.shell.ShellSyntaxException;
@@ -65,6 +66,17 @@ public final class Policy {
         return compiled.checkpointMaxBytes();
     }
 
+    /** Whether a call routed to L3 may run at L2 when no container can be had (policy key l3_fallback). */
+    public boolean l3FallbackToL2() {
+        return compiled.l3FallbackToL2();
+    }
+
+    /** The container limits of a language (policy key containers), or the `default` entry. */
+    public ContainerLimits containerLimits(String language) {
+        ContainerLimits l = compiled.containers().get(language);
+        return l != null ? l : compiled.containers().get("default");
+    }
+
     /**
      * @param cwd the call's directory relative to the workspace ("" for its root)
      * @param longTimeout whether the call asks for more time than the limits allow
@@ -105,10 +117,15 @@ public final class Policy {
         if (longTimeout) {
             a.structural.add(new Analysis.Structural("long_timeout", "timeout_ms above the policy's maximum"));
         }
-        return judge(a, false, List.of());
+        return judge(a, false, List.of(), language);
     }
 
     private Decision judge(Analysis a, boolean inlineOk, List<String> argv) {
+        return judge(a, inlineOk, argv, null);
+    }
+
+    /** @param language the language of execute_code, null for a command line */
+    private Decision judge(Analysis a, boolean inlineOk, List<String> argv, String language) {
         Map<String, Finding> findings = new LinkedHashMap<>();
         Set<String> codeSeen = new java.util.HashSet<>();
         Action strictest = null;
@@ -160,6 +177,15 @@ public final class Policy {
                     if (codeSeen.add(key)) {
                         add(findings, r, "`" + u.hit().name() + "` at line " + u.hit().line());
                     }
+                }
+            }
+        }
+        if (language != null) {
+            for (Rule r : otherRules) {
+                if (r.matchesLanguage(language)) {
+                    strictest = strictest == null ? r.action : Action.max(strictest, r.action);
+                    decisive = stricter(decisive, r);
+                    add(findings, r, "language " + language);
                 }
             }
         }

@@ -4,14 +4,19 @@ import java.util.List;
 import java.util.Map;
 
 /** config/policy.yaml as written (snake_case keys); {@link PolicyLoader} checks and compiles it. */
-public record PolicyFile(String preset, String defaultAction, ApprovalSpec approval, List<RuleSpec> rules) {
+public record PolicyFile(String preset, String defaultAction, ApprovalSpec approval, String l3Fallback,
+        Map<String, ContainerSpec> containers, List<RuleSpec> rules) {
 
     public PolicyFile(String preset, String defaultAction, List<RuleSpec> rules) {
-        this(preset, defaultAction, null, rules);
+        this(preset, defaultAction, null, null, null, rules);
     }
 
     /** How held calls are handled: the wait for a person, and the workspace checkpoint before an approved run. */
     public record ApprovalSpec(Integer timeoutS, Integer checkpointMaxMb) {
+    }
+
+    /** Limits of one language's container; a key left out takes the `default` entry's value. */
+    public record ContainerSpec(Integer memoryMb, Long timeoutMs, Integer pids, Double cpus, Long compileTimeoutMs) {
     }
 
     public record RuleSpec(String id, MatchSpec match, String action, Map<String, String> presets, String severity,

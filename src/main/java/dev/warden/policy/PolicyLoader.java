@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.warden.config.ConfigException;
+import dev.warden.config.ContainerLimits;
 import java.io.IOException;
 import java.time.Duration;
 import java.io.InputStream;
@@ -38,18 +39,23 @@ public final class PolicyLoader {
 
     /**
      * The compiled rules, the active preset and the default action; how long a held call waits for a
-     * person before it is denied, and the largest workspace snapshotted before an approved call.
+     * person before it is denied, and the largest workspace snapshotted before an approved call;
+     * whether L3 may fall back to L2, and the container limits per language.
      */
     public record Compiled(String preset, Action defaultAction, List<Rule> rules, Duration approvalTimeout,
-            long checkpointMaxBytes) {
+            long checkpointMaxBytes, boolean l3FallbackToL2, Map<String, ContainerLimits> containers) {
 
         public Compiled(String preset, Action defaultAction, List<Rule> rules) {
-            this(preset, defaultAction, rules, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CHECKPOINT_MB << 20);
+            this(preset, defaultAction, rules, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CHECKPOINT_MB << 20, false,
+                    Map.of("default", DEFAULT_CONTAINER));
         }
     }
 
     static final Duration DEFAULT_APPROVAL_TIMEOUT = Duration.ofSeconds(50);
     static final long DEFAULT_CHECKPOINT_MB = 256;
+
+    /** What a container gets when the policy names nothing for its language. */
+    static final ContainerLimits DEFAULT_CONTAINER = new ContainerLimits(512, 30_000, 64, 1.0, 60_000);
 
     /**
      * @param operatorFile a policy file read on top of the built-in one, or null
@@ -102,6 +108,18 @@ public final class PolicyLoader {
         Iterator<Map.Entry<String, JsonNode>> it = over.fields();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals("containers") && e.getValue().isObject() && base.get("containers") instanceof ObjectNode bc) {
+                // per language, and per key within a language: an override names only what it changes
+                e.getValue().fields().forEachRemaining(l -> {
+                    if (l.getValue().isObject() && bc.get(l.getKey()) instanceof ObjectNode bl) {
+                        bl.setAll((ObjectNode) l.getValue());
+                    }
+                    else {
+                        bc.set(l.getKey(), l.getValue());
+                    }
+                });
+                continue;
+            }
             if (!e.getKey().equals("rules")) {
                 JsonNode mine = base.get(e.getKey());
                 if (mine != null && mine.isObject() && e.getValue().isObject()) {
@@ -220,9 +238,59 @@ public final class PolicyLoader {
         if (checkpointMb < 0) {
             problems.add("approval.checkpoint_max_mb may not be negative");
         }
+        String fallback = file.l3Fallback() == null ? "none" : file.l3Fallback().trim();
+        if (!fallback.equals("none") && !fallback.equals("L2")) {
+            problems.add("l3_fallback must be none or L2 (was \"" + fallback + "\")");
+        }
+        Map<String, ContainerLimits> containers = containers(file.containers(), problems);
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid policy: " + String.join("; ", problems), null);
         }
-        return new Compiled(preset, def, List.copyOf(rules), Duration.ofSeconds(timeoutS), checkpointMb << 20);
+        return new Compiled(preset, def, List.copyOf(rules), Duration.ofSeconds(timeoutS), checkpointMb << 20,
+                fallback.equals("L2"), containers);
+    }
+
+    /** Each language's limits, with what it leaves out taken from `default` (and that from the built-in default). */
+    static Map<String, ContainerLimits> containers(Map<String, PolicyFile.ContainerSpec> specs, List<String> problems) {
+        Map<String, ContainerLimits> out = new java.util.LinkedHashMap<>();
+        PolicyFile.ContainerSpec d = specs == null ? null : specs.get("default");
+        ContainerLimits base = d == null ? DEFAULT_CONTAINER : fill(d, DEFAULT_CONTAINER);
+        out.put("default", check("default", base, problems));
+        if (specs != null) {
+            specs.forEach((lang, spec) -> {
+                if (spec == null) {
+                    problems.add("containers." + lang + " must be a mapping");
+                }
+                else if (!lang.equals("default")) {
+                    out.put(lang, check(lang, fill(spec, base), problems));
+                }
+            });
+        }
+        return Map.copyOf(out);
+    }
+
+    private static ContainerLimits fill(PolicyFile.ContainerSpec s, ContainerLimits d) {
+        return new ContainerLimits(s.memoryMb() != null ? s.memoryMb() : d.memoryMb(),
+                s.timeoutMs() != null ? s.timeoutMs() : d.timeoutMs(), s.pids() != null ? s.pids() : d.pids(),
+                s.cpus() != null ? s.cpus() : d.cpus(),
+                s.compileTimeoutMs() != null ? s.compileTimeoutMs() : d.compileTimeoutMs());
+    }
+
+    private static ContainerLimits check(String lang, ContainerLimits l, List<String> problems) {
+        String where = "containers." + lang;
+        // below these no runtime starts, and 0 or less would mean "unlimited" to Docker
+        if (l.memoryMb() < 16) {
+            problems.add(where + ".memory_mb must be at least 16");
+        }
+        if (l.pids() < 2) {
+            problems.add(where + ".pids must be at least 2 (the container's init and the program)");
+        }
+        if (l.timeoutMs() <= 0 || l.compileTimeoutMs() <= 0) {
+            problems.add(where + ": timeout_ms and compile_timeout_ms must be positive");
+        }
+        if (!(l.cpus() > 0) || l.cpus() > 64) {
+            problems.add(where + ".cpus must be above 0 and at most 64");
+        }
+        return l;
     }
 }

@@ -77,6 +77,14 @@ final class Rule {
         return check != null && check.equals(s.check());
     }
 
+    /**
+     * A code rule that names languages and nothing else matches every execute_code call in them:
+     * how operators route a whole language to a tier (e.g. compiled languages to L3).
+     */
+    boolean matchesLanguage(String language) {
+        return code && imports == null && calls == null && languages != null && languages.contains(language);
+    }
+
     boolean matches(Analysis.CodeUse use) {
         if (!code || (languages != null && !languages.contains(use.language()))) {
             return false;

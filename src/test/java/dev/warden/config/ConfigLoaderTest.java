@@ -46,4 +46,22 @@ class ConfigLoaderTest {
         assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("languages:\n  x:\n    command: [python3, '{code}']\n")));
         assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("- not a mapping\n")));
     }
+
+    @Test
+    void containerSectionHasSafeDefaultsAndRefusesUnsafeValues() throws Exception {
+        WardenConfig c = new ConfigLoader().load(null);
+        assertEquals("unix:///var/run/docker.sock", c.container().dockerHost());
+        assertEquals("warden/", c.container().imagePrefix());
+        assertTrue(c.container().languages().keySet().containsAll(
+                java.util.List.of("python", "javascript", "typescript", "bash", "java", "c", "cpp", "go", "rust")));
+        assertEquals(1, new ConfigLoader().load(yaml("container:\n  pool: {python: 1}\n")).container().pool().get("python"));
+        // a remote engine could not bind this host's workspaces; root in a container is refused
+        assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  docker_host: tcp://10.0.0.1:2375\n")));
+        assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  uid: 0\n")));
+        assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  pool: {cobol: 1}\n")));
+        assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  pool: {python: -1}\n")));
+        assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  languages:\n    x: {run: [x]}\n")));
+        ConfigException e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  pools: {}\n")));
+        assertTrue(e.getMessage().contains("pools"), e.getMessage());
+    }
 }

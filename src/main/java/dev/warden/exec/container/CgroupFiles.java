@@ -1,0 +1,149 @@
+package dev.warden.exec.container;
+
+import dev.warden.exec.Usage;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Each container runs under a parent cgroup of its own ({@code /<parent>/<name>}, cgroup v1 with
+ * the cgroupfs driver). The engine deletes the container's own group the moment its init exits;
+ * the parent stays until Warden removes it, and v1 accounting is hierarchical, so the parent still
+ * holds the run's peak memory, CPU time and OOM kills when the result is put together.
+ */
+final class CgroupFiles {
+
+    private final Path root;
+    private final String parent;
+
+    CgroupFiles(Path root, String parent) {
+        this.root = root;
+        this.parent = parent;
+    }
+
+    /** Whether the host's cgroup v1 memory and cpuacct hierarchies are readable here. */
+    static boolean usable(Path root) {
+        return Files.isDirectory(root.resolve("memory")) && Files.isDirectory(root.resolve("cpuacct"))
+                && Files.isRegularFile(root.resolve("memory/memory.max_usage_in_bytes"));
+    }
+
+    /** The engine's CgroupParent for a container of this name. */
+    String parentOf(String name) {
+        return "/" + parent + "/" + name;
+    }
+
+    /** A warm container's idle time must not count: reset the peak and the CPU counter before the call. */
+    void reset(String name) {
+        write(root.resolve("memory").resolve(parent).resolve(name).resolve("memory.max_usage_in_bytes"), "0");
+        write(root.resolve("cpuacct").resolve(parent).resolve(name).resolve("cpuacct.usage"), "0");
+    }
+
+    Usage usage(String name) {
+        Long peak = number(root.resolve("memory").resolve(parent).resolve(name).resolve("memory.max_usage_in_bytes"));
+        Long cpu = number(root.resolve("cpuacct").resolve(parent).resolve(name).resolve("cpuacct.usage"));
+        return new Usage(cpu == null ? null : cpu / 1_000_000, peak == null ? null : peak / 1024);
+    }
+
+    /**
+     * OOM kills in the container's own group (v1 counts them there only, not in the parent), read
+     * while it lives; once it has exited the engine's OOMKilled flag tells instead.
+     */
+    long oomKills(String name, String containerId) {
+        try {
+            for (String line : Files.readAllLines(root.resolve("memory").resolve(parent).resolve(name)
+                .resolve(containerId).resolve("memory.oom_control"))) {
+                if (line.startsWith("oom_kill ")) {
+                    return Long.parseLong(line.substring(9).trim());
+                }
+            }
+        }
+        catch (IOException | RuntimeException ignored) {
+            // not readable: the engine's OOMKilled flag still tells
+        }
+        return 0;
+    }
+
+    /** How often a fork was refused by the pids limit; read while the container still lives. */
+    long pidsLimitHits(String name, String containerId) {
+        try {
+            for (String line : Files.readAllLines(root.resolve("pids").resolve(parent).resolve(name)
+                .resolve(containerId).resolve("pids.events"))) {
+                if (line.startsWith("max ")) {
+                    return Long.parseLong(line.substring(4).trim());
+                }
+            }
+        }
+        catch (IOException | RuntimeException ignored) {
+            // gone already or not readable
+        }
+        return 0;
+    }
+
+    /** Removes the parent group in every hierarchy once the container is gone. */
+    void remove(String name) {
+        try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
+            for (Path h : hierarchies) {
+                Path dir = h.resolve(parent).resolve(name);
+                if (Files.isDirectory(dir)) {
+                    try {
+                        Files.delete(dir);
+                    }
+                    catch (IOException ignored) {
+                        // still busy (a process not yet gone) or shared: left for the next start's sweep
+                    }
+                }
+            }
+        }
+        catch (IOException ignored) {
+            // no cgroup filesystem: nothing was created
+        }
+    }
+
+    /** Parent groups left by a Warden that died (their name carries its pid): removed at start-up. */
+    void sweep() {
+        java.util.regex.Pattern name = java.util.regex.Pattern.compile("warden-(\\d+)-\\d+");
+        try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
+            for (Path h : hierarchies) {
+                Path base = h.resolve(parent);
+                if (!Files.isDirectory(base)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> groups = Files.newDirectoryStream(base)) {
+                    for (Path g : groups) {
+                        java.util.regex.Matcher m = name.matcher(g.getFileName().toString());
+                        if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                            try {
+                                Files.delete(g);
+                            }
+                            catch (IOException ignored) {
+                                // not empty: a container of it still runs; its removal comes first
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        catch (IOException | RuntimeException ignored) {
+            // nothing to sweep
+        }
+    }
+
+    private static Long number(Path p) {
+        try {
+            return Long.parseLong(Files.readString(p).trim());
+        }
+        catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void write(Path p, String v) {
+        try {
+            Files.writeString(p, v);
+        }
+        catch (IOException ignored) {
+            // best effort: the figure then includes the idle time before the call
+        }
+    }
+}

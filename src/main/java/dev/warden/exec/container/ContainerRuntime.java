@@ -1,0 +1,359 @@
+package dev.warden.exec.container;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import dev.warden.config.ContainerLimits;
+import dev.warden.config.WardenConfig;
+import dev.warden.exec.ContainerStatus;
+import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.ExecRequest;
+import dev.warden.exec.Executor;
+import dev.warden.exec.Launcher;
+import dev.warden.exec.Limits;
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The L3 tier's start-up and state: finds the Docker engine in the background (never on the path
+ * of MCP initialize), says on stderr whether it found one and which images, and answers for each
+ * language whether a container can run it now. Without an engine Warden serves L1 and L2 as ever
+ * and refuses what needs L3, with the reason; an engine or image that appears later is found at
+ * the next call.
+ */
+public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ContainerRuntime.class);
+    private static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private final WardenConfig.Container config;
+    private final int gid;
+    private final Path stateDir;
+    private final Function<String, ContainerLimits> limitsOf;
+    private final EngineSocket socket;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("warden-l3-timer"));
+    private final ExecutorService io = Executors.newCachedThreadPool(daemon("warden-l3-io"));
+    private final ExecutorService background = Executors.newFixedThreadPool(2, daemon("warden-l3-pool"));
+    /** The images found (language to the image's JSON, parsed for its environment when first needed). */
+    private final Map<String, String> images = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> imageEnv = new ConcurrentHashMap<>();
+    private final Map<String, Long> imageMissingSince = new ConcurrentHashMap<>();
+    private final CompletableFuture<Void> probed;
+    private final CompletableFuture<ContainerExecutor> client = new CompletableFuture<>();
+    private volatile String engineProblem = "the container engine is still being looked for";
+    private volatile long engineCheckedAt;
+    private volatile boolean cgroupV1;
+    private volatile ObjectMapper json;
+    private volatile DockerClient docker;
+    private volatile boolean setupStarted;
+
+    private ContainerRuntime(WardenConfig.Container config, int gid, Path stateDir,
+            Function<String, ContainerLimits> limitsOf) {
+        this.config = config;
+        this.gid = gid;
+        this.stateDir = stateDir;
+        this.limitsOf = limitsOf;
+        this.socket = EngineSocket.of(config.dockerHost());
+        this.probed = CompletableFuture.runAsync(this::probe, background);
+    }
+
+    /** Starts looking for the engine in the background and returns at once. */
+    public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf) {
+        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf);
+    }
+
+    /**
+     * Is there an engine, and which images: a few plain requests on the socket, no Jackson and no
+     * docker-java, so the tool list (which waits for this) is not held up at start-up. docker-java
+     * is set up afterwards, in the background, before the first call needs it.
+     */
+    private synchronized void probe() {
+        engineCheckedAt = System.nanoTime();
+        String problem = engine();
+        engineProblem = problem;
+        if (problem != null) {
+            log.warn("container engine: {}; calls that need L3 will be refused", problem);
+            return;
+        }
+        List<String> found = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        for (String lang : config.languages().keySet()) {
+            (image(lang) ? found : missing).add(lang);
+        }
+        log.info("container engine at {}: images for {}{}", config.dockerHost(), found.isEmpty() ? "no language" : found,
+                missing.isEmpty() ? "" : "; not built: " + missing + " (tools/build-images.sh builds them)");
+        if (!setupStarted) {
+            setupStarted = true;
+            background.execute(this::setup);
+        }
+    }
+
+    /** Null when the engine answers; else why not. */
+    private String engine() {
+        if (!Files.exists(socket.path())) {
+            return "no Docker engine is reachable at " + config.dockerHost() + " (no such socket)";
+        }
+        try {
+            EngineSocket.Reply ping = socket.request("GET", "/_ping", null);
+            if (ping.status() != 200) {
+                return "the Docker engine at " + config.dockerHost() + " does not answer (ping: " + ping.status() + ")";
+            }
+            String info = socket.request("GET", "/info", null).body();
+            cgroupV1 = info.contains("\"CgroupDriver\":\"cgroupfs\"") && !info.contains("\"CgroupVersion\":\"2\"")
+                    && CgroupFiles.usable(Path.of("/sys/fs/cgroup"));
+            return null;
+        }
+        catch (IOException | RuntimeException e) {
+            return "no Docker engine is reachable at " + config.dockerHost() + " (" + e.getMessage() + ")";
+        }
+    }
+
+    /** docker-java, the stub, leftovers of a dead Warden: once, in the background. */
+    private void setup() {
+        try {
+            json = new ObjectMapper();
+            CgroupFiles cgroups = cgroupV1 ? new CgroupFiles(Path.of("/sys/fs/cgroup"), config.cgroupParent()) : null;
+            if (!cgroupV1) {
+                log.warn("container engine does not use cgroup v1 with the cgroupfs driver: usage figures of L3 runs are not reported");
+            }
+            Path stub = Launcher.unpack(stateDir.resolve("container")).path();
+            DockerClientConfig dc = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(config.dockerHost()).withDockerTlsVerify(false).build();
+            ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder().dockerHost(dc.getDockerHost())
+                .maxConnections(64).connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofSeconds(60))
+                .build();
+            docker = DockerClientImpl.getInstance(dc, http);
+            var version = docker.versionCmd().exec();
+            reapLeftovers();
+            if (cgroups != null) {
+                cgroups.sweep();
+            }
+            client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, this::envOf,
+                    timer, io, background));
+            log.info("container engine: Docker {} (API {}), usage from cgroups: {}", version.getVersion(),
+                    version.getApiVersion(), cgroupV1 ? "v1" : "no");
+        }
+        catch (IOException | RuntimeException e) {
+            log.error("container engine found but not usable: {}", e.getMessage());
+            client.completeExceptionally(e);
+        }
+    }
+
+    /** Containers of a Warden that died (its pid label names no live process) are removed. */
+    private void reapLeftovers() {
+        try {
+            docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(config.label())).exec().forEach(c -> {
+                String pid = c.getLabels() == null ? null : c.getLabels().get(config.label() + ".pid");
+                boolean alive = pid != null && pid.matches("\\d+") && ProcessHandle.of(Long.parseLong(pid)).isPresent();
+                if (!alive) {
+                    try {
+                        docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                        log.info("removed leftover container {} of a Warden that is gone", c.getId().substring(0, 12));
+                    }
+                    catch (RuntimeException ignored) {
+                        // someone else removed it
+                    }
+                }
+            });
+        }
+        catch (RuntimeException e) {
+            log.warn("could not list leftover containers: {}", e.getMessage());
+        }
+    }
+
+    /** Whether the language's image is there (never pulled: there is no registry to trust). */
+    private boolean image(String language) {
+        if (images.containsKey(language)) {
+            return true;
+        }
+        try {
+            String name = URLEncoder.encode(config.imagePrefix() + language, StandardCharsets.UTF_8);
+            EngineSocket.Reply r = socket.request("GET", "/images/" + name + "/json", null);
+            if (r.status() != 200) {
+                imageMissingSince.put(language, System.nanoTime());
+                return false;
+            }
+            images.put(language, r.body());
+            imageMissingSince.remove(language);
+            return true;
+        }
+        catch (IOException | RuntimeException e) {
+            imageMissingSince.put(language, System.nanoTime());
+            return false;
+        }
+    }
+
+    /** The image's own environment (Config.Env), the base of every run's. */
+    private List<String> envOf(String language) {
+        return imageEnv.computeIfAbsent(language, lang -> {
+            List<String> env = new ArrayList<>();
+            try {
+                json.readTree(images.getOrDefault(lang, "{}")).path("Config").path("Env").forEach(e -> env.add(e.asText()));
+            }
+            catch (IOException e) {
+                log.warn("image {} has unreadable metadata: {}", config.imagePrefix() + lang, e.getMessage());
+            }
+            return List.copyOf(env);
+        });
+    }
+
+    @Override
+    public Optional<String> unavailable(String language) {
+        if (!config.languages().containsKey(language)) {
+            return Optional.of("there is no container configuration for " + language);
+        }
+        awaitProbe(10_000);
+        if (engineProblem != null && System.nanoTime() - engineCheckedAt > RECHECK_NANOS) {
+            probe(); // an engine started after Warden is found here
+        }
+        if (engineProblem != null) {
+            return Optional.of(engineProblem);
+        }
+        if (!images.containsKey(language)) {
+            Long since = imageMissingSince.get(language);
+            if (since == null || System.nanoTime() - since > RECHECK_NANOS) {
+                image(language);
+            }
+        }
+        if (!images.containsKey(language)) {
+            return Optional.of("the container image " + config.imagePrefix() + language
+                    + " is not built on this host (build it with tools/build-images.sh)");
+        }
+        return Optional.empty();
+    }
+
+    /** For the tool list: waits up to {@code waitMs} for the probe, then says whether the language can run. */
+    public boolean ready(String language, long waitMs) {
+        awaitProbe(waitMs);
+        return probed.isDone() && engineProblem == null && images.containsKey(language);
+    }
+
+    private void awaitProbe(long waitMs) {
+        try {
+            probed.get(waitMs, TimeUnit.MILLISECONDS);
+        }
+        catch (java.util.concurrent.TimeoutException e) {
+            // not yet: the caller decides with what is known
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        catch (java.util.concurrent.ExecutionException e) {
+            // probe() catches its own failures; nothing to add
+        }
+    }
+
+    /** The L3 executor: refuses with the reason while there is no engine or image, never runs elsewhere. */
+    public Executor executor() {
+        return new Executor() {
+            @Override
+            public ExecOutcome run(ExecRequest request, Limits limits) {
+                Optional<String> down = unavailable(ContainerExecutor.languageOf(request));
+                if (down.isPresent()) {
+                    return new ExecOutcome.Refused(down.get(), false);
+                }
+                ContainerExecutor e = executor(30_000);
+                if (e == null) {
+                    return new ExecOutcome.Refused("the Docker engine at " + config.dockerHost() + " could not be used", false);
+                }
+                return e.run(request, limits);
+            }
+
+            @Override
+            public String name() {
+                return "container";
+            }
+        };
+    }
+
+    /** Warm containers for this session and language, started now (the benchmark and tests fill the pool with it). */
+    public void prewarm(Path workspace, String language, int count) {
+        ContainerExecutor e = unavailable(language).isEmpty() ? executor(30_000) : null;
+        if (e != null) {
+            e.fill(workspace, language, count);
+        }
+    }
+
+    /** The executor once docker-java is set up, waiting up to {@code waitMs}; null if it cannot be. */
+    private ContainerExecutor executor(long waitMs) {
+        try {
+            return client.get(waitMs, TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+    }
+
+    /** The session ended: its warm containers are removed before its workspace is. */
+    public void forget(Path workspace) {
+        ContainerExecutor e = client.getNow(null);
+        if (e != null) {
+            e.forget(workspace);
+        }
+    }
+
+    @Override
+    public void close() {
+        awaitProbe(5_000);
+        ContainerExecutor e = setupStarted ? executor(10_000) : null;
+        if (e != null) {
+            e.close(); // no new warm container from here on
+        }
+        background.shutdown();
+        try {
+            background.awaitTermination(10, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        if (e != null) {
+            e.close();
+        }
+        timer.shutdownNow();
+        io.shutdownNow();
+        DockerClient d = docker;
+        if (d != null) {
+            try {
+                d.close();
+            }
+            catch (IOException ignored) {
+                // the connections end with the process
+            }
+        }
+    }
+
+    private static ThreadFactory daemon(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,235 @@
+package dev.warden.exec.container;
+
+import static dev.warden.exec.container.ContainerHarness.err;
+import static dev.warden.exec.container.ContainerHarness.out;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.exec.ExecOutcome;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What untrusted code tries from inside an L3 container, and what must hold: no network (not the
+ * host's loopback, not the docker0 gateway), a read-only root filesystem, the pids and memory
+ * limits, the wall limit with nothing left behind, no host files, no root, no capabilities.
+ */
+class ContainerEscapeIT {
+
+    static ContainerHarness h;
+
+    @BeforeAll
+    static void start() throws Exception {
+        // no warm pool: every container left after a test would be a leak
+        h = new ContainerHarness("{python: 0, javascript: 0, typescript: 0, bash: 0, java: 0, c: 0, cpp: 0, go: 0, rust: 0}");
+        h.require("python", "bash", "c");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (h != null) {
+            h.close();
+        }
+    }
+
+    @AfterEach
+    void nothingIsLeftRunning() throws Exception {
+        assertEquals(List.of(), h.awaitNoContainers(), "every container is removed after its call");
+    }
+
+    /** A listener that counts the connections that reach it. */
+    private static final class Listener implements AutoCloseable {
+        final ServerSocket socket;
+        final AtomicInteger accepted = new AtomicInteger();
+
+        Listener(InetAddress address) throws IOException {
+            socket = new ServerSocket();
+            socket.bind(new InetSocketAddress(address, 0));
+            Thread t = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try (Socket s = socket.accept()) {
+                        accepted.incrementAndGet();
+                    }
+                    catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    private static InetAddress dockerGateway() throws IOException {
+        NetworkInterface docker0 = NetworkInterface.getByName("docker0");
+        if (docker0 != null) {
+            for (InetAddress a : java.util.Collections.list(docker0.getInetAddresses())) {
+                if (a instanceof Inet4Address) {
+                    return a;
+                }
+            }
+        }
+        return InetAddress.getByName("172.17.0.1");
+    }
+
+    @Test
+    void neitherHostLoopbackNorDockerGatewayIsReachable() throws Exception {
+        InetAddress gateway = dockerGateway();
+        try (Listener loop = new Listener(InetAddress.getLoopbackAddress());
+                Listener gw = new Listener(gateway)) {
+            String code = """
+                import socket
+                for host, port in (("127.0.0.1", %d), ("%s", %d), ("1.1.1.1", 80)):
+                    try:
+                        socket.create_connection((host, port), timeout=2); print("CONNECTED", host)
+                    except OSError as e:
+                        print("unreachable", host, e.errno)
+                """.formatted(loop.socket.getLocalPort(), gateway.getHostAddress(), gw.socket.getLocalPort());
+            ExecOutcome o = h.run("python", code, 20_000, "", Map.of());
+            assertFalse(out(o).contains("CONNECTED"), out(o));
+            assertTrue(out(o).contains("unreachable 127.0.0.1") && out(o).contains("unreachable " + gateway.getHostAddress()),
+                    out(o) + err(o));
+            ExecOutcome ifaces = h.run("bash", "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '");
+            assertEquals("lo\n", out(ifaces), "only loopback inside (--network none)");
+            // the listeners really work: a connection from the host is seen
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), loop.socket.getLocalPort());
+                    Socket s2 = new Socket(gateway, gw.socket.getLocalPort())) {
+                Thread.sleep(100);
+            }
+            assertEquals(1, loop.accepted.get(), "only the host's own connection reached the loopback listener");
+            assertEquals(1, gw.accepted.get(), "only the host's own connection reached the docker0 listener");
+        }
+    }
+
+    @Test
+    void rootFilesystemIsReadOnly() {
+        ExecOutcome o = h.run("bash", """
+            for f in /etc/warden-test /usr/bin/warden-test /warden-test /.warden/spawn /var/tmp/x; do
+              if ( echo x > "$f" ) 2>/dev/null; then echo "WROTE $f"; else echo "refused $f"; fi
+            done
+            echo ok > /tmp/scratch && echo "tmp writable"
+            echo ok > /workspace/scratch && echo "workspace writable"
+            """);
+        assertFalse(out(o).contains("WROTE"), out(o));
+        assertTrue(out(o).contains("refused /etc/warden-test"), out(o) + err(o));
+        assertTrue(out(o).contains("tmp writable") && out(o).contains("workspace writable"), out(o) + err(o));
+    }
+
+    @Test
+    void forkBombIsContainedByPidsLimit() throws Exception {
+        int pids = h.policy.containerLimits("bash").pids();
+        ExecOutcome o = h.run("bash", "bomb() { bomb | bomb & }; bomb; sleep 30", 4_000, "", Map.of());
+        ExecOutcome.Killed k = assertInstanceOf(ExecOutcome.Killed.class, o, () -> "got " + o);
+        assertTrue(k.reason().contains(pids + " processes"), k.reason());
+        // the host can still start processes
+        Process p = new ProcessBuilder("true").start();
+        assertEquals(0, p.waitFor());
+    }
+
+    @Test
+    void memoryBombIsKilledNamingMemory() {
+        int mb = h.policy.containerLimits("python").memoryMb();
+        ExecOutcome o = h.run("python", "x = []\nwhile True:\n    x.append(bytearray(16 * 1024 * 1024))\n", 30_000, "",
+                Map.of());
+        ExecOutcome.Killed k = assertInstanceOf(ExecOutcome.Killed.class, o, () -> "got " + o + " " + err(o));
+        assertTrue(k.reason().contains("memory limit of " + mb + " MB"), k.reason());
+        assertTrue(k.usage().peakMemoryKb() != null && k.usage().peakMemoryKb() > (mb - 64) * 1024L,
+                "peak memory near the limit: " + k.usage().peakMemoryKb());
+    }
+
+    @Test
+    void aProcessThatOutlivesTheTimeoutLeavesNoContainer() throws Exception {
+        long t0 = System.nanoTime();
+        ExecOutcome o = h.run("bash", "(trap '' TERM HUP; sleep 300) & disown; echo started; sleep 300", 1_500, "",
+                Map.of());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertInstanceOf(ExecOutcome.TimedOut.class, o, () -> "got " + o);
+        assertEquals("started\n", out(o));
+        assertTrue(ms < 6_000, "stopped near its limit, took " + ms + " ms");
+        assertEquals(List.of(), h.awaitNoContainers(), "the container is gone, with everything it started");
+    }
+
+    @Test
+    void hostFilesAreNotVisible() throws Exception {
+        Path secret = Files.createTempFile("warden-host-secret-", ".txt");
+        Files.writeString(secret, "HOST-SECRET-42");
+        try {
+            ExecOutcome o = h.run("bash", "cat " + secret + " 2>&1; cat /etc/hostname; ls / ; "
+                    + "cat /proc/1/root/etc/hostname 2>&1; grep -r HOST-SECRET-42 /tmp /workspace 2>/dev/null; echo done");
+            assertFalse(out(o).contains("HOST-SECRET-42"), out(o));
+            assertTrue(out(o).contains("No such file"), out(o));
+            assertTrue(out(o).contains("sandbox"), "its own hostname: " + out(o));
+            // the host's root directory, for contrast, has the file
+            assertTrue(Files.readString(secret).contains("HOST-SECRET-42"));
+        }
+        finally {
+            Files.delete(secret);
+        }
+    }
+
+    @Test
+    void runsUnprivilegedWithoutCapabilities() {
+        ExecOutcome o = h.run("bash", "id -u; id -g; grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status");
+        List<String> lines = new ArrayList<>(out(o).lines().toList());
+        assertNotEquals("0", lines.get(0), "not root");
+        assertEquals(String.valueOf(h.config.container().uid()), lines.get(0));
+        assertEquals(String.valueOf(h.config.sandbox().gid()), lines.get(1), "the workspace group");
+        assertTrue(out(o).contains("CapEff:\t0000000000000000"), out(o));
+        assertTrue(out(o).contains("CapPrm:\t0000000000000000"), out(o));
+        assertTrue(out(o).contains("CapBnd:\t0000000000000000"), out(o));
+        assertTrue(out(o).contains("NoNewPrivs:\t1"), out(o));
+        assertTrue(out(o).contains("Seccomp:\t2"), "the engine's seccomp filter: " + out(o));
+    }
+
+    @Test
+    void becomingRootFailsEvenWithSetuidTools() {
+        ExecOutcome o = h.run("bash", "su -c id root </dev/null 2>&1 | head -1; (unshare -r id 2>&1 || true) | head -1; "
+                + "find / -xdev -perm -4000 -type f 2>/dev/null | head -3; echo end");
+        assertFalse(out(o).contains("uid=0"), out(o));
+    }
+
+    @Test
+    void outputIsCappedAndTheRestDrained() {
+        int cap = h.limits("python", 1000).outputBytes();
+        ExecOutcome o = h.run("python", "import sys\nsys.stdout.write('x' * (%d * 3))\nsys.stderr.write('done')".formatted(cap),
+                30_000, "", Map.of());
+        ExecOutcome.Completed c = assertInstanceOf(ExecOutcome.Completed.class, o, () -> "got " + o);
+        assertEquals(cap, c.stdout().bytes().length);
+        assertTrue(c.stdout().truncated());
+        assertEquals("done", err(o));
+    }
+
+    @Test
+    void aMissingImageIsRefusedNamingTheBuildScript() throws Exception {
+        try (ContainerHarness other = new ContainerHarness("{python: 0}", "warden-not-built/")) {
+            ExecOutcome o = other.runtime.executor().run(dev.warden.exec.ExecRequest.code(List.of(), other.workspace,
+                    new byte[0], Map.of(), Map.of(), "python", "print(1)"), other.limits("python", 5_000));
+            ExecOutcome.Refused r = assertInstanceOf(ExecOutcome.Refused.class, o);
+            assertTrue(r.reason().contains("warden-not-built/python") && r.reason().contains("tools/build-images.sh"),
+                    r.reason());
+        }
+    }
+}

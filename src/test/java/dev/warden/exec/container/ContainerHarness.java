@@ -1,0 +1,142 @@
+package dev.warden.exec.container;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.warden.config.ConfigLoader;
+import dev.warden.config.WardenConfig;
+import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.ExecRequest;
+import dev.warden.exec.Limits;
+import dev.warden.policy.Policy;
+import dev.warden.policy.PolicyLoader;
+import dev.warden.session.WorkspaceDirs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * A real container runtime against the local Docker engine and the warden/* images, one session
+ * workspace, and helpers to look at the host. With no engine or images the tests fail, saying
+ * what to run, unless WARDEN_IT_DOCKER=skip is set explicitly.
+ */
+final class ContainerHarness implements AutoCloseable {
+
+    final WardenConfig config;
+    final Policy policy;
+    final Path state;
+    final Path root;
+    final Path workspace;
+    final ContainerRuntime runtime;
+
+    /** @param poolOverlay YAML of the container section's pool (e.g. "{python: 0}") */
+    ContainerHarness(String poolOverlay) throws IOException {
+        this(poolOverlay, System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"));
+    }
+
+    ContainerHarness(String poolOverlay, String prefix) throws IOException {
+        if ("skip".equals(System.getenv("WARDEN_IT_DOCKER"))) {
+            Assumptions.abort("WARDEN_IT_DOCKER=skip: container tests skipped on request");
+        }
+        Path overlay = Files.createTempFile("warden-it-config-", ".yaml");
+        Files.writeString(overlay, "container:\n  image_prefix: " + prefix + "\n  pool: " + poolOverlay + "\n");
+        this.config = new ConfigLoader().load(overlay);
+        Files.delete(overlay);
+        this.policy = new Policy(new PolicyLoader().load(null, null));
+        this.state = Files.createTempDirectory("warden-it-state-");
+        Files.setAttribute(state, "unix:mode", 0755);
+        this.root = Files.createTempDirectory("warden-it-ws-");
+        Files.setAttribute(root, "unix:mode", 0711);
+        this.workspace = root.resolve("session");
+        WorkspaceDirs.create(workspace, config.sandbox().gid());
+        this.runtime = ContainerRuntime.start(config, state, policy::containerLimits);
+    }
+
+    /** Fails (never skips) when the engine or an image is missing: CI installs both. */
+    void require(String... languages) {
+        for (String lang : languages) {
+            runtime.unavailable(lang).ifPresent(why -> fail("the container tests need a Docker engine and the image of "
+                    + lang + " (bash tools/install-docker.sh && bash tools/build-images.sh; or set WARDEN_IT_DOCKER=skip "
+                    + "to skip them explicitly): " + why));
+        }
+    }
+
+    Limits limits(String language, long timeoutMs) {
+        var c = policy.containerLimits(language);
+        Limits base = Limits.of(config.limits());
+        return new Limits(timeoutMs, base.cpuMs(), c.memoryMb(), c.pids(), base.outputBytes(), base.fileSizeMb(),
+                base.openFiles(), base.tmpMb());
+    }
+
+    ExecOutcome run(String language, String code) {
+        return run(language, code, 30_000, "", Map.of());
+    }
+
+    ExecOutcome run(String language, String code, long timeoutMs, String stdin, Map<String, String> files) {
+        require(language);
+        return runtime.executor().run(ExecRequest.code(List.of(), workspace, stdin.getBytes(StandardCharsets.UTF_8),
+                Map.of(), files, language, code), limits(language, timeoutMs));
+    }
+
+    static String out(ExecOutcome o) {
+        if (o instanceof ExecOutcome.Completed c) {
+            return new String(c.stdout().bytes(), StandardCharsets.UTF_8);
+        }
+        if (o instanceof ExecOutcome.TimedOut t) {
+            return new String(t.stdout().bytes(), StandardCharsets.UTF_8);
+        }
+        if (o instanceof ExecOutcome.Killed k) {
+            return new String(k.stdout().bytes(), StandardCharsets.UTF_8);
+        }
+        return "";
+    }
+
+    static String err(ExecOutcome o) {
+        if (o instanceof ExecOutcome.Completed c) {
+            return new String(c.stderr().bytes(), StandardCharsets.UTF_8);
+        }
+        if (o instanceof ExecOutcome.CompileFailed f) {
+            return new String(f.compile().stderr().bytes(), StandardCharsets.UTF_8);
+        }
+        if (o instanceof ExecOutcome.Refused r) {
+            return r.reason();
+        }
+        return "";
+    }
+
+    /** Names of this test JVM's containers, running or not (`docker ps -a` by the warden pid label). */
+    List<String> containersLeft() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("docker", "ps", "-a", "--format", "{{.Names}}", "--filter",
+                "label=" + config.container().label() + ".pid=" + ProcessHandle.current().pid())
+            .redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(20, TimeUnit.SECONDS);
+        List<String> names = new ArrayList<>();
+        text.lines().filter(l -> !l.isBlank()).forEach(names::add);
+        return names;
+    }
+
+    /** Waits until no container of this JVM is left (removal runs just after the result), up to 15 s. */
+    List<String> awaitNoContainers() throws IOException, InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        List<String> left = containersLeft();
+        while (!left.isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(200);
+            left = containersLeft();
+        }
+        return left;
+    }
+
+    @Override
+    public void close() {
+        runtime.forget(workspace);
+        runtime.close();
+        WorkspaceDirs.delete(root);
+        WorkspaceDirs.delete(state);
+    }
+}
