@@ -615,6 +615,9 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
         };
         try {
+            // at once, in parallel: whatever still runs in it stops now (a program that printed the end
+            // marker itself and went on), not when its turn for removal comes
+            io.execute(() -> kill(c));
             reaper.execute(remove);
         }
         catch (java.util.concurrent.RejectedExecutionException e) {
