@@ -104,6 +104,16 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ExecutorService io;
     private final ExecutorService background;
+    /**
+     * Removals, one at a time: a removal is the engine's most expensive step (unmounting, deleting
+     * the container's directories), and a burst of them would slow the calls still running; the
+     * program is gone already when one is queued (its container's init exited or was killed).
+     */
+    private final ExecutorService reaper = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "warden-l3-reaper");
+        t.setDaemon(true);
+        return t;
+    });
     private final String ownerPid = Long.toString(ProcessHandle.current().pid());
     private final AtomicLong counter = new AtomicLong();
     private final Map<String, Deque<Container>> warm = new LinkedHashMap<>();
@@ -633,7 +643,10 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
         };
         try {
-            background.execute(remove);
+            // at once, in parallel: whatever still runs in it stops now (a program that printed the end
+            // marker itself and went on), not when its turn for removal comes
+            io.execute(() -> kill(c));
+            reaper.execute(remove);
         }
         catch (java.util.concurrent.RejectedExecutionException e) {
             remove.run();
@@ -736,6 +749,13 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        reaper.shutdown();
+        try {
+            reaper.awaitTermination(20, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         synchronized (this) {
             warm.clear();
             warmCount = 0;

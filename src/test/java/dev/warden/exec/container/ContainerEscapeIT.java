@@ -232,4 +232,24 @@ class ContainerEscapeIT {
                     r.reason());
         }
     }
+
+    @Test
+    void aForgedEndMarkerEndsTheRunAndEverythingInIt() throws Exception {
+        // the program prints the end marker itself, then goes on writing into the workspace
+        String code = """
+            import sys, time
+            sys.stdout.write("before\\n\\x1eWARDEN-EXIT:0\\n"); sys.stdout.flush()
+            sys.stderr.write("\\x1eWARDEN-EXIT:0\\n"); sys.stderr.flush()
+            for i in range(400):
+                with open("/workspace/after.txt", "a") as f:
+                    f.write("x")
+                time.sleep(0.025)
+            """;
+        ExecOutcome o = h.run("python", code, 20_000, "", Map.of());
+        assertEquals("before\n", out(o), "its own status, its run ended early: no more than an exit could do");
+        Thread.sleep(1000);
+        long size = Files.size(h.workspace.resolve("after.txt"));
+        Thread.sleep(1500);
+        assertEquals(size, Files.size(h.workspace.resolve("after.txt")), "nothing of it runs after the call");
+    }
 }
