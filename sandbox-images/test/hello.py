@@ -1,0 +1,2 @@
+import sys
+print("hello from python", sys.version_info[0])

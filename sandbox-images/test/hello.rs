@@ -1,0 +1,4 @@
+fn main() {
+    let who = "rust";
+    println!("hello from {}", who);
+}

@@ -1,0 +1,2 @@
+const who: string = "typescript";
+console.log(`hello from ${who}`);

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Builds the L3 container images (sandbox-images/*/Dockerfile) without any registry:
+#   warden/rootfs:bookworm  debootstrap --variant=minbase of the machine's own Debian mirror,
+#                           docker import'ed (cached as a tar under /var/cache/warden/rootfs/)
+#   warden/base             sandbox-images/base/Dockerfile, FROM warden/rootfs:bookworm
+#   warden/<lang>           sandbox-images/<lang>/Dockerfile, FROM warden/base (or its parent)
+#
+# Usage: tools/build-images.sh [options] [IMAGE...]     (default: every image)
+#   IMAGE       base python javascript typescript bash java c cpp go rust
+#               (aliases: js ts sh c++ golang python3); an image's parents are built first
+#   -j N        build up to N images at once (default: $WARDEN_BUILD_JOBS or 2)
+#   --refresh   rebuild the requested images with --no-cache (picks up new Debian updates);
+#               the debootstrap tar is kept
+#   --refresh-rootfs  also debootstrap again
+#   --list      print the images and their parents, and exit
+#
+# Caching, so a re-run on the same machine takes seconds:
+#   - the debootstrap root filesystem is a tar under $WARDEN_CACHE_DIR (default /var/cache/warden),
+#     named by a hash of suite, variant, mirrors, apt settings and the preparation code below;
+#   - every image carries the label dev.warden.build-hash = sha256 of its Dockerfile and its
+#     parent's image id; an image whose label matches is not built again (and a rebuilt parent
+#     changes the id, so its children are rebuilt).
+# RUN steps reach the Debian mirror with --network host by default (no NAT or bridge needed);
+# WARDEN_BUILD_NETWORK=default uses the bridge instead.
+#
+# Starts the engine first with tools/install-docker.sh. Exits 0 only when every requested image
+# exists with the build hash of its current Dockerfile; otherwise says which and why.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+IMAGES_DIR=$REPO/sandbox-images
+CACHE=${WARDEN_CACHE_DIR:-/var/cache/warden}
+SUITE=bookworm
+VARIANT=minbase
+NETWORK=${WARDEN_BUILD_NETWORK:-host}
+JOBS=${WARDEN_BUILD_JOBS:-2}
+ROOTFS_TAG=warden/rootfs:$SUITE
+HASH_LABEL=dev.warden.build-hash
+export DOCKER_BUILDKIT=0 # the classic builder: FROM a local tag never goes to a registry
+
+# image -> parent image (the order is the build order)
+ORDER=(base python javascript typescript bash c cpp rust go java)
+declare -A PARENT=([base]=rootfs [python]=base [javascript]=base [typescript]=javascript
+  [bash]=base [c]=base [cpp]=c [rust]=c [go]=base [java]=base)
+
+T0=${EPOCHREALTIME/,/.}
+elapsed() { awk -v a="$T0" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%6.1f", b - a }'; }
+since() { awk -v a="$1" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", b - a }'; }
+say() { echo "[$(elapsed)s] $*"; }
+die() { echo "[$(elapsed)s] ERROR: $*" >&2; exit 1; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+refresh= refresh_rootfs=
+want=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -j) [ $# -ge 2 ] || die "-j needs a number"; JOBS=$2; shift ;;
+    -j*) JOBS=${1#-j} ;;
+    --refresh) refresh=1 ;;
+    --refresh-rootfs) refresh=1 refresh_rootfs=1 ;;
+    --list) for i in "${ORDER[@]}"; do echo "warden/$i <- ${PARENT[$i]}"; done; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
+    js) want+=(javascript) ;; ts) want+=(typescript) ;; sh) want+=(bash) ;;
+    c++) want+=(cpp) ;; golang) want+=(go) ;; python3) want+=(python) ;;
+    -*) die "unknown option $1 (see --help)" ;;
+    *) [ -n "${PARENT[$1]:-}" ] || die "unknown image '$1'; one of: ${ORDER[*]}"; want+=("$1") ;;
+  esac
+  shift
+done
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "-j wants a positive number, not '$JOBS'"
+[ ${#want[@]} -gt 0 ] || want=("${ORDER[@]}")
+
+# Close the requested set over parents.
+declare -A NEEDED=()
+for i in "${want[@]}"; do
+  p=$i
+  while [ "$p" != rootfs ]; do NEEDED[$p]=1; p=${PARENT[$p]}; done
+done
+
+# ---- engine ---------------------------------------------------------------------------------
+say "docker engine: tools/install-docker.sh"
+bash "$REPO/tools/install-docker.sh" 2>&1 | sed 's/^/           /' || die "no docker engine (tools/install-docker.sh failed)"
+
+mkdir -p "$CACHE/rootfs" "$CACHE/logs"
+exec 9>"$CACHE/build.lock"
+if ! flock -n 9; then
+  say "another build-images.sh holds $CACHE/build.lock; waiting for it"
+  flock -w 3600 9 || die "gave up waiting for $CACHE/build.lock"
+fi
+
+# ---- the root filesystem ----------------------------------------------------------------------
+# The Debian mirror this machine's apt uses (apt-get indextargets reads both sources formats).
+targets=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Created-By: Packages' 2>/dev/null | sort -u || true)
+pick() { awk -v r="$1" '$2 == r && $3 == "main" { print $1; exit }' <<<"$targets"; }
+MIRROR=${WARDEN_DEBIAN_MIRROR:-$(pick "$SUITE")}
+MIRROR=${MIRROR:-http://deb.debian.org/debian/}
+MIRROR=${MIRROR%/}
+SECURITY=${WARDEN_DEBIAN_SECURITY_MIRROR:-$(pick "$SUITE-security")}
+SECURITY=${SECURITY:-${MIRROR}-security}
+SECURITY=${SECURITY%/}
+# Some mirrors (frozen snapshots) serve Release files past their Valid-Until; the host's apt is
+# then told not to check it, and the images' apt must be told the same or apt-get update fails.
+VALID_UNTIL=$(apt-config dump 2>/dev/null | awk -F'"' '/^Acquire::Check-Valid-Until /{ print $2 }')
+VALID_UNTIL=${VALID_UNTIL:-true}
+
+# Everything done to the debootstrap tree before it is imported. Its own text is part of the cache
+# key, so changing it makes a new tar.
+prepare_rootfs() {
+  local r=$1
+  rm -f "$r"/var/cache/apt/archives/*.deb "$r"/var/cache/apt/*.bin
+  rm -rf "$r"/var/lib/apt/lists/* "$r"/var/log/* "$r"/var/cache/debconf/*-old
+  cat >"$r/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE main
+deb $MIRROR $SUITE-updates main
+deb $SECURITY $SUITE-security main
+EOF
+  cat >"$r/etc/apt/apt.conf.d/90warden" <<EOF
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+Acquire::Check-Valid-Until "$VALID_UNTIL";
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  cat >"$r/etc/dpkg/dpkg.cfg.d/90warden" <<'EOF'
+force-unsafe-io
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+EOF
+  find "$r/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+  find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$r"/usr/share/man/* "$r"/usr/share/info/* "$r"/usr/share/lintian
+  find "$r/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+  # update-alternatives (openjdk's postinst) fails without this directory even when the pages
+  # themselves are excluded.
+  mkdir -p "$r/usr/share/man/man1"
+  : >"$r/etc/hostname"
+  printf 'nameserver 127.0.0.1\n' >"$r/etc/resolv.conf" # docker replaces it at run time
+}
+
+ROOTFS_KEY=$( { echo "$SUITE $VARIANT $MIRROR $SECURITY $VALID_UNTIL"; declare -f prepare_rootfs; } | sha256sum | cut -c1-16)
+ROOTFS_TAR=$CACHE/rootfs/$SUITE-$VARIANT-$ROOTFS_KEY.tar
+
+have_key=$(docker image inspect -f '{{index .Config.Labels "dev.warden.rootfs-key"}}' "$ROOTFS_TAG" 2>/dev/null || true)
+if [ -z "$refresh_rootfs" ] && [ "$have_key" = "$ROOTFS_KEY" ]; then
+  say "rootfs: $ROOTFS_TAG is current (key $ROOTFS_KEY)"
+else
+  if [ -n "$refresh_rootfs" ] || [ ! -s "$ROOTFS_TAR" ]; then
+    [ "$(id -u)" = 0 ] || die "debootstrap needs root: run this script as root"
+    command -v debootstrap >/dev/null || die "debootstrap is missing (tools/install-docker.sh installs it)"
+    dir=$CACHE/rootfs/.build-$ROOTFS_KEY
+    log=$CACHE/logs/debootstrap.log
+    rm -rf "$dir"
+    t=${EPOCHREALTIME/,/.}
+    say "rootfs: debootstrap --variant=$VARIANT $SUITE from $MIRROR (log $log)"
+    if ! debootstrap --variant="$VARIANT" "$SUITE" "$dir" "$MIRROR" >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      die "debootstrap failed (see $log)"
+    fi
+    say "rootfs: debootstrap done in $(since "$t")s"
+    prepare_rootfs "$dir"
+    tar --numeric-owner -C "$dir" -cf "$ROOTFS_TAR.tmp" . || die "tar of the root filesystem failed"
+    mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
+    rm -rf "$dir"
+    find "$CACHE/rootfs" -maxdepth 1 -name "$SUITE-$VARIANT-*.tar" ! -name "${ROOTFS_TAR##*/}" -delete
+  else
+    say "rootfs: cached tar $ROOTFS_TAR"
+  fi
+  t=${EPOCHREALTIME/,/.}
+  docker import --change "LABEL dev.warden.rootfs-key=$ROOTFS_KEY" \
+    --message "debootstrap --variant=$VARIANT $SUITE $MIRROR" \
+    "$ROOTFS_TAR" "$ROOTFS_TAG" >/dev/null || die "docker import of $ROOTFS_TAR failed"
+  say "rootfs: imported $ROOTFS_TAG in $(since "$t")s"
+fi
+
+# ---- the images ---------------------------------------------------------------------------------
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
+parent_ref() { if [ "$1" = rootfs ]; then echo "$ROOTFS_TAG"; else echo "warden/$1"; fi; }
+want_hash() { # image, parent id
+  { cat "$IMAGES_DIR/$1/Dockerfile"; echo "parent=$2"; } | sha256sum | cut -c1-32
+}
+size_mb() { docker image inspect -f '{{.Size}}' "$1" 2>/dev/null | awk '{ printf "%d MB", $1 / 1000000 }'; }
+
+# Builds one image; runs in a background subshell; its exit code is its result.
+build_one() {
+  local n=$1 tag=warden/$1 df=$IMAGES_DIR/$1/Dockerfile log=$CACHE/logs/$1.log
+  local pid h have t
+  [ -f "$df" ] || { say "$tag: FAILED: no $df"; return 1; }
+  pid=$(image_id "$(parent_ref "${PARENT[$n]}")") || { say "$tag: FAILED: parent $(parent_ref "${PARENT[$n]}") is missing"; return 1; }
+  h=$(want_hash "$n" "$pid")
+  have=$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$tag" 2>/dev/null || true)
+  if [ -z "$refresh" ] && [ "$have" = "$h" ]; then
+    say "$tag: up to date ($(size_mb "$tag"))"
+    return 0
+  fi
+  t=${EPOCHREALTIME/,/.}
+  say "$tag: building (log $log)"
+  if ! docker build --pull=false --network "$NETWORK" --force-rm ${refresh:+--no-cache} \
+      --label "$HASH_LABEL=$h" --label "dev.warden.parent=$pid" \
+      -t "$tag" - <"$df" >"$log" 2>&1; then
+    echo "---- $tag: last lines of $log" >&2
+    tail -n 25 "$log" >&2
+    say "$tag: FAILED after $(since "$t")s (see $log)"
+    return 1
+  fi
+  say "$tag: built in $(since "$t")s ($(size_mb "$tag"))"
+}
+
+declare -A STATE=() PIDOF=()
+for n in "${ORDER[@]}"; do if [ -n "${NEEDED[$n]:-}" ]; then STATE[$n]=pending; fi; done
+STATE[rootfs]=ok
+running=0
+while :; do
+  started=
+  for n in "${ORDER[@]}"; do
+    [ "${STATE[$n]:-}" = pending ] || continue
+    p=${PARENT[$n]}
+    case "${STATE[$p]:-}" in
+      ok) if [ "$running" -lt "$JOBS" ]; then
+            build_one "$n" & PIDOF[$!]=$n; STATE[$n]=running; running=$((running + 1)); started=1
+          fi ;;
+      failed) STATE[$n]=failed; say "warden/$n: not built: its parent warden/$p failed"; started=1 ;;
+    esac
+  done
+  [ -n "$started" ] && continue
+  [ "$running" -gt 0 ] || break
+  done_pid=
+  if wait -n -p done_pid; then rc=0; else rc=$?; fi
+  [ -n "$done_pid" ] || continue
+  n=${PIDOF[$done_pid]}
+  running=$((running - 1))
+  if [ "$rc" = 0 ]; then STATE[$n]=ok; else STATE[$n]=failed; fi
+done
+
+# Old copies of rebuilt images, and nothing else.
+docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
+
+# ---- the verdict: every requested image exists with its current hash -----------------------------
+bad=()
+for n in "${ORDER[@]}"; do
+  [ -n "${NEEDED[$n]:-}" ] || continue
+  pid=$(image_id "$(parent_ref "${PARENT[$n]}")") || { bad+=("warden/$n (parent missing)"); continue; }
+  have=$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "warden/$n" 2>/dev/null || true)
+  [ "$have" = "$(want_hash "$n" "$pid")" ] || bad+=("warden/$n")
+done
+if [ ${#bad[@]} -gt 0 ]; then
+  die "not built: ${bad[*]} (logs in $CACHE/logs/)"
+fi
+say "done: $(for n in "${ORDER[@]}"; do [ -n "${NEEDED[$n]:-}" ] && printf 'warden/%s ' "$n"; done)"
