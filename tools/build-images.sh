@@ -12,6 +12,8 @@
 #   --refresh   rebuild the requested images with --no-cache (picks up new Debian updates);
 #               the debootstrap tar is kept
 #   --refresh-rootfs  also debootstrap again
+#   --test      afterwards, run sandbox-images/test-images.sh on the requested images (hello world
+#               in each, compiled and run with the executor's hardened flags)
 #   --list      print the images and their parents, and exit
 #
 # Caching, so a re-run on the same machine takes seconds:
@@ -21,7 +23,8 @@
 #     parent's image id; an image whose label matches is not built again (and a rebuilt parent
 #     changes the id, so its children are rebuilt).
 # RUN steps reach the Debian mirror with --network host by default (no NAT or bridge needed);
-# WARDEN_BUILD_NETWORK=default uses the bridge instead.
+# WARDEN_BUILD_NETWORK=default uses the bridge instead. WARDEN_IMAGE_NS (default warden) names
+# the repository prefix, e.g. to build a second, independent set beside the one in use.
 #
 # Starts the engine first with tools/install-docker.sh. Exits 0 only when every requested image
 # exists with the build hash of its current Dockerfile; otherwise says which and why.
@@ -34,7 +37,8 @@ SUITE=bookworm
 VARIANT=minbase
 NETWORK=${WARDEN_BUILD_NETWORK:-host}
 JOBS=${WARDEN_BUILD_JOBS:-2}
-ROOTFS_TAG=warden/rootfs:$SUITE
+NS=${WARDEN_IMAGE_NS:-warden}
+ROOTFS_TAG=$NS/rootfs:$SUITE
 HASH_LABEL=dev.warden.build-hash
 export DOCKER_BUILDKIT=0 # the classic builder: FROM a local tag never goes to a registry
 
@@ -50,7 +54,7 @@ say() { echo "[$(elapsed)s] $*"; }
 die() { echo "[$(elapsed)s] ERROR: $*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
-refresh= refresh_rootfs=
+refresh= refresh_rootfs= run_tests=
 want=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -58,7 +62,8 @@ while [ $# -gt 0 ]; do
     -j*) JOBS=${1#-j} ;;
     --refresh) refresh=1 ;;
     --refresh-rootfs) refresh=1 refresh_rootfs=1 ;;
-    --list) for i in "${ORDER[@]}"; do echo "warden/$i <- ${PARENT[$i]}"; done; exit 0 ;;
+    --test) run_tests=1 ;;
+    --list) for i in "${ORDER[@]}"; do echo "$NS/$i <- ${PARENT[$i]}"; done; exit 0 ;;
     -h|--help) usage; exit 0 ;;
     js) want+=(javascript) ;; ts) want+=(typescript) ;; sh) want+=(bash) ;;
     c++) want+=(cpp) ;; golang) want+=(go) ;; python3) want+=(python) ;;
@@ -143,6 +148,18 @@ EOF
   printf 'nameserver 127.0.0.1\n' >"$r/etc/resolv.conf" # docker replaces it at run time
 }
 
+# Removes a debootstrap tree. debootstrap mounts /proc and /sys (and may bind /dev) inside the
+# target and can leave them mounted when it fails: unmount those first, and never cross into
+# another filesystem, so a failed run can never make rm reach the host's /dev or /proc.
+safe_rmtree() {
+  local d=$1 m
+  [ -e "$d" ] || return 0
+  while read -r m; do
+    [ -n "$m" ] && [ "$m" != "$d" ] && umount -l "$m" 2>/dev/null
+  done < <(findmnt -rn -o TARGET | awk -v d="$d/" 'index($0, d) == 1' | sort -r)
+  rm -rf --one-file-system "$d"
+}
+
 ROOTFS_KEY=$( { echo "$SUITE $VARIANT $MIRROR $SECURITY $VALID_UNTIL"; declare -f prepare_rootfs; } | sha256sum | cut -c1-16)
 ROOTFS_TAR=$CACHE/rootfs/$SUITE-$VARIANT-$ROOTFS_KEY.tar
 
@@ -155,18 +172,19 @@ else
     command -v debootstrap >/dev/null || die "debootstrap is missing (tools/install-docker.sh installs it)"
     dir=$CACHE/rootfs/.build-$ROOTFS_KEY
     log=$CACHE/logs/debootstrap.log
-    rm -rf "$dir"
+    safe_rmtree "$dir"
     t=${EPOCHREALTIME/,/.}
     say "rootfs: debootstrap --variant=$VARIANT $SUITE from $MIRROR (log $log)"
     if ! debootstrap --variant="$VARIANT" "$SUITE" "$dir" "$MIRROR" >"$log" 2>&1; then
       tail -n 30 "$log" >&2
+      safe_rmtree "$dir"
       die "debootstrap failed (see $log)"
     fi
     say "rootfs: debootstrap done in $(since "$t")s"
     prepare_rootfs "$dir"
     tar --numeric-owner -C "$dir" -cf "$ROOTFS_TAR.tmp" . || die "tar of the root filesystem failed"
     mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
-    rm -rf "$dir"
+    safe_rmtree "$dir"
     find "$CACHE/rootfs" -maxdepth 1 -name "$SUITE-$VARIANT-*.tar" ! -name "${ROOTFS_TAR##*/}" -delete
   else
     say "rootfs: cached tar $ROOTFS_TAR"
@@ -180,7 +198,7 @@ fi
 
 # ---- the images ---------------------------------------------------------------------------------
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
-parent_ref() { if [ "$1" = rootfs ]; then echo "$ROOTFS_TAG"; else echo "warden/$1"; fi; }
+parent_ref() { if [ "$1" = rootfs ]; then echo "$ROOTFS_TAG"; else echo "$NS/$1"; fi; }
 want_hash() { # image, parent id
   { cat "$IMAGES_DIR/$1/Dockerfile"; echo "parent=$2"; } | sha256sum | cut -c1-32
 }
@@ -188,7 +206,7 @@ size_mb() { docker image inspect -f '{{.Size}}' "$1" 2>/dev/null | awk '{ printf
 
 # Builds one image; runs in a background subshell; its exit code is its result.
 build_one() {
-  local n=$1 tag=warden/$1 df=$IMAGES_DIR/$1/Dockerfile log=$CACHE/logs/$1.log
+  local n=$1 tag=$NS/$1 df=$IMAGES_DIR/$1/Dockerfile log=$CACHE/logs/$1.log
   local pid h have t
   [ -f "$df" ] || { say "$tag: FAILED: no $df"; return 1; }
   pid=$(image_id "$(parent_ref "${PARENT[$n]}")") || { say "$tag: FAILED: parent $(parent_ref "${PARENT[$n]}") is missing"; return 1; }
@@ -202,15 +220,17 @@ build_one() {
   say "$tag: building (log $log)"
   if ! docker build --pull=false --network "$NETWORK" --force-rm ${refresh:+--no-cache} \
       --label "$HASH_LABEL=$h" --label "dev.warden.parent=$pid" \
-      -t "$tag" - <"$df" >"$log" 2>&1; then
+      -t "$tag" - < <(sed "s#^FROM warden/#FROM $NS/#" "$df") >"$log" 2>&1; then
     echo "---- $tag: last lines of $log" >&2
     tail -n 25 "$log" >&2
     say "$tag: FAILED after $(since "$t")s (see $log)"
     return 1
   fi
   say "$tag: built in $(since "$t")s ($(size_mb "$tag"))"
+  : >"$CACHE/logs/.rebuilt"
 }
 
+rm -f "$CACHE/logs/.rebuilt"
 declare -A STATE=() PIDOF=()
 for n in "${ORDER[@]}"; do if [ -n "${NEEDED[$n]:-}" ]; then STATE[$n]=pending; fi; done
 STATE[rootfs]=ok
@@ -224,7 +244,7 @@ while :; do
       ok) if [ "$running" -lt "$JOBS" ]; then
             build_one "$n" & PIDOF[$!]=$n; STATE[$n]=running; running=$((running + 1)); started=1
           fi ;;
-      failed) STATE[$n]=failed; say "warden/$n: not built: its parent warden/$p failed"; started=1 ;;
+      failed) STATE[$n]=failed; say "$NS/$n: not built: its parent $(parent_ref "$p") failed"; started=1 ;;
     esac
   done
   [ -n "$started" ] && continue
@@ -237,18 +257,25 @@ while :; do
   if [ "$rc" = 0 ]; then STATE[$n]=ok; else STATE[$n]=failed; fi
 done
 
-# Old copies of rebuilt images, and nothing else.
-docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
+# Old copies of rebuilt images (dangling, with our label), and nothing else.
+if [ -e "$CACHE/logs/.rebuilt" ]; then
+  docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
+fi
 
 # ---- the verdict: every requested image exists with its current hash -----------------------------
 bad=()
 for n in "${ORDER[@]}"; do
   [ -n "${NEEDED[$n]:-}" ] || continue
-  pid=$(image_id "$(parent_ref "${PARENT[$n]}")") || { bad+=("warden/$n (parent missing)"); continue; }
-  have=$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "warden/$n" 2>/dev/null || true)
-  [ "$have" = "$(want_hash "$n" "$pid")" ] || bad+=("warden/$n")
+  pid=$(image_id "$(parent_ref "${PARENT[$n]}")") || { bad+=("$NS/$n (parent missing)"); continue; }
+  have=$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$NS/$n" 2>/dev/null || true)
+  [ "$have" = "$(want_hash "$n" "$pid")" ] || bad+=("$NS/$n")
 done
 if [ ${#bad[@]} -gt 0 ]; then
   die "not built: ${bad[*]} (logs in $CACHE/logs/)"
 fi
-say "done: $(for n in "${ORDER[@]}"; do [ -n "${NEEDED[$n]:-}" ] && printf 'warden/%s ' "$n"; done)"
+say "done: $(for n in "${ORDER[@]}"; do if [ -n "${NEEDED[$n]:-}" ]; then printf '%s/%s ' "$NS" "$n"; fi; done)"
+if [ -n "$run_tests" ]; then
+  say "testing: sandbox-images/test-images.sh ${want[*]}"
+  WARDEN_IMAGE_NS=$NS bash "$IMAGES_DIR/test-images.sh" "${want[@]}" || die "image tests failed"
+  say "tests passed"
+fi

@@ -46,7 +46,7 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need[*]}; as root run: apt-get update && apt-get install -y --no-install-recommends ${need[*]}"
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   say "installing ${need[*]} (apt)"
-  export DEBIAN_FRONTEND=noninteractive
+  export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
   # Keep the package's init script from starting its own dockerd: this script starts exactly one,
   # with a known log. policy-rc.d is only created (and removed again) when there is none.
   policy_made=
