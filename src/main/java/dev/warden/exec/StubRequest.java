@@ -8,25 +8,25 @@ import java.util.List;
 /**
  * The one request a sandbox stub ({@code warden-spawn --request}) serves: options and argv as
  * NUL-terminated tokens after a decimal length line. The stub reads exactly this many bytes, so
- * the program's stdin follows directly.
+ * the program's stdin follows directly. Used by the L2 sandbox and by the L3 container's stub alike.
  */
-final class StubRequest {
+public final class StubRequest {
 
     private final List<String> tokens = new ArrayList<>();
 
-    StubRequest option(String name, String value) {
+    public StubRequest option(String name, String value) {
         tokens.add(name);
         tokens.add(value);
         return this;
     }
 
-    StubRequest argv(List<String> argv) {
+    public StubRequest argv(List<String> argv) {
         tokens.add("--");
         tokens.addAll(argv);
         return this;
     }
 
-    byte[] encode() {
+    public byte[] encode() {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (String t : tokens) {
             byte[] b = t.getBytes(StandardCharsets.UTF_8);

@@ -19,8 +19,8 @@ import dev.warden.exec.Executor;
 import dev.warden.exec.Limits;
 import dev.warden.exec.Output;
 import dev.warden.exec.Phase;
+import dev.warden.exec.StubRequest;
 import dev.warden.exec.Usage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -447,46 +447,22 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     /** The one request of the stub: rlimits, umask, directory, environment, files, argv. */
     private byte[] stubRequest(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> argv,
             boolean withFiles, Limits limits) {
-        List<String> tokens = new ArrayList<>();
-        option(tokens, "--rlimit", "cpu=" + limits.cpuSeconds());
-        option(tokens, "--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024);
-        option(tokens, "--rlimit", "nofile=" + limits.openFiles());
-        option(tokens, "--rlimit", "core=0");
-        option(tokens, "--umask", "0002");
-        option(tokens, "--chdir", request.cwd().isEmpty() ? WORKSPACE : WORKSPACE + "/" + request.cwd());
+        StubRequest stub = new StubRequest()
+            .option("--rlimit", "cpu=" + limits.cpuSeconds())
+            .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
+            .option("--rlimit", "nofile=" + limits.openFiles())
+            .option("--rlimit", "core=0")
+            .option("--umask", "0002")
+            .option("--chdir", request.cwd().isEmpty() ? WORKSPACE : WORKSPACE + "/" + request.cwd());
         for (Map.Entry<String, String> e : environment(request, lang).entrySet()) {
-            option(tokens, "--env", e.getKey() + "=" + e.getValue());
+            stub.option("--env", e.getKey() + "=" + e.getValue());
         }
         if (withFiles) {
             for (Map.Entry<String, String> f : request.files().entrySet()) {
-                option(tokens, "--file", f.getKey());
-                option(tokens, "--data", f.getValue());
+                stub.option("--file", f.getKey()).option("--data", f.getValue());
             }
         }
-        tokens.add("--");
-        tokens.addAll(argv);
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        for (String t : tokens) {
-            byte[] b = t.getBytes(StandardCharsets.UTF_8);
-            for (byte x : b) {
-                if (x == 0) {
-                    // a NUL would split one argument into two: refused at the tool boundary, asserted here
-                    throw new IllegalArgumentException("NUL byte in an argument");
-                }
-            }
-            body.writeBytes(b);
-            body.write(0);
-        }
-        byte[] head = (body.size() + "\n").getBytes(StandardCharsets.US_ASCII);
-        ByteArrayOutputStream all = new ByteArrayOutputStream(head.length + body.size());
-        all.writeBytes(head);
-        all.writeBytes(body.toByteArray());
-        return all.toByteArray();
-    }
-
-    private static void option(List<String> tokens, String name, String value) {
-        tokens.add(name);
-        tokens.add(value);
+        return stub.argv(argv).encode();
     }
 
     /**
