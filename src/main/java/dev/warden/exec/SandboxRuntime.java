@@ -9,9 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import dev.warden.session.WorkspaceDirs;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,9 +49,10 @@ public final class SandboxRuntime implements AutoCloseable {
     }
 
     public static SandboxRuntime create(WardenConfig config, Path stateDir) {
-        ExecutorService io = Executors.newCachedThreadPool(daemon("warden-io"));
-        ExecutorService background = Executors.newFixedThreadPool(2, daemon("warden-prewarm"));
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("warden-limits"));
+        ExecutorService io = Executors.newCachedThreadPool(DaemonThreads.named("warden-io"));
+        ExecutorService background = Executors.newFixedThreadPool(2, DaemonThreads.named("warden-prewarm"));
+        ScheduledExecutorService timer =
+                Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("warden-limits"));
         List<ExecutorService> pools = List.of(io, background, timer);
         var sc = config.sandbox();
         Limits base = Limits.of(config.limits());
@@ -208,12 +207,4 @@ public final class SandboxRuntime implements AutoCloseable {
         }
     }
 
-    private static ThreadFactory daemon(String name) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
 }

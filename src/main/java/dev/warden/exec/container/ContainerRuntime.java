@@ -9,6 +9,7 @@ import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig;
 import dev.warden.exec.ContainerStatus;
+import dev.warden.exec.DaemonThreads;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -29,9 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,9 +52,11 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     private final Path stateDir;
     private final Function<String, ContainerLimits> limitsOf;
     private final EngineSocket socket;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("warden-l3-timer"));
-    private final ExecutorService io = Executors.newCachedThreadPool(daemon("warden-l3-io"));
-    private final ExecutorService background = Executors.newFixedThreadPool(2, daemon("warden-l3-pool"));
+    private final ScheduledExecutorService timer =
+            Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("warden-l3-timer"));
+    private final ExecutorService io = Executors.newCachedThreadPool(DaemonThreads.named("warden-l3-io"));
+    private final ExecutorService background =
+            Executors.newFixedThreadPool(2, DaemonThreads.named("warden-l3-pool"));
     /** The images found (language to the image's JSON, parsed for its environment when first needed). */
     private final Map<String, String> images = new ConcurrentHashMap<>();
     private final Map<String, List<String>> imageEnv = new ConcurrentHashMap<>();
@@ -348,12 +349,4 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         }
     }
 
-    private static ThreadFactory daemon(String name) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
 }
