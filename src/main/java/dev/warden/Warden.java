@@ -149,14 +149,19 @@ public final class Warden {
                 : !config.audit().file().isEmpty() ? Path.of(config.audit().file())
                         : Path.of(System.getProperty("user.home"), ".local", "state", "warden", "audit.jsonl");
 
-        // The sandbox proves itself in the background while the transport starts answering.
-        CompletableFuture<SandboxRuntime> runtime = CompletableFuture.supplyAsync(() -> SandboxRuntime.create(config, stateDir));
+        // Start-up on two cores is bound by CPU: what initialize does not need (the sandbox's self-test
+        // and pools, docker-java, the operator console) waits until the first answer is out, or 2 s.
+        // The first tool call waits for the sandbox if it comes sooner.
+        CompletableFuture<Void> answered = new CompletableFuture<>();
+        CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS).execute(() -> answered.complete(null));
+        CompletableFuture<SandboxRuntime> runtime =
+                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir));
         Policy policy = new Policy(new PolicyLoader().load(
                 config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
         log().info("policy: preset {}{}", policy.preset(),
                 config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
-        ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits);
+        ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits, answered);
         Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
                 ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
                     containers.forget(ws);
@@ -202,14 +207,15 @@ public final class Warden {
             t.setDaemon(true);
             return t;
         });
-        org.eclipse.jetty.server.Server[] operatorOnly = new org.eclipse.jetty.server.Server[1];
+        CompletableFuture<org.eclipse.jetty.server.Server> operatorOnly = new CompletableFuture<>();
         Runnable shutdown = () -> {
             reaper.shutdownNow();
             approvals.close();
             OperatorCli.forget(operatorState);
-            if (operatorOnly[0] != null) {
+            operatorOnly.complete(null); // not started yet: now it never will be
+            if (operatorOnly.getNow(null) != null) {
                 try {
-                    operatorOnly[0].stop();
+                    operatorOnly.getNow(null).stop();
                 }
                 catch (Exception ignored) {
                     // stopping at exit
@@ -236,13 +242,15 @@ public final class Warden {
         if (binding == null) {
             String listen = config.operator().listen();
             if (!listen.isEmpty() && !listen.equals("off")) {
-                operatorOnly[0] = HttpTransport.startOperatorOnly(binding(listen), operator, json);
-                int port = ((org.eclipse.jetty.server.ServerConnector) operatorOnly[0].getConnectors()[0]).getLocalPort();
-                String url = "http://" + binding(listen).host() + ":" + port + "/operator";
-                OperatorCli.remember(operatorState, url, operatorToken);
-                log.info("operator console on {} (token in {})", url, operatorState);
+                HttpTransport.Binding at = binding(listen);
+                if (!HttpTransport.isLoopback(at.host())) {
+                    throw new ConfigException("operator.listen must be a loopback address under stdio, not "
+                            + at.host(), null);
+                }
+                answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, operatorState, operatorToken,
+                        operatorOnly));
             }
-            StdioTransport.run(mapper, json, tools, version);
+            StdioTransport.run(mapper, json, tools, version, () -> answered.complete(null));
         }
         else {
             long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
@@ -260,6 +268,25 @@ public final class Warden {
         }
         Runtime.getRuntime().removeShutdownHook(hook);
         shutdown.run();
+    }
+
+    /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */
+    private static void startOperatorConsole(HttpTransport.Binding at, HttpTransport.Operator operator, ObjectMapper json,
+            Path operatorState, String operatorToken, CompletableFuture<org.eclipse.jetty.server.Server> started) {
+        try {
+            org.eclipse.jetty.server.Server server = HttpTransport.startOperatorOnly(at, operator, json);
+            if (!started.complete(server)) { // shut down meanwhile
+                server.stop();
+                return;
+            }
+            int port = ((org.eclipse.jetty.server.ServerConnector) server.getConnectors()[0]).getLocalPort();
+            String url = "http://" + at.host() + ":" + port + "/operator";
+            OperatorCli.remember(operatorState, url, operatorToken);
+            log().info("operator console on {} (token in {})", url, operatorState);
+        }
+        catch (Exception e) {
+            log().error("operator console not started on {}:{}: {}", at.host(), at.port(), e.getMessage());
+        }
     }
 
     /** The operator's token: configured, from WARDEN_OPERATOR_TOKEN, or made now; never one of the client tokens. */

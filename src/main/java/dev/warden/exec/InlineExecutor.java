@@ -2,9 +2,10 @@ package dev.warden.exec;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * L1: a read-only program run directly, without namespaces, but never as root and never with more
@@ -22,11 +23,20 @@ public final class InlineExecutor implements Executor {
     private final Launcher launcher;
     private final SlotPool slots;
     private final ProcessRun processes;
+    private final ExecutorService background;
+    /** One launcher started ahead, waiting for its request as a slot's inline uid; null when none. */
+    private Stub warm;
+    private boolean closed;
 
-    InlineExecutor(Launcher launcher, SlotPool slots, ProcessRun processes) {
+    /** A launcher ({@code warden-spawn --request}) that will serve exactly one run as its slot's inline uid. */
+    private record Stub(Process process, Slot slot) {
+    }
+
+    InlineExecutor(Launcher launcher, SlotPool slots, ProcessRun processes, ExecutorService background) {
         this.launcher = launcher;
         this.slots = slots;
         this.processes = processes;
+        this.background = background;
     }
 
     @Override
@@ -39,42 +49,66 @@ public final class InlineExecutor implements Executor {
         if (!request.files().isEmpty()) {
             return new ExecOutcome.Refused("inline runs are read-only and take no files", false);
         }
-        Slot slot;
-        try {
-            slot = slots.tryAcquire(2000);
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new ExecOutcome.Refused("interrupted while waiting for a free slot", true);
-        }
-        if (slot == null) {
-            return new ExecOutcome.Refused("all " + slots.size() + " execution slots are busy", true);
-        }
-        try {
-            Path cwd = request.workspace().resolve(request.cwd());
-            List<String> cmd = new ArrayList<>(List.of(launcher.path().toString(),
-                    "--rlimit", "nproc=1", "--rlimit", "core=0", "--rlimit", "fsize=0",
-                    "--rlimit", "cpu=" + limits.cpuSeconds(),
-                    "--rlimit", "nofile=" + limits.openFiles(),
-                    "--rlimit", "as=" + (long) limits.memoryMb() * 1024 * 1024,
-                    "--uid", Integer.toString(slot.inlineUid()), "--gid", Integer.toString(slot.gid())));
-            for (String p : SYSTEM_READ) {
-                cmd.add("--landlock-ro");
-                cmd.add(p);
+        Stub stub = takeWarm();
+        if (stub == null) {
+            Slot slot;
+            try {
+                slot = slots.tryAcquire(2000);
             }
-            cmd.addAll(List.of("--landlock-ro", request.workspace().toString(), "--landlock-rw", "/dev/null",
-                    "--chdir", cwd.toString()));
-            for (Map.Entry<String, String> e : inlineEnv(request.workspace(), request.env()).entrySet()) {
-                cmd.add("--env");
-                cmd.add(e.getKey() + "=" + e.getValue());
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new ExecOutcome.Refused("interrupted while waiting for a free slot", true);
             }
-            cmd.add("--");
-            cmd.addAll(request.argv());
-            ProcessBuilder pb = new ProcessBuilder(cmd);
-            pb.environment().clear();
-            Process p = pb.start();
-            ProcessRun.Raw raw = processes.run(p, new byte[0], request.stdin(), limits.timeoutMs(),
-                    limits.outputBytes(), p::destroyForcibly, request.cancel());
+            if (slot == null) {
+                return new ExecOutcome.Refused("all " + slots.size() + " execution slots are busy", true);
+            }
+            try {
+                stub = start(slot);
+            }
+            catch (IOException e) {
+                slots.release(slot);
+                return new ExecOutcome.Refused("the inline executor could not start the program", false);
+            }
+        }
+        try {
+            return runIn(stub, request, limits);
+        }
+        finally {
+            // the program has exited (runIn waits for it); freeing its slot and starting the next
+            // launcher happen after the answer, not before
+            Stub done = stub;
+            try {
+                background.execute(() -> {
+                    end(done);
+                    refill();
+                });
+            }
+            catch (java.util.concurrent.RejectedExecutionException closing) {
+                end(done);
+            }
+        }
+    }
+
+    private ExecOutcome runIn(Stub stub, ExecRequest request, Limits limits) {
+        Path cwd = request.workspace().resolve(request.cwd());
+        // uid and gid were fixed when the launcher started; a request cannot name them
+        StubRequest req = new StubRequest()
+            .option("--rlimit", "nproc=1").option("--rlimit", "core=0").option("--rlimit", "fsize=0")
+            .option("--rlimit", "cpu=" + limits.cpuSeconds())
+            .option("--rlimit", "nofile=" + limits.openFiles())
+            .option("--rlimit", "as=" + (long) limits.memoryMb() * 1024 * 1024);
+        for (String p : SYSTEM_READ) {
+            req.option("--landlock-ro", p);
+        }
+        req.option("--landlock-ro", request.workspace().toString()).option("--landlock-rw", "/dev/null")
+            .option("--chdir", cwd.toString());
+        for (Map.Entry<String, String> e : inlineEnv(request.workspace(), request.env()).entrySet()) {
+            req.option("--env", e.getKey() + "=" + e.getValue());
+        }
+        Process p = stub.process();
+        try {
+            ProcessRun.Raw raw = processes.run(p, req.argv(request.argv()).encode(), request.stdin(),
+                    limits.timeoutMs(), limits.outputBytes(), p::destroyForcibly, request.cancel());
             if (raw.stopped() != null) {
                 return new ExecOutcome.Killed(raw.stopped(), raw.stdout(), raw.stderr(), raw.durationMs(), Usage.UNKNOWN);
             }
@@ -87,15 +121,81 @@ public final class InlineExecutor implements Executor {
             return new ExecOutcome.Completed(raw.exitCode(), raw.stdout(), raw.stderr(), raw.durationMs(),
                     Usage.UNKNOWN);
         }
-        catch (IOException e) {
-            return new ExecOutcome.Refused("the inline executor could not start the program", false);
-        }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new ExecOutcome.Refused("interrupted", false);
         }
-        finally {
-            slots.release(slot);
+    }
+
+    /** Started as root with only the uid and gid fixed; it reads its request before it does anything else. */
+    private Stub start(Slot slot) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(launcher.path().toString(), "--uid", Integer.toString(slot.inlineUid()),
+                "--gid", Integer.toString(slot.gid()), "--request");
+        pb.environment().clear();
+        return new Stub(pb.start(), slot);
+    }
+
+    private synchronized Stub takeWarm() {
+        Stub s = warm;
+        warm = null;
+        if (s != null && !s.process().isAlive()) {
+            background.execute(() -> end(s));
+            return null;
+        }
+        return s;
+    }
+
+    /** Starts the next launcher (on a background thread), if a slot is spare: a call never waits for one. */
+    private void refill() {
+        synchronized (this) {
+            if (warm != null || closed) {
+                return;
+            }
+        }
+        Slot slot = null;
+        try {
+            slot = slots.available() > 1 ? slots.tryAcquire(0) : null;
+            if (slot == null) {
+                return;
+            }
+            Stub s = start(slot);
+            synchronized (this) {
+                if (warm == null && !closed) {
+                    warm = s;
+                    return;
+                }
+            }
+            end(s);
+        }
+        catch (IOException | InterruptedException e) {
+            if (slot != null) {
+                slots.release(slot);
+            }
+        }
+    }
+
+    /** The launcher and its program are one process (RLIMIT_NPROC 1: nothing else can exist). */
+    private void end(Stub s) {
+        s.process().destroyForcibly();
+        try {
+            s.process().waitFor(5, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        slots.release(s.slot());
+    }
+
+    /** No launcher starts ahead from now on, and the waiting one is ended. */
+    void close() {
+        Stub s;
+        synchronized (this) {
+            closed = true;
+            s = warm;
+            warm = null;
+        }
+        if (s != null) {
+            end(s);
         }
     }
 

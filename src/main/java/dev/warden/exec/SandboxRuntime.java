@@ -71,7 +71,7 @@ public final class SandboxRuntime implements AutoCloseable {
             Path etc = stateDir.resolve("etc");
             SandboxExecutor.writeEtc(etc, uidBase, 2 * sc.slots(), sc.gid());
             ProcessRun processes = new ProcessRun(io, timer);
-            InlineExecutor inline = new InlineExecutor(launcher, slots, processes);
+            InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
                     background, sc.warmPerSession(), sc.warmMax());
             String selfTest = selfTest(sandbox, inline, stateDir, sc.gid(), base);
@@ -181,6 +181,9 @@ public final class SandboxRuntime implements AutoCloseable {
         // no new pre-created sandbox may start while the existing ones are destroyed
         if (sandboxImpl != null) {
             sandboxImpl.stopPrewarming();
+        }
+        if (inline instanceof InlineExecutor i) {
+            i.close();
         }
         for (ExecutorService pool : pools) {
             pool.shutdown();

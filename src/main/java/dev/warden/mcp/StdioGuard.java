@@ -35,9 +35,10 @@ final class StdioGuard {
     private final int maxLineBytes;
     private final CountDownLatch ended = new CountDownLatch(1);
 
-    StdioGuard(InputStream rawIn, OutputStream rawOut, McpJsonMapper mcpJson, ObjectMapper json, int maxLineBytes) {
+    StdioGuard(InputStream rawIn, OutputStream rawOut, McpJsonMapper mcpJson, ObjectMapper json, int maxLineBytes,
+            Runnable firstLine) {
         this.rawIn = rawIn;
-        this.out = new LineOutput(rawOut);
+        this.out = new LineOutput(rawOut, firstLine);
         this.mcpJson = mcpJson;
         this.json = json;
         this.maxLineBytes = maxLineBytes;
@@ -255,9 +256,12 @@ final class StdioGuard {
 
         private final OutputStream raw;
         private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+        private Runnable firstLine;
 
-        LineOutput(OutputStream raw) {
+        /** {@code firstLine} runs once, after the first whole line reached stdout (the answer to initialize). */
+        LineOutput(OutputStream raw, Runnable firstLine) {
             this.raw = raw;
+            this.firstLine = firstLine;
         }
 
         @Override
@@ -285,12 +289,22 @@ final class StdioGuard {
             raw.write(line);
             raw.write('\n');
             raw.flush();
+            written();
         }
 
         private void emit() throws IOException {
             pending.writeTo(raw);
             pending.reset();
             raw.flush();
+            written();
+        }
+
+        private void written() {
+            Runnable first = firstLine;
+            if (first != null) {
+                firstLine = null;
+                first.run();
+            }
         }
 
         @Override

@@ -16,13 +16,14 @@ public final class StdioTransport {
     private StdioTransport() {
     }
 
-    public static void run(McpJsonMapper mapper, ObjectMapper json, WardenTools tools, String version)
-            throws Exception {
+    /** {@code firstAnswer} runs once the first line (normally the answer to initialize) is on stdout. */
+    public static void run(McpJsonMapper mapper, ObjectMapper json, WardenTools tools, String version,
+            Runnable firstAnswer) throws Exception {
         // The protocol owns fd 1. Anything else that prints to System.out goes to stderr instead.
         FileOutputStream stdout = new FileOutputStream(FileDescriptor.out);
         System.setOut(System.err);
         StdioGuard guard = new StdioGuard(new FileInputStream(FileDescriptor.in), stdout, mapper, json,
-                MAX_MESSAGE_BYTES);
+                MAX_MESSAGE_BYTES, firstAnswer);
         var provider = new StdioServerTransportProvider(mapper, guard.input(), guard.output(), MAX_MESSAGE_BYTES + 1);
         McpSyncServer server = McpServers.single(provider, mapper, tools, version, "stdio");
         guard.awaitEnd();

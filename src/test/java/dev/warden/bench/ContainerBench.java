@@ -49,7 +49,8 @@ public final class ContainerBench {
         Files.setAttribute(root, "unix:mode", 0711);
         Path ws = root.resolve("session");
         WorkspaceDirs.create(ws, config.sandbox().gid());
-        ContainerRuntime runtime = ContainerRuntime.start(config, state, policy::containerLimits);
+        ContainerRuntime runtime = ContainerRuntime.start(config, state, policy::containerLimits,
+                java.util.concurrent.CompletableFuture.completedFuture(null));
         try {
             String down = runtime.unavailable("python").orElse(null);
             if (down != null) {

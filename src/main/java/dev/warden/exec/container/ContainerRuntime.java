@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -69,20 +70,27 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     private volatile ObjectMapper json;
     private volatile DockerClient docker;
     private volatile boolean setupStarted;
+    private final CompletionStage<?> setupAfter;
 
     private ContainerRuntime(WardenConfig.Container config, int gid, Path stateDir,
-            Function<String, ContainerLimits> limitsOf) {
+            Function<String, ContainerLimits> limitsOf, CompletionStage<?> setupAfter) {
         this.config = config;
         this.gid = gid;
         this.stateDir = stateDir;
         this.limitsOf = limitsOf;
         this.socket = EngineSocket.of(config.dockerHost());
+        this.setupAfter = setupAfter;
         this.probed = CompletableFuture.runAsync(this::probe, background);
     }
 
-    /** Starts looking for the engine in the background and returns at once. */
-    public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf) {
-        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf);
+    /**
+     * Starts looking for the engine in the background and returns at once. docker-java (thousands
+     * of classes) is set up only once {@code setupAfter} completes, so it does not compete with
+     * answering initialize for the CPU; a call that needs it earlier waits for it.
+     */
+    public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
+            CompletionStage<?> setupAfter) {
+        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, setupAfter);
     }
 
     /**
@@ -107,7 +115,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 missing.isEmpty() ? "" : "; not built: " + missing + " (tools/build-images.sh builds them)");
         if (!setupStarted) {
             setupStarted = true;
-            background.execute(this::setup);
+            setupAfter.whenComplete((ok, failed) -> background.execute(this::setup));
         }
     }
 

@@ -54,7 +54,8 @@ final class ContainerHarness implements AutoCloseable {
         Files.setAttribute(root, "unix:mode", 0711);
         this.workspace = root.resolve("session");
         WorkspaceDirs.create(workspace, config.sandbox().gid());
-        this.runtime = ContainerRuntime.start(config, state, policy::containerLimits);
+        this.runtime = ContainerRuntime.start(config, state, policy::containerLimits,
+                java.util.concurrent.CompletableFuture.completedFuture(null));
     }
 
     /** Fails (never skips) when the engine or an image is missing: CI installs both. */
