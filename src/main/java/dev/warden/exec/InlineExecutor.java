@@ -74,18 +74,13 @@ public final class InlineExecutor implements Executor {
             return runIn(stub, request, limits);
         }
         finally {
-            // the program has exited (runIn waits for it); freeing its slot and starting the next
-            // launcher happen after the answer, not before
+            // the program has exited (runIn waits for it): freeing its slot and starting the next
+            // launcher happen after the answer
             Stub done = stub;
-            try {
-                background.execute(() -> {
-                    end(done);
-                    refill();
-                });
-            }
-            catch (java.util.concurrent.RejectedExecutionException closing) {
+            AfterAnswer.run(background, () -> {
                 end(done);
-            }
+                refill();
+            });
         }
     }
 

@@ -98,15 +98,19 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             return runIn(sb, request, limits);
         }
         finally {
-            long t2 = System.nanoTime();
-            destroy(sb);
-            if (prewarmNext) {
-                refill(request.workspace());
-            }
             if (log.isDebugEnabled()) {
-                log.debug("sandbox run: warm={} acquire={}us run={}us destroy={}us", warmHit, (t1 - t0) / 1000,
-                        (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
+                log.debug("sandbox run: warm={} acquire={}us run={}us", warmHit, (t1 - t0) / 1000,
+                        (System.nanoTime() - t1) / 1000);
             }
+            // The sandbox's namespace died with its program (runIn waits for the launcher, or kills
+            // the tree): making sure of it through the cgroups and freeing the slot wait for the answer.
+            Sandbox done = sb;
+            AfterAnswer.run(background, () -> {
+                destroy(done);
+                if (prewarmNext) {
+                    refill(done.workspace());
+                }
+            });
         }
     }
 
