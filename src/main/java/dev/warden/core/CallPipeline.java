@@ -8,7 +8,6 @@ import dev.warden.approval.Verdict;
 import dev.warden.audit.AuditLog;
 import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig.LimitsConfig;
-import dev.warden.exec.Cancel;
 import dev.warden.exec.ContainerStatus;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
@@ -165,7 +164,7 @@ public final class CallPipeline {
                 return notRun(id, Status.BLOCKED, decision.tier(), findings, decision.reason(), granted.get());
             }
             ExecRequest req = new ExecRequest(decision.argv(), ws.root(), cwd.get(), bytes(call.stdin()), env.kept(),
-                    Map.of(), new Cancel());
+                    Map.of(), caller.cancel());
             Subject what = new Subject("run_command", call.command(), null, cwd.get(), call.timeoutMs());
             return decided(caller, id, decision, req, granted.get(), call.timeoutMs(), findings, ws, what);
         });
@@ -205,7 +204,7 @@ public final class CallPipeline {
             }
             String name = lang.get().name();
             ExecRequest req = ExecRequest.code(lang.get().onHost() ? lang.get().argv(call.code()) : List.of(), ws.root(),
-                    bytes(call.stdin()), lang.get().env(), files, name, call.code(), new Cancel());
+                    bytes(call.stdin()), lang.get().env(), files, name, call.code(), caller.cancel());
             Subject what = new Subject("execute_code", call.code(), name, "", call.timeoutMs());
             return decided(caller, id, decision, req, granted.get(), call.timeoutMs(), decision.findings(), ws, what);
         });

@@ -31,11 +31,104 @@ final class HttpGuardFilter extends HttpFilter {
     private final List<byte[]> tokens;
     private final transient ObjectMapper json;
     private final transient Consumer<String> sessionEnded;
+    private final transient ClientCancels cancels;
+    private final int maxRequestBytes;
 
-    HttpGuardFilter(List<String> tokens, ObjectMapper json, Consumer<String> sessionEnded) {
+    HttpGuardFilter(List<String> tokens, ObjectMapper json, Consumer<String> sessionEnded, ClientCancels cancels,
+            int maxRequestBytes) {
         this.tokens = tokens.stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
         this.json = json;
         this.sessionEnded = sessionEnded;
+        this.cancels = cancels;
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    /**
+     * A POSTed message that is a tools/call is tagged for cancellation, one that is
+     * notifications/cancelled stops its call (see {@link ClientCancels}); the SDK then reads the
+     * body as ever. The session part of the key is the transport's: the Streamable HTTP session
+     * header, or the SSE session of /message.
+     */
+    private HttpServletRequest tagged(HttpServletRequest req) throws IOException {
+        if (!"POST".equals(req.getMethod())) {
+            return req;
+        }
+        byte[] body = req.getInputStream().readNBytes(maxRequestBytes + 1);
+        if (body.length > maxRequestBytes) {
+            return null;
+        }
+        String text = new String(body, StandardCharsets.UTF_8);
+        if (text.contains("tools/call") || text.contains("notifications/cancelled")) {
+            String session = req.getRequestURI().endsWith("/message") ? "sse:" + req.getParameter("sessionId")
+                    : "http:" + req.getHeader("mcp-session-id");
+            try {
+                JsonNode node = json.readTree(text);
+                if (cancels.inspect(node, session)) {
+                    body = json.writeValueAsBytes(node);
+                }
+            }
+            catch (IOException notJson) {
+                // the SDK answers it with its own parse error
+            }
+        }
+        return new BodyRequest(req, body);
+    }
+
+    /** The request with its body already read (and maybe tagged). */
+    private static final class BodyRequest extends jakarta.servlet.http.HttpServletRequestWrapper {
+
+        private final byte[] body;
+
+        BodyRequest(HttpServletRequest req, byte[] body) {
+            super(req);
+            this.body = body;
+        }
+
+        @Override
+        public int getContentLength() {
+            return body.length;
+        }
+
+        @Override
+        public long getContentLengthLong() {
+            return body.length;
+        }
+
+        @Override
+        public jakarta.servlet.ServletInputStream getInputStream() {
+            java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(body);
+            return new jakarta.servlet.ServletInputStream() {
+                @Override
+                public boolean isFinished() {
+                    return in.available() == 0;
+                }
+
+                @Override
+                public boolean isReady() {
+                    return true;
+                }
+
+                @Override
+                public void setReadListener(jakarta.servlet.ReadListener listener) {
+                    throw new UnsupportedOperationException("the body was already read");
+                }
+
+                @Override
+                public int read() {
+                    return in.read();
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) {
+                    return in.read(b, off, len);
+                }
+            };
+        }
+
+        @Override
+        public java.io.BufferedReader getReader() {
+            return new java.io.BufferedReader(new java.io.InputStreamReader(getInputStream(), StandardCharsets.UTF_8));
+        }
     }
 
     @Override
@@ -48,6 +141,12 @@ final class HttpGuardFilter extends HttpFilter {
             writeError(res, 401, -32001, "Unauthorized: a valid bearer token is required");
             return;
         }
+        HttpServletRequest body = tagged(req);
+        if (body == null) {
+            writeError(res, 413, -32600, "Request body too large: the limit is " + maxRequestBytes + " bytes");
+            return;
+        }
+        req = body;
         boolean sseStream = "GET".equals(req.getMethod()) && req.getRequestURI().endsWith("/sse");
         SessionSniffer sniffer = sseStream ? new SessionSniffer() : null;
         ErrorCapture capture = new ErrorCapture(res, sniffer);

@@ -115,7 +115,8 @@ public final class HttpTransport implements AutoCloseable {
         legacy.setAsyncSupported(true);
         ctx.addServlet(legacy, "/sse");
         ctx.addServlet(legacy, "/message");
-        FilterHolder guard = new FilterHolder(new HttpGuardFilter(tokens, json, sessionEnded));
+        FilterHolder guard = new FilterHolder(new HttpGuardFilter(tokens, json, sessionEnded, tools.cancels(),
+                maxRequestBytes));
         guard.setAsyncSupported(true);
         // the client tokens guard the MCP endpoints only; /operator has a token of its own
         for (String path : List.of("/mcp", "/sse", "/message")) {

@@ -34,9 +34,13 @@ final class StdioGuard {
     private final ObjectMapper json;
     private final int maxLineBytes;
     private final CountDownLatch ended = new CountDownLatch(1);
+    private final ClientCancels cancels;
+    /** A stdio server has exactly one session. */
+    private static final String SESSION = "stdio";
 
     StdioGuard(InputStream rawIn, OutputStream rawOut, McpJsonMapper mcpJson, ObjectMapper json, int maxLineBytes,
-            Runnable firstLine) {
+            Runnable firstLine, ClientCancels cancels) {
+        this.cancels = cancels;
         this.rawIn = rawIn;
         this.out = new LineOutput(rawOut, firstLine);
         this.mcpJson = mcpJson;
@@ -197,6 +201,15 @@ final class StdioGuard {
                 reject(validId(id) ? id : null, McpSchema.ErrorCodes.INVALID_REQUEST, problem);
             }
             return null;
+        }
+        if (cancels.inspect(node, SESSION)) {
+            try {
+                text = json.writeValueAsString(node); // tagged for cancellation
+            }
+            catch (IOException e) {
+                reject(validId(id) ? id : null, McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error");
+                return null;
+            }
         }
         return (text + "\n").getBytes(StandardCharsets.UTF_8);
     }

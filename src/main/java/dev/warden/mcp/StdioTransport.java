@@ -23,7 +23,7 @@ public final class StdioTransport {
         FileOutputStream stdout = new FileOutputStream(FileDescriptor.out);
         System.setOut(System.err);
         StdioGuard guard = new StdioGuard(new FileInputStream(FileDescriptor.in), stdout, mapper, json,
-                MAX_MESSAGE_BYTES, firstAnswer);
+                MAX_MESSAGE_BYTES, firstAnswer, tools.cancels());
         var provider = new StdioServerTransportProvider(mapper, guard.input(), guard.output(), MAX_MESSAGE_BYTES + 1);
         McpSyncServer server = McpServers.single(provider, mapper, tools, version, "stdio");
         guard.awaitEnd();

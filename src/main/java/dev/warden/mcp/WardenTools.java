@@ -7,6 +7,7 @@ import dev.warden.core.ApprovalResult;
 import dev.warden.core.CallPipeline;
 import dev.warden.core.CallResult;
 import dev.warden.core.Caller;
+import dev.warden.exec.Cancel;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
 import io.modelcontextprotocol.spec.McpSchema;
@@ -34,6 +35,7 @@ public final class WardenTools {
     private final Supplier<List<String>> languages;
     private final long maxTimeoutMs;
     private final Duration approvalTimeout;
+    private final ClientCancels cancels = new ClientCancels();
 
     /** @param languages the language enum, read when a server's tool list is built (after the container probe) */
     public WardenTools(CallPipeline pipeline, LimitsConfig limits, Supplier<List<String>> languages,
@@ -85,7 +87,13 @@ public final class WardenTools {
                 log.debug("progress notification failed: {}", e.getMessage());
             }
         };
-        return new Caller(session, name, transport, token instanceof String t ? t : session, prompter, progress);
+        return new Caller(session, name, transport, token instanceof String t ? t : session, prompter, progress,
+                new Cancel());
+    }
+
+    /** What the transport guards tell about tools/call and notifications/cancelled messages. */
+    ClientCancels cancels() {
+        return cancels;
     }
 
     private McpSchema.CallToolResult approval(McpSyncServerExchange exchange, String transport,
@@ -107,7 +115,7 @@ public final class WardenTools {
         Map<String, Object> args = req.arguments();
         Caller caller = caller(exchange, transport, req);
         CallResult result;
-        try {
+        try (ClientCancels.Registration cancellable = cancels.register(req.meta(), caller.cancel())) {
             result = switch (tool) {
                 case "run_command" -> pipeline.runCommand(caller, arguments.runCommand(args));
                 case "execute_code" -> pipeline.executeCode(caller, arguments.executeCode(args));
@@ -117,6 +125,7 @@ public final class WardenTools {
         catch (InvalidArguments e) {
             result = pipeline.invalid(caller, tool, args, e.getMessage());
         }
+
         long t1 = System.nanoTime();
         McpSchema.CallToolResult mcp = structured(result, result.isError(), result.executionId());
         if (log.isDebugEnabled()) {

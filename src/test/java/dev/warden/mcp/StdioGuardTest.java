@@ -20,7 +20,7 @@ class StdioGuardTest {
 
     /** Feeds raw input through the guard: what the SDK would read, and what the guard answered itself. */
     private List<String> run(byte[] input, ByteArrayOutputStream answered) throws Exception {
-        StdioGuard guard = new StdioGuard(new ByteArrayInputStream(input), answered, new JacksonMcpJsonMapper(json), json, 1000, () -> { });
+        StdioGuard guard = new StdioGuard(new ByteArrayInputStream(input), answered, new JacksonMcpJsonMapper(json), json, 1000, () -> { }, new ClientCancels());
         InputStream forwarded = guard.input();
         List<String> lines = new ArrayList<>(new String(forwarded.readAllBytes(), StandardCharsets.UTF_8).lines().toList());
         guard.awaitEnd(); // returns at once: reading to the end is what ends the guard

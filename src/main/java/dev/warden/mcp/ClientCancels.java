@@ -1,0 +1,113 @@
+package dev.warden.mcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.warden.exec.Cancel;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * {@code notifications/cancelled}, which the SDK only logs, stops the run it names. The transport
+ * guards tag every {@code tools/call} with a key made of its transport session and JSON-RPC id (in
+ * {@code params._meta}, replacing whatever the client put under that name), the tool handler
+ * registers the call's {@link Cancel} under that key while it runs, and a cancellation from the same
+ * session for the same id cancels it. A client can only ever name its own session's calls: the
+ * session part of the key comes from the transport, never from the message.
+ */
+final class ClientCancels {
+
+    /** Where the guard puts the key in a tools/call's {@code params._meta}. */
+    static final String META_KEY = "dev.warden/request";
+
+    private static final int EARLY_MAX = 256;
+
+    /** Ends a registration; cannot fail. */
+    interface Registration extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    private final Map<String, Cancel> running = new ConcurrentHashMap<>();
+    /** Cancellations that arrived before their call was registered (the SDK dispatches on another thread). */
+    private final Map<String, String> early = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > EARLY_MAX;
+        }
+    };
+
+    /**
+     * Looks at one well-formed message from a transport session: a tools/call is tagged (the node is
+     * changed; true is returned so the caller re-serialises it), a cancellation stops its call.
+     */
+    boolean inspect(JsonNode message, String session) {
+        if (message == null || !message.isObject()) {
+            return false;
+        }
+        String method = message.path("method").asText("");
+        if (method.equals("tools/call") && message.has("id") && message.path("params").isObject()) {
+            ObjectNode params = (ObjectNode) message.get("params");
+            JsonNode meta = params.get("_meta");
+            ObjectNode m = meta != null && meta.isObject() ? (ObjectNode) meta : params.putObject("_meta");
+            m.put(META_KEY, key(session, message.get("id")));
+            return true;
+        }
+        if (method.equals("notifications/cancelled") && !message.has("id")) {
+            JsonNode id = message.path("params").get("requestId");
+            if (id != null && (id.isTextual() || id.isIntegralNumber())) {
+                String reason = message.path("params").path("reason").asText("");
+                cancel(key(session, id), reason);
+            }
+        }
+        return false;
+    }
+
+    /**
+     * While a call runs: a cancellation for it (even one that came first) cancels {@code cancel}.
+     *
+     * @return unregisters it
+     */
+    Registration register(Map<String, Object> meta, Cancel cancel) {
+        Object key = meta == null ? null : meta.get(META_KEY);
+        if (!(key instanceof String k)) {
+            return () -> {
+            };
+        }
+        running.put(k, cancel);
+        String earlyReason;
+        synchronized (early) {
+            earlyReason = early.remove(k);
+        }
+        if (earlyReason != null) {
+            cancel.cancel(why(earlyReason));
+        }
+        return () -> running.remove(k, cancel);
+    }
+
+    private void cancel(String key, String reason) {
+        Cancel c = running.get(key);
+        if (c == null) {
+            synchronized (early) {
+                early.put(key, reason);
+            }
+            c = running.get(key); // registered meanwhile
+            if (c == null) {
+                return;
+            }
+        }
+        c.cancel(why(reason));
+    }
+
+    private static String why(String clientReason) {
+        String r = clientReason == null ? "" : clientReason.replaceAll("\\p{Cntrl}", " ").strip();
+        if (r.length() > 200) {
+            r = r.substring(0, 200) + "…";
+        }
+        return "the client cancelled the request" + (r.isEmpty() ? "" : " (" + r + ")");
+    }
+
+    private static String key(String session, JsonNode id) {
+        return session + "\u0000" + (id.isTextual() ? "s:" + id.asText() : "n:" + id.asText());
+    }
+}
