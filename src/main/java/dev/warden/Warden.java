@@ -23,6 +23,7 @@ import dev.warden.policy.PolicyLoader;
 import dev.warden.policy.Tier;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.WorkspaceDirs;
+import dev.warden.session.Volumes;
 import dev.warden.session.Workspaces;
 import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import java.nio.file.Files;
@@ -162,7 +163,18 @@ public final class Warden {
                 config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
         ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits, answered);
-        Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
+        // the workspace quota (a volume per session) is proven and set up in the background too
+        CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
+            Volumes v = Volumes.create(stateDir, config.limits().diskMb());
+            if (v.problem() == null) {
+                log().info("workspace quota: each session's workspace is a volume of {} MB", config.limits().diskMb());
+            }
+            else {
+                log().warn("workspace quota off: {}; a run can fill the disk the workspaces are on", v.problem());
+            }
+            return v;
+        });
+        Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(), volumes,
                 ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
                     containers.forget(ws);
                     runtime.join().forget(ws);
@@ -258,6 +270,7 @@ public final class Warden {
             HttpTransport http = HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
                     config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
                     workspaces::end, operator);
+            answered.complete(null); // nothing to wait for under HTTP: set up the rest now
             String host = HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host();
             String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port() + "/operator";
             OperatorCli.remember(operatorState, url, operatorToken);

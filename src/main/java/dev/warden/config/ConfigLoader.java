@@ -98,6 +98,7 @@ public final class ConfigLoader {
         positive(problems, "limits.file_size_mb", l.fileSizeMb());
         atLeast(problems, "limits.open_files", l.openFiles(), 16);
         positive(problems, "limits.tmp_mb", l.tmpMb());
+        atLeast(problems, "limits.disk_mb", l.diskMb(), 0);
         positive(problems, "limits.code_bytes", l.codeBytes());
         positive(problems, "limits.command_bytes", l.commandBytes());
         var s = c.sandbox();

@@ -32,7 +32,7 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
 
     public record LimitsConfig(long timeoutMs, long maxTimeoutMs, long cpuMs, int memoryMb, int pids, int outputBytes,
             int fileSizeMb, int openFiles, int tmpMb, int stdinBytes, int codeBytes, int commandBytes,
-            int filesBytes, int envEntries) {
+            int filesBytes, int envEntries, int diskMb) {
     }
 
     public record Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,

@@ -563,6 +563,11 @@ public final class CallPipeline {
         try {
             result = step.run();
         }
+        catch (Workspaces.Unavailable e) {
+            log.error("call {}: {}", id, e.getMessage());
+            result = notRun(id, Status.FAILED, Tier.L2, List.of(), "It did not run: " + sanitizer.message(e.getMessage())
+                    + ".", Limits.of(limits));
+        }
         catch (IOException | RuntimeException e) {
             log.error("call {} failed inside Warden", id, e);
             result = notRun(id, Status.FAILED, Tier.L2, List.of(),
@@ -768,7 +773,7 @@ public final class CallPipeline {
         return out;
     }
 
-    private static Map<String, Object> limitsMap(Limits l) {
+    private Map<String, Object> limitsMap(Limits l) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("timeout_ms", l.timeoutMs());
         m.put("memory_mb", l.memoryMb());
@@ -777,6 +782,7 @@ public final class CallPipeline {
         m.put("cpu_ms", l.cpuSeconds() * 1000);
         m.put("file_size_mb", l.fileSizeMb());
         m.put("open_files", l.openFiles());
+        workspaces.diskMb().ifPresent(mb -> m.put("disk_mb", mb));
         return m;
     }
 

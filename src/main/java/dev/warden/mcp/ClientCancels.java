@@ -22,6 +22,16 @@ final class ClientCancels {
 
     private static final int EARLY_MAX = 256;
 
+    /**
+     * How a tagged message is written back: everything beyond ASCII as \\u escapes, so the text the SDK
+     * reads is what the client sent (an unpaired surrogate stays one, and is refused as invalid).
+     */
+    static byte[] write(com.fasterxml.jackson.databind.ObjectMapper json, JsonNode message)
+            throws com.fasterxml.jackson.core.JsonProcessingException {
+        return json.writer().with(com.fasterxml.jackson.core.json.JsonWriteFeature.ESCAPE_NON_ASCII)
+            .writeValueAsBytes(message);
+    }
+
     /** Ends a registration; cannot fail. */
     interface Registration extends AutoCloseable {
         @Override

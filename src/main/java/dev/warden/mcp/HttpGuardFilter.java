@@ -64,7 +64,7 @@ final class HttpGuardFilter extends HttpFilter {
             try {
                 JsonNode node = json.readTree(text);
                 if (cancels.inspect(node, session)) {
-                    body = json.writeValueAsBytes(node);
+                    body = ClientCancels.write(json, node);
                 }
             }
             catch (IOException notJson) {

@@ -204,7 +204,7 @@ final class StdioGuard {
         }
         if (cancels.inspect(node, SESSION)) {
             try {
-                text = json.writeValueAsString(node); // tagged for cancellation
+                text = new String(ClientCancels.write(json, node), StandardCharsets.US_ASCII); // tagged
             }
             catch (IOException e) {
                 reject(validId(id) ? id : null, McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error");

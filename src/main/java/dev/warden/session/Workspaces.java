@@ -8,6 +8,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -23,6 +24,7 @@ public final class Workspaces implements AutoCloseable {
     private static final SecureRandom random = new SecureRandom();
 
     private final Path root;
+    private final CompletableFuture<Volumes> volumes;
     private final int gid;
     private final boolean ownsRoot;
     private final Map<String, Workspace> bySession = new ConcurrentHashMap<>();
@@ -36,12 +38,20 @@ public final class Workspaces implements AutoCloseable {
      */
     public Workspaces(Path root, boolean ownsRoot, int gid, Consumer<Path> onCreate, Consumer<Path> onRemove)
             throws IOException {
-        this.root = root;
+        this(root, ownsRoot, gid, CompletableFuture.completedFuture(Volumes.none("no quota asked for")), onCreate,
+                onRemove);
+    }
+
+    /** @param volumes the workspace quota, ready by the first session (set up in the background at start) */
+    public Workspaces(Path root, boolean ownsRoot, int gid, CompletableFuture<Volumes> volumes, Consumer<Path> onCreate,
+            Consumer<Path> onRemove) throws IOException {
+        this.volumes = volumes;
+        Files.createDirectories(root);
+        this.root = root.toRealPath();
         this.gid = gid;
         this.ownsRoot = ownsRoot;
         this.onCreate = onCreate;
         this.onRemove = onRemove;
-        Files.createDirectories(root);
         // Traversable for the sandbox uids (bwrap opens the bind source as them), not listable.
         Files.setAttribute(root, "unix:mode", 0711);
     }
@@ -53,8 +63,15 @@ public final class Workspaces implements AutoCloseable {
             synchronized (this) {
                 ws = bySession.get(sessionId);
                 if (ws == null) {
-                    Path dir = root.resolve("s-" + HexFormat.of().formatHex(randomBytes()));
-                    WorkspaceDirs.create(dir, gid);
+                    String name = HexFormat.of().formatHex(randomBytes());
+                    Path dir = root.resolve("s-" + name);
+                    Volumes volumes = this.volumes.join();
+                    if (volumes.problem() == null) {
+                        makeOnVolume(volumes, dir, root.resolve(".v-" + name));
+                    }
+                    else {
+                        WorkspaceDirs.create(dir, gid);
+                    }
                     ws = new Workspace(sessionId, dir.toRealPath());
                     bySession.put(sessionId, ws);
                     onCreate.accept(ws.root());
@@ -63,6 +80,35 @@ public final class Workspaces implements AutoCloseable {
         }
         ws.touch();
         return ws;
+    }
+
+    /**
+     * With a quota: the session's volume is mounted on .v-NAME (0700, root only), the workspace is
+     * its directory w, bind-mounted on s-NAME where everything finds it. A checkpoint and its
+     * restore happen beside w inside the volume, so they are renames on one filesystem.
+     */
+    private void makeOnVolume(Volumes volumes, Path dir, Path vol) throws Unavailable {
+        try {
+            Files.createDirectory(vol);
+            Files.setAttribute(vol, "unix:mode", 0700);
+            volumes.mount(vol, dir.getFileName().toString());
+            WorkspaceDirs.create(vol.resolve("w"), gid);
+            WorkspaceDirs.create(dir, gid);
+            volumes.bind(vol.resolve("w"), dir);
+        }
+        catch (IOException e) {
+            volumes.unbind(dir);
+            volumes.unmount(vol);
+            WorkspaceDirs.delete(dir);
+            WorkspaceDirs.delete(vol);
+            throw new Unavailable("no workspace could be made for this session: " + e.getMessage(), e);
+        }
+    }
+
+    /** The volume behind a workspace, if it has one. */
+    private Optional<Path> volumeOf(Workspace ws) {
+        Path vol = ws.root().resolveSibling(".v-" + ws.root().getFileName().toString().substring("s-".length()));
+        return volumes.join().isMounted(vol) ? Optional.of(vol) : Optional.empty();
     }
 
     /** Told of every session that ends, whether or not it ever had a workspace (approval grants end with it). */
@@ -76,7 +122,7 @@ public final class Workspaces implements AutoCloseable {
      * @return the checkpoint, or empty if the workspace is larger than {@code maxBytes}
      */
     public Optional<Path> checkpoint(Workspace ws, String id, long maxBytes) throws IOException {
-        Path target = root.resolve(".ckpt-" + id);
+        Path target = volumeOf(ws).orElse(root).resolve(".ckpt-" + id);
         return WorkspaceDirs.copy(ws.root(), target, maxBytes) ? Optional.of(target) : Optional.empty();
     }
 
@@ -86,12 +132,19 @@ public final class Workspaces implements AutoCloseable {
      * pre-created sandboxes, which still see the old directory.
      */
     public void restore(Workspace ws, Path checkpoint) throws IOException {
-        Path old = root.resolve(".old-" + checkpoint.getFileName().toString().substring(".ckpt-".length()));
+        Optional<Path> vol = volumeOf(ws);
+        Path live = vol.map(v -> v.resolve("w")).orElse(ws.root());
+        Path old = live.resolveSibling(".old-" + checkpoint.getFileName().toString().substring(".ckpt-".length()));
         onRemove.accept(ws.root());
         Files.setAttribute(checkpoint, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         Files.setAttribute(checkpoint, "unix:mode", 02770, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        Files.move(ws.root(), old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        Files.move(checkpoint, ws.root(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(live, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(checkpoint, live, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        if (vol.isPresent()) { // the bind mount still shows the old tree: show the restored one
+            Volumes volumes = this.volumes.join();
+            volumes.unbind(ws.root());
+            volumes.bind(live, ws.root());
+        }
         WorkspaceDirs.delete(old);
         onCreate.accept(ws.root());
     }
@@ -108,6 +161,13 @@ public final class Workspaces implements AutoCloseable {
         Workspace ws = bySession.remove(sessionId);
         if (ws != null) {
             onRemove.accept(ws.root());
+            Optional<Path> vol = volumeOf(ws);
+            if (vol.isPresent()) { // the image goes with the volume: nothing to delete file by file
+                Volumes volumes = this.volumes.join();
+                volumes.unbind(ws.root());
+                volumes.unmount(vol.get());
+                WorkspaceDirs.delete(vol.get());
+            }
             WorkspaceDirs.delete(ws.root());
             log.debug("session {} ended, workspace removed", sessionId);
         }
@@ -118,6 +178,21 @@ public final class Workspaces implements AutoCloseable {
         List<String> idle = bySession.values().stream().filter(w -> w.idleNanos() > idleLimitNanos)
             .map(Workspace::sessionId).toList();
         idle.forEach(this::end);
+    }
+
+    /** The workspace quota in MB, if workspaces are volumes of their own. */
+    public Optional<Integer> diskMb() {
+        return volumes.join().diskMb();
+    }
+
+    /** A session's workspace could not be made (the host is short of disk, a mount failed). */
+    public static final class Unavailable extends IOException {
+
+        private static final long serialVersionUID = 1L;
+
+        Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     public int gid() {
