@@ -114,11 +114,17 @@ public final class WorkspaceDirs {
             }
             Files.createDirectory(target);
             Files.setAttribute(target, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
-            if (!copyContents(sds, source.getFileName(), source.toAbsolutePath(), target, budget)) {
-                delete(target);
-                return false;
+            try {
+                if (!copyContents(sds, source.getFileName(), source.toAbsolutePath(), target, budget)) {
+                    delete(target);
+                    return false;
+                }
+                copyOwnership(sds, source.getFileName(), target);
             }
-            copyOwnership(sds, source.getFileName(), target);
+            catch (IOException | RuntimeException e) {
+                delete(target); // a copy cut short (a full volume) leaves nothing behind
+                throw e;
+            }
         }
         return true;
     }
