@@ -23,6 +23,7 @@ import dev.warden.policy.PolicyLoader;
 import dev.warden.policy.Tier;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.WorkspaceDirs;
+import dev.warden.session.Leftovers;
 import dev.warden.session.Volumes;
 import dev.warden.session.Workspaces;
 import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
@@ -146,6 +147,11 @@ public final class Warden {
         boolean ownsRoot = args.workspace() == null && config.server().workspaceRoot().isEmpty();
         Path wsRoot = args.workspace() != null ? args.workspace()
                 : ownsRoot ? Files.createTempDirectory("warden-ws-") : Path.of(config.server().workspaceRoot());
+        // what a kill -9 would leave behind is removed at the next start (Leftovers)
+        Leftovers.mark(stateDir);
+        if (ownsRoot) {
+            Leftovers.mark(wsRoot);
+        }
         Path auditFile = args.audit() != null ? args.audit()
                 : !config.audit().file().isEmpty() ? Path.of(config.audit().file())
                         : Path.of(System.getProperty("user.home"), ".local", "state", "warden", "audit.jsonl");
@@ -165,6 +171,7 @@ public final class Warden {
         ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits, answered);
         // the workspace quota (a volume per session) is proven and set up in the background too
         CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
+            Leftovers.sweep(Path.of(System.getProperty("java.io.tmpdir")));
             Volumes v = Volumes.create(stateDir, config.limits().diskMb());
             if (v.problem() == null) {
                 log().info("workspace quota: each session's workspace is a volume of {} MB", config.limits().diskMb());

@@ -60,7 +60,6 @@ public final class Volumes {
             return none("limits.disk_mb is 0");
         }
         try {
-            sweepDead();
             Path images = stateDir.resolve("volumes");
             Files.createDirectories(images);
             Files.setAttribute(images, "unix:mode", 0700);
@@ -207,6 +206,9 @@ public final class Volumes {
             Path backing = Path.of("/sys/block", dev, "loop", "backing_file");
             try {
                 String file = Files.readString(backing).strip();
+                if (file.endsWith(" (deleted)")) { // the volume's other mount already went with its image
+                    file = file.substring(0, file.length() - " (deleted)".length());
+                }
                 Matcher im = IMAGE.matcher(Path.of(file).getFileName().toString());
                 if (!file.contains("/warden-state-") || !im.matches()) {
                     continue;

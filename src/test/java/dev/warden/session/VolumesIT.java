@@ -93,13 +93,18 @@ class VolumesIT {
         try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
             f.setLength(8L << 20);
         }
+        Path vol = Files.createDirectory(root.resolve(".v-0123abcd"));
         Path at = Files.createDirectory(root.resolve("s-0123abcd"));
         assertEquals(0, new ProcessBuilder("mkfs.ext4", "-q", "-F", image.toString()).inheritIO().start().waitFor());
-        assertEquals(0, new ProcessBuilder("mount", "-o", "loop", image.toString(), at.toString()).inheritIO().start()
+        assertEquals(0, new ProcessBuilder("mount", "-o", "loop", image.toString(), vol.toString()).inheritIO().start()
                 .waitFor());
+        assertEquals(0, new ProcessBuilder("mount", "--bind", vol.toString(), at.toString()).inheritIO().start()
+                .waitFor());
+        assertTrue(mounted(vol));
         assertTrue(mounted(at));
         Volumes.sweepDead();
-        assertFalse(mounted(at));
+        assertFalse(mounted(vol));
+        assertFalse(mounted(at), "the bind of the workspace goes too");
         assertFalse(Files.exists(image));
     }
 
