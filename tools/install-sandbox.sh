@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Warden's sandbox and build need on Debian/Ubuntu: bubblewrap (the L2 engine),
-# a C compiler and libc headers (the launcher), Java 17 and Maven if missing. Needs root.
+# a C compiler and libc headers (the launcher), mkfs.ext4 and mount (the workspace quota), Java 17
+# and Maven if missing. Needs root.
 set -euo pipefail
 need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
@@ -10,6 +11,9 @@ command -v cc >/dev/null || need+=(gcc)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v python3 >/dev/null || need+=(python3)
+# the workspace quota: an ext4 volume per session (mkfs.ext4), mounted on a loop device (mount)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v losetup >/dev/null || need+=(mount)
 if [ ${#need[@]} -eq 0 ]; then
   echo "warden: sandbox prerequisites present (bwrap $(bwrap --version | awk '{print $2}'))" >&2
   exit 0
