@@ -127,25 +127,12 @@ public final class Volumes {
 
     /** Unmounts the volume at {@code at} (lazily, if something still holds it) and deletes its image. */
     void unmount(Path at) {
-        if (images == null) {
-            return;
-        }
-        Path image = live.remove(at);
-        if (image != null) {
-            try {
-                run(List.of("umount", at.toString()));
-            }
-            catch (IOException busy) {
-                try {
-                    run(List.of("umount", "-l", at.toString()));
-                }
-                catch (IOException e) {
-                    log.warn("could not unmount the workspace volume at {}: {}", at, e.getMessage());
-                }
-            }
-        }
+        Path image = images == null ? null : live.remove(at);
         if (image == null) {
             return;
+        }
+        if (!umount(at)) {
+            log.warn("could not unmount the workspace volume at {}", at);
         }
         try {
             Files.deleteIfExists(image);
@@ -160,20 +147,26 @@ public final class Volumes {
         run(List.of("mount", "--bind", "-o", "nosuid,nodev", from.toString(), at.toString()));
     }
 
-    /** Undoes {@link #bind} (lazily, if something still holds it); nothing if {@code at} is no mount. */
+    /** Undoes {@link #bind}; nothing if {@code at} was never bound. */
     void unbind(Path at) {
-        if (images == null) {
-            return;
+        if (images != null) {
+            umount(at);
         }
+    }
+
+    /** umount, or a lazy one if something still holds the mount; false if neither worked (or nothing was mounted). */
+    private static boolean umount(Path at) {
         try {
             run(List.of("umount", at.toString()));
+            return true;
         }
         catch (IOException busy) {
             try {
                 run(List.of("umount", "-l", at.toString()));
+                return true;
             }
-            catch (IOException notMounted) {
-                // it was never bound
+            catch (IOException e) {
+                return false;
             }
         }
     }
