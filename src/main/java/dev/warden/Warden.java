@@ -10,6 +10,7 @@ import dev.warden.core.CallPipeline;
 import dev.warden.core.OperatorConsole;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
+import dev.warden.exec.DaemonThreads;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
 import dev.warden.exec.RefusingExecutor;
@@ -22,9 +23,9 @@ import dev.warden.policy.Policy;
 import dev.warden.policy.PolicyLoader;
 import dev.warden.policy.Tier;
 import dev.warden.sanitize.Sanitizer;
-import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Leftovers;
 import dev.warden.session.Volumes;
+import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Workspaces;
 import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import java.nio.file.Files;
@@ -161,8 +162,11 @@ public final class Warden {
         // The first tool call waits for the sandbox if it comes sooner.
         CompletableFuture<Void> answered = new CompletableFuture<>();
         CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS).execute(() -> answered.complete(null));
+        // each of those jobs on a thread of its own (the common pool has one thread on two cores)
+        java.util.concurrent.ThreadFactory startupThreads = DaemonThreads.named("warden-startup");
+        java.util.concurrent.Executor startup = job -> startupThreads.newThread(job).start();
         CompletableFuture<SandboxRuntime> runtime =
-                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir));
+                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir), startup);
         Policy policy = new Policy(new PolicyLoader().load(
                 config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
         log().info("policy: preset {}{}", policy.preset(),
@@ -180,7 +184,7 @@ public final class Warden {
                 log().warn("workspace quota off: {}; a run can fill the disk the workspaces are on", v.problem());
             }
             return v;
-        });
+        }, startup);
         Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(), volumes,
                 ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
                     containers.forget(ws);
@@ -267,7 +271,7 @@ public final class Warden {
                             + at.host(), null);
                 }
                 answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, operatorState, operatorToken,
-                        operatorOnly));
+                        operatorOnly), startup);
             }
             StdioTransport.run(mapper, json, tools, version, () -> answered.complete(null));
         }
