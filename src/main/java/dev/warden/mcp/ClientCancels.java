@@ -39,10 +39,16 @@ final class ClientCancels {
     }
 
     private final Map<String, Cancel> running = new ConcurrentHashMap<>();
-    /** Cancellations that arrived before their call was registered (the SDK dispatches on another thread). */
-    private final Map<String, String> early = new LinkedHashMap<>(16, 0.75f, false) {
+    /** A cancellation is kept this long for a call not yet registered (the SDK dispatches on another thread). */
+    private static final long EARLY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+
+    private record Early(String reason, long at) {
+    }
+
+    /** Cancellations that arrived before their call was registered, or after it ended (then they expire). */
+    private final Map<String, Early> early = new LinkedHashMap<>(16, 0.75f, false) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Early> eldest) {
             return size() > EARLY_MAX;
         }
     };
@@ -85,12 +91,12 @@ final class ClientCancels {
             };
         }
         running.put(k, cancel);
-        String earlyReason;
+        Early e;
         synchronized (early) {
-            earlyReason = early.remove(k);
+            e = early.remove(k);
         }
-        if (earlyReason != null) {
-            cancel.cancel(why(earlyReason));
+        if (e != null && System.nanoTime() - e.at() < EARLY_NANOS) {
+            cancel.cancel(why(e.reason()));
         }
         return () -> running.remove(k, cancel);
     }
@@ -99,7 +105,7 @@ final class ClientCancels {
         Cancel c = running.get(key);
         if (c == null) {
             synchronized (early) {
-                early.put(key, reason);
+                early.put(key, new Early(reason, System.nanoTime()));
             }
             c = running.get(key); // registered meanwhile
             if (c == null) {
