@@ -2,7 +2,8 @@
 // client's own request timeout) makes the client send notifications/cancelled, and Warden stops the
 // run it names: the sandbox and everything in it end at once, the audit says `killed` by the client,
 // and the server goes on serving. Over stdio, Streamable HTTP and HTTP+SSE. A cancellation naming
-// another session's request id stops nothing.
+// another session's request id stops nothing. A held call whose question (elicitation) is still
+// open is denied at once when its client cancels it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -86,6 +87,44 @@ describe('notifications/cancelled stops the run (stdio)', () => {
     await t.client.notification({ method: 'notifications/cancelled', params: { requestId: 987654, reason: 'x' } });
     const r = await t.call('run_command', { command: 'echo fine' });
     assert.equal(r.status, 'ok');
+  });
+});
+
+describe('notifications/cancelled while a held call waits for its elicitation answer', () => {
+  const dir = tempDir('cancel-held');
+  const audit = path.join(dir, 'audit.jsonl');
+  const policy = path.join(dir, 'policy.yaml');
+  const config = path.join(dir, 'warden.yaml');
+  let t;
+  let asked = 0;
+  before(async () => {
+    fs.writeFileSync(policy, 'approval:\n  timeout_s: 40\n');
+    fs.writeFileSync(config, `policy:\n  file: "${policy}"\noperator:\n  listen: "off"\n`);
+    // the person never answers
+    t = await stdioClient({ audit, config, onElicit: () => { asked++; return new Promise(() => {}); } });
+  });
+  after(async () => {
+    await t?.client.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the approval is denied by the client at once, not at the 40 s timeout', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    // a timeout above max_timeout_ms is held for a person (request.long_timeout)
+    const call = t.client.callTool({ name: 'run_command', arguments: { command: 'echo held', timeout_ms: 200_000 } },
+      undefined, { signal: controller.signal, timeout: 90_000 });
+    await waitFor('the question to be asked', () => asked > 0);
+    controller.abort('not needed any more');
+    await assert.rejects(call);
+    const decision = await waitFor('the decision line', () => readAudit(audit).find((l) => l.type === 'decision'));
+    assert.equal(decision.decision, 'denied', JSON.stringify(decision));
+    assert.equal(decision.channel, 'client', JSON.stringify(decision));
+    const line = await waitFor('the call line', () => readAudit(audit).find((l) => l.type === 'call'));
+    assert.equal(line.status, 'denied', JSON.stringify(line));
+    assert.ok(Date.now() - started < 15_000, 'denied long before the approval timeout');
+    const after_ = await t.call('run_command', { command: 'echo still here' });
+    assert.equal(after_.status, 'ok');
   });
 });
 

@@ -8,6 +8,7 @@ import dev.warden.approval.Verdict;
 import dev.warden.audit.AuditLog;
 import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig.LimitsConfig;
+import dev.warden.exec.Cancel;
 import dev.warden.exec.ContainerStatus;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
@@ -255,7 +256,12 @@ public final class CallPipeline {
         held.put(id, h);
         if (caller.prompter() != null) {
             approvals.ask(pending.get(), caller.prompter());
-            Ruling ruling = await(pending.get(), caller.progress());
+            // the client giving up on this call (notifications/cancelled) answers the question for it
+            Ruling ruling;
+            try (Cancel.Registration givenUp = caller.cancel().onCancel(() -> approvals.decide(id,
+                    Ruling.deny(caller.client(), "client", "the client cancelled the request while it waited")))) {
+                ruling = await(pending.get(), caller.progress());
+            }
             if (ruling.approved()) {
                 return h.result(ruling);
             }

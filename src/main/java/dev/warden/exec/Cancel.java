@@ -32,12 +32,18 @@ public final class Cancel {
         return reason;
     }
 
+    /** Undoes an {@link #onCancel} registration; cannot fail, so it needs no catch. */
+    public interface Registration extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /**
      * Registers how to stop the current run; runs it at once if already cancelled.
      *
      * @return unregisters it
      */
-    public AutoCloseable onCancel(Runnable hook) {
+    public Registration onCancel(Runnable hook) {
         boolean now;
         synchronized (this) {
             now = reason != null;

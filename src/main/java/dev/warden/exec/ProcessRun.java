@@ -48,7 +48,7 @@ final class ProcessRun {
             killTree.run();
             p.destroyForcibly();
         }, timeoutMs, TimeUnit.MILLISECONDS);
-        AutoCloseable stop = cancel.onCancel(() -> {
+        Cancel.Registration stop = cancel.onCancel(() -> {
             killTree.run();
             p.destroyForcibly();
         });
@@ -74,16 +74,7 @@ final class ProcessRun {
         }
         finally {
             limit.cancel(false);
-            close(stop);
-        }
-    }
-
-    private static void close(AutoCloseable c) {
-        try {
-            c.close();
-        }
-        catch (Exception ignored) {
-            // removing a hook from a list cannot fail
+            stop.close();
         }
     }
 

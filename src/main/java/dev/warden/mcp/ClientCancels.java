@@ -32,11 +32,6 @@ final class ClientCancels {
             .writeValueAsBytes(message);
     }
 
-    /** Ends a registration; cannot fail. */
-    interface Registration extends AutoCloseable {
-        @Override
-        void close();
-    }
 
     private final Map<String, Cancel> running = new ConcurrentHashMap<>();
     /** A cancellation is kept this long for a call not yet registered (the SDK dispatches on another thread). */
@@ -84,7 +79,7 @@ final class ClientCancels {
      *
      * @return unregisters it
      */
-    Registration register(Map<String, Object> meta, Cancel cancel) {
+    Cancel.Registration register(Map<String, Object> meta, Cancel cancel) {
         Object key = meta == null ? null : meta.get(META_KEY);
         if (!(key instanceof String k)) {
             return () -> {

@@ -115,7 +115,7 @@ public final class WardenTools {
         Map<String, Object> args = req.arguments();
         Caller caller = caller(exchange, transport, req);
         CallResult result;
-        try (ClientCancels.Registration cancellable = cancels.register(req.meta(), caller.cancel())) {
+        try (Cancel.Registration cancellable = cancels.register(req.meta(), caller.cancel())) {
             result = switch (tool) {
                 case "run_command" -> pipeline.runCommand(caller, arguments.runCommand(args));
                 case "execute_code" -> pipeline.executeCode(caller, arguments.executeCode(args));

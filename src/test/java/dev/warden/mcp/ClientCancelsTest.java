@@ -34,7 +34,7 @@ class ClientCancelsTest {
     void aCancellationStopsTheRegisteredCallOfItsSessionAndId() throws Exception {
         Map<String, Object> meta = tagged("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}", "s1");
         Cancel cancel = new Cancel();
-        try (ClientCancels.Registration r = cancels.register(meta, cancel)) {
+        try (Cancel.Registration r = cancels.register(meta, cancel)) {
             cancelled("\"7\"", "s1"); // a string id is another id than the number 7
             cancelled("7", "s2"); // another session
             assertNull(cancel.reason());
@@ -58,7 +58,7 @@ class ClientCancelsTest {
                 + "{\"_meta\":{\"dev.warden/request\":\"victim\",\"progressToken\":3}}}", "attacker");
         assertEquals(3, meta.get("progressToken"));
         Cancel cancel = new Cancel();
-        try (ClientCancels.Registration r = cancels.register(meta, cancel)) {
+        try (Cancel.Registration r = cancels.register(meta, cancel)) {
             cancelled("1", "victim");
             assertNull(cancel.reason());
         }

@@ -13,6 +13,7 @@ import com.github.dockerjava.api.model.Ulimit;
 import com.github.dockerjava.api.model.Volume;
 import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig;
+import dev.warden.exec.Cancel;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -194,7 +195,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         Container target = c;
         // an operator's stop or the kill switch kills the container; unregistered before it is destroyed
-        AutoCloseable stopHook = request.cancel().onCancel(() -> kill(target));
+        Cancel.Registration stopHook = request.cancel().onCancel(() -> kill(target));
         try {
             if (cgroups != null && c.warm()) {
                 cgroups.reset(c.name());
@@ -207,12 +208,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             return outcome;
         }
         finally {
-            try {
-                stopHook.close();
-            }
-            catch (Exception ignored) {
-                // removing a hook from a list cannot fail
-            }
+            stopHook.close();
             destroy(c);
             refill(request.workspace(), language);
         }
