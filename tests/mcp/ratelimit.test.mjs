@@ -2,6 +2,7 @@
 // configured buckets, and no call is lost), the concurrency cap with its bounded queue, and the
 // audit trail surviving kill -9 of the server in the middle of a burst.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -143,6 +144,8 @@ describe('audit trail survives kill -9 in the middle of a burst', () => {
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
     await server?.stop();
+    // if the test failed before the next start swept them: a killed server's volumes are still mounted
+    for (const at of mountsUnder(env.dir)) execFileSync('umount', ['-l', at]);
     fs.rmSync(env.dir, { recursive: true, force: true });
   });
 
@@ -168,4 +171,19 @@ describe('audit trail survives kill -9 in the middle of a burst', () => {
     const missing = answered.filter((id) => !audited.has(id));
     assert.deepEqual(missing, [], `${missing.length} of ${answered.length} answered calls are missing from the audit`);
   });
+
+  it("the next start removes the killed server's workspace volumes", async () => {
+    assert.ok(mountsUnder(env.workspace).length > 0, 'the killed server left its session volumes mounted');
+    server = await startHttpServer({ audit: env.audit, workspace: env.workspace, config: env.config });
+    const deadline = Date.now() + 15_000;
+    while (mountsUnder(env.workspace).length > 0 && Date.now() < deadline) await sleep(100);
+    assert.deepEqual(mountsUnder(env.workspace), []);
+  });
 });
+
+/** Mount points below a directory, from /proc/mounts. */
+function mountsUnder(dir) {
+  const real = fs.realpathSync(dir);
+  return fs.readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1])
+    .filter((at) => at && at.startsWith(`${real}/`));
+}

@@ -46,6 +46,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     private final Map<Path, Deque<Sandbox>> warm = new LinkedHashMap<>(16, 0.75f, true); // LRU by access
     private int warmCount;
     private volatile boolean closed;
+    /**
+     * Bumped by {@link #forget} (a session's end, or a restore that swapped its workspace): a sandbox
+     * started for an older generation binds a tree that is no longer the workspace, so it is not kept.
+     */
+    private final Map<Path, Integer> generations = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A sandbox started up to its stub, bound to one workspace and one slot. */
     private record Sandbox(Process process, Slot slot, Path workspace) {
@@ -105,10 +110,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             // The sandbox's namespace died with its program (runIn waits for the launcher, or kills
             // the tree): making sure of it through the cgroups and freeing the slot wait for the answer.
             Sandbox done = sb;
+            int generation = generation(done.workspace()); // now, before the caller may restore the workspace
             AfterAnswer.run(background, () -> {
                 destroy(done);
                 if (prewarmNext) {
-                    refill(done.workspace());
+                    refill(done.workspace(), generation);
                 }
             });
         }
@@ -308,15 +314,25 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         return true;
     }
 
-    /** After a call (or when a session starts), make the session's next sandbox in the background. */
+    private int generation(Path workspace) {
+        return generations.getOrDefault(workspace, 0);
+    }
+
+    /** When a session starts (or its workspace was restored), make its next sandbox in the background. */
     public void refill(Path workspace) {
+        refill(workspace, generation(workspace));
+    }
+
+    /** Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile. */
+    private void refill(Path workspace, int generation) {
         if (warmPerSession == 0 || closed) {
             return;
         }
         background.execute(() -> {
             synchronized (this) {
                 Deque<Sandbox> q = warm.get(workspace);
-                if ((q != null && q.size() >= warmPerSession) || warmCount >= warmMax || !Files.isDirectory(workspace)) {
+                if ((q != null && q.size() >= warmPerSession) || warmCount >= warmMax || !Files.isDirectory(workspace)
+                        || generation(workspace) != generation) {
                     return;
                 }
                 warmCount++; // reserve before starting outside the lock
@@ -333,7 +349,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 }
                 Sandbox sb = start(slot, workspace);
                 synchronized (this) {
-                    if (!closed && Files.isDirectory(workspace)) {
+                    if (!closed && Files.isDirectory(workspace) && generation(workspace) == generation) {
                         warm.computeIfAbsent(workspace, k -> new ArrayDeque<>()).add(sb);
                         return;
                     }
@@ -357,6 +373,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     public void forget(Path workspace) {
         Deque<Sandbox> q;
         synchronized (this) {
+            generations.merge(workspace, 1, Integer::sum);
             q = warm.remove(workspace);
             if (q != null) {
                 warmCount -= q.size();
