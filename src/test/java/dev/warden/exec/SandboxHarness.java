@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /** A real sandbox runtime on the default config, one workspace, and helpers to look at the host. */
-final class SandboxHarness implements AutoCloseable {
+public final class SandboxHarness implements AutoCloseable {
 
     final WardenConfig config;
     final Path state;
@@ -46,7 +46,8 @@ final class SandboxHarness implements AutoCloseable {
         return runtime.inline().run(new ExecRequest(List.of(argv), workspace, "", null, Map.of()), limits(timeoutMs));
     }
 
-    static String out(ExecOutcome o) {
+    /** The run's stdout, whatever way it ended (also used by the container tests). */
+    public static String out(ExecOutcome o) {
         if (o instanceof ExecOutcome.Completed c) {
             return new String(c.stdout().bytes(), StandardCharsets.UTF_8);
         }

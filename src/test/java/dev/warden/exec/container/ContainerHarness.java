@@ -84,19 +84,6 @@ final class ContainerHarness implements AutoCloseable {
                 Map.of(), files, language, code), limits(language, timeoutMs));
     }
 
-    static String out(ExecOutcome o) {
-        if (o instanceof ExecOutcome.Completed c) {
-            return new String(c.stdout().bytes(), StandardCharsets.UTF_8);
-        }
-        if (o instanceof ExecOutcome.TimedOut t) {
-            return new String(t.stdout().bytes(), StandardCharsets.UTF_8);
-        }
-        if (o instanceof ExecOutcome.Killed k) {
-            return new String(k.stdout().bytes(), StandardCharsets.UTF_8);
-        }
-        return "";
-    }
-
     static String err(ExecOutcome o) {
         if (o instanceof ExecOutcome.Completed c) {
             return new String(c.stderr().bytes(), StandardCharsets.UTF_8);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.SandboxHarness;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -49,7 +50,7 @@ class ContainerLanguagesIT {
         ExecOutcome o = h.run(language, HELLO.get(language), 60_000, "", Map.of());
         ExecOutcome.Completed c = assertInstanceOf(ExecOutcome.Completed.class, o, () -> language + ": " + o);
         assertEquals(0, c.exitCode(), () -> language + " stderr: " + ContainerHarness.err(o));
-        assertEquals("hello from " + language + "\n", ContainerHarness.out(o));
+        assertEquals("hello from " + language + "\n", SandboxHarness.out(o));
         if (compiled) {
             assertNotNull(c.compile(), language + " has a compile phase");
             assertEquals("ok", c.compile().status());
@@ -75,19 +76,19 @@ class ContainerLanguagesIT {
     void stdinReachesTheProgramAndEnds() {
         ExecOutcome o = h.run("python", "import sys\ndata = sys.stdin.read()\nprint(len(data), data.upper())", 30_000,
                 "abc", Map.of());
-        assertEquals("3 ABC\n", ContainerHarness.out(o), () -> ContainerHarness.err(o));
+        assertEquals("3 ABC\n", SandboxHarness.out(o), () -> ContainerHarness.err(o));
     }
 
     @Test
     void filesAndOutputsPersistInTheWorkspace() throws Exception {
         ExecOutcome o = h.run("python", "print(open('in/data.txt').read().strip()); open('out.txt','w').write('from the container')",
                 30_000, "", Map.of("in/data.txt", "given"));
-        assertEquals("given\n", ContainerHarness.out(o), () -> ContainerHarness.err(o));
+        assertEquals("given\n", SandboxHarness.out(o), () -> ContainerHarness.err(o));
         assertEquals("from the container", java.nio.file.Files.readString(h.workspace.resolve("out.txt")));
         assertEquals(h.config.sandbox().gid(), java.nio.file.Files.getAttribute(h.workspace.resolve("out.txt"), "unix:gid"),
                 "the workspace group owns what the container writes, so the L2 sandbox can use it");
         ExecOutcome next = h.run("c", "#include <stdio.h>\nint main(void){FILE*f=fopen(\"out.txt\",\"r\");char b[64]={0};fread(b,1,63,f);puts(b);}\n",
                 60_000, "", Map.of());
-        assertEquals("from the container\n", ContainerHarness.out(next), () -> ContainerHarness.err(next));
+        assertEquals("from the container\n", SandboxHarness.out(next), () -> ContainerHarness.err(next));
     }
 }
