@@ -8,6 +8,7 @@ import dev.warden.config.ConfigLoader;
 import dev.warden.config.WardenConfig;
 import dev.warden.core.CallPipeline;
 import dev.warden.core.OperatorConsole;
+import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
 import dev.warden.exec.DaemonThreads;
@@ -203,8 +204,9 @@ public final class Warden {
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
         ApprovalService approvals = new ApprovalService(policy.approvalTimeout(),
                 (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)));
-        Executions executions = new Executions(config.rateLimits().maxConcurrent(), config.rateLimits().queue(),
-                config.rateLimits().queueTimeoutMs());
+        var rl = config.rateLimits();
+        Executions executions = new Executions(rl.maxConcurrent(), rl.maxConcurrentPerClient(), rl.queue(),
+                rl.queuePerClient(), rl.queueTimeoutMs());
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
@@ -216,7 +218,8 @@ public final class Warden {
         // a container-only language is offered only when the engine and its image are there
         long probeWaitMs = config.container().probeWaitMs();
         WardenTools tools = new WardenTools(pipeline, config.limits(),
-                () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json);
+                () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
+                new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
         HttpTransport.Operator operator = new HttpTransport.Operator(
                 new OperatorConsole(approvals, executions, audit, sanitizer), operatorToken);
         Path operatorState = config.operator().stateFile().isEmpty()
@@ -231,9 +234,32 @@ public final class Warden {
             return t;
         });
         CompletableFuture<org.eclipse.jetty.server.Server> operatorOnly = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicReference<HttpTransport> httpRef = new java.util.concurrent.atomic.AtomicReference<>();
         Runnable shutdown = () -> {
             reaper.shutdownNow();
+            // Every call in flight is answered before anything it uses goes away: new calls are
+            // refused (answered), held ones denied, running ones stopped, then a few seconds for
+            // their answers and audit lines; only then the transports, workspaces and sandboxes.
+            tools.stopAccepting();
             approvals.close();
+            executions.stopAll("Warden is shutting down");
+            try {
+                if (!tools.drain(java.time.Duration.ofSeconds(10))) {
+                    log().warn("{} calls were still in flight at shutdown", tools.inFlight());
+                }
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            HttpTransport http = httpRef.get();
+            if (http != null) {
+                try {
+                    http.close();
+                }
+                catch (Exception e) {
+                    log().warn("stopping HTTP: {}", e.getMessage());
+                }
+            }
             OperatorCli.forget(operatorState);
             operatorOnly.complete(null); // not started yet: now it never will be
             if (operatorOnly.getNow(null) != null) {
@@ -280,7 +306,10 @@ public final class Warden {
             reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             HttpTransport http = HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
                     config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
-                    workspaces::end, operator);
+                    workspaces::end, operator, new HttpTransport.SessionCaps(config.server().maxSessionsPerClient(),
+                            config.server().maxSessions()));
+            httpRef.set(http);
+            reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             answered.complete(null); // nothing to wait for under HTTP: set up the rest now
             String host = HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host();
             String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port() + "/operator";

@@ -146,6 +146,12 @@ public final class ConfigLoader {
         atLeast(problems, "rate_limits.max_concurrent", r.maxConcurrent(), 1);
         atLeast(problems, "rate_limits.queue", r.queue(), 0);
         atLeast(problems, "rate_limits.queue_timeout_ms", r.queueTimeoutMs(), 0);
+        atLeast(problems, "rate_limits.max_concurrent_per_client", r.maxConcurrentPerClient(), 1);
+        atLeast(problems, "rate_limits.queue_per_client", r.queuePerClient(), 0);
+        atLeast(problems, "rate_limits.max_calls_per_client", r.maxCallsPerClient(), 1);
+        atLeast(problems, "rate_limits.max_calls", r.maxCalls(), r.maxCallsPerClient());
+        atLeast(problems, "server.max_sessions_per_client", c.server().maxSessionsPerClient(), 1);
+        atLeast(problems, "server.max_sessions", c.server().maxSessions(), c.server().maxSessionsPerClient());
         atLeast(problems, "audit.max_mb", c.audit().maxMb(), 0);
         atLeast(problems, "audit.keep", c.audit().keep(), 1);
         if (c.operator().token() != null && !c.operator().token().isEmpty() && c.operator().token().length() < 16) {

@@ -8,7 +8,15 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
         RateLimitsConfig rateLimits, Sandbox sandbox, PolicyRef policy, Map<String, LanguageConfig> languages,
         Container container) {
 
-    public record Server(String workspaceRoot, long sessionIdleTimeoutS) {
+    /**
+     * @param maxSessionsPerClient live MCP sessions one client identity may hold (HTTP; its token)
+     * @param maxSessions live MCP sessions of all clients together
+     */
+    public record Server(String workspaceRoot, long sessionIdleTimeoutS, int maxSessionsPerClient, int maxSessions) {
+
+        public Server(String workspaceRoot, long sessionIdleTimeoutS) {
+            this(workspaceRoot, sessionIdleTimeoutS, 8, 64);
+        }
     }
 
     public record Http(List<String> tokens, List<String> allowedOrigins, List<String> allowedHosts,
@@ -26,8 +34,20 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
     public record RateConfig(long capacity, long refillPerMinute) {
     }
 
+    /**
+     * @param maxConcurrentPerClient of the {@code maxConcurrent} execution places, how many one identity may hold
+     * @param queuePerClient of the {@code queue}, how many calls of one identity may wait
+     * @param maxCallsPerClient calls one identity may have in flight in any phase (policy, queue, approval, run)
+     * @param maxCalls calls of all identities in flight together
+     */
     public record RateLimitsConfig(RateConfig perClient, Map<String, RateConfig> perTier, int maxConcurrent, int queue,
-            long queueTimeoutMs) {
+            long queueTimeoutMs, int maxConcurrentPerClient, int queuePerClient, int maxCallsPerClient, int maxCalls) {
+
+        public RateLimitsConfig(RateConfig perClient, Map<String, RateConfig> perTier, int maxConcurrent, int queue,
+                long queueTimeoutMs) {
+            this(perClient, perTier, maxConcurrent, queue, queueTimeoutMs, Math.max(1, (maxConcurrent + 1) / 2),
+                    Math.max(0, queue / 2), 64, 256);
+        }
     }
 
     public record LimitsConfig(long timeoutMs, long maxTimeoutMs, long cpuMs, int memoryMb, int pids, int outputBytes,

@@ -395,7 +395,7 @@ public final class CallPipeline {
                 clip(what.text(), 300), tier.name(), Instant.now(), req.cancel());
         Executions.Entry entry;
         try {
-            entry = executions.enter(running, position -> caller.progress().report(0,
+            entry = executions.enter(running, caller.identity(), position -> caller.progress().report(0,
                     "queued for an execution place (" + position + " waiting)"));
         }
         catch (InterruptedException e) {
@@ -556,6 +556,17 @@ public final class CallPipeline {
         Map<String, Object> auditArgs = new LinkedHashMap<>();
         auditArgs.put("keys", rawArgs == null ? List.of() : List.copyOf(rawArgs.keySet()));
         return guarded(caller, tool, id, auditArgs, () -> invalidResult(id, message));
+    }
+
+    /**
+     * A call refused at the door because its client (or every client together) already has as many
+     * calls in flight as Warden admits: answered at once, without waiting, and audited.
+     */
+    public CallResult busy(Caller caller, String tool, Map<String, Object> rawArgs, long retryAfterMs, String why) {
+        String id = newId();
+        Map<String, Object> auditArgs = new LinkedHashMap<>();
+        auditArgs.put("keys", rawArgs == null ? List.of() : List.copyOf(rawArgs.keySet()));
+        return guarded(caller, tool, id, auditArgs, () -> rateLimited(id, Tier.L2, List.of(), retryAfterMs, why));
     }
 
     private interface Step {

@@ -2,14 +2,17 @@ package dev.warden.limit;
 
 import dev.warden.exec.Cancel;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
@@ -45,84 +48,214 @@ public final class Executions {
     public final class Ticket implements AutoCloseable {
 
         private final Running running;
+        private final String identity;
         private boolean closed;
 
-        private Ticket(Running running) {
+        private Ticket(Running running, String identity) {
             this.running = running;
+            this.identity = identity;
         }
 
         @Override
-        public synchronized void close() {
-            if (!closed) {
-                closed = true;
-                byId.remove(running.id());
-                places.release();
+        public void close() {
+            lock.lock();
+            try {
+                if (!closed) {
+                    closed = true;
+                    byId.remove(running.id());
+                    release(identity);
+                }
             }
+            finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** A call waiting for a place; a freed place is handed to it directly. */
+    private static final class Waiter {
+        final String identity;
+        final Condition ready;
+        boolean granted;
+
+        Waiter(String identity, Condition ready) {
+            this.identity = identity;
+            this.ready = ready;
         }
     }
 
     private final int maxConcurrent;
+    private final int perIdentity;
     private final int queueMax;
+    private final int queuePerIdentity;
     private final long queueTimeoutMs;
-    private final Semaphore places;
-    private final AtomicInteger waiting = new AtomicInteger();
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Places held, per identity; guarded by the lock. */
+    private final Map<String, Integer> holding = new HashMap<>();
+    /** Waiters per identity in arrival order; identities in the order they take turns. Guarded by the lock. */
+    private final LinkedHashMap<String, ArrayDeque<Waiter>> queues = new LinkedHashMap<>();
+    private int held;
+    private int waiting;
     private final Map<String, Running> byId = new ConcurrentHashMap<>();
     private volatile Halted halted;
 
     public Executions(int maxConcurrent, int queueMax, long queueTimeoutMs) {
-        this.maxConcurrent = maxConcurrent;
-        this.queueMax = queueMax;
-        this.queueTimeoutMs = queueTimeoutMs;
-        this.places = new Semaphore(maxConcurrent, true);
+        this(maxConcurrent, maxConcurrent, queueMax, queueMax, queueTimeoutMs);
     }
 
     /**
-     * Waits for a place, at most the queue timeout.
+     * @param perIdentity places one client identity may hold at once
+     * @param queuePerIdentity calls of one identity that may wait at once
+     */
+    public Executions(int maxConcurrent, int perIdentity, int queueMax, int queuePerIdentity, long queueTimeoutMs) {
+        this.maxConcurrent = maxConcurrent;
+        this.perIdentity = Math.max(1, Math.min(perIdentity, maxConcurrent));
+        this.queueMax = queueMax;
+        this.queuePerIdentity = Math.min(queuePerIdentity, queueMax);
+        this.queueTimeoutMs = queueTimeoutMs;
+    }
+
+    /** Waits for a place, at most the queue timeout; the running execution's session is its identity. */
+    public Entry enter(Running running, IntConsumer queued) throws InterruptedException {
+        return enter(running, running.session(), queued);
+    }
+
+    /**
+     * Waits for a place, at most the queue timeout. Places go to waiting identities in turn, and
+     * no identity holds more than its share, so one client's flood of long calls cannot make
+     * another client's call wait behind it.
      *
+     * @param identity whom the place counts against (the client's token, or its session)
      * @param queued told the queue position (1 = next) about once a second while it waits
      */
-    public Entry enter(Running running, IntConsumer queued) throws InterruptedException {
+    public Entry enter(Running running, String identity, IntConsumer queued) throws InterruptedException {
         Halted h = halted;
         if (h != null) {
             return h;
         }
-        if (!places.tryAcquire()) {
-            if (waiting.incrementAndGet() > queueMax) {
-                waiting.decrementAndGet();
-                return new Busy(1000, "all " + maxConcurrent + " execution places are taken and the queue of "
-                        + queueMax + " is full");
-            }
-            try {
-                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(queueTimeoutMs);
-                boolean got = false;
-                while (!got) {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return new Busy(1000, "it waited " + queueTimeoutMs + " ms in the queue for one of the "
-                                + maxConcurrent + " execution places");
-                    }
-                    queued.accept(waiting.get());
-                    got = places.tryAcquire(Math.min(left, TimeUnit.SECONDS.toNanos(1)), TimeUnit.NANOSECONDS);
-                    if (halted != null) {
-                        if (got) {
-                            places.release();
-                        }
-                        return halted;
-                    }
+        lock.lock();
+        try {
+            if (!mayTake(identity) || queues.containsKey(identity)) {
+                Entry refused = await(identity, queued);
+                if (refused != null) {
+                    return refused;
                 }
             }
-            finally {
-                waiting.decrementAndGet();
+            else {
+                take(identity);
+            }
+            if (halted != null) {
+                // the switch was thrown while it waited: this run must not start
+                release(identity);
+                return halted;
+            }
+            byId.put(running.id(), running);
+            return new Admitted(new Ticket(running, identity));
+        }
+        finally {
+            lock.unlock();
+        }
+    }
+
+    /** With the lock held: queue up and wait to be handed a place. @return null once it holds one */
+    private Entry await(String identity, IntConsumer queued) throws InterruptedException {
+        ArrayDeque<Waiter> mine = queues.get(identity);
+        int mineWaiting = mine == null ? 0 : mine.size();
+        if (waiting >= queueMax || mineWaiting >= queuePerIdentity) {
+            String why = waiting >= queueMax
+                    ? "all " + maxConcurrent + " execution places are taken and the queue of " + queueMax + " is full"
+                    : "this client holds " + holding.getOrDefault(identity, 0) + " of the " + maxConcurrent
+                            + " execution places and already has " + mineWaiting + " calls waiting (its share of the queue)";
+            return new Busy(1000, why);
+        }
+        Waiter w = new Waiter(identity, lock.newCondition());
+        queues.computeIfAbsent(identity, k -> new ArrayDeque<>()).addLast(w);
+        waiting++;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(queueTimeoutMs);
+        boolean done = false;
+        try {
+            while (!w.granted) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || halted != null) {
+                    break;
+                }
+                int position = waiting;
+                lock.unlock();
+                try {
+                    queued.accept(position);
+                }
+                finally {
+                    lock.lock();
+                }
+                if (!w.granted) {
+                    w.ready.awaitNanos(Math.min(left, TimeUnit.SECONDS.toNanos(1)));
+                }
+            }
+            done = true;
+        }
+        finally {
+            if (!w.granted) {
+                dequeue(w);
+            }
+            else if (!done) {
+                // interrupted after a place was handed over: give it on
+                release(identity);
             }
         }
-        byId.put(running.id(), running);
+        if (w.granted) {
+            return null;
+        }
         if (halted != null) {
-            // the switch was thrown between the check above and now: this run must not start
-            byId.remove(running.id());
-            places.release();
             return halted;
         }
-        return new Admitted(new Ticket(running));
+        return new Busy(1000, "it waited " + queueTimeoutMs + " ms in the queue for one of the " + maxConcurrent
+                + " execution places");
+    }
+
+    private boolean mayTake(String identity) {
+        return held < maxConcurrent && holding.getOrDefault(identity, 0) < perIdentity;
+    }
+
+    private void take(String identity) {
+        held++;
+        holding.merge(identity, 1, Integer::sum);
+    }
+
+    private void dequeue(Waiter w) {
+        ArrayDeque<Waiter> q = queues.get(w.identity);
+        if (q != null && q.remove(w)) {
+            waiting--;
+            if (q.isEmpty()) {
+                queues.remove(w.identity);
+            }
+        }
+    }
+
+    /** With the lock held: frees a place and hands places to waiting identities in turn. */
+    private void release(String identity) {
+        held--;
+        holding.computeIfPresent(identity, (k, n) -> n <= 1 ? null : n - 1);
+        boolean gave = true;
+        while (gave && held < maxConcurrent && !queues.isEmpty()) {
+            gave = false;
+            for (var it = queues.entrySet().iterator(); it.hasNext();) {
+                var e = it.next();
+                if (holding.getOrDefault(e.getKey(), 0) >= perIdentity) {
+                    continue;
+                }
+                Waiter w = e.getValue().pollFirst();
+                waiting--;
+                it.remove();
+                if (!e.getValue().isEmpty()) {
+                    queues.put(e.getKey(), e.getValue()); // its turn is over: to the back of the line
+                }
+                take(w.identity);
+                w.granted = true;
+                w.ready.signal();
+                gave = true;
+                break;
+            }
+        }
     }
 
     /** Stops one running execution. @return false if no execution with this id is running */
@@ -135,10 +268,24 @@ public final class Executions {
         return true;
     }
 
+    /** Stops every running execution (at shutdown); each is answered as killed, with this reason. */
+    public void stopAll(String why) {
+        for (Running r : List.copyOf(byId.values())) {
+            r.cancel().cancel(why);
+        }
+    }
+
     /** Turns the kill switch on (stopping everything running) or off. */
     public void killSwitch(boolean on, String by) {
         if (on) {
             halted = new Halted(by, Instant.now());
+            lock.lock();
+            try {
+                queues.values().forEach(q -> q.forEach(w -> w.ready.signal()));
+            }
+            finally {
+                lock.unlock();
+            }
             for (Running r : List.copyOf(byId.values())) {
                 r.cancel().cancel("the operator's kill switch (" + by + ") stopped every execution");
             }
@@ -160,6 +307,12 @@ public final class Executions {
     }
 
     public int queued() {
-        return waiting.get();
+        lock.lock();
+        try {
+            return waiting;
+        }
+        finally {
+            lock.unlock();
+        }
     }
 }

@@ -33,12 +33,17 @@ final class HttpGuardFilter extends HttpFilter {
     private final transient Consumer<String> sessionEnded;
     private final transient ClientCancels cancels;
     private final int maxRequestBytes;
+    private final transient SessionOwners owners;
 
     HttpGuardFilter(List<String> tokens, ObjectMapper json, Consumer<String> sessionEnded, ClientCancels cancels,
-            int maxRequestBytes) {
+            int maxRequestBytes, SessionOwners owners) {
         this.tokens = tokens.stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
         this.json = json;
-        this.sessionEnded = sessionEnded;
+        this.owners = owners;
+        this.sessionEnded = id -> {
+            owners.end(id);
+            sessionEnded.accept(id);
+        };
         this.cancels = cancels;
         this.maxRequestBytes = maxRequestBytes;
     }
@@ -82,6 +87,19 @@ final class HttpGuardFilter extends HttpFilter {
         BodyRequest(HttpServletRequest req, byte[] body) {
             super(req);
             this.body = body;
+        }
+
+        /** Whether the body is an initialize request: the one message that opens a session. */
+        boolean isInitialize(ObjectMapper json) {
+            if (body.length == 0 || !new String(body, StandardCharsets.UTF_8).contains("initialize")) {
+                return false;
+            }
+            try {
+                return "initialize".equals(json.readTree(body).path("method").asText(null));
+            }
+            catch (IOException e) {
+                return false;
+            }
         }
 
         @Override
@@ -148,9 +166,55 @@ final class HttpGuardFilter extends HttpFilter {
         }
         req = body;
         boolean sseStream = "GET".equals(req.getMethod()) && req.getRequestURI().endsWith("/sse");
+        // Sessions belong to the identity that opened them (see SessionOwners): another token's
+        // session id is answered as unknown, and a new session must fit the caps.
+        String identity = tokens.isEmpty() ? "local" : HttpTransport.identity(req.getHeader("Authorization"));
+        String uri = req.getRequestURI();
+        boolean opening = sseStream;
+        if (uri.endsWith("/mcp")) {
+            String sid = req.getHeader("mcp-session-id");
+            if (sid != null) {
+                if (!owners.use(identity, sid)) {
+                    writeError(res, 404, -32001, "Session not found");
+                    return;
+                }
+            }
+            else {
+                opening = "POST".equals(req.getMethod()) && ((BodyRequest) req).isInitialize(json);
+            }
+        }
+        else if (uri.endsWith("/message")) {
+            String sid = req.getParameter("sessionId");
+            if (sid == null || !owners.use(identity, "sse-" + sid)) {
+                writeError(res, 404, -32001, "Session not found");
+                return;
+            }
+        }
+        if (opening) {
+            var refusal = owners.open(identity);
+            if (refusal.isPresent()) {
+                res.setHeader("Retry-After", "5");
+                writeError(res, 429, -32000, "Too many sessions: " + refusal.get().why());
+                return;
+            }
+        }
         SessionSniffer sniffer = sseStream ? new SessionSniffer() : null;
         ErrorCapture capture = new ErrorCapture(res, sniffer);
-        chain.doFilter(req, capture);
+        try {
+            chain.doFilter(req, capture);
+        }
+        finally {
+            if (opening) {
+                String sid = sseStream ? (sniffer.sessionId == null ? null : "sse-" + sniffer.sessionId)
+                        : res.getHeader("mcp-session-id");
+                if (sid != null && !capture.captured()) {
+                    owners.opened(identity, sid);
+                }
+                else {
+                    owners.abandoned(identity);
+                }
+            }
+        }
         if (capture.captured()) {
             String msg = message(capture);
             ParseProblem problem = ParseProblem.of(msg);
@@ -370,16 +434,28 @@ final class HttpGuardFilter extends HttpFilter {
                 }
                 if (sniffing == null) {
                     PrintWriter real = super.getWriter();
+                    // The SDK's SSE transport writes an event as two writes and a flush, from
+                    // whichever thread sends it, with no lock (2.1.0): two answers sent at once
+                    // interleave into garbage the client cannot parse, and both are lost. Each
+                    // thread's writes are kept apart until its flush, which writes the event whole.
                     sniffing = new PrintWriter(new java.io.Writer() {
+                        private final ThreadLocal<StringBuilder> pending = ThreadLocal.withInitial(StringBuilder::new);
+
                         @Override
                         public void write(char[] cbuf, int off, int len) {
                             sniffer.saw(cbuf, off, len);
-                            real.write(cbuf, off, len);
+                            pending.get().append(cbuf, off, len);
                         }
 
                         @Override
                         public void flush() {
-                            real.flush();
+                            StringBuilder mine = pending.get();
+                            String event = mine.toString();
+                            mine.setLength(0);
+                            synchronized (real) {
+                                real.write(event);
+                                real.flush();
+                            }
                         }
 
                         @Override

@@ -3,7 +3,7 @@ package dev.warden.mcp;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.modelcontextprotocol.common.McpTransportContext;
 import io.modelcontextprotocol.json.McpJsonMapper;
-import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.McpAsyncServer;
 import io.modelcontextprotocol.server.transport.DefaultServerTransportSecurityValidator;
 import io.modelcontextprotocol.server.transport.HttpServletSseServerTransportProvider;
 import io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider;
@@ -33,21 +33,37 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class HttpTransport implements AutoCloseable {
 
     private final Server jetty;
-    private final McpSyncServer streamable;
-    private final McpSyncServer sse;
+    private final McpAsyncServer streamable;
+    private final McpAsyncServer sse;
 
-    private HttpTransport(Server jetty, McpSyncServer streamable, McpSyncServer sse) {
+    private final SessionOwners owners;
+    private final Consumer<String> sessionEnded;
+
+    private HttpTransport(Server jetty, McpAsyncServer streamable, McpAsyncServer sse, SessionOwners owners,
+            Consumer<String> sessionEnded) {
         this.jetty = jetty;
         this.streamable = streamable;
         this.sse = sse;
+        this.owners = owners;
+        this.sessionEnded = sessionEnded;
+    }
+
+    /** Ends every session with no request for longer than {@code idleNanos}: its id is unknown from then on. */
+    public void expireIdle(long idleNanos) {
+        owners.expire(idleNanos).forEach(sessionEnded);
     }
 
     public record Binding(String host, int port) {
     }
 
+    /** The caps on live sessions: per client identity (when tokens tell clients apart) and in all. */
+    public record SessionCaps(int perClient, int total) {
+    }
+
     public static HttpTransport start(Binding bind, List<String> tokens, List<String> extraOrigins,
             List<String> extraHosts, int maxRequestBytes, McpJsonMapper mapper, ObjectMapper json, WardenTools tools,
-            String version, Consumer<String> sessionEnded, Operator operator) throws Exception {
+            String version, Consumer<String> sessionEnded, Operator operator, SessionCaps caps) throws Exception {
+        SessionOwners owners = new SessionOwners(caps.perClient(), caps.total(), !tokens.isEmpty(), System::nanoTime);
         List<String> origins = new ArrayList<>(List.of("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*",
                 "https://localhost:*", "https://127.0.0.1:*", "https://[::1]:*"));
         origins.addAll(extraOrigins);
@@ -95,10 +111,12 @@ public final class HttpTransport implements AutoCloseable {
             // a gone SSE client is only noticed on a write: ping often so its workspace goes soon
             .keepAliveInterval(Duration.ofSeconds(10))
             .build();
-        McpSyncServer streamable = McpServers.streamable(streamableProvider, mapper, tools, version);
-        McpSyncServer sse = McpServers.single(sseProvider, mapper, tools, version, "sse");
+        McpAsyncServer streamable = McpServers.streamable(streamableProvider, mapper, tools, version);
+        McpAsyncServer sse = McpServers.single(sseProvider, mapper, tools, version, "sse");
 
-        QueuedThreadPool threads = new QueuedThreadPool(200, 4);
+        // A Streamable HTTP request holds its Jetty thread until its answer (the SDK blocks on it):
+        // room for every call Warden admits, plus requests that are answered at once.
+        QueuedThreadPool threads = new QueuedThreadPool(Math.max(200, tools.maxCalls() + 64), 4);
         threads.setName("warden-http");
         Server jetty = new Server(threads);
         ServerConnector connector = new ServerConnector(jetty);
@@ -116,7 +134,7 @@ public final class HttpTransport implements AutoCloseable {
         ctx.addServlet(legacy, "/sse");
         ctx.addServlet(legacy, "/message");
         FilterHolder guard = new FilterHolder(new HttpGuardFilter(tokens, json, sessionEnded, tools.cancels(),
-                maxRequestBytes));
+                maxRequestBytes, owners));
         guard.setAsyncSupported(true);
         // the client tokens guard the MCP endpoints only; /operator has a token of its own
         for (String path : List.of("/mcp", "/sse", "/message")) {
@@ -129,7 +147,7 @@ public final class HttpTransport implements AutoCloseable {
         jetty.setHandler(ctx);
         jetty.setErrorHandler(new QuietErrors());
         jetty.start();
-        return new HttpTransport(jetty, streamable, sse);
+        return new HttpTransport(jetty, streamable, sse, owners, sessionEnded);
     }
 
     /**
@@ -211,8 +229,8 @@ public final class HttpTransport implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        streamable.closeGracefully();
-        sse.closeGracefully();
+        streamable.closeGracefully().onErrorComplete().block(Duration.ofSeconds(5));
+        sse.closeGracefully().onErrorComplete().block(Duration.ofSeconds(5));
         jetty.stop();
     }
 

@@ -2,11 +2,10 @@ package dev.warden.mcp;
 
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.server.McpServer;
-import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.McpAsyncServer;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpServerTransportProvider;
 import io.modelcontextprotocol.spec.McpStreamableServerTransportProvider;
-import java.time.Duration;
 
 /** Builds the MCP server object for a transport, the same way for each. */
 final class McpServers {
@@ -21,26 +20,25 @@ final class McpServers {
     }
 
     /** A server over a single-session transport: stdio, or one SSE connection each. */
-    static McpSyncServer single(McpServerTransportProvider provider, McpJsonMapper mapper, WardenTools tools,
+    static McpAsyncServer single(McpServerTransportProvider provider, McpJsonMapper mapper, WardenTools tools,
             String version, String transport) {
-        return configure(McpServer.sync(provider), mapper, tools, version, transport).build();
+        return configure(McpServer.async(provider), mapper, tools, version, transport).build();
     }
 
-    static McpSyncServer streamable(McpStreamableServerTransportProvider provider, McpJsonMapper mapper,
+    static McpAsyncServer streamable(McpStreamableServerTransportProvider provider, McpJsonMapper mapper,
             WardenTools tools, String version) {
-        return configure(McpServer.sync(provider), mapper, tools, version, "http").build();
+        return configure(McpServer.async(provider), mapper, tools, version, "http").build();
     }
 
-    private static <S extends McpServer.SyncSpecification<S>> S configure(S spec, McpJsonMapper mapper,
+    private static McpServer.AsyncSpecification<?> configure(McpServer.AsyncSpecification<?> spec, McpJsonMapper mapper,
             WardenTools tools, String version, String transport) {
-        spec.jsonMapper(mapper);
-        spec.serverInfo("warden", version);
-        spec.instructions(INSTRUCTIONS);
-        spec.capabilities(McpSchema.ServerCapabilities.builder().tools(false).logging().build());
-        spec.validateToolInputs(false); // Warden validates itself, so bad input gets a CONTRACT `invalid` result
-        // The SDK's default of 10 s would fail every elicitation a person takes longer to answer.
-        spec.requestTimeout(tools.requestTimeout());
-        spec.tools(tools.specifications(transport));
-        return spec;
+        return spec.jsonMapper(mapper)
+            .serverInfo("warden", version)
+            .instructions(INSTRUCTIONS)
+            .capabilities(McpSchema.ServerCapabilities.builder().tools(false).logging().build())
+            .validateToolInputs(false) // Warden validates itself, so bad input gets a CONTRACT `invalid` result
+            // The SDK's default of 10 s would fail every elicitation a person takes longer to answer.
+            .requestTimeout(tools.requestTimeout())
+            .tools(tools.specifications(transport));
     }
 }

@@ -2,8 +2,8 @@ package dev.warden.mcp;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.modelcontextprotocol.json.McpJsonMapper;
-import io.modelcontextprotocol.server.McpSyncServer;
-import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
+import io.modelcontextprotocol.server.McpAsyncServer;
+import dev.warden.mcp.compat.SerialStdioTransportProvider;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -24,8 +24,8 @@ public final class StdioTransport {
         System.setOut(System.err);
         StdioGuard guard = new StdioGuard(new FileInputStream(FileDescriptor.in), stdout, mapper, json,
                 MAX_MESSAGE_BYTES, firstAnswer, tools.cancels());
-        var provider = new StdioServerTransportProvider(mapper, guard.input(), guard.output(), MAX_MESSAGE_BYTES + 1);
-        McpSyncServer server = McpServers.single(provider, mapper, tools, version, "stdio");
+        var provider = new SerialStdioTransportProvider(mapper, guard.input(), guard.output(), MAX_MESSAGE_BYTES + 1);
+        McpAsyncServer server = McpServers.single(provider, mapper, tools, version, "stdio");
         guard.awaitEnd();
         server.close();
     }

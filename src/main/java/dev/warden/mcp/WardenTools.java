@@ -8,13 +8,24 @@ import dev.warden.core.CallPipeline;
 import dev.warden.core.CallResult;
 import dev.warden.core.Caller;
 import dev.warden.exec.Cancel;
-import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
+import dev.warden.limit.CallAdmission;
+import io.modelcontextprotocol.server.McpAsyncServerExchange;
+import io.modelcontextprotocol.server.McpServerFeatures.AsyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import reactor.core.publisher.Mono;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,10 +47,32 @@ public final class WardenTools {
     private final long maxTimeoutMs;
     private final Duration approvalTimeout;
     private final ClientCancels cancels = new ClientCancels();
+    private final CallAdmission admission;
+    /**
+     * Carries every admitted call from the door to its answer: queue waits, approvals and runs block
+     * these threads, never the MCP SDK's (its bounded pool of 10 per core would let about twenty
+     * long calls stall every other client's). Their number is bounded by the admission's total.
+     */
+    private final ThreadPoolExecutor callThreads;
 
     /** @param languages the language enum, read when a server's tool list is built (after the container probe) */
     public WardenTools(CallPipeline pipeline, LimitsConfig limits, Supplier<List<String>> languages,
             Duration approvalTimeout, ObjectMapper json) {
+        this(pipeline, limits, languages, approvalTimeout, json, new CallAdmission(64, 256));
+    }
+
+    public WardenTools(CallPipeline pipeline, LimitsConfig limits, Supplier<List<String>> languages,
+            Duration approvalTimeout, ObjectMapper json, CallAdmission admission) {
+        this.admission = admission;
+        AtomicInteger n = new AtomicInteger();
+        int threads = admission.total() + 8;
+        this.callThreads = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> {
+                    Thread t = new Thread(r, "warden-call-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.callThreads.allowCoreThreadTimeOut(true);
         this.pipeline = pipeline;
         this.arguments = new ToolArguments(limits);
         this.catalog = new ToolCatalog(json);
@@ -54,17 +87,75 @@ public final class WardenTools {
         return approvalTimeout.plusSeconds(15);
     }
 
-    List<SyncToolSpecification> specifications(String transport) {
+    List<AsyncToolSpecification> specifications(String transport) {
         return List.of(
-                SyncToolSpecification.builder().tool(catalog.runCommand(maxTimeoutMs))
-                    .callHandler((ex, req) -> handle(ex, transport, "run_command", req))
+                AsyncToolSpecification.builder().tool(catalog.runCommand(maxTimeoutMs))
+                    .callHandler((ex, req) -> admitted(ex, transport, "run_command", req,
+                            caller -> handle(caller, "run_command", req)))
                     .build(),
-                SyncToolSpecification.builder().tool(catalog.executeCode(languages.get(), maxTimeoutMs))
-                    .callHandler((ex, req) -> handle(ex, transport, "execute_code", req))
+                AsyncToolSpecification.builder().tool(catalog.executeCode(languages.get(), maxTimeoutMs))
+                    .callHandler((ex, req) -> admitted(ex, transport, "execute_code", req,
+                            caller -> handle(caller, "execute_code", req)))
                     .build(),
-                SyncToolSpecification.builder().tool(catalog.requestApproval(approvalTimeout.toSeconds()))
-                    .callHandler((ex, req) -> approval(ex, transport, req))
+                AsyncToolSpecification.builder().tool(catalog.requestApproval(approvalTimeout.toSeconds()))
+                    .callHandler((ex, req) -> admitted(ex, transport, "request_approval", req,
+                            caller -> approval(caller, req)))
                     .build());
+    }
+
+    /**
+     * The door: on the SDK's thread only what cannot block (who is calling, a count); over the
+     * caller's share the answer is rate_limited at once, else the call continues on Warden's own
+     * thread and the SDK's thread is free again.
+     */
+    private Mono<McpSchema.CallToolResult> admitted(McpAsyncServerExchange async, String transport, String tool,
+            McpSchema.CallToolRequest req, Function<Caller, McpSchema.CallToolResult> body) {
+        Caller caller = caller(new McpSyncServerExchange(async), transport, req);
+        Optional<CallAdmission.Permit> permit = admission.enter(caller.identity());
+        if (permit.isEmpty()) {
+            CallAdmission.Refusal r = admission.refusal(caller.identity());
+            return Mono.fromCallable(() -> refused(caller, tool, req, r.retryAfterMs(), r.why()));
+        }
+        CompletableFuture<McpSchema.CallToolResult> answer;
+        try {
+            answer = CompletableFuture.supplyAsync(() -> {
+                try (CallAdmission.Permit p = permit.get()) {
+                    return body.apply(caller);
+                }
+            }, callThreads);
+        }
+        catch (RejectedExecutionException shuttingDown) {
+            permit.get().close();
+            return Mono.fromCallable(() -> refused(caller, tool, req, 1000, "Warden is shutting down"));
+        }
+        // suppressCancel: a call is never abandoned half way because the SDK dropped its subscriber;
+        // cancellation goes through ClientCancels, which stops the run and still answers and audits
+        return Mono.fromFuture(answer, true);
+    }
+
+    private McpSchema.CallToolResult refused(Caller caller, String tool, McpSchema.CallToolRequest req,
+            long retryAfterMs, String why) {
+        CallResult result = pipeline.busy(caller, tool, req.arguments(), retryAfterMs, why);
+        return structured(result, true, result.executionId());
+    }
+
+    /** From now on every new call is answered at once: Warden is shutting down. */
+    public void stopAccepting() {
+        callThreads.shutdown();
+    }
+
+    /** Waits (at most {@code wait}) until every call in flight has been answered. */
+    public boolean drain(Duration wait) throws InterruptedException {
+        callThreads.shutdown();
+        return callThreads.awaitTermination(wait.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    int maxCalls() {
+        return admission.total();
+    }
+
+    public int inFlight() {
+        return admission.inFlight();
     }
 
     /** The caller: its session, its name, the identity rate limits count against, elicitation if declared. */
@@ -96,9 +187,7 @@ public final class WardenTools {
         return cancels;
     }
 
-    private McpSchema.CallToolResult approval(McpSyncServerExchange exchange, String transport,
-            McpSchema.CallToolRequest req) {
-        Caller caller = caller(exchange, transport, req);
+    private McpSchema.CallToolResult approval(Caller caller, McpSchema.CallToolRequest req) {
         ApprovalResult result;
         try {
             result = pipeline.requestApproval(caller, arguments.requestApproval(req.arguments()));
@@ -109,11 +198,9 @@ public final class WardenTools {
         return structured(result, result.isError(), result.executionId());
     }
 
-    private McpSchema.CallToolResult handle(McpSyncServerExchange exchange, String transport, String tool,
-            McpSchema.CallToolRequest req) {
+    private McpSchema.CallToolResult handle(Caller caller, String tool, McpSchema.CallToolRequest req) {
         long t0 = System.nanoTime();
         Map<String, Object> args = req.arguments();
-        Caller caller = caller(exchange, transport, req);
         CallResult result;
         try (Cancel.Registration cancellable = cancels.register(req.meta(), caller.cancel())) {
             result = switch (tool) {

@@ -90,4 +90,92 @@ class ExecutionsTest {
         assertEquals(0, ran[0]);
         assertEquals(1, ran[1]);
     }
+
+    @Test
+    void oneIdentityCannotHoldEveryPlaceSoAnotherStartsAtOnce() throws Exception {
+        Executions ex = new Executions(4, 2, 8, 4, 5000);
+        for (int i = 0; i < 2; i++) {
+            assertInstanceOf(Executions.Admitted.class, ex.enter(running("a" + i, new Cancel()), "flood", q -> {
+            }));
+        }
+        // the flooding identity's third call must wait although places are free...
+        java.util.concurrent.CompletableFuture<Executions.Entry> third = java.util.concurrent.CompletableFuture
+            .supplyAsync(() -> {
+                try {
+                    return ex.enter(running("a2", new Cancel()), "flood", q -> {
+                    });
+                }
+                catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        Thread.sleep(100);
+        assertFalse(third.isDone(), "over its share, a call of the flooding identity waits");
+        // ...while another identity gets a place without waiting
+        long t0 = System.nanoTime();
+        assertInstanceOf(Executions.Admitted.class, ex.enter(running("b", new Cancel()), "other", q -> {
+        }));
+        assertTrue(System.nanoTime() - t0 < 50_000_000L);
+        assertEquals(1, ex.queued());
+    }
+
+    @Test
+    void anIdentityOverItsShareOfTheQueueIsRefusedAtOnce() throws Exception {
+        Executions ex = new Executions(1, 1, 8, 1, 5000);
+        Executions.Admitted held = (Executions.Admitted) ex.enter(running("a", new Cancel()), "flood", q -> {
+        });
+        Thread waiter = new Thread(() -> {
+            try {
+                ex.enter(running("a1", new Cancel()), "flood", q -> {
+                });
+            }
+            catch (InterruptedException ignored) {
+                // test end
+            }
+        });
+        waiter.start();
+        while (ex.queued() < 1) {
+            Thread.sleep(5);
+        }
+        Executions.Entry refused = ex.enter(running("a2", new Cancel()), "flood", q -> {
+        });
+        assertInstanceOf(Executions.Busy.class, refused);
+        assertTrue(((Executions.Busy) refused).why().contains("share"));
+        held.ticket().close();
+        waiter.join(2000);
+    }
+
+    @Test
+    void freedPlacesGoToWaitingIdentitiesInTurn() throws Exception {
+        Executions ex = new Executions(1, 1, 16, 8, 10_000);
+        Executions.Admitted first = (Executions.Admitted) ex.enter(running("x", new Cancel()), "x", q -> {
+        });
+        java.util.List<String> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        // identity a queues three calls, then b one: b must not wait behind all of a's
+        for (String who : java.util.List.of("a", "a", "a", "b")) {
+            Thread t = new Thread(() -> {
+                try {
+                    Executions.Entry e = ex.enter(running(who + System.nanoTime(), new Cancel()), who, q -> {
+                    });
+                    order.add(who);
+                    ((Executions.Admitted) e).ticket().close();
+                }
+                catch (InterruptedException ignored) {
+                    // test end
+                }
+            });
+            threads.add(t);
+            t.start();
+            int before = threads.size();
+            while (ex.queued() < before) {
+                Thread.sleep(5);
+            }
+        }
+        first.ticket().close();
+        for (Thread t : threads) {
+            t.join(5000);
+        }
+        assertEquals(java.util.List.of("a", "b", "a", "a"), order);
+    }
 }
