@@ -205,8 +205,10 @@ public final class Warden {
         ApprovalService approvals = new ApprovalService(policy.approvalTimeout(),
                 (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)));
         var rl = config.rateLimits();
-        Executions executions = new Executions(rl.maxConcurrent(), rl.maxConcurrentPerClient(), rl.queue(),
-                rl.queuePerClient(), rl.queueTimeoutMs());
+        // Under stdio there is one client: a share of the places would only leave the rest idle.
+        boolean oneClient = binding == null;
+        Executions executions = new Executions(rl.maxConcurrent(), oneClient ? rl.maxConcurrent() : rl.maxConcurrentPerClient(),
+                rl.queue(), oneClient ? rl.queue() : rl.queuePerClient(), rl.queueTimeoutMs());
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();

@@ -98,6 +98,8 @@ public final class Executions {
     private int waiting;
     private final Map<String, Running> byId = new ConcurrentHashMap<>();
     private volatile Halted halted;
+    /** Why nothing may start any more (shutdown), or null. */
+    private volatile String closing;
 
     public Executions(int maxConcurrent, int queueMax, long queueTimeoutMs) {
         this(maxConcurrent, maxConcurrent, queueMax, queueMax, queueTimeoutMs);
@@ -132,6 +134,9 @@ public final class Executions {
         Halted h = halted;
         if (h != null) {
             return h;
+        }
+        if (closing != null) {
+            return new Busy(1000, closing);
         }
         lock.lock();
         try {
@@ -176,7 +181,7 @@ public final class Executions {
         try {
             while (!w.granted) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || halted != null) {
+                if (left <= 0 || halted != null || closing != null) {
                     break;
                 }
                 int position = waiting;
@@ -207,6 +212,9 @@ public final class Executions {
         }
         if (halted != null) {
             return halted;
+        }
+        if (closing != null) {
+            return new Busy(1000, closing);
         }
         return new Busy(1000, "it waited " + queueTimeoutMs + " ms in the queue for one of the " + maxConcurrent
                 + " execution places");
@@ -268,8 +276,19 @@ public final class Executions {
         return true;
     }
 
-    /** Stops every running execution (at shutdown); each is answered as killed, with this reason. */
+    /**
+     * At shutdown: stops every running execution (each is answered as killed, with this reason),
+     * refuses every waiting one at once, and every new one from now on.
+     */
     public void stopAll(String why) {
+        closing = why;
+        lock.lock();
+        try {
+            queues.values().forEach(q -> q.forEach(w -> w.ready.signal()));
+        }
+        finally {
+            lock.unlock();
+        }
         for (Running r : List.copyOf(byId.values())) {
             r.cancel().cancel(why);
         }
