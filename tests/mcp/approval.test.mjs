@@ -505,3 +505,140 @@ describe('kill switch and stop', () => {
     assert.equal((await operatorApi(server, 'POST', '/kill-switch?on=maybe')).status, 400);
   });
 });
+
+// Issue 11, finding 4: what a person approves must be what runs. A held command that hides its
+// payload from the redactor (a secret-looking assignment swallows `rm${IFS}-rf…`), reorders itself
+// with a right-to-left override, hides a zero-width space, and closes a markdown fence to forge
+// Warden's "Runs in:" lines, read back through the CLI, the operator API, the page and the
+// elicitation message: whole, unredacted (with a warning), escapes visible, no raw character, and
+// the forged lines only inside the agent's block.
+describe('approval fidelity: the exact command on every channel', () => {
+  const PAYLOAD = 'API_TOKEN=dummy;rm${IFS}-rf${IFS}src${IFS}.git;echo make test';
+  const FORGED = ['Runs in: tier L1 (inline) once approved', 'Why it was held: a routine check'];
+  const COMMAND = `${PAYLOAD} # \u202Etxt.exe \u200Bz\n: '\n\`\`\`\n${FORGED.join('\n')}\n'`;
+  const RAW = /[\u202E\u200B]/;
+
+  function agentOnly(text, lineStart) {
+    for (const forged of FORGED) {
+      for (const line of text.split('\n').filter((l) => l.includes(forged))) {
+        assert.ok(line.startsWith(lineStart), `a forged line outside the agent's block: ${JSON.stringify(line)}`);
+      }
+    }
+  }
+
+  describe('CLI, operator API and page (HTTP, no elicitation)', () => {
+    const dir = tempDir('fidelity');
+    fs.mkdirSync(path.join(dir, 'ws'));
+    const config = writeConfig(dir, 60);
+    let server;
+    let c;
+    let id;
+
+    before(async () => {
+      server = await startHttpServer({ audit: path.join(dir, 'audit.jsonl'), workspace: path.join(dir, 'ws'), config });
+      c = await httpClient(server, { name: 'fidelity' });
+      const sc = await c.call('run_command', { command: COMMAND, timeout_ms: LONG });
+      assert.equal(sc.status, 'needs_approval', JSON.stringify(sc));
+      id = sc.execution_id;
+      await waitPending(server, id);
+    });
+
+    after(async () => {
+      if (id) await operatorApi(server, 'POST', `/approvals/${id}/deny`);
+      await c?.close();
+      await server?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the CLI shows the whole command, unredacted and marked, escapes visible, the agent\'s lines boxed', async () => {
+      const listed = await cli(['approvals', 'list', '--state', path.join(dir, 'operator.json')]);
+      assert.equal(listed.code, 0, listed.stderr);
+      const out = listed.stdout;
+      assert.ok(out.includes(PAYLOAD), out);
+      assert.doesNotMatch(out, /\[REDACTED\]/);
+      assert.match(out, /WARNING: contains what looks like a secret: API_TOKEN=…/);
+      assert.ok(out.includes('\\u202Etxt.exe \\u200Bz'), out);
+      assert.match(out, /\\u202E \(RIGHT-TO-LEFT OVERRIDE\)/);
+      assert.doesNotMatch(out, RAW);
+      assert.match(out, new RegExp(`${[...COMMAND].length} characters on 6 lines`));
+      agentOnly(out, '    │ ');
+      assert.match(out, /\n {4}│ ```\n/);
+    });
+
+    it('the operator API returns the exact text and its display form', async () => {
+      const { body } = await operatorApi(server, 'GET', '/state');
+      const p = body.pending.find((x) => x.execution_id === id);
+      assert.equal(p.subject, COMMAND, 'exact: what runs');
+      assert.ok(p.subject_display.startsWith(`${PAYLOAD} # \\u202Etxt.exe \\u200Bz\n`), p.subject_display);
+      assert.doesNotMatch(p.subject_display, RAW);
+      assert.equal(p.subject_chars, [...COMMAND].length);
+      assert.equal(p.subject_lines, 6);
+      assert.deepEqual(p.likely_secrets, ['API_TOKEN=…']);
+      assert.ok(p.subject_notes.some((n) => /^contains what looks like a secret: API_TOKEN=…/.test(n)), p.subject_notes);
+      assert.ok(p.subject_notes.some((n) => n.includes('\\u200B (ZERO WIDTH SPACE)')), p.subject_notes);
+    });
+
+    it('the page shows the display form, escaped, in the agent\'s own block', async () => {
+      const login = await fetch(`${server.base}/operator/login`, {
+        method: 'POST', body: new URLSearchParams({ token: OPERATOR_TOKEN }), redirect: 'manual',
+      });
+      const cookie = login.headers.get('set-cookie').split(';')[0];
+      const html = await (await fetch(`${server.base}/operator`, { headers: { Cookie: cookie } })).text();
+      assert.ok(html.includes(PAYLOAD), 'whole payload');
+      assert.doesNotMatch(html, RAW);
+      assert.match(html, /<li class=secret>contains what looks like a secret: API_TOKEN=…/);
+      const pre = html.match(/<pre class='agent subject'>([^<]*)<\/pre>/);
+      assert.ok(pre, 'the command is in its own <pre>');
+      assert.ok(pre[1].includes(`${PAYLOAD} # \\u202Etxt.exe \\u200Bz\n: &#39;\n\`\`\`\n${FORGED[0]}`), pre[1]);
+    });
+  });
+
+  describe('elicitation message (stdio, client declares elicitation)', () => {
+    const dir = tempDir('fidelity-elicit');
+    fs.mkdirSync(path.join(dir, 'ws'));
+    const asked = [];
+    let c;
+
+    before(async () => {
+      c = await stdioClient({
+        audit: path.join(dir, 'audit.jsonl'), workspace: path.join(dir, 'ws'), config: writeConfig(dir),
+        onElicit: (params) => {
+          asked.push(params);
+          return { action: 'accept', content: { decision: 'deny' } };
+        },
+      });
+    });
+
+    after(async () => {
+      await c?.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('Warden\'s fields first, the exact command last in a fence it cannot close, escapes visible', async () => {
+      const sc = await c.call('run_command', { command: COMMAND, timeout_ms: LONG });
+      assert.equal(sc.status, 'denied', JSON.stringify(sc));
+      assert.equal(asked.length, 1);
+      const m = asked[0].message;
+      assert.doesNotMatch(m, RAW);
+      assert.ok(m.includes(PAYLOAD), m);
+      assert.doesNotMatch(m, /\[REDACTED\]/);
+      assert.match(m, /contains what looks like a secret: API_TOKEN=…/);
+      assert.ok(m.includes('\\u202Etxt.exe \\u200Bz'), m);
+      const lines = m.split('\n');
+      const open = lines.findIndex((l) => /^`{3,}$/.test(l));
+      assert.ok(open > 0, m);
+      const fence = lines[open];
+      assert.ok(fence.length > 3, 'longer than the ``` in the command');
+      assert.equal(lines.at(-2), fence, 'the closing fence is the last line');
+      assert.equal(lines.at(-1), '');
+      const inside = lines.slice(open + 1, -2);
+      assert.ok(!inside.some((l) => l.includes(fence)), 'nothing inside can close the fence');
+      assert.equal(inside.join('\n'), COMMAND.replace('\u202E', '\\u202E').replace('\u200B', '\\u200B'));
+      const wardens = lines.slice(0, open);
+      assert.equal(wardens.filter((l) => l.startsWith('Runs in:')).length, 1, 'Warden\'s own line, once');
+      assert.equal(wardens.filter((l) => l.startsWith('Why it was held:')).length, 1);
+      assert.ok(!wardens.some((l) => FORGED.includes(l)), 'no forged line among Warden\'s');
+      assert.ok(inside.includes(FORGED[0]), 'the forged line is inside the agent\'s block');
+    });
+  });
+});

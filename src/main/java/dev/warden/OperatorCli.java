@@ -2,12 +2,14 @@ package dev.warden;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.warden.approval.AgentText;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -178,21 +180,78 @@ final class OperatorCli {
         if (items.isEmpty()) {
             out.println(which.equals("pending") ? "no pending approvals" : "no running executions");
         }
+        StringBuilder b = new StringBuilder();
         for (Map<String, Object> p : items) {
-            String subject = String.valueOf(p.get("subject")).replace('\n', ' ');
-            if (subject.length() > 120) {
-                subject = subject.substring(0, 117) + "...";
-            }
             if (which.equals("pending")) {
-                out.printf("%s  %s  tier %s  expires %s%n    %s%n    held: %s%n", p.get("execution_id"), p.get("kind"),
-                        p.get("tier"), p.get("expires"), subject, p.get("reason"));
+                b.append(pending(p));
             }
             else {
-                out.printf("%s  %s  %s  since %s%n    %s%n", p.get("execution_id"), p.get("tool"), p.get("tier"),
-                        p.get("started"), subject);
+                b.append(field(p, "execution_id")).append("  ").append(field(p, "tool")).append("  ").append(field(p, "tier"))
+                    .append("  since ").append(field(p, "started")).append('\n')
+                    .append(box("the command (secrets redacted, as in results)", AgentText.of(String.valueOf(p.get("subject"))),
+                            false));
             }
         }
+        // UTF-8 whatever the locale: under a POSIX locale the stream's charset would print the agent's
+        // non-ASCII characters (a homoglyph, say) as '?', and the person would not see what runs
+        out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
         return 0;
+    }
+
+    /**
+     * One pending approval for a terminal: Warden's fields first, one per line, then the agent's text
+     * exact and whole in a box whose every line starts with Warden's {@code │ } (wrapped, never cut,
+     * invisible and control characters as escapes), so nothing the agent wrote reads as a field.
+     */
+    static String pending(Map<String, Object> p) {
+        StringBuilder b = new StringBuilder();
+        b.append(field(p, "execution_id")).append("  ").append(field(p, "kind"));
+        if (p.get("language") != null) {
+            b.append(" (").append(field(p, "language")).append(')');
+        }
+        b.append("  tier ").append(field(p, "tier")).append("  expires ").append(field(p, "expires")).append('\n');
+        b.append("    client: ").append(field(p, "client")).append('\n');
+        if (p.get("cwd") != null) {
+            b.append("    working directory: ").append(field(p, "cwd")).append('\n');
+        }
+        boolean action = "action".equals(p.get("kind"));
+        if (!action) {
+            b.append("    held: ").append(field(p, "reason")).append('\n');
+        }
+        for (Object o : p.get("findings") instanceof List<?> l ? l : List.of()) {
+            if (o instanceof Map<?, ?> f) {
+                b.append("    rule ").append(AgentText.visibleLine(String.valueOf(f.get("rule")))).append(" (")
+                    .append(AgentText.visibleLine(String.valueOf(f.get("severity")))).append("): ")
+                    .append(AgentText.visibleLine(String.valueOf(f.get("detail")))).append('\n');
+            }
+        }
+        String what = action ? "the action, in the agent's words" : "execute_code".equals(p.get("kind"))
+                ? "the code, exactly as it will run" : "the command, exactly as it will run";
+        b.append(box(what, AgentText.of(String.valueOf(p.get("subject"))), true));
+        if (action && p.get("reason") != null) {
+            b.append(box("its reason, in the agent's words", AgentText.of(String.valueOf(p.get("reason"))), true));
+        }
+        return b.toString();
+    }
+
+    /** A field of Warden's on one line, escaped again here: the CLI does not rely on the server for it. */
+    private static String field(Map<String, Object> p, String key) {
+        return AgentText.visibleLine(String.valueOf(p.get(key)));
+    }
+
+    /** The notes on a text of the agent's as Warden's lines, then the text in its box. */
+    private static String box(String title, AgentText t, boolean notes) {
+        StringBuilder b = new StringBuilder();
+        for (String n : notes ? t.notes() : List.<String>of()) {
+            b.append("    ").append(n.startsWith("contains what looks like a secret") ? "WARNING: " : "").append(n)
+                .append('\n');
+        }
+        b.append("    ┌─ ").append(title).append(" (╎ continues a wrapped line)\n");
+        for (String line : t.block(AgentText.WRAP)) {
+            b.append("    ").append(line).append('\n');
+        }
+        return b.append("    └─ end of the agent's text\n").toString();
     }
 
     private static int post(String url, String token, String by, PrintStream out, PrintStream err)

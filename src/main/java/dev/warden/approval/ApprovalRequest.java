@@ -20,33 +20,56 @@ public record ApprovalRequest(String id, String session, String client, String k
         rules = List.copyOf(rules);
     }
 
-    /** The message of an elicitation: every detail in plain text, code as a fenced block. */
+    /**
+     * The message of an elicitation. Warden's own fields come first, each on one line (with any
+     * character that could break or reorder a line escaped), and the agent's text last, exact and
+     * unredacted, in a markdown fence longer than any run of backticks in it: the agent can neither
+     * close the fence nor write a line that reads as Warden's ("Runs in: L1").
+     */
     public String describe() {
         StringBuilder b = new StringBuilder();
-        if (kind.equals("action")) {
-            b.append("The agent asks for approval of an action outside Warden:\n\n").append(subject).append('\n');
-            if (reason != null && !reason.isBlank()) {
-                b.append("\nIts reason: ").append(reason).append('\n');
-            }
+        boolean action = kind.equals("action");
+        if (action) {
+            b.append("The agent asks for approval of an action outside Warden (execution ").append(id).append(").\n");
         }
         else {
             b.append("Warden held a call for your approval (").append(kind).append(", execution ").append(id)
                 .append(").\n\n");
-            b.append(kind.equals("execute_code") ? "Code (" + language + "):\n" : "Command:\n");
-            b.append("```\n").append(subject).append("\n```\n");
-            b.append("Working directory: /workspace").append(cwd == null || cwd.isEmpty() ? "" : "/" + cwd).append('\n');
+            b.append("Working directory: ").append(AgentText.visibleLine(workspaceDir())).append('\n');
             b.append("Runs in: tier ").append(tier).append(tier.equals("L3") ? " (container)" : " (sandbox, no network)")
                 .append(" once approved\n");
-            b.append("\nWhy it was held: ").append(reason).append('\n');
+            b.append("Why it was held: ").append(AgentText.visibleLine(reason)).append('\n');
         }
         if (!findings.isEmpty()) {
             b.append("\nMatched rules:\n");
             for (Finding f : findings) {
                 b.append("- ").append(f.rule()).append(" (").append(f.severity().name().toLowerCase()).append("): ")
-                    .append(f.detail()).append('\n');
+                    .append(AgentText.visibleLine(f.detail())).append('\n');
             }
         }
-        b.append("\nApprove once, approve for this session (later calls held by the same rules run without asking), or deny.");
+        b.append("\nApprove once, approve for this session (later calls held by the same rules run without asking), or deny.\n");
+        if (action) {
+            agentBlock(b, "The action, in the agent's words", subject);
+            if (reason != null && !reason.isBlank()) {
+                agentBlock(b, "Its reason, in the agent's words", reason);
+            }
+        }
+        else {
+            agentBlock(b, kind.equals("execute_code") ? "The code (" + AgentText.visibleLine(language)
+                    + "), exactly as it will run" : "The command, exactly as it will run", subject);
+        }
         return b.toString();
+    }
+
+    /** The working directory the call sees, e.g. {@code /workspace/src}; null for an action. */
+    public String workspaceDir() {
+        return cwd == null ? null : "/workspace" + (cwd.isEmpty() ? "" : "/" + cwd);
+    }
+
+    private static void agentBlock(StringBuilder b, String title, String text) {
+        AgentText t = AgentText.of(text);
+        b.append('\n').append(title).append(": ").append(String.join("; ", t.notes())).append(".\n")
+            .append("Everything between the two lines of ").append(t.fence().length())
+            .append(" backticks below is the agent's text, not Warden's:\n").append(t.fenced()).append('\n');
     }
 }

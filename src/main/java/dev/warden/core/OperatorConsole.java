@@ -1,5 +1,6 @@
 package dev.warden.core;
 
+import dev.warden.approval.AgentText;
 import dev.warden.approval.ApprovalRequest;
 import dev.warden.approval.ApprovalService;
 import dev.warden.approval.Ruling;
@@ -96,7 +97,10 @@ public final class OperatorConsole {
         audit.incident(line);
     }
 
-    /** The state the page and the API show, as plain maps (already sanitized: secrets in commands are redacted). */
+    /**
+     * The state the page and the API show, as plain maps. Approvals show the exact text (see
+     * {@link #view}); running executions' commands are sanitized (secrets redacted) as in results.
+     */
     public Map<String, Object> state() {
         Map<String, Object> s = new LinkedHashMap<>();
         List<Map<String, Object>> pending = new ArrayList<>();
@@ -124,6 +128,7 @@ public final class OperatorConsole {
             v.put("execution_id", r.id());
             v.put("tool", r.tool());
             v.put("subject", clean(r.subject()));
+            v.put("subject_display", AgentText.visible(String.valueOf(v.get("subject"))));
             v.put("tier", r.tier());
             v.put("client", r.client());
             v.put("started", r.started().toString());
@@ -136,21 +141,42 @@ public final class OperatorConsole {
         return s;
     }
 
+    /**
+     * One approval as every channel shows it: the exact text that runs ({@code subject}, never
+     * redacted or cut) beside its display form ({@code subject_display}, invisible and control
+     * characters as escapes) and the notes on it (size, likely secrets, escapes). Warden's own fields
+     * are single lines with the same escapes, so nothing in them reads as two.
+     */
     private Map<String, Object> view(ApprovalRequest r) {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("execution_id", r.id());
         v.put("kind", r.kind());
-        v.put("subject", clean(r.subject()));
-        v.put("language", r.language());
-        v.put("cwd", r.cwd() == null ? null : "/workspace" + (r.cwd().isEmpty() ? "" : "/" + r.cwd()));
+        AgentText subject = AgentText.of(r.subject());
+        v.put("subject", subject.exact());
+        v.put("subject_display", subject.display());
+        v.put("subject_chars", subject.chars());
+        v.put("subject_lines", subject.lines());
+        v.put("subject_notes", subject.notes());
+        v.put("likely_secrets", subject.secrets());
+        v.put("language", AgentText.visibleLine(r.language()));
+        v.put("cwd", AgentText.visibleLine(r.workspaceDir()));
         v.put("tier", r.tier());
-        v.put("reason", r.reason() == null ? null : clean(r.reason()));
+        if (r.kind().equals("action")) {
+            // an action's reason is the agent's words too: exact and display, like the subject
+            AgentText reason = AgentText.of(r.reason());
+            v.put("reason", r.reason() == null ? null : reason.exact());
+            v.put("reason_display", r.reason() == null ? null : reason.display());
+            v.put("reason_notes", r.reason() == null ? List.of() : reason.notes());
+        }
+        else {
+            v.put("reason", AgentText.visibleLine(r.reason()));
+        }
         v.put("rules", r.rules());
         List<Map<String, Object>> findings = new ArrayList<>();
         r.findings().forEach(f -> findings.add(Map.of("rule", f.rule(), "severity", f.severity().name().toLowerCase(),
-                "detail", clean(f.detail()))));
+                "detail", AgentText.visibleLine(f.detail()))));
         v.put("findings", findings);
-        v.put("client", r.client());
+        v.put("client", AgentText.visibleLine(r.client()));
         v.put("created", r.created().toString());
         v.put("expires", r.expires().toString());
         return v;

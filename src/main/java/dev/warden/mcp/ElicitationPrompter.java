@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Asks the client's user with MCP elicitation (CONTRACT.md): the message holds the exact command or
- * code, its directory, tier and the matched rules; the form has one required string, {@code decision},
+ * Asks the client's user with MCP elicitation (CONTRACT.md): the message ({@link ApprovalRequest#describe})
+ * holds the directory, tier and matched rules, then the exact command or code, unredacted, invisible
+ * characters escaped, in a fence it cannot close; the form has one required string, {@code decision},
  * an enum of approve_once, approve_session, deny. Anything but an accepted approve is a denial.
  */
 final class ElicitationPrompter implements Prompter {

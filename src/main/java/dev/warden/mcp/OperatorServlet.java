@@ -27,7 +27,8 @@ import javax.crypto.spec.SecretKeySpec;
  * token, which becomes an HttpOnly SameSite=Strict cookie; every form also carries a CSRF token and
  * is refused from a foreign Origin), and a JSON API at /operator/api for the CLI (bearer operator
  * token). Client tokens never open it. Everything an agent wrote (commands, code, reasons) is
- * HTML-escaped, and a strict Content-Security-Policy allows only this page's own script.
+ * HTML-escaped, shown exact (never redacted or cut) with invisible characters as escapes, and a
+ * strict Content-Security-Policy allows only this page's own script.
  */
 final class OperatorServlet extends HttpServlet {
 
@@ -214,7 +215,8 @@ final class OperatorServlet extends HttpServlet {
             .append("background:#f6f6f6;padding:.4em;max-height:16em;overflow:auto}form{display:inline}")
             .append("button{margin:.1em;padding:.3em .8em;cursor:pointer}.approve{background:#dfd}.deny{background:#fdd}")
             .append(".msg{background:#ffd;padding:.5em;border:1px solid #ee9}.on{color:#b00;font-weight:bold}")
-            .append(".muted{color:#777}</style></head><body><h1>Warden operator</h1>");
+            .append(".muted{color:#777}pre.agent{max-height:none;border-left:3px solid #99c}ul.notes{margin:.3em 0;padding-left:1.2em}")
+            .append(".notes .secret{color:#900;font-weight:bold}</style></head><body><h1>Warden operator</h1>");
         if (message != null && !message.isBlank()) {
             h.append("<p class=msg role=status id=message>").append(esc(message)).append("</p>");
         }
@@ -250,12 +252,20 @@ final class OperatorServlet extends HttpServlet {
                 h.append("<tr data-id='").append(esc(id)).append("'><td><code>").append(esc(id)).append("</code><br>")
                     .append(esc(p.get("kind"))).append(p.get("language") == null ? "" : " (" + esc(p.get("language")) + ")")
                     .append("<br><span class=muted>").append(esc(p.get("client"))).append("<br>expires ")
-                    .append(esc(p.get("expires"))).append("</span></td><td><pre>").append(esc(p.get("subject")))
-                    .append("</pre>");
+                    .append(esc(p.get("expires"))).append("</span></td><td class=what>");
+                // Warden's fields first; the agent's text last, exact, in its own <pre> (escaped, so it
+                // cannot close it), with the notes on it: size, likely secrets, invisible characters
                 if (p.get("cwd") != null) {
                     h.append("in <code>").append(esc(p.get("cwd"))).append("</code>, ");
                 }
-                h.append("runs at tier ").append(esc(p.get("tier"))).append("</td><td>").append(esc(p.get("reason")));
+                h.append("runs at tier ").append(esc(p.get("tier"))).append(" once approved")
+                    .append(agentText(p.get("subject_notes"), p.get("subject_display"), "subject")).append("</td><td>");
+                if (p.get("reason_display") != null) {
+                    h.append("the agent's reason:").append(agentText(p.get("reason_notes"), p.get("reason_display"), "reason"));
+                }
+                else {
+                    h.append(esc(p.get("reason")));
+                }
                 for (Map<String, Object> f : list(p.get("findings"))) {
                     h.append("<br><span class=muted>").append(esc(f.get("rule"))).append(": ").append(esc(f.get("detail")))
                         .append("</span>");
@@ -280,7 +290,7 @@ final class OperatorServlet extends HttpServlet {
                 String id = String.valueOf(r.get("execution_id"));
                 h.append("<tr data-id='").append(esc(id)).append("'><td><code>").append(esc(id)).append("</code><br>")
                     .append(esc(r.get("tool"))).append(", ").append(esc(r.get("tier"))).append("</td><td><pre>")
-                    .append(esc(r.get("subject"))).append("</pre></td><td>").append(esc(r.get("started"))).append("</td><td>")
+                    .append(esc(r.get("subject_display"))).append("</pre></td><td>").append(esc(r.get("started"))).append("</td><td>")
                     .append(form("/stop", "scope", "once", "Stop", "stop-" + id, "deny", "id", id)).append("</td></tr>");
             }
             h.append("</table>");
@@ -294,8 +304,8 @@ final class OperatorServlet extends HttpServlet {
             h.append("<table id=recent><tr><th>Call</th><th>What</th><th>Decision</th></tr>");
             for (Map<String, Object> r : recent) {
                 h.append("<tr data-id='").append(esc(r.get("execution_id"))).append("'><td><code>")
-                    .append(esc(r.get("execution_id"))).append("</code></td><td><pre>").append(esc(r.get("subject")))
-                    .append("</pre></td><td class=decision>").append(esc(r.get("decision"))).append(" (")
+                    .append(esc(r.get("execution_id"))).append("</code></td><td><pre class=agent>")
+                    .append(esc(r.get("subject_display"))).append("</pre></td><td class=decision>").append(esc(r.get("decision"))).append(" (")
                     .append(esc(r.get("scope"))).append(") by ").append(esc(r.get("approver") == null ? "Warden" : r.get("approver")))
                     .append(" via ").append(esc(r.get("channel"))).append("<br><span class=muted>")
                     .append(esc(r.get("decided_at"))).append(r.get("note") == null ? "" : ": " + esc(r.get("note")))
@@ -310,6 +320,17 @@ final class OperatorServlet extends HttpServlet {
             .append(".then(function(r){return r.json()}).then(function(j){if(j.version!==v){location.replace('/operator')}})")
             .append(".catch(function(){})},1500)})()</script></body></html>");
         res.getOutputStream().write(h.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The notes on a text of the agent's (a likely secret stands out), then the text itself. */
+    private static String agentText(Object notes, Object display, String cls) {
+        StringBuilder b = new StringBuilder("<ul class=notes>");
+        for (Object n : notes instanceof List<?> l ? l : List.of()) {
+            String note = String.valueOf(n);
+            b.append(note.startsWith("contains what looks like a secret") ? "<li class=secret>" : "<li>").append(esc(note))
+                .append("</li>");
+        }
+        return b.append("</ul><pre class='agent ").append(cls).append("'>").append(esc(display)).append("</pre>").toString();
     }
 
     private String form(String action, String key, String value, String label, String buttonId, String cls,

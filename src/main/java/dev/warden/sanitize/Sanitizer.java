@@ -98,6 +98,33 @@ public final class Sanitizer {
         return clean(text.getBytes(StandardCharsets.UTF_8)).text();
     }
 
+    /**
+     * What in {@code text} looks like a secret, each as a hint that names it without its value
+     * ({@code API_TOKEN=…}, {@code ghp_…}). For an approval, which shows the exact text unredacted
+     * (a person must see what runs) and marks what the redactor would have taken out.
+     */
+    public static List<String> likelySecrets(String text) {
+        List<String> hints = new ArrayList<>();
+        for (Pattern p : SECRET_PATTERNS) {
+            Matcher m = p.matcher(text);
+            while (m.find()) {
+                String g = m.group();
+                int nl = g.indexOf('\n');
+                hints.add(g.startsWith("-----BEGIN") && nl > 0 ? g.substring(0, nl) + "…"
+                        : g.substring(0, Math.min(4, g.length() / 3)) + "…");
+            }
+        }
+        Matcher u = URL_PASSWORD.matcher(text);
+        while (u.find()) {
+            hints.add(u.group(1) + "…" + u.group(3));
+        }
+        Matcher a = SECRET_ASSIGNMENT.matcher(text);
+        while (a.find()) {
+            hints.add(a.group(1).strip() + "…");
+        }
+        return hints.stream().distinct().toList();
+    }
+
     private static String rewritePaths(String text, Map<String, String> rewrites) {
         if (rewrites.isEmpty()) {
             return text;

@@ -81,4 +81,15 @@ class SanitizerTest {
         assertEquals(text, c.text());
         assertEquals(0, c.redactions());
     }
+
+    @Test
+    void likelySecretsNameWhatTheRedactorWouldTakeWithoutItsValue() {
+        List<String> hints = Sanitizer.likelySecrets("API_TOKEN=hunter22;curl https://bob:pa55word@example.com "
+                + "ghp_" + "a".repeat(36) + " ls");
+        assertTrue(hints.contains("API_TOKEN=…"), hints.toString());
+        assertTrue(hints.contains("https://bob:…@"), hints.toString());
+        assertTrue(hints.contains("ghp_…"), hints.toString());
+        assertFalse(String.join(" ", hints).contains("hunter22") || String.join(" ", hints).contains("pa55word"));
+        assertEquals(List.of(), Sanitizer.likelySecrets("make test"));
+    }
 }
