@@ -99,3 +99,42 @@ describe('an audit that cannot be written: fail closed', { skip: !root && 'needs
     assert.ok(incidents.some((l) => l.type === 'audit_gap'), 'the gap is an incident');
   });
 });
+
+describe('audit.fail_closed: false lets calls run while the audit is down', { skip: !root && 'needs root to mount a tmpfs' }, () => {
+  const dir = tempDir('audit-open');
+  const disk = path.join(dir, 'disk');
+  const audit = path.join(disk, 'audit.jsonl');
+  const config = path.join(dir, 'warden.yaml');
+  let t;
+  before(async () => {
+    fs.mkdirSync(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', disk]);
+    fs.writeFileSync(config, 'operator:\n  listen: "off"\naudit:\n  fail_closed: false\n');
+    t = await stdioClient({ audit, config });
+  });
+  after(async () => {
+    await t?.client.close();
+    try {
+      execFileSync('umount', ['-l', disk]);
+    } catch {
+      // not mounted
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('calls go on, and their lines are written once space is freed', async () => {
+    fill(path.join(disk, 'filler'));
+    for (let i = 0; i < 12; i++) {
+      const r = await t.call('run_command', { command: `echo open${i}` });
+      assert.equal(r.status, 'ok', JSON.stringify(r));
+    }
+    assert.match(t.serverLog(), /AUDIT DOWN: .* \(No space left on device\); audit.fail_closed is off, calls go on/);
+    fs.rmSync(path.join(disk, 'filler'));
+    const r = await t.call('run_command', { command: 'echo freed' });
+    assert.equal(r.status, 'ok');
+    const calls = readAudit(audit).filter((l) => l.type === 'call');
+    for (const id of t.ids) {
+      assert.equal(calls.filter((l) => l.execution_id === id).length, 1, `the audit line of ${id}`);
+    }
+  });
+});
