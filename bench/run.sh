@@ -38,5 +38,7 @@ if [[ "${1:-}" == "--containers" ]]; then
     exit "${PIPESTATUS[0]}"
 fi
 java -cp "$jar:$root/target/test-classes" dev.warden.bench.PolicyBench 2000 | tee "$here/out/policy.txt"
+# what one audit line costs a call (the audit's writer thread against a write on the caller's thread)
+java -cp "$jar:$root/target/test-classes" dev.warden.bench.AuditBench 5000 2>/dev/null | tee "$here/out/audit.txt"
 [[ "${1:-}" == "--policy-only" ]] && exit 0
 exec /usr/bin/python3 "$here/bench.py" --jar "$jar" "$@"

@@ -194,7 +194,7 @@ public final class Warden {
         Path incidents = !config.audit().incidents().isEmpty() ? Path.of(config.audit().incidents())
                 : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
         AuditLog audit = new AuditLog(auditFile, incidents, config.audit().fsync(), config.audit().maxMb() << 20,
-                config.audit().keep(), json);
+                config.audit().keep(), config.audit().failClosed(), json);
         Languages languages = new Languages(config.languages(), config.container().languages());
         String operatorToken = operatorToken(config, tokens);
         List<String> secrets = new ArrayList<>(tokens);

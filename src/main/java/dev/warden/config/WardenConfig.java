@@ -23,7 +23,7 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
             int maxRequestBytes) {
     }
 
-    public record Audit(String file, boolean fsync, String incidents, long maxMb, int keep) {
+    public record Audit(String file, boolean fsync, String incidents, long maxMb, int keep, boolean failClosed) {
     }
 
     /** The operator console (/operator) and its API: a token of its own, and where it listens under stdio. */

@@ -391,6 +391,11 @@ public final class CallPipeline {
         if (wait.isPresent()) {
             return rateLimited(id, tier, findings, wait.get(), "this client is over its " + tier + " rate");
         }
+        // a held call approved while the audit went down does not run either
+        Optional<String> unaudited = auditDown();
+        if (unaudited.isPresent()) {
+            return notRun(id, Status.FAILED, tier, findings, unaudited.get(), granted);
+        }
         Executions.Running running = new Executions.Running(id, caller.sessionId(), caller.client(), what.tool(),
                 clip(what.text(), 300), tier.name(), Instant.now(), req.cancel());
         Executions.Entry entry;
@@ -433,7 +438,9 @@ public final class CallPipeline {
         }
         ApprovalResult result;
         try {
-            result = byId ? awaitHeld(caller, id) : askAction(caller, id, call);
+            Optional<String> unaudited = auditDown();
+            result = unaudited.isPresent() ? ApprovalResult.refused(null, unaudited.get(), null)
+                    : byId ? awaitHeld(caller, id) : askAction(caller, id, call);
         }
         catch (RuntimeException e) {
             log.error("request_approval {} failed inside Warden", id, e);
@@ -578,7 +585,9 @@ public final class CallPipeline {
         long start = System.nanoTime();
         CallResult result;
         try {
-            result = step.run();
+            Optional<String> unaudited = auditDown();
+            result = unaudited.isPresent() ? notRun(id, Status.FAILED, Tier.L2, List.of(), unaudited.get(),
+                    Limits.of(limits)) : step.run();
         }
         catch (Workspaces.Unavailable e) {
             log.error("call {}: {}", id, e.getMessage());
@@ -593,6 +602,18 @@ public final class CallPipeline {
         }
         record(caller, tool, auditArgs, result, (System.nanoTime() - start) / 1_000_000);
         return result;
+    }
+
+    /**
+     * Fail closed: while the audit log cannot be written (and audit.fail_closed is on), the refusal
+     * a call gets instead of running unaudited; empty while it can be written.
+     */
+    private Optional<String> auditDown() {
+        if (!audit.failClosed()) {
+            return Optional.empty();
+        }
+        return audit.unwritable().map(why -> "It did not run: the audit log cannot be written ("
+                + sanitizer.message(why) + "); Warden refuses calls rather than run them unaudited.");
     }
 
     private static String l3Refusal(String why) {
