@@ -112,8 +112,10 @@ export async function engineFault(mode, dir) {
   function listen() {
     return new Promise((resolve, reject) => {
       fs.rmSync(proxyPath, { force: true });
-      listener = net.createServer((down) => {
-        const up = net.connect(ENGINE_SOCKET);
+      // half-open both ways: docker-java closes its side of an attach stream after stdin and
+      // still reads the output; without allowHalfOpen the proxy would cut that output off
+      listener = net.createServer({ allowHalfOpen: true }, (down) => {
+        const up = net.connect({ path: ENGINE_SOCKET, allowHalfOpen: true });
         conns.add(down);
         conns.add(up);
         const drop = () => { down.destroy(); up.destroy(); conns.delete(down); conns.delete(up); };
@@ -139,14 +141,13 @@ export async function engineFault(mode, dir) {
     /** Stops the engine (as the servers see it); returns a description. */
     async stop(serverPids) {
       if (mode === 'socket') {
-        await new Promise((r) => listener.close(() => r()));
+        // close() waits for open connections: drop them first
+        const closed = new Promise((r) => listener.close(() => r()));
         for (const c of conns) c.destroy();
         conns.clear();
+        await closed;
         fs.rmSync(proxyPath, { force: true });
-        for (const pid of serverPids) {
-          const ids = (run('docker', ['ps', '-aq', '--filter', `label=dev.warden.pid=${pid}`]) ?? '').split('\n').filter(Boolean);
-          if (ids.length) run('docker', ['rm', '-f', ...ids], { timeout: 60_000 });
-        }
+        for (const pid of serverPids) removeContainersOf(pid);
         return 'socket to the engine removed, the servers\' containers removed';
       }
       return stopDockerd();
@@ -160,12 +161,20 @@ export async function engineFault(mode, dir) {
     },
     async close() {
       if (mode === 'socket' && listener) {
-        await new Promise((r) => listener.close(() => r()));
+        const closed = new Promise((r) => listener.close(() => r()));
         for (const c of conns) c.destroy();
+        await closed;
         fs.rmSync(proxyPath, { force: true });
       }
     },
   };
+}
+
+/** Removes the containers of one server process (label dev.warden.pid), as an engine stop would. */
+export function removeContainersOf(pid) {
+  if (!fs.existsSync(ENGINE_SOCKET)) return;
+  const ids = (run('docker', ['ps', '-aq', '--filter', `label=dev.warden.pid=${pid}`]) ?? '').split('\n').filter(Boolean);
+  if (ids.length) run('docker', ['rm', '-f', ...ids], { timeout: 60_000 });
 }
 
 function dockerdPid() {
@@ -294,6 +303,16 @@ export function scanLeaks({ pids, roots, cgroupName, markers }) {
     if (procs.length) leaks.push(`cgroup ${base}: processes still inside: ${procs.slice(0, 10).join('; ')}`);
     leaks.push(`cgroup subtree ${base} still exists (${dirs.length} groups: ${dirs.slice(0, 4).join(', ')}${dirs.length > 4 ? ', …' : ''})`);
   }
+  // the containers' parent groups (container executor: warden-l3/warden-<pid>-<n>)
+  for (const ctl of ['memory', 'pids', 'cpuacct']) {
+    const l3 = path.join('/sys/fs/cgroup', ctl, 'warden-l3');
+    let names = [];
+    try { names = fs.readdirSync(l3); } catch { continue; }
+    for (const name of names) {
+      const m = /^warden-(\d+)-/.exec(name);
+      if (m && pids.includes(Number(m[1]))) leaks.push(`container cgroup ${path.join(l3, name)} of server ${m[1]}`);
+    }
+  }
   if (fs.existsSync(ENGINE_SOCKET)) {
     for (const pid of pids) {
       const ids = (run('docker', ['ps', '-a', '--format', '{{.ID}} {{.Image}} {{.Status}}', '--filter', `label=dev.warden.pid=${pid}`]) ?? '')
@@ -311,4 +330,24 @@ export function unmountBelow(root) {
   const ats = readOr('/proc/mounts').split('\n').map((l) => l.split(' ')[1])
     .filter((at) => at && (at === real || at.startsWith(`${real}/`))).sort((a, b) => b.length - a.length);
   for (const at of ats) run('umount', ['-l', at]);
+}
+
+/** Removes an (empty) cgroup subtree of this soak, deepest groups first; best effort. */
+export function removeCgroupTree(cgroupName) {
+  for (const ctl of ['memory', 'pids', 'cpuacct', 'unified', '']) {
+    const base = path.join('/sys/fs/cgroup', ctl, cgroupName);
+    if (!fs.existsSync(base)) continue;
+    const dirs = [];
+    const walk = (d, depth) => {
+      if (depth > 6) return;
+      dirs.push(d);
+      let entries = [];
+      try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { /* gone */ }
+      for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name), depth + 1);
+    };
+    walk(base, 0);
+    for (const d of dirs.sort((a, b) => b.length - a.length)) {
+      try { fs.rmdirSync(d); } catch { /* busy or gone */ }
+    }
+  }
 }
