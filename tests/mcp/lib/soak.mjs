@@ -46,6 +46,14 @@ export function policyCorpus() {
   return out;
 }
 
+function readOr(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** A refusal the server may give while it cannot write its audit trail (fail closed). */
 function auditRefusal(sc) {
   return sc.status !== 'ok' && /audit/i.test(sc.message ?? '');
@@ -145,7 +153,8 @@ export async function runSoak(options = {}) {
     const workspace = path.join(wsRoot, label);
     fs.mkdirSync(workspace, { mode: 0o711, recursive: true });
     fs.chmodSync(workspace, 0o711);
-    const s = { label, kind, audit: path.join(dir, 'audit.jsonl'), workspace, gen: 0, kills: 0, pid: null, handle: null };
+    const s = { label, kind, audit: path.join(dir, 'audit.jsonl'), workspace, gen: 0, kills: 0, pid: null, handle: null, logs: [] };
+    s.keepLog = () => { if (s.handle) s.logs.push(s.kind === 'http' ? s.handle.log() : s.handle.serverLog()); };
     servers.push(s);
     return s;
   }
@@ -208,7 +217,7 @@ export async function runSoak(options = {}) {
     const holds = corpus.filter((c) => c.decision === 'approve');
     const mix = MIX.filter(([k]) => k !== 'l3' || l3.ok);
     const weight = mix.reduce((a, [, w]) => a + w, 0);
-    const bursts = o.httpClients > 0 ? Math.max(1, Math.round(o.calls / 500)) : 0;
+    const bursts = Math.max(1, Math.round(o.calls / 250));
     const singles = Math.max(0, o.calls - bursts * BURST);
     let n = 0;
     const plan = [];
@@ -220,12 +229,18 @@ export async function runSoak(options = {}) {
       }
       plan.push(makeCall(kind, ++n));
     }
-    // spread over the clients round robin; the bursts go to http0 at even spacing
+    // spread over the clients round robin; the bursts (40 calls at once on one connection: over
+    // the rate limit, and many answers to send at once) go to stdio and HTTP clients in turn
     plan.forEach((item, i) => clients[i % clients.length].queue.push(item));
-    const burstClient = clients.find((c) => c.kind === 'http');
+    const burstClients = [];
+    for (let i = 0; i < Math.max(o.stdioClients, o.httpClients); i++) {
+      if (i < o.httpClients) burstClients.push(clients.find((c) => c.label === `http${i}`));
+      if (i < o.stdioClients) burstClients.push(clients.find((c) => c.label === `stdio${i}`));
+    }
     for (let b = 0; b < bursts; b++) {
-      const at = Math.floor(((b + 0.5) / bursts) * burstClient.queue.length);
-      burstClient.queue.splice(at, 0, { kind: 'burst', n: ++n });
+      const bc = burstClients[b % burstClients.length];
+      const at = Math.floor(((b + 0.5) / bursts) * bc.queue.length);
+      bc.queue.splice(at, 0, { kind: 'burst', n: ++n });
     }
 
     function makeCall(kind, num) {
@@ -420,8 +435,9 @@ export async function runSoak(options = {}) {
 
     async function killAndRestart() {
       const victims = [httpServer, ...servers.filter((s) => s.kind === 'stdio').slice(0, 1)];
-      const w = openWindow('kill -9');
-      for (const s of victims) {
+      // both at once, each restarted as soon as it is gone
+      await Promise.all(victims.map(async (s) => {
+        const w = openWindow(`kill -9 ${s.label}`);
         const mine = clients.filter((c) => c.server === s);
         let release;
         const gate = new Promise((r) => { release = r; });
@@ -429,18 +445,22 @@ export async function runSoak(options = {}) {
         const pid = s.pid;
         s.kills++;
         process.kill(pid, 'SIGKILL');
-        for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}/status`) && !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); i++) {
+        for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}/status`) && !/State:\s+Z/.test(readOr(`/proc/${pid}/status`)); i++) {
           await sleep(100);
         }
         fault(`kill -9 ${s.label} server (pid ${pid})`);
         // the clients of the dead server: their calls in flight end now (connection closed)
         await Promise.allSettled(mine.map((c) => c.conn.close()));
-        if (s.kind === 'http') await startHttp(s);
-        await Promise.all(mine.map(connect));
-        release();
+        s.keepLog();
+        try {
+          if (s.kind === 'http') await startHttp(s);
+          await Promise.all(mine.map(connect));
+        } finally {
+          release();
+          w.to = Date.now() - t0;
+        }
         fault(`${s.label} server started again on the same audit file and workspace root (pid ${s.pid}); ${mine.length} client(s) reconnected`);
-      }
-      w.to = Date.now() - t0;
+      }));
     }
 
     async function engineDownAndUp() {
@@ -551,6 +571,7 @@ export async function runSoak(options = {}) {
     // ---- stop everything
     await Promise.allSettled(clients.map((c) => c.conn?.close()));
     await httpServer.handle?.stop();
+    for (const s of servers) s.keepLog();
     const stopDeadline = Date.now() + 15_000;
     while (allPids.some((p) => rssKb(p) !== null) && Date.now() < stopDeadline) await sleep(200);
     loadAudits();
@@ -635,9 +656,11 @@ export async function runSoak(options = {}) {
     if (notIssued) problems.push(`${notIssued} planned call(s) were never made: the soak ran out of its ${o.maxMinutes} min`);
     if (!records.some((r) => r.status === 'rate_limited')) notes.push('no call went over the rate limit this time (the bursts arrived too slowly)');
     for (const s of servers) {
-      const text = s.kind === 'http' ? s.handle?.log?.() ?? '' : '';
+      const text = s.logs.join('');
       const traces = (text.match(/^\s+at (io|org|java|jdk|jakarta|dev)\./gm) ?? []).length;
       if (traces) notes.push(`the ${s.label} server logged ${traces} stack trace line(s)`);
+      const lost = (text.match(/Failed to enqueue message/g) ?? []).length;
+      if (lost) problems.push(`the ${s.label} server logged "Failed to enqueue message" ${lost} time(s): the SDK's transport dropped answers`);
     }
 
     const summary = report({ o, records, samples, rss, faultLog, notes, problems, seconds: (trafficEnd - t0) / 1000, dockerMode });
