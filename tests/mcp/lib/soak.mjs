@@ -432,6 +432,7 @@ export async function runSoak(options = {}) {
       log(`soak: ${since()} s, ${done}/${o.calls} calls: ${line}`);
     }
     const httpProbe = clients.find((c) => c.kind === 'http') ?? clients[0];
+    const pendingProbes = [];
 
     async function killAndRestart() {
       const victims = [httpServer, ...servers.filter((s) => s.kind === 'stdio').slice(0, 1)];
@@ -475,12 +476,15 @@ export async function runSoak(options = {}) {
       }
       fault(`Docker engine stopped (${how})`);
       await sleep(500);
-      // while it is down, an L3 call is refused with a reason (never run elsewhere)
-      for (const c of [httpProbe, clients.find((x) => x.kind === 'stdio')].filter(Boolean)) {
+      // while it is down, an L3 call is refused with a reason (never run elsewhere); a probe whose
+      // answer does not come holds the schedule up for 30 s at most (it is reported as lost)
+      const probes = [httpProbe, clients.find((x) => x.kind === 'stdio')].filter(Boolean).map(async (c) => {
         const r = await call(c, { kind: 'l3', tool: 'execute_code', args: { language: 'c', code: 'int main(void){return 0;}\n' }, timeout: o.l3TimeoutMs }, { probe: 'l3_engine_down' });
         if (r.outcome === 'answered' && r.status === 'ok') r.problem = 'an L3 call ran ok while the engine was down';
-        if (r.outcome === 'answered' && r.status !== 'ok' && !r.problem) fault(`L3 probe on ${c.label} while down: ${r.status}: ${r.message}`);
-      }
+        fault(`L3 probe on ${c.label} while down: ${r.outcome} ${r.status ?? ''} ${r.message ?? r.error ?? ''}`);
+      });
+      pendingProbes.push(...probes);
+      await Promise.race([Promise.all(probes), sleep(30_000)]);
       await at(0.45);
       try {
         how = await engine.start();
@@ -508,8 +512,9 @@ export async function runSoak(options = {}) {
       const bytes = afs.fill();
       fault(`audit filesystem filled (${(bytes / 1048576).toFixed(1)} MB written, ${afs.available()} bytes left)`);
       const probeClients = [httpProbe, clients.find((x) => x.kind === 'stdio')].filter(Boolean);
-      // several each: the first lines may still fit in the audit file's last, partly used page
-      for (const c of probeClients) {
+      // several each: the first lines may still fit in the audit file's last, partly used page;
+      // probes whose answers do not come hold the schedule up for 30 s at most
+      const probes = probeClients.map(async (c) => {
         const seen = {};
         for (let i = 0; i < 6; i++) {
           const r = await call(c, { kind: 'run_echo', tool: 'run_command', args: { command: `echo audit-full-${i}` }, stdout: `audit-full-${i}\n` }, { probe: 'audit_full' });
@@ -517,7 +522,9 @@ export async function runSoak(options = {}) {
           seen[k] = (seen[k] ?? 0) + 1;
         }
         fault(`6 probes on ${c.label} with the audit full: ${Object.entries(seen).map(([k, v]) => `${v}× ${k}`).join('; ')}`);
-      }
+      });
+      pendingProbes.push(...probes);
+      await Promise.race([Promise.all(probes), sleep(30_000)]);
       await at(0.65);
       afs.free();
       w.to = Date.now() - t0;
@@ -543,6 +550,7 @@ export async function runSoak(options = {}) {
 
     await workersDone;
     await faults;
+    await Promise.allSettled(pendingProbes); // each bounded by its call timeout
     const trafficEnd = Date.now();
     clearInterval(samplesTimer);
     samplesTimer = null;
