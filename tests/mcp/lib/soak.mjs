@@ -631,16 +631,17 @@ export async function runSoak(options = {}) {
       byProc.get(key).push(s);
     }
     const mean = (xs) => xs.reduce((a, x) => a + x.kb, 0) / xs.length;
+    const span = trafficEnd - t0; // the second half of the traffic, in time
     for (const [key, xs] of byProc) {
-      const first = xs.filter((x) => x.progress >= 0.5 && x.progress < 0.6);
-      const last = xs.filter((x) => x.progress >= 0.9);
-      const lived = xs[0].progress < 0.5 && xs[xs.length - 1].progress >= 0.95;
+      const first = xs.filter((x) => x.t >= 0.5 * span && x.t < 0.6 * span);
+      const last = xs.filter((x) => x.t >= 0.9 * span);
+      const lived = xs[0].t < 0.5 * span && xs[xs.length - 1].t >= 0.95 * span - 2 * o.sampleMs;
       const entry = { proc: key, samples: xs.length, startKb: xs[0].kb, peakKb: Math.max(...xs.map((x) => x.kb)), endKb: xs[xs.length - 1].kb };
       if (lived && first.length && last.length) {
         entry.growth = mean(last) / mean(first) - 1;
         if (entry.growth >= 0.10) {
           problems.push(`RSS of the ${key} server grew ${(entry.growth * 100).toFixed(1)}% over the second half `
-            + `(${Math.round(mean(first) / 1024)} MB at 50–60% → ${Math.round(mean(last) / 1024)} MB at 90–100%)`);
+            + `(${Math.round(mean(first) / 1024)} MB at 50–60% of the run's time → ${Math.round(mean(last) / 1024)} MB at 90–100%)`);
         }
       }
       rss.push(entry);
@@ -656,7 +657,7 @@ export async function runSoak(options = {}) {
     }
     for (const [, rs] of groups) {
       const show = rs.slice(0, 8).map((r) => `  [${r.client} ${r.kind}${r.what ? `/${r.what}` : ''} at ${(r.start / 1000).toFixed(1)} s`
-        + `${r.id ? ` id ${r.id}` : ''}${activeWindows(r.start, r.end ?? r.start).length ? ` during ${activeWindows(r.start, r.end ?? r.start).join('+')}` : ''}`
+        + `${r.id ? ` id ${r.id}` : ''}${activeWindows(r.start, r.end ?? r.start).length ? `; faults meanwhile: ${activeWindows(r.start, r.end ?? r.start).join(', ')}` : ''}`
         + ` args ${JSON.stringify(r.args ?? {}).slice(0, 100)}] ${r.problem}`);
       problems.push(`${rs.length} call(s): ${rs[0].problem}\n${show.join('\n')}${rs.length > 8 ? `\n  … and ${rs.length - 8} more` : ''}`);
     }
@@ -668,7 +669,11 @@ export async function runSoak(options = {}) {
       const traces = (text.match(/^\s+at (io|org|java|jdk|jakarta|dev)\./gm) ?? []).length;
       if (traces) notes.push(`the ${s.label} server logged ${traces} stack trace line(s)`);
       const lost = (text.match(/Failed to enqueue message/g) ?? []).length;
-      if (lost) problems.push(`the ${s.label} server logged "Failed to enqueue message" ${lost} time(s): the SDK's transport dropped answers`);
+      if (lost) {
+        const at = text.indexOf('Failed to enqueue message');
+        problems.push(`the ${s.label} server logged "Failed to enqueue message" ${lost} time(s): the SDK's transport dropped answers; first:\n  `
+          + text.slice(Math.max(0, text.lastIndexOf('\n', at) + 1), at + 600).split('\n').slice(0, 6).join('\n  '));
+      }
     }
 
     const summary = report({ o, records, samples, rss, faultLog, notes, problems, seconds: (trafficEnd - t0) / 1000, dockerMode });
