@@ -671,7 +671,7 @@ export async function runSoak(options = {}) {
       const lost = (text.match(/Failed to enqueue message/g) ?? []).length;
       if (lost) {
         const at = text.indexOf('Failed to enqueue message');
-        problems.push(`the ${s.label} server logged "Failed to enqueue message" ${lost} time(s): the SDK's transport dropped answers; first:\n  `
+        problems.push(`the ${s.label} server logged "Failed to enqueue message" ${lost} time(s): the SDK's stdio transport dropped a message it was to send (an answer, unless it was a notification); first:\n  `
           + text.slice(Math.max(0, text.lastIndexOf('\n', at) + 1), at + 600).split('\n').slice(0, 6).join('\n  '));
       }
     }
