@@ -112,6 +112,9 @@ export async function stdioClient({ audit, workspace, config, env = {}, name = '
   await client.connect(transport);
   const tracked = track(client);
   tracked.serverLog = () => log.join('');
+  tracked.transport = transport;
+  // the server's own process: the soak samples its memory and kills it
+  tracked.pid = transport.pid;
   return tracked;
 }
 
