@@ -54,6 +54,40 @@ final class Cgroups {
         return c;
     }
 
+    /**
+     * Removes a subtree of empty groups in every hierarchy (a server's slots at its exit), deepest
+     * first; a group that still has a process stays (rmdir refuses it) and is logged by the caller's
+     * next start, never forced.
+     */
+    static void removeTree(Path root, String subtree) {
+        for (String controller : List.of("memory", "pids", "cpuacct", "unified")) {
+            Path top = root.resolve(controller).resolve(subtree);
+            if (!Files.isDirectory(top)) {
+                continue;
+            }
+            try (var walk = Files.walk(top)) {
+                List<Path> dirs = walk.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList();
+                for (Path d : dirs) {
+                    try {
+                        Files.delete(d);
+                    }
+                    catch (IOException busy) {
+                        // still in use: left for the next start of this lease
+                    }
+                }
+            }
+            catch (IOException | java.io.UncheckedIOException e) {
+                // a hierarchy we cannot read: nothing to remove there
+            }
+            try {
+                Files.deleteIfExists(top.getParent()); // the server's top group, once no instance is left
+            }
+            catch (IOException inUse) {
+                // another server's instance is still below it
+            }
+        }
+    }
+
     static boolean available(Path root) {
         return Files.isWritable(root.resolve("memory")) && Files.isWritable(root.resolve("pids"))
                 && Files.isDirectory(root.resolve("cpuacct"));

@@ -30,9 +30,11 @@ public final class SandboxRuntime implements AutoCloseable {
     private final int uidBase;
     private final int uidCount;
     private final String cgroupName;
+    private final Path cgroupRoot;
 
     private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, List<ExecutorService> pools,
-            InstanceLease lease, int uidBase, int uidCount, String cgroupName) {
+            InstanceLease lease, int uidBase, int uidCount, String cgroupName, Path cgroupRoot) {
+        this.cgroupRoot = cgroupRoot;
         this.inline = inline;
         this.sandbox = sandbox;
         this.sandboxImpl = sandboxImpl;
@@ -45,7 +47,7 @@ public final class SandboxRuntime implements AutoCloseable {
 
     private static SandboxRuntime refusing(String reason, List<ExecutorService> pools, InstanceLease lease) {
         Executor refusing = new RefusingExecutor("the sandbox is unavailable on this host: " + reason);
-        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null);
+        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null);
     }
 
     public static SandboxRuntime create(WardenConfig config, Path stateDir) {
@@ -83,7 +85,7 @@ public final class SandboxRuntime implements AutoCloseable {
             log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
                     sc.slots(), uidBase, uidBase + 2 * sc.slots() - 1);
             return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, 2 * sc.slots(),
-                    sc.cgroupName());
+                    sc.cgroupName(), Path.of(sc.cgroupRoot()));
         }
         catch (IOException e) {
             log.error("sandbox unavailable: {}", e.getMessage());
@@ -200,6 +202,10 @@ public final class SandboxRuntime implements AutoCloseable {
             sandboxImpl.close();
         }
         pools.forEach(ExecutorService::shutdownNow);
+        if (lease != null && cgroupName != null && cgroupRoot != null) {
+            // the slots' groups go with the server (before its lease, so no next holder races it)
+            Cgroups.removeTree(cgroupRoot, cgroupName + "/i" + lease.index());
+        }
         if (lease != null) {
             try {
                 lease.close();
