@@ -237,7 +237,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 "--chdir", SANDBOX_WORKSPACE,
                 // the syscall filter is the stub's, after bwrap has made the namespaces and mounts it forbids;
                 // the mark on stderr tells Warden the program was started (no mark: the sandbox was not made)
-                "--", STUB, "--seccomp", "--mark-exec", "--request"));
+                "--", STUB, "--request", "--seccomp", "--mark-exec"));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         return new Sandbox(pb.start(), slot, workspace);
