@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Warden's sandbox and build need on Debian/Ubuntu: bubblewrap (the L2 engine),
-# a C compiler and libc headers (the launcher), mkfs.ext4 and mount (the workspace quota), Java 17
+# a C compiler, libc headers and libseccomp (the launcher and its syscall filter), mkfs.ext4 and mount (the workspace quota), Java 17
 # and Maven if missing. Needs root.
 set -euo pipefail
 need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v cc >/dev/null || need+=(gcc)
 [ -e /usr/include/linux/landlock.h ] || need+=(linux-libc-dev)
+[ -e /usr/include/seccomp.h ] || need+=(libseccomp-dev)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * L1: a read-only program run directly, without namespaces, but never as root and never with more
@@ -15,6 +17,8 @@ import java.util.concurrent.TimeUnit;
  * points at /etc/shadow still leads nowhere.
  */
 public final class InlineExecutor implements Executor {
+
+    private static final Logger log = LoggerFactory.getLogger(InlineExecutor.class);
 
     /** System trees a read-only tool needs to start: its binary, libraries, locale, time zone. */
     private static final List<String> SYSTEM_READ = List.of("/usr", "/etc/ld.so.cache", "/etc/alternatives",
@@ -110,7 +114,9 @@ public final class InlineExecutor implements Executor {
             if (raw.timedOut()) {
                 return new ExecOutcome.TimedOut(raw.stdout(), raw.stderr(), raw.durationMs(), Usage.UNKNOWN);
             }
-            if (raw.exitCode() == 125 && new String(raw.stderr().bytes()).startsWith("warden-spawn:")) {
+            if (!raw.started()) {
+                // no start mark: the launcher failed before the program, and this is its own message
+                log.error("inline setup failed (exit {}): {}", raw.exitCode(), ProcessRun.forLog(raw.stderr().bytes()));
                 return new ExecOutcome.Refused("the inline confinement could not be set up", false);
             }
             return new ExecOutcome.Completed(raw.exitCode(), raw.stdout(), raw.stderr(), raw.durationMs(),
@@ -122,10 +128,15 @@ public final class InlineExecutor implements Executor {
         }
     }
 
-    /** Started as root with only the uid and gid fixed; it reads its request before it does anything else. */
+    /**
+     * Started as root with only the uid and gid fixed; it reads its request before it does anything else.
+     * Fixed with them: a new session keyring (the server's is never the run's), the syscall filter
+     * just before the program, and the start mark that tells a setup failure from the program's own.
+     */
     private Stub start(Slot slot) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(launcher.path().toString(), "--uid", Integer.toString(slot.inlineUid()),
-                "--gid", Integer.toString(slot.gid()), "--request");
+        ProcessBuilder pb = new ProcessBuilder(launcher.path().toString(), "--session-keyring", "--uid",
+                Integer.toString(slot.inlineUid()), "--gid", Integer.toString(slot.gid()), "--seccomp", "--mark-exec",
+                "--request");
         pb.environment().clear();
         return new Stub(pb.start(), slot);
     }

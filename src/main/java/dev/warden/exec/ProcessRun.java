@@ -4,6 +4,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
@@ -17,14 +19,29 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The calling thread drains stdout itself and one pool thread drains stderr: on two cores every
  * thread hand-off is latency. The limit is a timer that kills the whole tree, which also closes
  * the pipes, so the drains always end.
+ *
+ * <p>Whether the program was started at all is read from the launcher's own mark ({@code
+ * warden-spawn --mark-exec}), the first bytes of stderr, written before any program code can run:
+ * never from what the stream says after it, which the program controls.
  */
 final class ProcessRun {
 
     /** Pipe capacity on Linux: a write of at most this much never blocks, so it can be done inline. */
     private static final int INLINE_STDIN = 65536;
 
-    /** {@code stopped}: why it was stopped from outside (an operator), or null. */
-    record Raw(int exitCode, Output stdout, Output stderr, boolean timedOut, long durationMs, String stopped) {
+    /** Keep in step with EXEC_MARK in warden-spawn.c. */
+    static final byte[] EXEC_MARK = "\0warden:exec\0".getBytes(StandardCharsets.US_ASCII);
+
+    /** How much of a launcher's own message the server's log takes. */
+    static final int LOG_TEXT_MAX = 200;
+
+    /**
+     * {@code stopped}: why it was stopped from outside (an operator), or null. {@code started}: the
+     * launcher marked the program as started; {@code stderr} is then the program's own, without the
+     * mark. Without it, nothing of the program ran and {@code stderr} is the launcher's or bwrap's.
+     */
+    record Raw(int exitCode, Output stdout, Output stderr, boolean timedOut, long durationMs, String stopped,
+            boolean started) {
     }
 
     private final ExecutorService io;
@@ -53,7 +70,8 @@ final class ProcessRun {
             p.destroyForcibly();
         });
         try {
-            Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap));
+            // room for the mark, so the program still gets its full share of the cap
+            Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap + EXEC_MARK.length));
             if (preamble.length + stdin.length <= INLINE_STDIN) {
                 feed(p.getOutputStream(), preamble, stdin);
             }
@@ -70,7 +88,9 @@ final class ProcessRun {
             long durationMs = (System.nanoTime() - start) / 1_000_000;
             Output e = collect(err, killTree);
             int code = p.isAlive() ? -1 : p.exitValue();
-            return new Raw(code, out, e, timedOut.get(), durationMs, cancel.reason());
+            boolean started = startsWithMark(e);
+            return new Raw(code, out, started ? unmark(e) : cut(e, outputCap), timedOut.get(), durationMs,
+                    cancel.reason(), started);
         }
         finally {
             limit.cancel(false);
@@ -96,6 +116,50 @@ final class ProcessRun {
         catch (java.util.concurrent.ExecutionException e) {
             return Output.EMPTY;
         }
+    }
+
+    static boolean startsWithMark(Output err) {
+        byte[] b = err.bytes();
+        return b.length >= EXEC_MARK.length && Arrays.equals(b, 0, EXEC_MARK.length, EXEC_MARK, 0, EXEC_MARK.length);
+    }
+
+    private static Output unmark(Output err) {
+        return new Output(Arrays.copyOfRange(err.bytes(), EXEC_MARK.length, err.bytes().length), err.truncated());
+    }
+
+    private static Output cut(Output err, int cap) {
+        return err.bytes().length <= cap ? err : new Output(Arrays.copyOf(err.bytes(), cap), true);
+    }
+
+    /**
+     * A launcher's message as one log line: control characters (newlines too) escaped, so no text
+     * can start a line of its own in the server's log, and at most {@link #LOG_TEXT_MAX} characters.
+     */
+    static String forLog(byte[] text) {
+        String s = new String(text, StandardCharsets.UTF_8).strip();
+        StringBuilder out = new StringBuilder(Math.min(s.length(), LOG_TEXT_MAX) + 16);
+        int i = 0;
+        for (; i < s.length() && out.length() < LOG_TEXT_MAX; i++) {
+            char c = s.charAt(i);
+            if (c == '\n') {
+                out.append("\\n");
+            }
+            else if (c == '\\') {
+                out.append("\\\\");
+            }
+            else if (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT
+                    || c == '\u2028' || c == '\u2029') {
+                out.append(String.format("\\u%04x", (int) c));
+            }
+            else {
+                out.append(c);
+            }
+        }
+        if (i < s.length() || out.length() > LOG_TEXT_MAX) {
+            out.setLength(Math.min(out.length(), LOG_TEXT_MAX));
+            out.append('…');
+        }
+        return out.toString();
     }
 
     static void feed(OutputStream os, byte[] preamble, byte[] stdin) {

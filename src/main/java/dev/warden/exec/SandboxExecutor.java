@@ -1,7 +1,6 @@
 package dev.warden.exec;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -162,8 +161,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         if (raw.timedOut()) {
             return new ExecOutcome.TimedOut(raw.stdout(), raw.stderr(), raw.durationMs(), usage);
         }
-        if (setupFailed(raw)) {
-            log.error("sandbox setup failed: {}", new String(raw.stderr().bytes(), StandardCharsets.UTF_8).strip());
+        if (!raw.started()) {
+            // the stub never marked the program as started: this is bwrap's or the launcher's word
+            log.error("sandbox setup failed (exit {}): {}", raw.exitCode(), ProcessRun.forLog(raw.stderr().bytes()));
             return new ExecOutcome.Refused("the sandbox could not be created", false);
         }
         int code = raw.exitCode();
@@ -186,13 +186,6 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         return new ExecOutcome.Completed(code, raw.stdout(), raw.stderr(), raw.durationMs(), usage);
     }
 
-    /** The stub or bwrap said why it could not build the sandbox, and nothing of the program ran. */
-    private static boolean setupFailed(ProcessRun.Raw raw) {
-        String err = new String(raw.stderr().bytes(), StandardCharsets.UTF_8);
-        return raw.stdout().bytes().length == 0 && (raw.exitCode() == 125 || raw.exitCode() == 1)
-                && (err.startsWith("warden-spawn: ") || err.startsWith("bwrap: "));
-    }
-
     /** Nothing of the server's environment: a fixed minimal set, then the call's filtered extras. */
     static Map<String, String> sandboxEnv(Map<String, String> extra) {
         Map<String, String> env = new LinkedHashMap<>(extra);
@@ -213,7 +206,8 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 cmd.add(p.toString());
             }
         }
-        cmd.addAll(List.of("--reap", "--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
+        // a fresh session keyring, joined as root before the uid drop: the server's own stays out of reach
+        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
                 "--uid", Integer.toString(slot.uid()), "--gid", Integer.toString(slot.gid()), "--",
                 bwrap.toString(),
                 // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
@@ -241,7 +235,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 // /tmp and /workspace, mounts of their own, stay writable
                 "--remount-ro", "/",
                 "--chdir", SANDBOX_WORKSPACE,
-                "--", STUB, "--request"));
+                // the syscall filter is the stub's, after bwrap has made the namespaces and mounts it forbids;
+                // the mark on stderr tells Warden the program was started (no mark: the sandbox was not made)
+                "--", STUB, "--request", "--seccomp", "--mark-exec"));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         return new Sandbox(pb.start(), slot, workspace);
