@@ -305,13 +305,23 @@ public final class Warden {
         }
         else {
             long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
-            reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
+            try {
+                reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
+            }
+            catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // a SIGTERM during start-up: the shutdown hook has already begun
+            }
             HttpTransport http = HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
                     config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
                     workspaces::end, operator, new HttpTransport.SessionCaps(config.server().maxSessionsPerClient(),
                             config.server().maxSessions()));
             httpRef.set(http);
-            reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
+            try {
+                reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
+            }
+            catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // a SIGTERM during start-up: the shutdown hook has already begun
+            }
             answered.complete(null); // nothing to wait for under HTTP: set up the rest now
             String host = HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host();
             String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port() + "/operator";
@@ -321,7 +331,12 @@ public final class Warden {
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
             http.join();
         }
-        Runtime.getRuntime().removeShutdownHook(hook);
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
+        catch (IllegalStateException signalled) {
+            return; // a SIGTERM stopped the transport: the hook is already shutting everything down
+        }
         shutdown.run();
     }
 
