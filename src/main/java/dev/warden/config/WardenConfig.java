@@ -8,7 +8,8 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
         RateLimitsConfig rateLimits, Sandbox sandbox, PolicyRef policy, Map<String, LanguageConfig> languages,
         Container container) {
 
-    public record Server(String workspaceRoot, long sessionIdleTimeoutS) {
+    /** name: this server's instance id (empty: derived); stateDir: where instances/ID/ lives (empty: XDG default). */
+    public record Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir) {
     }
 
     public record Http(List<String> tokens, List<String> allowedOrigins, List<String> allowedHosts,
