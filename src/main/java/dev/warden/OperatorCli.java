@@ -125,8 +125,8 @@ final class OperatorCli {
             }
         }
         if (url == null || token == null) {
-            err.println("warden: no operator console address and token" + (state != null ? " in " + state : "")
-                    + ": pass --url and --token, or set WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN");
+            err.println("warden: no running server found" + (state != null ? ": " + state + " has no console address "
+                    + "and token" : "") + "; pass --url and --token, or set WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN");
             return 2;
         }
         String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
