@@ -61,6 +61,11 @@ describe('two servers side by side: each its own instance directory, the CLI rea
   const dir = tempDir('instances');
   const state = path.join(dir, 'state');
   const env = { XDG_STATE_HOME: state };
+  // a held call must outlive several CLI runs (a JVM start each) on a loaded machine
+  const policy = path.join(dir, 'policy.yaml');
+  fs.writeFileSync(policy, 'approval:\n  timeout_s: 600\n');
+  const config = path.join(dir, 'warden.yaml');
+  fs.writeFileSync(config, `policy:\n  file: "${policy}"\n`);
   let a;
   let b;
   let ca;
@@ -68,8 +73,8 @@ describe('two servers side by side: each its own instance directory, the CLI rea
   let stdio;
 
   before(async () => {
-    a = await startHttpServer({ env });
-    b = await startHttpServer({ env });
+    a = await startHttpServer({ env, config, startMs: 120_000 });
+    b = await startHttpServer({ env, startMs: 120_000 });
     ca = await httpClient(a);
     cb = await httpClient(b);
     stdio = await stdioClient({ env: { ...env, PATH: process.env.PATH } });
@@ -277,5 +282,31 @@ describe('started as an ordinary user with a writable HOME', () => {
     assert.match(stderr, /Warden's sandbox needs root/);
     assert.doesNotMatch(stderr, /\tat |Exception/, `stack trace on stderr:\n${stderr}`);
     assert.ok(fs.existsSync(path.join(home, '.local', 'state', 'warden', 'instances', 'stdio-1', 'audit.jsonl')));
+  });
+});
+
+describe('without bubblewrap', () => {
+  const dir = tempDir('nobwrap');
+  const config = path.join(dir, 'warden.yaml');
+  fs.writeFileSync(config, 'sandbox:\n  bwrap: /nonexistent/bwrap\n');
+  let c;
+  before(async () => {
+    c = await stdioClient({ config, audit: path.join(dir, 'audit.jsonl'),
+      env: { XDG_STATE_HOME: path.join(dir, 'state'), PATH: process.env.PATH } });
+  });
+  after(async () => {
+    await c?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves, and every run is refused saying bubblewrap is missing, not "internal error"', async () => {
+    for (const [name, args] of [['run_command', { command: 'echo hi' }],
+      ['execute_code', { language: 'python', code: 'print(1)' }]]) {
+      const sc = await c.call(name, args);
+      assert.notEqual(sc.status, 'ok');
+      assert.match(sc.message, /bubblewrap is not installed at \/nonexistent\/bwrap \(apt-get install bubblewrap\)/,
+        JSON.stringify(sc));
+    }
+    assert.doesNotMatch(c.serverLog(), /\tat |Exception/);
   });
 });

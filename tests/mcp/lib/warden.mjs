@@ -140,10 +140,10 @@ export async function connectAll(promises) {
 }
 
 /**
- * Starts `java -jar warden.jar --http 127.0.0.1:PORT` on a free port and waits until it answers.
- * Returns { port, url (…/mcp), base, audit, workspace, stop(), log() }.
+ * Starts `java -jar warden.jar --http 127.0.0.1:PORT` on a free port and waits until it answers
+ * (startMs each try). Returns { port, url (…/mcp), base, audit, workspace, stop(), log() }.
  */
-export async function startHttpServer({ env = {}, audit, workspace, config } = {}) {
+export async function startHttpServer({ env = {}, audit, workspace, config, startMs = 30_000 } = {}) {
   const jar = await jarPath();
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -171,7 +171,7 @@ export async function startHttpServer({ env = {}, audit, workspace, config } = {
         clearTimeout(t);
       },
     };
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + startMs;
     while (!exited && Date.now() < deadline) {
       try {
         // Any HTTP answer at all means Jetty is up (a GET without a session is refused, which is fine).

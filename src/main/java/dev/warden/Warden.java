@@ -176,7 +176,7 @@ public final class Warden {
         }
         catch (java.io.IOException e) {
             throw new StartupFailure("cannot create a directory in " + System.getProperty("java.io.tmpdir") + " ("
-                    + e.getMessage() + "): set TMPDIR / -Djava.io.tmpdir to a writable directory", e);
+                    + describe(e) + "): start java with -Djava.io.tmpdir=DIR naming a writable directory", e);
         }
         boolean ownsRoot = args.workspace() == null && config.server().workspaceRoot().isEmpty();
         Path wsRoot = args.workspace() != null ? args.workspace()
@@ -269,7 +269,6 @@ public final class Warden {
         Runnable shutdown = () -> {
             reaper.shutdownNow();
             approvals.close();
-            instance.close();
             if (operatorState != null) {
                 OperatorCli.forget(operatorState);
             }
@@ -292,6 +291,7 @@ public final class Warden {
             catch (Exception ignored) {
                 // closing an append-only file: every line was already written
             }
+            instance.close(); // last: a server taking this id over finds the audit file closed
         };
         Thread hook = new Thread(shutdown, "warden-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
