@@ -1,13 +1,14 @@
 // Shared helpers for the MCP protocol tests: start Warden (stdio or HTTP), connect the official
 // TypeScript SDK client to it, and check call results against the contract.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -143,10 +144,10 @@ export async function connectAll(promises) {
 }
 
 /**
- * Starts `java -jar warden.jar --http 127.0.0.1:PORT` on a free port and waits until it answers.
- * Returns { port, url (…/mcp), base, audit, workspace, stop(), log() }.
+ * Starts `java -jar warden.jar --http 127.0.0.1:PORT` on a free port and waits until it answers
+ * (startMs each try). Returns { port, url (…/mcp), base, audit, workspace, stop(), log() }.
  */
-export async function startHttpServer({ env = {}, audit, workspace, config } = {}) {
+export async function startHttpServer({ env = {}, audit, workspace, config, startMs = 30_000 } = {}) {
   const jar = await jarPath();
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -174,7 +175,7 @@ export async function startHttpServer({ env = {}, audit, workspace, config } = {
         clearTimeout(t);
       },
     };
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + startMs;
     while (!exited && Date.now() < deadline) {
       try {
         // Any HTTP answer at all means Jetty is up (a GET without a session is refused, which is fine).
@@ -419,3 +420,47 @@ export function assertCleanErrorBody(res, status) {
   assert.ok(res.text.length < 2000, 'error body is short');
   return body;
 }
+
+// ---------------------------------------------------------------------------------------------
+// the operator CLI and start-up failures
+
+const execFileP = promisify(execFile);
+
+/** Runs the operator CLI (java -jar warden.jar ARGS) with extra env; returns { code, stdout, stderr }. */
+export async function operatorCli(args, env) {
+  const jar = await jarPath();
+  try {
+    const { stdout, stderr } = await execFileP('java', ['-jar', jar, ...args], { env: { ...process.env, ...env },
+      timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Runs the server with these arguments until it exits (it should, at once); returns { code, stderr }. */
+export async function startExpectingFailure(args, { env = {}, command = 'java', prefix = [] } = {}) {
+  const jar = await jarPath();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...prefix, 'java', '-jar', jar, ...args].slice(command === 'java' ? 1 : 0),
+      { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'pipe'], cwd: '/' });
+    const err = [];
+    child.stderr.on('data', (d) => err.push(d));
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`still running: ${Buffer.concat(err)}`)); },
+      60_000);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr: Buffer.concat(err).toString() }); });
+  });
+}
+
+/** One or two lines, each starting "warden:" or continuing it, with nothing of a Java stack trace. */
+export function assertClearFailure(r, pattern) {
+  assert.notEqual(r.code, 0, `exit status must be non-zero; stderr: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.ok(lines.length >= 1 && lines.length <= 2, `one or two lines, got ${lines.length}:\n${r.stderr}`);
+  assert.match(lines[0], /^warden: /);
+  for (const bad of [/\tat /, /Exception/, /Caused by/, /\.java:\d+/]) {
+    assert.doesNotMatch(r.stderr, bad, `stderr has a stack trace:\n${r.stderr}`);
+  }
+  assert.match(r.stderr, pattern);
+}
+

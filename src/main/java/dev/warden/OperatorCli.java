@@ -12,25 +12,23 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * The operator's command line, for a running server: {@code approvals list|approve ID|deny ID},
- * {@code executions list|stop ID}, {@code kill-switch on|off}. It talks to the server's operator API
- * with the operator token; the address and token come from --url/--token, WARDEN_OPERATOR_URL and
- * WARDEN_OPERATOR_TOKEN, or the state file the server wrote at start-up (0600, readable by the
- * user who started it).
+ * {@code executions list|stop ID}, {@code kill-switch on|off}, and {@code instances list}. It talks
+ * to the server's operator API with the operator token; the address and token come from
+ * --url/--token, WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN, a state file (--state), or the
+ * operator.json of the running server's instance directory (0600, readable by the user who started
+ * it): the only one if one runs, the one --instance names if several do.
  */
 final class OperatorCli {
 
-    static final Set<String> COMMANDS = Set.of("approvals", "executions", "kill-switch");
+    static final Set<String> COMMANDS = Set.of("approvals", "executions", "kill-switch", "instances");
 
     static final String USAGE = """
         usage: java -jar warden.jar approvals list
@@ -39,8 +37,11 @@ final class OperatorCli {
                java -jar warden.jar executions list
                java -jar warden.jar executions stop ID
                java -jar warden.jar kill-switch on|off
-        options: --url URL (the server's /operator address), --token TOKEN (the operator token),
-                 --state FILE (where the server wrote both; default ~/.local/state/warden/operator.json),
+               java -jar warden.jar instances list
+        options: --instance ID (which running server, when several are; see `instances list`),
+                 --url URL (the server's /operator address), --token TOKEN (the operator token),
+                 --state FILE (a file the server wrote both to: operator.state_file),
+                 --state-dir DIR (its server.state_dir; default $XDG_STATE_HOME/warden or ~/.local/state/warden),
                  --as NAME (recorded as the approver; default $USER)
         exit status: 0 done, 1 refused by the server (unknown id, already decided, ...), 2 usage or connection error
         """;
@@ -50,28 +51,9 @@ final class OperatorCli {
     private OperatorCli() {
     }
 
-    static Path defaultState() {
-        return Path.of(System.getProperty("user.home"), ".local", "state", "warden", "operator.json");
-    }
-
-    /** Written by the server at start-up: where its console is and the token (0600). */
-    static void remember(Path state, String url, String token) {
-        try {
-            Files.createDirectories(state.toAbsolutePath().getParent());
-            Path tmp = state.resolveSibling(state.getFileName() + ".tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("url", url);
-            m.put("token", token);
-            m.put("pid", ProcessHandle.current().pid());
-            Files.write(tmp, json.writeValueAsBytes(m), StandardOpenOption.TRUNCATE_EXISTING);
-            Files.move(tmp, state, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }
-        catch (IOException e) {
-            org.slf4j.LoggerFactory.getLogger(OperatorCli.class).warn("could not write {}: {}", state, e.getMessage());
-        }
+    /** operator.state_file, when configured: a copy of what the instance's operator.json says (0600). */
+    static void remember(Path state, Map<String, Object> instance) {
+        Instance.write(state, instance);
     }
 
     /** Removed at exit, if it is still this server's. */
@@ -93,7 +75,9 @@ final class OperatorCli {
         String url = System.getenv("WARDEN_OPERATOR_URL");
         String token = System.getenv("WARDEN_OPERATOR_TOKEN");
         String as = System.getenv("USER");
-        Path state = defaultState();
+        Path state = null;
+        Path stateDir = null;
+        String instance = null;
         boolean session = false;
         try {
             for (int i = 0; i < argv.length; i++) {
@@ -101,6 +85,8 @@ final class OperatorCli {
                     case "--url" -> url = argv[++i];
                     case "--token" -> token = argv[++i];
                     case "--state" -> state = Path.of(argv[++i]);
+                    case "--state-dir" -> stateDir = Path.of(argv[++i]);
+                    case "--instance" -> instance = argv[++i];
                     case "--as" -> as = argv[++i];
                     case "--session" -> session = true;
                     case "-h", "--help" -> {
@@ -116,7 +102,19 @@ final class OperatorCli {
             err.print(USAGE);
             return 2;
         }
-        if ((url == null || token == null) && Files.isRegularFile(state)) {
+        Path root = stateDir != null ? stateDir : Instance.stateRoot(null);
+        if (words.size() >= 1 && words.get(0).equals("instances")) {
+            return words.size() == 2 && words.get(1).equals("list") ? instances(root, out) : usage(err);
+        }
+        if ((url == null || token == null) && state == null) {
+            Instance.Live server = pick(root, instance, err);
+            if (server == null) {
+                return 2;
+            }
+            url = url == null ? server.url() : url;
+            token = token == null ? server.token() : token;
+        }
+        if ((url == null || token == null) && state != null && Files.isRegularFile(state)) {
             try {
                 Map<String, Object> m = json.readValue(state.toFile(), new TypeReference<Map<String, Object>>() {
                 });
@@ -129,8 +127,8 @@ final class OperatorCli {
             }
         }
         if (url == null || token == null) {
-            err.println("warden: no running server found: pass --url and --token, or set WARDEN_OPERATOR_URL and "
-                    + "WARDEN_OPERATOR_TOKEN (the server writes both to " + state + " when it starts)");
+            err.println("warden: no running server found" + (state != null ? ": " + state + " has no console address "
+                    + "and token" : "") + "; pass --url and --token, or set WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN");
             return 2;
         }
         String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
@@ -159,6 +157,65 @@ final class OperatorCli {
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 2;
+        }
+    }
+
+    /**
+     * The running server the command is for: the one --instance names, else the only one running.
+     * Several and no --instance: they are listed and the operator picks; a guess could approve a
+     * call on the wrong server.
+     */
+    private static Instance.Live pick(Path root, String id, PrintStream err) {
+        List<Instance.Live> live = Instance.live(root);
+        if (id != null) {
+            Instance.Live named = live.stream().filter(l -> l.id().equals(id)).findFirst().orElse(null);
+            if (named == null) {
+                err.println("warden: no Warden instance " + id + " is running (under " + root.resolve("instances") + ")"
+                        + (live.isEmpty() ? "" : "; running: " + String.join(", ", live.stream().map(Instance.Live::id)
+                                .toList())));
+                return null;
+            }
+            return console(named, err);
+        }
+        if (live.isEmpty()) {
+            err.println("warden: no running Warden server found under " + root.resolve("instances")
+                    + ": start one, or pass --url and --token (or --state-dir DIR if it uses server.state_dir)");
+            return null;
+        }
+        if (live.size() > 1) {
+            err.println("warden: " + live.size() + " Warden servers are running; say which with --instance ID:");
+            table(live, err);
+            return null;
+        }
+        return console(live.get(0), err);
+    }
+
+    private static Instance.Live console(Instance.Live l, PrintStream err) {
+        if (l.url() == null || l.token() == null) {
+            err.println("warden: instance " + l.id() + " (pid " + l.pid() + ") has no operator console yet, or it is "
+                    + "off (operator.listen: off)");
+            return null;
+        }
+        return l;
+    }
+
+    private static int instances(Path root, PrintStream out) {
+        List<Instance.Live> live = Instance.live(root);
+        if (live.isEmpty()) {
+            out.println("no Warden server is running (under " + root.resolve("instances") + ")");
+            return 0;
+        }
+        table(live, out);
+        return 0;
+    }
+
+    private static void table(List<Instance.Live> live, PrintStream out) {
+        String format = "%-16s %-6s %-22s %-8s %-25s %s%n";
+        out.printf(format, "ID", "MCP", "ADDRESS", "PID", "STARTED", "CONSOLE");
+        for (Instance.Live l : live) {
+            Object address = l.state().getOrDefault("address", "-");
+            out.printf(format, l.id(), l.state().getOrDefault("transport", "?"), address, l.pid(),
+                    l.state().getOrDefault("started", "?"), l.url() == null ? "-" : l.url());
         }
     }
 

@@ -49,16 +49,18 @@ public final class Warden {
     private static final Pattern SECRET_NAME = Pattern.compile("(?i).*(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|AUTH).*");
 
     static final String USAGE = """
-        usage: java -jar warden.jar [--http HOST:PORT] [--config FILE] [--workspace DIR] [--audit FILE]
+        usage: java -jar warden.jar [--http HOST:PORT] [--config FILE] [--workspace DIR] [--audit FILE] [--name NAME]
                java -jar warden.jar approvals list|approve ID [--session]|deny ID   (see `approvals --help`)
+               java -jar warden.jar instances list                                    (the servers running here)
           (no --http)       serve MCP over stdio
           --http HOST:PORT  serve Streamable HTTP at /mcp and HTTP+SSE at /sse + /message
           --config FILE     YAML laid over the built-in defaults (see config/warden.yaml)
           --workspace DIR   root of the per-session workspaces (default: a fresh temp dir)
-          --audit FILE      audit log (JSON lines)
+          --audit FILE      audit log (JSON lines; default: in this server's state directory)
+          --name NAME       this server's instance id (default http-PORT, or stdio-N: the first free N)
         """;
 
-    record Args(String http, Path config, Path workspace, Path audit) {
+    record Args(String http, Path config, Path workspace, Path audit, String name) {
     }
 
     private static Logger log() {
@@ -92,12 +94,14 @@ public final class Warden {
             run(args);
             System.exit(0);
         }
-        catch (ConfigException | IllegalArgumentException e) {
+        catch (ConfigException | IllegalArgumentException | StartupFailure e) {
             System.err.println("warden: " + e.getMessage());
             System.exit(2);
         }
-        catch (Exception e) {
-            log().error("warden stopped: {}", e.getMessage(), e);
+        catch (Exception | Error e) {
+            // one line for the operator; the trace is for a developer, at debug level
+            System.err.println("warden: stopped: " + describe(e));
+            log().debug("warden stopped", e);
             System.exit(1);
         }
     }
@@ -107,6 +111,7 @@ public final class Warden {
         Path config = null;
         Path workspace = null;
         Path audit = null;
+        String name = null;
         for (int i = 0; i < argv.length; i++) {
             String a = argv[i];
             if (a.equals("-h") || a.equals("--help")) {
@@ -120,10 +125,11 @@ public final class Warden {
                 case "--config" -> config = Path.of(argv[++i]);
                 case "--workspace" -> workspace = Path.of(argv[++i]);
                 case "--audit" -> audit = Path.of(argv[++i]);
+                case "--name" -> name = argv[++i];
                 default -> throw new IllegalArgumentException("unknown argument: " + a);
             }
         }
-        return new Args(http, config, workspace, audit);
+        return new Args(http, config, workspace, audit, name);
     }
 
     static void run(Args args) throws Exception {
@@ -143,20 +149,47 @@ public final class Warden {
                     + "or bind 127.0.0.1.", null);
         }
 
+        Path stateRoot = Instance.stateRoot(config.server().stateDir());
+        if (binding != null) {
+            portFree(binding, stateRoot); // said now, before anything is set up that would have to be torn down
+        }
+        // this server's own directory: its lock, operator.json for the CLI, by default its audit files
+        String name = args.name() != null ? args.name() : config.server().name().isEmpty() ? null
+                : config.server().name();
+        Instance instance = Instance.claim(stateRoot, name,
+                binding == null ? "stdio" : "http", binding == null ? 0 : binding.port());
+        Path auditFile = args.audit() != null ? args.audit()
+                : !config.audit().file().isEmpty() ? Path.of(config.audit().file())
+                        : instance.dir().resolve("audit.jsonl");
+        Path incidents = !config.audit().incidents().isEmpty() ? Path.of(config.audit().incidents())
+                : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
         ObjectMapper json = new ObjectMapper();
-        Path stateDir = Files.createTempDirectory("warden-state-");
-        Files.setAttribute(stateDir, "unix:mode", 0755);
+        AuditLog audit = openAudit(auditFile, incidents, config, json);
+        String root = WorkspaceDirs.needsRoot();
+        if (root != null) {
+            log().warn("{}. Warden serves, and refuses every call with this reason.", root);
+        }
+
+        Path stateDir;
+        try {
+            stateDir = Files.createTempDirectory("warden-state-");
+            Files.setAttribute(stateDir, "unix:mode", 0755);
+        }
+        catch (java.io.IOException e) {
+            throw new StartupFailure("cannot create a directory in " + System.getProperty("java.io.tmpdir") + " ("
+                    + describe(e) + "): start java with -Djava.io.tmpdir=DIR naming a writable directory", e);
+        }
         boolean ownsRoot = args.workspace() == null && config.server().workspaceRoot().isEmpty();
         Path wsRoot = args.workspace() != null ? args.workspace()
                 : ownsRoot ? Files.createTempDirectory("warden-ws-") : Path.of(config.server().workspaceRoot());
+        if (!ownsRoot) {
+            reachableBySandbox(wsRoot, config.sandbox().gid());
+        }
         // what a kill -9 would leave behind is removed at the next start (Leftovers)
         Leftovers.mark(stateDir);
         if (ownsRoot) {
             Leftovers.mark(wsRoot);
         }
-        Path auditFile = args.audit() != null ? args.audit()
-                : !config.audit().file().isEmpty() ? Path.of(config.audit().file())
-                        : Path.of(System.getProperty("user.home"), ".local", "state", "warden", "audit.jsonl");
 
         // Start-up on two cores is bound by CPU: what initialize does not need (the sandbox's self-test
         // and pools, docker-java, the operator console) waits until the first answer is out, or 2 s.
@@ -186,15 +219,18 @@ public final class Warden {
             }
             return v;
         }, startup);
-        Workspaces workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(), volumes,
-                ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
-                    containers.forget(ws);
-                    runtime.join().forget(ws);
-                });
-        Path incidents = !config.audit().incidents().isEmpty() ? Path.of(config.audit().incidents())
-                : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
-        AuditLog audit = new AuditLog(auditFile, incidents, config.audit().fsync(), config.audit().maxMb() << 20,
-                config.audit().keep(), config.audit().failClosed(), json);
+        Workspaces workspaces;
+        try {
+            workspaces = new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(), volumes,
+                    ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
+                        containers.forget(ws);
+                        runtime.join().forget(ws);
+                    });
+        }
+        catch (java.io.IOException e) {
+            throw new StartupFailure("cannot use the workspace root " + wsRoot + " (" + describe(e)
+                    + "): pass --workspace DIR or server.workspace_root naming a directory Warden can create", e);
+        }
         Languages languages = new Languages(config.languages(), config.container().languages());
         String operatorToken = operatorToken(config, tokens);
         List<String> secrets = new ArrayList<>(tokens);
@@ -224,9 +260,8 @@ public final class Warden {
                 new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
         HttpTransport.Operator operator = new HttpTransport.Operator(
                 new OperatorConsole(approvals, executions, audit, sanitizer), operatorToken);
-        Path operatorState = config.operator().stateFile().isEmpty()
-                ? Path.of(System.getProperty("user.home"), ".local", "state", "warden", "operator.json")
-                : Path.of(config.operator().stateFile());
+        // operator.state_file: the console's address and token written there too (the instance's is always written)
+        Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
         String version = version();
         var mapper = new JacksonMcpJsonMapper(json);
 
@@ -262,7 +297,9 @@ public final class Warden {
                     log().warn("stopping HTTP: {}", e.getMessage());
                 }
             }
-            OperatorCli.forget(operatorState);
+            if (operatorState != null) {
+                OperatorCli.forget(operatorState);
+            }
             operatorOnly.complete(null); // not started yet: now it never will be
             if (operatorOnly.getNow(null) != null) {
                 try {
@@ -282,13 +319,14 @@ public final class Warden {
             catch (Exception ignored) {
                 // closing an append-only file: every line was already written
             }
+            instance.close(); // last: a server taking this id over finds the audit file closed
         };
         Thread hook = new Thread(shutdown, "warden-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
 
         Logger log = log();
-        log.info("warden {}: workspaces under {}, audit to {}, languages {} (in containers only: {})", version, wsRoot,
-                auditFile, languages.names(), languages.allNames().subList(languages.names().size(),
+        log.info("warden {}: instance {} ({}), workspaces under {}, audit to {}, languages {} (in containers only: {})",
+                version, instance.id(), instance.dir(), wsRoot, auditFile, languages.names(), languages.allNames().subList(languages.names().size(),
                         languages.allNames().size()));
         if (binding == null) {
             String listen = config.operator().listen();
@@ -298,8 +336,8 @@ public final class Warden {
                     throw new ConfigException("operator.listen must be a loopback address under stdio, not "
                             + at.host(), null);
                 }
-                answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, operatorState, operatorToken,
-                        operatorOnly), startup);
+                answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, instance, operatorState,
+                        operatorToken, operatorOnly), startup);
             }
             StdioTransport.run(mapper, json, tools, version, () -> answered.complete(null));
         }
@@ -311,10 +349,16 @@ public final class Warden {
             catch (java.util.concurrent.RejectedExecutionException stopping) {
                 // a SIGTERM during start-up: the shutdown hook has already begun
             }
-            HttpTransport http = HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
-                    config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
-                    workspaces::end, operator, new HttpTransport.SessionCaps(config.server().maxSessionsPerClient(),
-                            config.server().maxSessions()));
+            HttpTransport http;
+            try {
+                http = HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
+                        config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
+                        workspaces::end, operator, new HttpTransport.SessionCaps(config.server().maxSessionsPerClient(),
+                                config.server().maxSessions()));
+            }
+            catch (Exception e) {
+                throw bindFailure(binding, e);
+            }
             httpRef.set(http);
             try {
                 reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
@@ -325,8 +369,10 @@ public final class Warden {
             answered.complete(null); // nothing to wait for under HTTP: set up the rest now
             String host = HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host();
             String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port() + "/operator";
-            OperatorCli.remember(operatorState, url, operatorToken);
-            log.info("operator console on {} (token in {})", url, operatorState);
+            String address = (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port();
+            publish(instance, operatorState, Map.of("address", address, "mcp", "http://" + address + "/mcp",
+                    "url", url, "token", operatorToken));
+            log.info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
             log.info("serving MCP on http://{}:{}/mcp (SSE: /sse){}", binding.host(), http.port(),
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
             http.join();
@@ -342,7 +388,8 @@ public final class Warden {
 
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */
     private static void startOperatorConsole(HttpTransport.Binding at, HttpTransport.Operator operator, ObjectMapper json,
-            Path operatorState, String operatorToken, CompletableFuture<org.eclipse.jetty.server.Server> started) {
+            Instance instance, Path operatorState, String operatorToken,
+            CompletableFuture<org.eclipse.jetty.server.Server> started) {
         try {
             org.eclipse.jetty.server.Server server = HttpTransport.startOperatorOnly(at, operator, json);
             if (!started.complete(server)) { // shut down meanwhile
@@ -351,12 +398,118 @@ public final class Warden {
             }
             int port = ((org.eclipse.jetty.server.ServerConnector) server.getConnectors()[0]).getLocalPort();
             String url = "http://" + at.host() + ":" + port + "/operator";
-            OperatorCli.remember(operatorState, url, operatorToken);
-            log().info("operator console on {} (token in {})", url, operatorState);
+            publish(instance, operatorState, Map.of("url", url, "token", operatorToken));
+            log().info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
         }
         catch (Exception e) {
             log().error("operator console not started on {}:{}: {}", at.host(), at.port(), e.getMessage());
         }
+    }
+
+    /** The console's address and token: into the instance's operator.json, and operator.state_file if set. */
+    private static void publish(Instance instance, Path operatorState, Map<String, Object> console) {
+        instance.publish(console);
+        if (operatorState != null) {
+            OperatorCli.remember(operatorState, instance.info());
+        }
+    }
+
+    private static AuditLog openAudit(Path auditFile, Path incidents, WardenConfig config, ObjectMapper json) {
+        try {
+            return new AuditLog(auditFile, incidents, config.audit().fsync(), config.audit().maxMb() << 20,
+                    config.audit().keep(), config.audit().failClosed(), json);
+        }
+        catch (java.io.IOException e) {
+            throw new StartupFailure("cannot write the audit log " + auditFile + " or " + incidents + " ("
+                    + describe(e) + ", as uid " + WorkspaceDirs.effectiveUid() + ").\nPass --audit FILE (or audit.file, "
+                    + "audit.incidents) naming a file this user can write", e);
+        }
+    }
+
+    /** A clear line now rather than a bind failure after the rest is set up. */
+    static void portFree(HttpTransport.Binding b, Path stateRoot) {
+        if (b.port() == 0) {
+            return;
+        }
+        try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new java.net.InetSocketAddress(b.host(), b.port()));
+        }
+        catch (java.io.IOException e) {
+            Instance.Live other = Instance.liveAt(stateRoot.resolve("instances").resolve("http-" + b.port()));
+            if (other != null) {
+                throw new StartupFailure("cannot serve HTTP on port " + b.port() + ": another Warden (pid " + other.pid()
+                        + ", instance " + other.id() + ") serves it.\nPick another port with --http HOST:PORT, or stop "
+                        + "that one", e);
+            }
+            throw bindFailure(b, e);
+        }
+    }
+
+    static StartupFailure bindFailure(HttpTransport.Binding b, Throwable e) {
+        String at = (b.host().contains(":") ? "[" + b.host() + "]" : b.host()) + ":" + b.port();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof java.net.BindException && m.contains("in use")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": the port is in use by another program "
+                        + "(`java -jar warden.jar instances list` shows Warden servers).\nPick another port with --http "
+                        + "HOST:PORT, or stop what holds it", e);
+            }
+            if (t instanceof java.net.BindException && m.contains("ermission")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": ports below 1024 need root; pick a port "
+                        + "above 1024 with --http HOST:PORT", e);
+            }
+            if (t instanceof java.net.BindException && m.contains("assign")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": " + b.host() + " is not an address of "
+                        + "this host; bind 127.0.0.1 or one of its own addresses", e);
+            }
+            if (t instanceof java.net.UnknownHostException || t instanceof java.nio.channels.UnresolvedAddressException
+                    || m.contains("Unresolved")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": the host name " + b.host()
+                        + " does not resolve; use an IP address such as 127.0.0.1", e);
+            }
+        }
+        return new StartupFailure("cannot serve HTTP on " + at + ": " + describe(e), e);
+    }
+
+    /**
+     * The sandbox's uids own nothing on the host: bwrap opens the workspace as one of them, so every
+     * directory above the root must let others (or the sandbox's group) through. Said at start-up,
+     * rather than as a failed first call.
+     */
+    static void reachableBySandbox(Path wsRoot, int gid) {
+        for (Path p = wsRoot.toAbsolutePath().normalize().getParent(); p != null; p = p.getParent()) {
+            if (!Files.isDirectory(p)) {
+                continue; // created later with the default mode
+            }
+            try {
+                int mode = (Integer) Files.getAttribute(p, "unix:mode");
+                int group = (Integer) Files.getAttribute(p, "unix:gid");
+                if ((mode & 01) == 0 && !((mode & 010) != 0 && group == gid)) {
+                    throw new StartupFailure("the workspace root " + wsRoot + " cannot be reached by the sandbox's "
+                            + "uids: " + p + " has mode " + String.format("%04o", mode & 07777) + ".\nRun chmod o+x " + p
+                            + ", or pass --workspace DIR (or server.workspace_root) below directories others may enter", null);
+                }
+            }
+            catch (java.io.IOException e) {
+                throw new StartupFailure("cannot check the workspace root " + wsRoot + ": " + describe(e), e);
+            }
+        }
+    }
+
+    /** An exception as one line: its message, or what it is if it has none. */
+    static String describe(Throwable e) {
+        if (e instanceof java.nio.file.AccessDeniedException a) {
+            return "permission denied: " + a.getFile();
+        }
+        if (e instanceof java.nio.file.NoSuchFileException n) {
+            return "no such file or directory: " + n.getFile();
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason() + ": " + f.getFile();
+        }
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.replace('\n', ' ');
     }
 
     /** The operator's token: configured, from WARDEN_OPERATOR_TOKEN, or made now; never one of the client tokens. */

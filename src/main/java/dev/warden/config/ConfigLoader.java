@@ -35,6 +35,18 @@ public final class ConfigLoader {
             try {
                 overlay = yaml.readTree(Files.readString(operatorFile));
             }
+            catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                var at = e.getLocation();
+                throw new ConfigException("cannot parse config " + operatorFile
+                        + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ": "
+                        + ConfigProblem.firstLine(e.getOriginalMessage()), e);
+            }
+            catch (java.nio.file.NoSuchFileException e) {
+                throw new ConfigException("config " + operatorFile + " does not exist", e);
+            }
+            catch (java.nio.file.AccessDeniedException e) {
+                throw new ConfigException("config " + operatorFile + " is not readable by this user", e);
+            }
             catch (IOException e) {
                 throw new ConfigException("cannot read config " + operatorFile + ": " + e.getMessage(), e);
             }
@@ -50,7 +62,8 @@ public final class ConfigLoader {
             config = yaml.treeToValue(merged, WardenConfig.class);
         }
         catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new ConfigException("invalid config: " + e.getOriginalMessage(), e);
+            throw new ConfigException("invalid config" + (operatorFile == null ? "" : " " + operatorFile) + ": "
+                    + ConfigProblem.describe(e, merged), e);
         }
         validate(config);
         return config;

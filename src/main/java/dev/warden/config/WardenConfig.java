@@ -9,13 +9,16 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
         Container container) {
 
     /**
+     * @param name this server's instance id (empty: derived)
+     * @param stateDir where instances/ID/ lives (empty: XDG default)
      * @param maxSessionsPerClient live MCP sessions one client identity may hold (HTTP; its token)
      * @param maxSessions live MCP sessions of all clients together
      */
-    public record Server(String workspaceRoot, long sessionIdleTimeoutS, int maxSessionsPerClient, int maxSessions) {
+    public record Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir,
+            int maxSessionsPerClient, int maxSessions) {
 
-        public Server(String workspaceRoot, long sessionIdleTimeoutS) {
-            this(workspaceRoot, sessionIdleTimeoutS, 8, 64);
+        public Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir) {
+            this(workspaceRoot, sessionIdleTimeoutS, name, stateDir, 8, 64);
         }
     }
 

@@ -98,6 +98,10 @@ public final class SandboxRuntime implements AutoCloseable {
         if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) {
             return "the sandbox needs Linux";
         }
+        String needsRoot = WorkspaceDirs.needsRoot();
+        if (needsRoot != null) {
+            return needsRoot;
+        }
         if (!Files.isExecutable(Path.of(sc.bwrap()))) {
             return "bubblewrap is not installed at " + sc.bwrap() + " (apt-get install bubblewrap)";
         }

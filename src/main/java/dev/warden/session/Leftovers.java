@@ -34,6 +34,17 @@ public final class Leftovers {
         Files.setAttribute(f, "unix:mode", 0600);
     }
 
+    /** The pid a directory was marked with by {@link #mark}, if it carries a readable mark. */
+    public static java.util.OptionalLong markedPid(Path dir) {
+        try {
+            return java.util.OptionalLong.of(Long.parseLong(
+                    Files.readString(dir.resolve(PID_FILE), StandardCharsets.US_ASCII).strip()));
+        }
+        catch (IOException | NumberFormatException e) {
+            return java.util.OptionalLong.empty();
+        }
+    }
+
     /** Unmounts the volumes of dead Wardens, then removes their marked directories in {@code tmp}. */
     public static void sweep(Path tmp) {
         Volumes.sweepDead();
@@ -44,13 +55,11 @@ public final class Leftovers {
                 if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !me.equals(ownerOf(dir))) {
                     continue;
                 }
-                long pid;
-                try {
-                    pid = Long.parseLong(Files.readString(dir.resolve(PID_FILE), StandardCharsets.US_ASCII).strip());
-                }
-                catch (IOException | NumberFormatException e) {
+                java.util.OptionalLong marked = markedPid(dir);
+                if (marked.isEmpty()) {
                     continue; // not marked: not ours to judge
                 }
+                long pid = marked.getAsLong();
                 if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isPresent() || mountsUnder(dir)) {
                     continue;
                 }

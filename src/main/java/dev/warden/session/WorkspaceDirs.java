@@ -26,6 +26,35 @@ public final class WorkspaceDirs {
     private WorkspaceDirs() {
     }
 
+    /**
+     * This process's effective uid, from /proc/self/status ("Uid: real effective saved fs"); -1 if
+     * unknown. Not the owner of /proc/self: that is root for a process that changed uid (not dumpable).
+     */
+    public static long effectiveUid() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Long.parseLong(line.substring(4).strip().split("\\s+")[1]);
+                }
+            }
+        }
+        catch (IOException | RuntimeException e) {
+            // not Linux, or no /proc
+        }
+        return -1;
+    }
+
+    /**
+     * Why this process cannot make workspaces for the sandbox, or null: only root may hand a
+     * directory to the sandbox's group and run each call under a uid of its own.
+     */
+    public static String needsRoot() {
+        long uid = effectiveUid();
+        return uid == 0 ? null : "Warden's sandbox needs root: this server runs as uid " + uid
+                + ", so it can neither give a workspace to the sandbox's uids nor run a call under one; "
+                + "the operator must start Warden as root";
+    }
+
     public static void create(Path dir, int gid) throws IOException {
         Files.createDirectories(dir);
         Files.setAttribute(dir, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);

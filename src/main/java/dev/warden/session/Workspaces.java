@@ -70,7 +70,18 @@ public final class Workspaces implements AutoCloseable {
                         makeOnVolume(volumes, dir, root.resolve(".v-" + name));
                     }
                     else {
-                        WorkspaceDirs.create(dir, gid);
+                        try {
+                            WorkspaceDirs.create(dir, gid);
+                        }
+                        catch (java.nio.file.FileSystemException e) {
+                            // not root: the chgrp to the sandbox's group is what fails; say that, not EPERM
+                            String why = WorkspaceDirs.needsRoot();
+                            if (why == null) {
+                                throw e;
+                            }
+                            WorkspaceDirs.delete(dir);
+                            throw new Unavailable(why, e);
+                        }
                     }
                     ws = new Workspace(sessionId, dir.toRealPath());
                     bySession.put(sessionId, ws);

@@ -39,6 +39,64 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void unknownKeyNamesItsPathAndTheKeyProbablyMeant() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(yaml("limits:\n  memroy_mb: 1\n")));
+        assertTrue(e.getMessage().endsWith("limits.memroy_mb: unknown key; did you mean limits.memory_mb?"),
+                e.getMessage());
+        e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("limit:\n  memory_mb: 1\n")));
+        assertTrue(e.getMessage().endsWith("limit: unknown key; did you mean limits?"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(yaml("rate_limits:\n  per_client: {capacity: 1, refil_per_minute: 2}\n")));
+        assertTrue(e.getMessage().endsWith("rate_limits.per_client.refil_per_minute: unknown key; did you mean "
+                + "rate_limits.per_client.refill_per_minute?"), e.getMessage());
+    }
+
+    @Test
+    void unknownKeyFarFromEveryKnownOneListsTheKnownKeys() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(yaml("audit:\n  destination: /x\n")));
+        assertTrue(e.getMessage().contains("audit.destination: unknown key; known keys here: file, fsync, incidents"),
+                e.getMessage());
+    }
+
+    @Test
+    void wrongTypeNamesTheKeyPathAndWhatWasExpected() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(yaml("limits:\n  memory_mb: lots\n")));
+        assertTrue(e.getMessage().endsWith("limits.memory_mb: expected a whole number, got \"lots\""), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("audit:\n  fsync: sometimes\n")));
+        assertTrue(e.getMessage().endsWith("audit.fsync: expected true or false, got \"sometimes\""), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("limits: 5\n")));
+        assertTrue(e.getMessage().contains("limits: expected a mapping"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("http:\n  tokens: abc\n")));
+        assertTrue(e.getMessage().contains("http.tokens: expected a list"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("limits:\n  pids: ~\n")));
+        assertTrue(e.getMessage().contains("limits.pids: needs a value"), e.getMessage());
+    }
+
+    @Test
+    void problemsAreOneLineWithoutJavaNames() throws Exception {
+        for (String bad : new String[] {"limits:\n  memroy_mb: 1\n", "limits:\n  memory_mb: lots\n", "limits: 5\n",
+            "limits:\n  memory_mb: [1\n", "sandbox:\n  uid_base: 0\n"}) {
+            ConfigException e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml(bad)));
+            assertTrue(!e.getMessage().contains("\n") && !e.getMessage().contains("dev.warden")
+                    && !e.getMessage().contains("WardenConfig"), e.getMessage());
+        }
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(Path.of("/nonexistent/warden.yaml")));
+        assertTrue(e.getMessage().contains("/nonexistent/warden.yaml does not exist"), e.getMessage());
+    }
+
+    @Test
+    void editDistanceCountsInsertionsDeletionsAndChanges() {
+        assertEquals(0, ConfigProblem.distance("memory_mb", "memory_mb"));
+        assertEquals(2, ConfigProblem.distance("memroy_mb", "memory_mb"));
+        assertEquals(1, ConfigProblem.distance("pid", "pids"));
+        assertEquals(3, ConfigProblem.distance("abc", ""));
+    }
+
+    @Test
     void outOfRangeValuesAreRefused() throws Exception {
         assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("sandbox:\n  uid_base: 0\n")));
         assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("limits:\n  timeout_ms: 999999\n")));
