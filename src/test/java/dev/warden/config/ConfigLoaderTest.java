@@ -56,7 +56,7 @@ class ConfigLoaderTest {
     void unknownKeyFarFromEveryKnownOneListsTheKnownKeys() throws Exception {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> new ConfigLoader().load(yaml("audit:\n  destination: /x\n")));
-        assertTrue(e.getMessage().contains("audit.destination: unknown key; known keys here: file, fsync, incidents"),
+        assertTrue(e.getMessage().contains("audit.destination: unknown key; known keys here: fail_closed, file, fsync, incidents"),
                 e.getMessage());
     }
 
