@@ -1,0 +1,236 @@
+package dev.warden.sanitize;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A set of {@link SecretRule}s searched in one pass: a keyword automaton finds where each rule's
+ * keywords occur, and a rule's pattern then runs only in windows around those places (or from there to
+ * the end, for a rule that can span a whole block). Built once and shared; safe for concurrent use.
+ */
+final class SecretRuleset {
+
+    private static final Logger log = LoggerFactory.getLogger(SecretRuleset.class);
+
+    /** The gitleaks default rules built into the jar; see secrets/UPSTREAM next to it. */
+    static final String GITLEAKS = "/secrets/gitleaks.toml";
+    /** How far before a keyword a match may start (gitleaks' generic prefix is 50 characters, plus slack). */
+    private static final int BEFORE = 512;
+    /** How far after a keyword a match may end (JWTs and connection strings run long). */
+    private static final int AFTER = 4096;
+    // gitleaks' generated rules open with an identifier prefix that only widens the match, never the
+    // secret group; without it a rule does not try 50 lazy lengths at every position.
+    private static final String LAZY_PREFIX = "[\\w.-]{0,50}?";
+
+    /** A rule of the file that is not used, and why. */
+    record Skipped(String id, String reason) {
+    }
+
+    private final List<SecretRule> rules;
+    private final List<Skipped> skipped;
+    private final List<SecretRule.Allow> global;
+    private final KeywordAutomaton automaton;
+    private final int[][] rulesOfKeyword;
+    private final int[] longestKeyword;
+
+    SecretRuleset(List<SecretRule> rules, List<SecretRule.Allow> global, List<Skipped> skipped) {
+        this.rules = List.copyOf(rules);
+        this.global = List.copyOf(global);
+        this.skipped = List.copyOf(skipped);
+        Map<String, List<Integer>> byWord = new LinkedHashMap<>();
+        for (int r = 0; r < this.rules.size(); r++) {
+            for (String k : this.rules.get(r).keywords()) {
+                byWord.computeIfAbsent(k, x -> new ArrayList<>()).add(r);
+            }
+        }
+        this.longestKeyword = this.rules.stream()
+            .mapToInt(r -> r.keywords().stream().mapToInt(String::length).max().orElse(0)).toArray();
+        List<String> words = new ArrayList<>(byWord.keySet());
+        this.automaton = new KeywordAutomaton(words);
+        this.rulesOfKeyword = new int[words.size()][];
+        for (int i = 0; i < words.size(); i++) {
+            rulesOfKeyword[i] = byWord.get(words.get(i)).stream().mapToInt(Integer::intValue).toArray();
+        }
+    }
+
+    List<SecretRule> rules() {
+        return rules;
+    }
+
+    List<Skipped> skipped() {
+        return skipped;
+    }
+
+    /** Adds to {@code spans} where secrets are in {@code text}: {start, end, rule index}. */
+    void find(String text, List<int[]> spans) {
+        int n = text.length();
+        int rc = rules.size();
+        int[] winStart = new int[rc];
+        int[] winEnd = new int[rc];
+        java.util.Arrays.fill(winEnd, -1);
+        automaton.scan(text, (k, end) -> {
+            for (int r : rulesOfKeyword[k]) {
+                SecretRule rule = rules.get(r);
+                int from = Math.max(0, end - longestKeyword[r] - BEFORE);
+                int to = rule.toEnd() ? n : Math.min(n, end + AFTER);
+                if (winEnd[r] >= 0 && from <= winEnd[r]) {
+                    winEnd[r] = Math.max(winEnd[r], to);
+                }
+                else {
+                    if (winEnd[r] >= 0) {
+                        search(r, text, winStart[r], winEnd[r], spans);
+                    }
+                    winStart[r] = from;
+                    winEnd[r] = to;
+                }
+            }
+        });
+        for (int r = 0; r < rc; r++) {
+            if (winEnd[r] >= 0) {
+                search(r, text, winStart[r], winEnd[r], spans);
+            }
+        }
+    }
+
+    private void search(int r, String text, int from, int to, List<int[]> spans) {
+        SecretRule rule = rules.get(r);
+        Matcher m = rule.pattern().matcher(text);
+        m.region(from, to);
+        m.useTransparentBounds(true);
+        m.useAnchoringBounds(false);
+        while (m.find()) {
+            int[] s = rule.secretSpan(m);
+            if (s == null) {
+                continue;
+            }
+            String secret = text.substring(s[0], s[1]);
+            if (rule.entropy() > 0 && SecretRule.shannonEntropy(secret) <= rule.entropy()) {
+                continue;
+            }
+            if (rule.upstream() && (!global.isEmpty() || !rule.allowlists().isEmpty())) {
+                String match = m.group();
+                String line = lineAround(text, m.start(), m.end());
+                if (allowed(global, secret, match, line) || allowed(rule.allowlists(), secret, match, line)) {
+                    continue;
+                }
+            }
+            spans.add(new int[] {s[0], s[1], r});
+        }
+    }
+
+    private static boolean allowed(List<SecretRule.Allow> lists, String secret, String match, String line) {
+        for (SecretRule.Allow a : lists) {
+            if (a.allows(secret, match, line)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String lineAround(String text, int start, int end) {
+        int a = text.lastIndexOf('\n', Math.max(0, start - 1)) + 1;
+        int b = text.indexOf('\n', end);
+        return text.substring(start > 0 ? a : 0, b < 0 ? text.length() : b);
+    }
+
+    /** Loads a gitleaks configuration; a rule that cannot run here is skipped, logged, and listed. */
+    static SecretRuleset gitleaks(String resource, List<SecretRule> extra) {
+        JsonNode root;
+        try (InputStream in = SecretRuleset.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("secret ruleset " + resource + " is not in the jar");
+            }
+            root = new TomlMapper().readTree(in);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("secret ruleset " + resource + " does not parse", e);
+        }
+        List<SecretRule> rules = new ArrayList<>();
+        List<Skipped> skipped = new ArrayList<>();
+        List<SecretRule.Allow> global = new ArrayList<>();
+        Map<String, Pattern> cache = new HashMap<>();
+        for (JsonNode a : root.path("allowlists")) {
+            global.add(allow(a, cache));
+        }
+        if (root.has("allowlist")) {
+            global.add(allow(root.path("allowlist"), cache));
+        }
+        for (JsonNode r : root.path("rules")) {
+            String id = r.path("id").asText("?");
+            String reason = null;
+            try {
+                if (!r.hasNonNull("regex")) {
+                    reason = "matches file paths only";
+                }
+                else if (r.hasNonNull("path")) {
+                    reason = "applies to files named " + r.path("path").asText() + ", and output has no file name";
+                }
+                else if (!r.path("keywords").isArray() || r.path("keywords").isEmpty()) {
+                    reason = "has no keywords to prefilter on";
+                }
+                else {
+                    String java = Re2Syntax.toJava(r.path("regex").asText());
+                    java = withoutLazyPrefix(java);
+                    List<String> keywords = new ArrayList<>();
+                    r.path("keywords").forEach(k -> keywords.add(k.asText()));
+                    List<SecretRule.Allow> allows = new ArrayList<>();
+                    for (JsonNode a : r.path("allowlists")) {
+                        allows.add(allow(a, cache));
+                    }
+                    rules.add(new SecretRule(id, Pattern.compile(java), r.path("secretGroup").asInt(0),
+                        r.path("entropy").asDouble(0), keywords, allows, SecretRule.reachesEnd(java), true));
+                }
+            }
+            catch (IllegalArgumentException e) { // PatternSyntaxException among them
+                reason = "does not translate to a Java pattern: " + e.getMessage().lines().findFirst().orElse("");
+            }
+            if (reason != null) {
+                log.debug("secret rule {} skipped: {}", id, reason);
+                skipped.add(new Skipped(id, reason));
+            }
+        }
+        rules.addAll(extra);
+        return new SecretRuleset(rules, global, skipped);
+    }
+
+    private static String withoutLazyPrefix(String java) {
+        if (java.startsWith("(?i)" + LAZY_PREFIX)) {
+            return "(?i)" + java.substring(4 + LAZY_PREFIX.length());
+        }
+        if (java.startsWith(LAZY_PREFIX)) {
+            return java.substring(LAZY_PREFIX.length());
+        }
+        return java;
+    }
+
+    private static SecretRule.Allow allow(JsonNode a, Map<String, Pattern> cache) {
+        List<Pattern> regexes = new ArrayList<>();
+        for (JsonNode re : a.path("regexes")) {
+            try {
+                regexes.add(cache.computeIfAbsent(re.asText(), x -> Pattern.compile(Re2Syntax.toJava(x))));
+            }
+            catch (PatternSyntaxException e) {
+                // one allowance less only means more is redacted
+                log.debug("allowlist pattern {} skipped: {}", re.asText(), e.getDescription());
+            }
+        }
+        List<String> stopwords = new ArrayList<>();
+        a.path("stopwords").forEach(w -> stopwords.add(w.asText()));
+        boolean needsPath = a.path("paths").size() > 0 || a.path("commits").size() > 0;
+        return new SecretRule.Allow(regexes, a.path("regexTarget").asText("secret"), stopwords,
+            "AND".equalsIgnoreCase(a.path("condition").asText("OR")), needsPath);
+    }
+}
