@@ -13,11 +13,14 @@ import java.util.regex.Pattern;
  *
  * @param upstream a rule of the gitleaks file, to which its global allowlist applies (Warden's own
  *                 rules keep what they always redacted)
+ * @param widen how many identifier characters ({@code [\w.-]}) before a match gitleaks' pattern would
+ *              have taken into it (a leading {@code [\w.-]{0,50}?} removed for speed): an allowlist that
+ *              looks at the whole match sees them again
  * @param toEnd the pattern can run to the end of the text (a PEM block cut off by truncation), so it
  *              is searched from its keyword onwards, not in a bounded window around it
  */
 record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, List<String> keywords,
-        List<Allow> allowlists, boolean toEnd, boolean upstream) {
+        List<Allow> allowlists, boolean toEnd, boolean upstream, int widen) {
 
     SecretRule {
         keywords = keywords.stream().map(k -> k.toLowerCase(Locale.ROOT)).distinct().toList();
@@ -30,7 +33,7 @@ record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, L
     /** A hand-written rule of Warden's own: no entropy floor, no allowlist. */
     static SecretRule of(String id, String regex, int secretGroup, String... keywords) {
         Pattern p = Pattern.compile(regex);
-        return new SecretRule(id, p, secretGroup, 0, List.of(keywords), List.of(), reachesEnd(regex), false);
+        return new SecretRule(id, p, secretGroup, 0, List.of(keywords), List.of(), reachesEnd(regex), false, 0);
     }
 
     static boolean reachesEnd(String javaRegex) {

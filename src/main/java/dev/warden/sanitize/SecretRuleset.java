@@ -111,7 +111,13 @@ final class SecretRuleset {
         m.region(from, to);
         m.useTransparentBounds(true);
         m.useAnchoringBounds(false);
+        int previousEnd = from;
         while (m.find()) {
+            int matchStart = m.start();
+            for (int w = 0; w < rule.widen() && matchStart > previousEnd && isIdentifier(text.charAt(matchStart - 1)); w++) {
+                matchStart--;
+            }
+            previousEnd = m.end();
             int[] s = rule.secretSpan(m);
             if (s == null) {
                 continue;
@@ -121,14 +127,18 @@ final class SecretRuleset {
                 continue;
             }
             if (rule.upstream() && (!global.isEmpty() || !rule.allowlists().isEmpty())) {
-                String match = m.group();
-                String line = lineAround(text, m.start(), m.end());
+                String match = text.substring(matchStart, m.end());
+                String line = lineAround(text, matchStart, m.end());
                 if (allowed(global, secret, match, line) || allowed(rule.allowlists(), secret, match, line)) {
                     continue;
                 }
             }
             spans.add(new int[] {s[0], s[1], r});
         }
+    }
+
+    private static boolean isIdentifier(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-';
     }
 
     private static boolean allowed(List<SecretRule.Allow> lists, String secret, String match, String line) {
@@ -183,7 +193,9 @@ final class SecretRuleset {
                 }
                 else {
                     String java = Re2Syntax.toJava(r.path("regex").asText());
-                    java = withoutLazyPrefix(java);
+                    String lean = withoutLazyPrefix(java);
+                    int widen = lean.equals(java) ? 0 : 50;
+                    java = lean;
                     List<String> keywords = new ArrayList<>();
                     r.path("keywords").forEach(k -> keywords.add(k.asText()));
                     List<SecretRule.Allow> allows = new ArrayList<>();
@@ -191,7 +203,7 @@ final class SecretRuleset {
                         allows.add(allow(a, cache));
                     }
                     rules.add(new SecretRule(id, Pattern.compile(java), r.path("secretGroup").asInt(0),
-                        r.path("entropy").asDouble(0), keywords, allows, SecretRule.reachesEnd(java), true));
+                        r.path("entropy").asDouble(0), keywords, allows, SecretRule.reachesEnd(java), true, widen));
                 }
             }
             catch (IllegalArgumentException e) { // PatternSyntaxException among them
