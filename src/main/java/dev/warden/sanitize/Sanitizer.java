@@ -34,6 +34,12 @@ public final class Sanitizer {
     // AWS example keys gitleaks allowlists, NAME=value assignments, URL passwords) and plain formats
     // gitleaks leaves to file-path rules or does not cover (.netrc, API-key headers, Docker auth,
     // Azure connection strings, quoted passwords with spaces).
+    // What NAME=value rules let through: an UPPER_SNAKE variable name, $VAR or ${VAR}, a file name,
+    // a literal of a language (api_key_env="API_KEY", token_file="tokens.txt", password = None).
+    private static final Pattern NOT_A_VALUE = Pattern.compile(
+            "^(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|\\$\\{?\\w+\\}?|[\\w-]+\\.(?:txt|json|ya?ml|toml|ini|cfg|conf|env|pem|key|crt|log|py|js|ts|sh)"
+                    + "|(?i:true|false|null|none|nil|undefined)[,;]?)$");
+
     static final List<SecretRule> WARDEN_RULES = List.of(
             SecretRule.of("warden.private-key",
                     "-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\\z)", 0,
@@ -55,18 +61,19 @@ public final class Sanitizer {
                     "(?i)(?<=\\bauthorization:\\s{0,4}(?:bearer|basic|token)\\s{1,4})[A-Za-z0-9._~+/=-]{12,}", 0, "authorization"),
             // Only the secret part is replaced: the scheme and user, or the variable name, stay readable.
             SecretRule.of("warden.url-password", "\\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\\s:@]+:([^@\\s/]+)@", 1, "://"),
+            // the name may go on after the keyword only after an underscore: TOKEN_FILE, not TOKENIZER
             SecretRule.of("warden.assignment",
-                    "(?i)\\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Z0-9_]*[\"']?\\s*[=:]\\s*[\"']?([^\\s\"']{4,})",
-                    1, "password", "passwd", "secret", "token", "apikey", "api_key", "accesskey", "access_key",
+                    "(?i)\\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)S?(?:_[A-Z0-9_]*)?[\"']?\\s*[=:]\\s*[\"']?([^\\s\"']{4,})",
+                    1, NOT_A_VALUE, "password", "passwd", "secret", "token", "apikey", "api_key", "accesskey", "access_key",
                     "privatekey", "private_key", "credential"),
             // a quoted password may hold spaces: password: "correct horse battery staple"
             SecretRule.of("warden.quoted-password",
                     "(?i)[\\w.-]*(?:password|passwd|passphrase|pwd|secret)[\\w.-]*[\"']?[ \\t]*[=:][ \\t]*(?:\"([^\"\\n]{1,256})\"|'([^'\\n]{1,256})')",
-                    0, "password", "passwd", "passphrase", "pwd", "secret"),
+                    0, NOT_A_VALUE, "password", "passwd", "passphrase", "pwd", "secret"),
             // YAML and INI write it unquoted, to the end of the line
             SecretRule.of("warden.line-password",
                     "(?im)^[ \\t-]*[\\w.-]*(?:password|passwd|passphrase)[\\w.-]*[ \\t]*[:=][ \\t]*([^\\s\"'][^\\n]*?)[ \\t]*$",
-                    1, "password", "passwd", "passphrase"),
+                    1, NOT_A_VALUE, "password", "passwd", "passphrase"),
             // .netrc: machine host login user password secret (one line or several)
             SecretRule.of("warden.netrc",
                     "(?i)\\b(?:machine|default|login)\\s+(?:\\S+\\s+){0,3}?password\\s+(\\S+)", 1, "password"),

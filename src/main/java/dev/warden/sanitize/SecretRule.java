@@ -36,6 +36,13 @@ record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, L
         return new SecretRule(id, p, secretGroup, 0, List.of(keywords), List.of(), reachesEnd(regex), false, 0);
     }
 
+    /** The same, letting through a value that {@code notSecret} finds (a variable name, a file name). */
+    static SecretRule of(String id, String regex, int secretGroup, Pattern notSecret, String... keywords) {
+        SecretRule r = of(id, regex, secretGroup, keywords);
+        return new SecretRule(id, r.pattern(), secretGroup, 0, r.keywords(),
+            List.of(new Allow(List.of(notSecret), "secret", List.of(), false, false)), r.toEnd(), false, 0);
+    }
+
     static boolean reachesEnd(String javaRegex) {
         return javaRegex.contains("[\\s\\S]") || javaRegex.contains("\\z") || javaRegex.contains("(?s");
     }

@@ -126,10 +126,10 @@ final class SecretRuleset {
             if (rule.entropy() > 0 && SecretRule.shannonEntropy(secret) <= rule.entropy()) {
                 continue;
             }
-            if (rule.upstream() && (!global.isEmpty() || !rule.allowlists().isEmpty())) {
+            if (rule.upstream() && !global.isEmpty() || !rule.allowlists().isEmpty()) {
                 String match = text.substring(matchStart, m.end());
                 String line = lineAround(text, matchStart, m.end());
-                if (allowed(global, secret, match, line) || allowed(rule.allowlists(), secret, match, line)) {
+                if (rule.upstream() && allowed(global, secret, match, line) || allowed(rule.allowlists(), secret, match, line)) {
                     continue;
                 }
             }
