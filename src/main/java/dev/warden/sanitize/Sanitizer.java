@@ -43,7 +43,7 @@ public final class Sanitizer {
     static final List<SecretRule> WARDEN_RULES = List.of(
             SecretRule.of("warden.private-key",
                     "-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\\z)", 0,
-                    "private key"),
+                    "-----begin "),
             SecretRule.of("warden.aws-key-id", "\\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\\b", 0,
                     "akia", "asia", "agpa", "aida", "aroa", "anpa"),
             SecretRule.of("warden.github", "\\bgh[pousr]_[A-Za-z0-9]{36,255}\\b", 0, "ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
@@ -55,28 +55,28 @@ public final class Sanitizer {
             SecretRule.of("warden.stripe", "\\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\\b", 0,
                     "sk_live_", "sk_test_", "rk_live_", "rk_test_"),
             SecretRule.of("warden.google-api-key", "\\bAIza[0-9A-Za-z_-]{35}\\b", 0, "aiza"),
-            SecretRule.of("warden.slack-webhook", "https://hooks\\.slack\\.com/services/[A-Za-z0-9/_-]+", 0, "hooks.slack.com"),
+            SecretRule.of("warden.slack-webhook", "https://hooks\\.slack\\.com/services/[A-Za-z0-9/_-]+", 0, "https://hooks.slack.com"),
             SecretRule.of("warden.npm", "\\bnpm_[A-Za-z0-9]{36}\\b", 0, "npm_"),
             SecretRule.of("warden.authorization",
-                    "(?i)(?<=\\bauthorization:\\s{0,4}(?:bearer|basic|token)\\s{1,4})[A-Za-z0-9._~+/=-]{12,}", 0, "authorization"),
+                    "(?i)\\bauthorization:\\s{0,4}(?:bearer|basic|token)\\s{1,4}([A-Za-z0-9._~+/=-]{12,})", 1, "authorization"),
             // Only the secret part is replaced: the scheme and user, or the variable name, stay readable.
-            SecretRule.of("warden.url-password", "\\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\\s:@]+:([^@\\s/]+)@", 1, "://"),
+            SecretRule.of("warden.url-password", "(?<=\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30})://[^/\\s:@]+:([^@\\s/]+)@", 1, "://"),
             // the name may go on after the keyword only after an underscore: TOKEN_FILE, not TOKENIZER
             SecretRule.of("warden.assignment",
-                    "(?i)\\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)S?(?:_[A-Z0-9_]*)?[\"']?\\s*[=:]\\s*[\"']?([^\\s\"']{4,})",
+                    "(?i)(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)S?(?:_[A-Z0-9_]*)?[\"']?\\s*[=:]\\s*[\"']?([^\\s\"']{4,})",
                     1, NOT_A_VALUE, "password", "passwd", "secret", "token", "apikey", "api_key", "accesskey", "access_key",
                     "privatekey", "private_key", "credential"),
             // a quoted password may hold spaces: password: "correct horse battery staple"
             SecretRule.of("warden.quoted-password",
-                    "(?i)[\\w.-]*(?:password|passwd|passphrase|pwd|secret)[\\w.-]*[\"']?[ \\t]*[=:][ \\t]*(?:\"([^\"\\n]{1,256})\"|'([^'\\n]{1,256})')",
+                    "(?i)(?:password|passwd|passphrase|pwd|secret)[\\w.-]*[\"']?[ \\t]*[=:][ \\t]*(?:\"([^\"\\n]{1,256})\"|'([^'\\n]{1,256})')",
                     0, NOT_A_VALUE, "password", "passwd", "passphrase", "pwd", "secret"),
             // YAML and INI write it unquoted, to the end of the line
             SecretRule.of("warden.line-password",
-                    "(?im)^[ \\t-]*[\\w.-]*(?:password|passwd|passphrase)[\\w.-]*[ \\t]*[:=][ \\t]*([^\\s\"'][^\\n]*?)[ \\t]*$",
+                    "(?im)(?<=^[ \\t-]{0,40}[\\w.-]{0,80})(?:password|passwd|passphrase)[\\w.-]*[ \\t]*[:=][ \\t]*([^\\s\"'][^\\n]*?)[ \\t]*$",
                     1, NOT_A_VALUE, "password", "passwd", "passphrase"),
             // .netrc: machine host login user password secret (one line or several)
             SecretRule.of("warden.netrc",
-                    "(?i)\\b(?:machine|default|login)\\s+(?:\\S+\\s+){0,3}?password\\s+(\\S+)", 1, "password"),
+                    "(?i)\\b(?:machine|default|login)\\s+(?:\\S+\\s+){0,3}?password\\s+(\\S+)", 1, "machine", "default", "login"),
             SecretRule.of("warden.api-key-header",
                     "(?i)\\b(?:x-api-key|x-apikey|api-key|apikey|x-auth-token|x-access-token|private-token|x-goog-api-key"
                             + "|ocp-apim-subscription-key|x-vault-token|x-functions-key|x-shopify-access-token)[\"']?[ \\t]*:[ \\t]*[\"']?([^\\s\"',;]{8,})",
@@ -84,7 +84,7 @@ public final class Sanitizer {
                     "x-goog-api-key", "ocp-apim-subscription-key", "x-vault-token", "x-functions-key", "x-shopify-access-token"),
             // ~/.docker/config.json: "auth" is base64 of user:password
             SecretRule.of("warden.docker-auth", "\"(?:auth|identitytoken|registrytoken)\"\\s*:\\s*\"([^\"\\s]{8,})\"", 1,
-                    "\"auth\"", "identitytoken", "registrytoken"),
+                    "\"auth\"", "\"identitytoken\"", "\"registrytoken\""),
             // Azure storage and service bus connection strings, SAS signatures
             SecretRule.of("warden.azure-key",
                     "(?i)\\b(?:AccountKey|SharedAccessKey|sig)=([A-Za-z0-9+/%]{16,}(?:={1,2}|%3D){0,2})", 1,

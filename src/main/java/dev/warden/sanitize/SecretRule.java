@@ -16,11 +16,13 @@ import java.util.regex.Pattern;
  * @param widen how many identifier characters ({@code [\w.-]}) before a match gitleaks' pattern would
  *              have taken into it (a leading {@code [\w.-]{0,50}?} removed for speed): an allowlist that
  *              looks at the whole match sees them again
+ * @param lead how many characters before its keyword a match may start (0: at the keyword; -1: the
+ *             keyword need not be in the match, which is searched for in a window around it)
  * @param toEnd the pattern can run to the end of the text (a PEM block cut off by truncation), so it
  *              is searched from its keyword onwards, not in a bounded window around it
  */
 record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, List<String> keywords,
-        List<Allow> allowlists, boolean toEnd, boolean upstream, int widen) {
+        List<Allow> allowlists, boolean toEnd, boolean upstream, int widen, int lead) {
 
     SecretRule {
         keywords = keywords.stream().map(k -> k.toLowerCase(Locale.ROOT)).distinct().toList();
@@ -33,14 +35,14 @@ record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, L
     /** A hand-written rule of Warden's own: no entropy floor, no allowlist. */
     static SecretRule of(String id, String regex, int secretGroup, String... keywords) {
         Pattern p = Pattern.compile(regex);
-        return new SecretRule(id, p, secretGroup, 0, List.of(keywords), List.of(), reachesEnd(regex), false, 0);
+        return new SecretRule(id, p, secretGroup, 0, List.of(keywords), List.of(), reachesEnd(regex), false, 0, 0);
     }
 
     /** The same, letting through a value that {@code notSecret} finds (a variable name, a file name). */
     static SecretRule of(String id, String regex, int secretGroup, Pattern notSecret, String... keywords) {
         SecretRule r = of(id, regex, secretGroup, keywords);
         return new SecretRule(id, r.pattern(), secretGroup, 0, r.keywords(),
-            List.of(new Allow(List.of(notSecret), "secret", List.of(), false, false)), r.toEnd(), false, 0);
+            List.of(new Allow(List.of(notSecret), "secret", List.of(), false, false)), r.toEnd(), false, 0, 0);
     }
 
     static boolean reachesEnd(String javaRegex) {

@@ -27,13 +27,29 @@ final class SecretRuleset {
 
     /** The gitleaks default rules built into the jar; see secrets/UPSTREAM next to it. */
     static final String GITLEAKS = "/secrets/gitleaks.toml";
-    /** How far before a keyword a match may start (gitleaks' generic prefix is 50 characters, plus slack). */
-    private static final int BEFORE = 512;
-    /** How far after a keyword a match may end (JWTs and connection strings run long). */
-    private static final int AFTER = 4096;
+    /** How far after a keyword a match may end (JWTs run long); a rule that can run to the end has no limit. */
+    private static final int AFTER = 16384;
+    /** Around a keyword, how far a rule whose match need not contain it is searched. */
+    private static final int WINDOW = 1024;
     // gitleaks' generated rules open with an identifier prefix that only widens the match, never the
     // secret group; without it a rule does not try 50 lazy lengths at every position.
     private static final String LAZY_PREFIX = "[\\w.-]{0,50}?";
+
+    /**
+     * gitleaks rules whose match starts before their keyword, and by how much at most, or -1 when the
+     * keyword need not be in the match (found by GitleaksRulesTest: a sample of each is missed otherwise).
+     */
+    private static final Map<String, Integer> LEADS = Map.ofEntries(
+        Map.entry("azure-ad-client-secret", 8), // keyword "q~" is the 4th to 6th character
+        Map.entry("lob-api-key", 16), Map.entry("lob-pub-api-key", 16), // live_ / test_ before the keyword
+        Map.entry("new-relic-browser-api-token", 24), Map.entry("new-relic-insert-key", 24),
+        Map.entry("new-relic-user-api-key", 24), Map.entry("openai-api-key", 128), // T3BlbkFJ mid-token
+        Map.entry("slack-webhook-url", 12), Map.entry("hashicorp-tf-api-token", 20),
+        // keyword anywhere near, or at a varying distance: searched in a window around it
+        Map.entry("airtable-personnal-access-token", -1), Map.entry("facebook-access-token", -1),
+        Map.entry("sourcegraph-access-token", -1), Map.entry("maxmind-license-key", -1),
+        Map.entry("microsoft-teams-webhook", -1), Map.entry("sidekiq-sensitive-url", -1),
+        Map.entry("typeform-api-token", -1));
 
     /** A rule of the file that is not used, and why. */
     record Skipped(String id, String reason) {
@@ -44,7 +60,7 @@ final class SecretRuleset {
     private final List<SecretRule.Allow> global;
     private final KeywordAutomaton automaton;
     private final int[][] rulesOfKeyword;
-    private final int[] longestKeyword;
+    private final int[] keywordLength;
 
     SecretRuleset(List<SecretRule> rules, List<SecretRule.Allow> global, List<Skipped> skipped) {
         this.rules = List.copyOf(rules);
@@ -56,9 +72,8 @@ final class SecretRuleset {
                 byWord.computeIfAbsent(k, x -> new ArrayList<>()).add(r);
             }
         }
-        this.longestKeyword = this.rules.stream()
-            .mapToInt(r -> r.keywords().stream().mapToInt(String::length).max().orElse(0)).toArray();
         List<String> words = new ArrayList<>(byWord.keySet());
+        this.keywordLength = words.stream().mapToInt(String::length).toArray();
         this.automaton = new KeywordAutomaton(words);
         this.rulesOfKeyword = new int[words.size()][];
         for (int i = 0; i < words.size(); i++) {
@@ -74,67 +89,84 @@ final class SecretRuleset {
         return skipped;
     }
 
-    /** Adds to {@code spans} where secrets are in {@code text}: {start, end, rule index}. */
+    /**
+     * Adds to {@code spans} where secrets are in {@code text}: {start, end, rule index}.
+     * A rule's match starts where one of its keywords does (gitleaks writes rules so: the keyword is
+     * the token's prefix or the name before the value; Warden's own rules are written the same way), so
+     * the pattern is tried anchored there ({@link Matcher#lookingAt}) and nowhere else: the cost follows
+     * the number of keyword occurrences, not the length of the text times the number of rules.
+     */
     void find(String text, List<int[]> spans) {
         int n = text.length();
-        int rc = rules.size();
-        int[] winStart = new int[rc];
-        int[] winEnd = new int[rc];
-        java.util.Arrays.fill(winEnd, -1);
+        Matcher[] matchers = new Matcher[rules.size()];
+        int[] nextFrom = new int[rules.size()]; // matches of one rule do not overlap, as with find()
+        int[] previousEnd = new int[rules.size()];
+        int[] scannedTo = new int[rules.size()];
         automaton.scan(text, (k, end) -> {
+            int start = end - keywordLength[k];
             for (int r : rulesOfKeyword[k]) {
-                SecretRule rule = rules.get(r);
-                int from = Math.max(0, end - longestKeyword[r] - BEFORE);
-                int to = rule.toEnd() ? n : Math.min(n, end + AFTER);
-                if (winEnd[r] >= 0 && from <= winEnd[r]) {
-                    winEnd[r] = Math.max(winEnd[r], to);
+                if (start < nextFrom[r]) {
+                    continue;
                 }
-                else {
-                    if (winEnd[r] >= 0) {
-                        search(r, text, winStart[r], winEnd[r], spans);
+                SecretRule rule = rules.get(r);
+                Matcher m = matchers[r];
+                if (m == null) {
+                    m = matchers[r] = rule.pattern().matcher(text);
+                    m.useTransparentBounds(true);
+                    m.useAnchoringBounds(false);
+                }
+                if (rule.lead() < 0) { // the keyword may be outside the match: search around it
+                    if (end <= scannedTo[r] - WINDOW) {
+                        continue;
                     }
-                    winStart[r] = from;
-                    winEnd[r] = to;
+                    m.region(Math.max(nextFrom[r], start - WINDOW), Math.min(n, end + WINDOW));
+                    scannedTo[r] = m.regionEnd();
+                    while (m.find()) {
+                        if (m.end() > m.start()) {
+                            take(r, m, text, previousEnd[r], spans);
+                            previousEnd[r] = m.end();
+                            nextFrom[r] = m.end();
+                        }
+                    }
+                    continue;
+                }
+                for (int from = Math.max(nextFrom[r], start - rule.lead()); from <= start; from++) {
+                    m.region(from, rule.toEnd() ? n : Math.min(n, end + AFTER));
+                    if (m.lookingAt()) {
+                        if (m.end() > m.start()) {
+                            take(r, m, text, previousEnd[r], spans);
+                            previousEnd[r] = m.end();
+                            nextFrom[r] = m.end();
+                        }
+                        break;
+                    }
                 }
             }
         });
-        for (int r = 0; r < rc; r++) {
-            if (winEnd[r] >= 0) {
-                search(r, text, winStart[r], winEnd[r], spans);
-            }
-        }
     }
 
-    private void search(int r, String text, int from, int to, List<int[]> spans) {
+    private void take(int r, Matcher m, String text, int previousEnd, List<int[]> spans) {
         SecretRule rule = rules.get(r);
-        Matcher m = rule.pattern().matcher(text);
-        m.region(from, to);
-        m.useTransparentBounds(true);
-        m.useAnchoringBounds(false);
-        int previousEnd = from;
-        while (m.find()) {
+        int[] s = rule.secretSpan(m);
+        if (s == null) {
+            return;
+        }
+        String secret = text.substring(s[0], s[1]);
+        if (rule.entropy() > 0 && SecretRule.shannonEntropy(secret) <= rule.entropy()) {
+            return;
+        }
+        if (rule.upstream() && !global.isEmpty() || !rule.allowlists().isEmpty()) {
             int matchStart = m.start();
             for (int w = 0; w < rule.widen() && matchStart > previousEnd && isIdentifier(text.charAt(matchStart - 1)); w++) {
                 matchStart--;
             }
-            previousEnd = m.end();
-            int[] s = rule.secretSpan(m);
-            if (s == null) {
-                continue;
+            String match = text.substring(matchStart, m.end());
+            String line = lineAround(text, matchStart, m.end());
+            if (rule.upstream() && allowed(global, secret, match, line) || allowed(rule.allowlists(), secret, match, line)) {
+                return;
             }
-            String secret = text.substring(s[0], s[1]);
-            if (rule.entropy() > 0 && SecretRule.shannonEntropy(secret) <= rule.entropy()) {
-                continue;
-            }
-            if (rule.upstream() && !global.isEmpty() || !rule.allowlists().isEmpty()) {
-                String match = text.substring(matchStart, m.end());
-                String line = lineAround(text, matchStart, m.end());
-                if (rule.upstream() && allowed(global, secret, match, line) || allowed(rule.allowlists(), secret, match, line)) {
-                    continue;
-                }
-            }
-            spans.add(new int[] {s[0], s[1], r});
         }
+        spans.add(new int[] {s[0], s[1], r});
     }
 
     private static boolean isIdentifier(char c) {
@@ -203,7 +235,7 @@ final class SecretRuleset {
                         allows.add(allow(a, cache));
                     }
                     rules.add(new SecretRule(id, Pattern.compile(java), r.path("secretGroup").asInt(0),
-                        r.path("entropy").asDouble(0), keywords, allows, SecretRule.reachesEnd(java), true, widen));
+                        r.path("entropy").asDouble(0), keywords, allows, SecretRule.reachesEnd(java), true, widen, LEADS.getOrDefault(id, 0)));
                 }
             }
             catch (IllegalArgumentException e) { // PatternSyntaxException among them
