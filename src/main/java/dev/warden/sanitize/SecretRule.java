@@ -70,11 +70,14 @@ record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, L
      *
      * @param target what the regexes look at: "secret", "match" or "line"
      */
-    record Allow(List<Pattern> regexes, String target, List<String> stopwords, boolean and, boolean needsPath) {
+    record Allow(List<Pattern> regexes, String target, List<String> stopwords, boolean and, boolean needsPath,
+            KeywordAutomaton stopwordAutomaton) {
 
-        Allow {
-            regexes = List.copyOf(regexes);
-            stopwords = stopwords.stream().map(w -> w.toLowerCase(Locale.ROOT)).toList();
+        Allow(List<Pattern> regexes, String target, List<String> stopwords, boolean and, boolean needsPath) {
+            // gitleaks' generic rule has ~1,400 stop words: one automaton pass instead of 1,400 contains()
+            this(List.copyOf(regexes), target, stopwords.stream().map(w -> w.toLowerCase(Locale.ROOT)).toList(), and, needsPath,
+                stopwords.isEmpty() || stopwords.stream().anyMatch(w -> w.chars().anyMatch(c -> c >= 128))
+                    ? null : new KeywordAutomaton(stopwords));
         }
 
         boolean allows(String secret, String match, String line) {
@@ -89,8 +92,15 @@ record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, L
             Boolean byRegex = regexes.isEmpty() ? null : regexes.stream().anyMatch(p -> p.matcher(subject).find());
             Boolean byWord = null;
             if (!stopwords.isEmpty()) {
-                String lower = secret.toLowerCase(Locale.ROOT);
-                byWord = stopwords.stream().anyMatch(lower::contains);
+                if (stopwordAutomaton != null) {
+                    boolean[] found = {false};
+                    stopwordAutomaton.scan(secret, (k, end) -> found[0] = true);
+                    byWord = found[0];
+                }
+                else {
+                    String lower = secret.toLowerCase(Locale.ROOT);
+                    byWord = stopwords.stream().anyMatch(lower::contains);
+                }
             }
             if (byRegex == null && byWord == null) {
                 return false;
@@ -105,6 +115,27 @@ record SecretRule(String id, Pattern pattern, int secretGroup, double entropy, L
     static double shannonEntropy(String s) {
         if (s.isEmpty()) {
             return 0;
+        }
+        int[] ascii = new int[128];
+        boolean onlyAscii = true;
+        for (int i = 0; i < s.length() && onlyAscii; i++) {
+            char c = s.charAt(i);
+            if (c < 128) {
+                ascii[c]++;
+            }
+            else {
+                onlyAscii = false;
+            }
+        }
+        if (onlyAscii) {
+            double h = 0;
+            for (int c : ascii) {
+                if (c > 0) {
+                    double p = (double) c / s.length();
+                    h -= p * (Math.log(p) / Math.log(2));
+                }
+            }
+            return h;
         }
         java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
         s.codePoints().forEach(c -> counts.merge(c, 1, Integer::sum));
