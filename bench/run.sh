@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Warden benchmark: stdio MCP round trips vs the same programs run bare. See bench/README.md.
-# Usage: bench/run.sh [--policy-only] | [--containers] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
+# Usage: bench/run.sh [--policy-only] | [--containers] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
 #   --containers: only the L3 container figures (cold, warm p50/p99, 20 concurrent); needs a Docker
 #                 engine and the warden/python image (tools/install-docker.sh, tools/build-images.sh)
+#   --sanitizer:  only the output sanitizer, ms per 100 KB, before the gitleaks ruleset and now
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +30,13 @@ mkdir -p "$here/out"
 # policy decision time (in-process, printed): the bench class lives with the tests
 if [[ ! -f "$root/target/test-classes/dev/warden/bench/PolicyBench.class" ]]; then
     (cd "$root" && mvn -q test-compile)
+fi
+if [[ "${1:-}" == "--sanitizer" ]]; then
+    [[ -f "$root/target/test-classes/dev/warden/bench/SanitizerBench.class" ]] || (cd "$root" && mvn -q test-compile)
+    # secret redaction and escapes per 100 KB of output, the sanitizer before the gitleaks ruleset and now
+    java -cp "$jar:$root/target/test-classes" dev.warden.bench.SanitizerBench "${2:-1000}" 2>/dev/null \
+        | tee "$here/out/sanitizer.txt"
+    exit "${PIPESTATUS[0]}"
 fi
 if [[ "${1:-}" == "--containers" ]]; then
     [[ -f "$root/target/test-classes/dev/warden/bench/ContainerBench.class" ]] || (cd "$root" && mvn -q test-compile)
