@@ -51,9 +51,10 @@ import org.slf4j.LoggerFactory;
 /**
  * L3: every call in a container of its language's image that serves that one call and is then
  * removed. The container: read-only root filesystem, no network, every capability dropped,
- * no-new-privileges, an unprivileged uid, the engine's default seccomp profile, docker-init as PID 1,
- * memory (swap included), pids and CPU limits, a size-limited /tmp, and the session workspace bound
- * at /workspace as the only writable host directory.
+ * no-new-privileges, an unprivileged uid, Warden's seccomp profile ({@link Seccomp}), docker-init as
+ * PID 1, memory (swap included), pids and CPU limits, a size-limited /tmp, and the session workspace
+ * bound at /workspace as the only writable host directory; under the OCI runtime the policy chose
+ * (runc, or gVisor's runsc).
  *
  * <p>Its main process is Warden's launcher stub ({@code warden-spawn --request}, static, mounted
  * read-only): started ahead of time, it waits on stdin for its one request (files, environment,
@@ -105,6 +106,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ExecutorService io;
     private final ExecutorService background;
+    /** The engine's name of the OCI runtime a container gets now: runc or runsc (auto may change). */
+    private final java.util.function.Supplier<String> runtime;
     /**
      * Removals, one at a time: a removal is the engine's most expensive step (unmounting, deleting
      * the container's directories), and a burst of them would slow the calls still running; the
@@ -128,8 +131,10 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     ContainerExecutor(DockerClient docker, EngineSocket socket, CgroupFiles cgroups, WardenConfig.Container config,
             int gid, Path stub, Function<String, ContainerLimits> limitsOf, Function<String, List<String>> imageEnv,
-            ScheduledExecutorService timer, ExecutorService io, ExecutorService background) {
+            ScheduledExecutorService timer, ExecutorService io, ExecutorService background,
+            java.util.function.Supplier<String> runtime) {
         this.docker = docker;
+        this.runtime = runtime;
         this.socket = socket;
         this.cgroups = cgroups;
         this.config = config;
@@ -525,14 +530,16 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         Map<String, String> tmpfs = new HashMap<>();
         // exec: compiled programs run from here; the rest as Docker's own default for a tmpfs
         tmpfs.put("/tmp", "rw,exec,nosuid,nodev,size=" + config.tmpMb() + "m,mode=1777");
+        String oci = runtime.get();
         HostConfig host = HostConfig.newHostConfig()
+            .withRuntime(oci)
             .withReadonlyRootfs(true)
             .withNetworkMode("none")
             .withCapDrop(Capability.ALL)
-            .withSecurityOpts(List.of("no-new-privileges"))
+            .withSecurityOpts(List.of("no-new-privileges", "seccomp=" + Seccomp.PROFILE))
             .withMemory(memory)
             .withMemorySwap(memory) // equal: no swap beyond the memory limit
-            .withPidsLimit((long) l.pids())
+            .withPidsLimit(hostPids(l.pids(), oci))
             .withNanoCPUs((long) (l.cpus() * 1_000_000_000L))
             .withInit(true)
             .withIpcMode("private")
@@ -577,6 +584,20 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         return new Container(id, name, workspace, language, forPool);
     }
+
+    /**
+     * Under runc the container's tasks are the program's. Under runsc the pids cgroup also holds
+     * gVisor's own (measured with the ptrace platform: about 60 for an idle sandbox, and about 9 more
+     * for each process of the program), so the same number of the program's processes needs a larger
+     * host limit; a fork bomb still stops at it.
+     */
+    static long hostPids(int pids, String runtime) {
+        return RUNSC.equals(runtime) ? RUNSC_PIDS_BASE + (long) pids * RUNSC_PIDS_PER_PROCESS : pids;
+    }
+
+    static final String RUNSC = "runsc";
+    static final int RUNSC_PIDS_BASE = 64;
+    static final int RUNSC_PIDS_PER_PROCESS = 10;
 
     private void kill(Container c) {
         try {
