@@ -92,7 +92,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             + "printf '\\036WARDEN-EXIT:%d\\n' \"$s\" >&2";
 
     /** A started container waiting for its one request. */
-    record Container(String id, String name, Path workspace, String language, boolean warm) {
+    record Container(String id, String name, Path workspace, String language, boolean warm, String runtime) {
     }
 
     private final DockerClient docker;
@@ -266,6 +266,11 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
             return new ExecOutcome.TimedOut(step.stdout, step.stderr, step.durationMs, usage, compile);
         }
+        if (step.sandboxEnded) {
+            return new ExecOutcome.Killed("gVisor ended the container before the program finished (status 2): "
+                    + "it most likely hit the limit of " + cl.pids() + " processes",
+                    step.stdout, step.stderr, step.durationMs, usage, compile);
+        }
         if (step.oom) {
             return new ExecOutcome.Killed("it exceeded the memory limit of " + cl.memoryMb() + " MB (the OOM killer ended it)",
                     step.stdout, step.stderr, step.durationMs, usage, compile);
@@ -314,6 +319,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         boolean timedOut;
         boolean oom;
         boolean pidsHit;
+        boolean sandboxEnded;
         long durationMs;
     }
 
@@ -335,6 +341,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         // a fresh container: any OOM kill in it is this run's
         boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
+        boolean noMarker = step.exitCode < 0 && !step.timedOut;
         if (step.exitCode < 0 || step.timedOut) {
             // no end marker (the wrapper itself was killed, or the wall limit): the container's own status
             String wait;
@@ -349,6 +356,11 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         step.durationMs = (System.nanoTime() - t0) / 1_000_000;
         step.oom = !step.timedOut && (oomSeen || (step.exitCode == 137 && oomKilledFlag(c)));
+        // Under runsc, a container that ends with status 2 and without the wrapper's marker is gVisor
+        // itself exiting: its Go runtime could not make a thread, because the pids limit (which
+        // counts gVisor's threads with the program's) refused it. The cgroup that counted the refusal
+        // is gone with the container, so this is the only sign.
+        step.sandboxEnded = noMarker && !step.oom && step.exitCode == 2 && RUNSC.equals(c.runtime());
         return step;
     }
 
@@ -579,10 +591,10 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             docker.startContainerCmd(id).exec();
         }
         catch (RuntimeException e) {
-            destroy(new Container(id, name, workspace, language, false));
+            destroy(new Container(id, name, workspace, language, false, oci));
             throw e;
         }
-        return new Container(id, name, workspace, language, forPool);
+        return new Container(id, name, workspace, language, forPool, oci);
     }
 
     /**
