@@ -548,7 +548,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             .withReadonlyRootfs(true)
             .withNetworkMode("none")
             .withCapDrop(Capability.ALL)
-            .withSecurityOpts(List.of("no-new-privileges", "seccomp=" + Seccomp.PROFILE))
+            .withSecurityOpts(List.of("no-new-privileges", "seccomp=" + Seccomp.forRuntime(oci)))
             .withMemory(memory)
             .withMemorySwap(memory) // equal: no swap beyond the memory limit
             .withPidsLimit(hostPids(l.pids(), oci))

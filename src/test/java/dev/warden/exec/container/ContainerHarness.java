@@ -39,8 +39,9 @@ final class ContainerHarness implements AutoCloseable {
         this(poolOverlay, System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"));
     }
 
+    /** Under the runtime WARDEN_IT_RUNTIME names (runc unless set: WARDEN_IT_RUNTIME=runsc runs any container IT under gVisor). */
     ContainerHarness(String poolOverlay, String prefix) throws IOException {
-        this(poolOverlay, prefix, "runc", "");
+        this(poolOverlay, prefix, System.getenv().getOrDefault("WARDEN_IT_RUNTIME", "runc"), "");
     }
 
     /**
