@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Warden benchmark: stdio MCP round trips vs the same programs run bare. See bench/README.md.
-# Usage: bench/run.sh [--policy-only] | [--containers] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
-#   --containers: only the L3 container figures (cold, warm p50/p99, 20 concurrent); needs a Docker
-#                 engine and the warden/python image (tools/install-docker.sh, tools/build-images.sh)
+# Usage: bench/run.sh [--policy-only] | [--containers [warm-n] [cold-n] [runtimes]] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
+#   --containers: only the L3 container figures (cold, warm p50/p99, 20 concurrent) under each OCI
+#                 runtime (default runc,runsc; runsc when the engine has it); needs a Docker engine and
+#                 the warden/python image (tools/install-docker.sh, tools/build-images.sh)
 #   --sanitizer:  only the output sanitizer, ms per 100 KB, before the gitleaks ruleset and now
 set -euo pipefail
 
@@ -41,7 +42,7 @@ fi
 if [[ "${1:-}" == "--containers" ]]; then
     [[ -f "$root/target/test-classes/dev/warden/bench/ContainerBench.class" ]] || (cd "$root" && mvn -q test-compile)
     # its INFO lines go to stderr; the table to stdout and bench/out/containers.txt
-    java -cp "$jar:$root/target/test-classes" dev.warden.bench.ContainerBench "${2:-100}" "${3:-20}" \
+    java -cp "$jar:$root/target/test-classes" dev.warden.bench.ContainerBench "${2:-100}" "${3:-20}" "${4:-runc,runsc}" \
         | tee "$here/out/containers.txt"
     exit "${PIPESTATUS[0]}"
 fi

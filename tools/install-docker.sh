@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # Makes a Docker engine answer on /var/run/docker.sock, for the L3 container tier.
 #
-# Installs Debian's docker.io (dockerd, containerd, runc) and debootstrap if they are missing,
-# starts dockerd in the background if no engine answers (logging to /var/log/warden-dockerd.log,
-# detached with setsid so it outlives this script), waits for it and prints the server version.
-# Idempotent: when an engine already answers it changes nothing. Needs root for anything it
-# has to install or start. Nothing is pulled from a registry, here or later: the images are
-# built from a debootstrap root filesystem (tools/build-images.sh).
+# Installs Debian's docker.io (dockerd, containerd, runc), runsc (gVisor) and debootstrap if they
+# are missing, registers runsc with dockerd as the runtime "runsc" (/etc/docker/daemon.json; a
+# running dockerd is told to reload it with SIGHUP), starts dockerd in the background if no engine
+# answers (logging to /var/log/warden-dockerd.log, detached with setsid so it outlives this
+# script), waits for it and prints the server version. Idempotent: when an engine already answers
+# with runsc registered it changes nothing. Needs root for anything it has to install or start.
+# Nothing is pulled from a registry, here or later: the images are built from a debootstrap root
+# filesystem (tools/build-images.sh).
+#
+# runsc is registered with two flags, both measured on Debian 12's runsc (20221219) on kernel 6.x:
+#   --network=none  its network set-up takes every network namespace for the host's (it looks for
+#                   /proc/sys/net/core/rmem_default, which newer kernels have in every namespace) and
+#                   refuses to start; Warden's containers have no network anyway
+#   --oci-seccomp   applies the container's seccomp profile (Warden's) inside gVisor too
+# Its platform is ptrace (the default; this runsc has no systrap, and kvm needs /dev/kvm).
 #
 # Environment: WARDEN_DOCKERD_TIMEOUT (seconds to wait for the socket, default 60),
-#              WARDEN_DOCKERD_LOG (default /var/log/warden-dockerd.log).
+#              WARDEN_DOCKERD_LOG (default /var/log/warden-dockerd.log),
+#              WARDEN_GVISOR=skip (neither install nor register runsc).
 set -euo pipefail
 
 SOCK=/var/run/docker.sock
 LOG=${WARDEN_DOCKERD_LOG:-/var/log/warden-dockerd.log}
 TIMEOUT=${WARDEN_DOCKERD_TIMEOUT:-60}
 PIDFILE=/var/run/docker.pid
+DAEMON_JSON=/etc/docker/daemon.json
+GVISOR=${WARDEN_GVISOR:-yes}
 
 say() { echo "warden: $*" >&2; }
 die() { echo "warden: ERROR: $*" >&2; exit 1; }
@@ -30,8 +42,49 @@ server_line() {
     'Server: Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}}, {{.Server.Os}}/{{.Server.Arch}})'
 }
 
+runsc_wanted() { [ "$GVISOR" != skip ]; }
+
+runsc_registered() {
+  timeout 10 docker -H "unix://$SOCK" info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc":'
+}
+
+# Adds runsc to daemon.json's runtimes (keeping whatever else it holds); says whether it changed.
+register_runsc() {
+  [ -x /usr/bin/runsc ] || return 1
+  mkdir -p "$(dirname "$DAEMON_JSON")"
+  python3 - "$DAEMON_JSON" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+conf = {}
+if os.path.exists(path) and os.path.getsize(path) > 0:
+    with open(path) as f:
+        conf = json.load(f)
+want = {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none", "--oci-seccomp"]}
+if conf.get("runtimes", {}).get("runsc") == want:
+    sys.exit(1)
+conf.setdefault("runtimes", {})["runsc"] = want
+tmp = path + ".warden-tmp"
+with open(tmp, "w") as f:
+    json.dump(conf, f, indent=2)
+    f.write("\n")
+os.replace(tmp, path)
+PY
+}
+
+# gVisor: registered in daemon.json (kept there for the next dockerd start); a dockerd already
+# running reloads it on SIGHUP (runtimes are reloadable).
+ensure_runsc_registered() {
+  if runsc_wanted && [ "$(id -u)" = 0 ] && register_runsc; then
+    say "registered runsc (gVisor) as a docker runtime in $DAEMON_JSON"
+    if engine_up && [ -s "$PIDFILE" ]; then
+      kill -HUP "$(cat "$PIDFILE")" && say "dockerd told to reload $DAEMON_JSON"
+    fi
+  fi
+}
+ensure_runsc_registered
+
 # 1. Already up: nothing to do (this is the common case on a re-run).
-if engine_up && command -v debootstrap >/dev/null; then
+if engine_up && command -v debootstrap >/dev/null && { ! runsc_wanted || runsc_registered; }; then
   say "docker engine already answers on $SOCK"
   server_line
   exit 0
@@ -42,6 +95,8 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v python3 >/dev/null || need+=(python3)
+if runsc_wanted && [ ! -x /usr/bin/runsc ]; then need+=(runsc); fi
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need[*]}; as root run: apt-get update && apt-get install -y --no-install-recommends ${need[*]}"
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -65,7 +120,14 @@ fi
 command -v dockerd >/dev/null || die "dockerd not found after installing docker.io"
 command -v docker >/dev/null || die "docker CLI not found after installing docker.io"
 
+# 2b. gVisor, once installed: registered (see above).
+ensure_runsc_registered
+
 if engine_up; then
+  for _ in $(seq 1 25); do ! runsc_wanted || runsc_registered && break; sleep 0.2; done
+  if runsc_wanted && ! runsc_registered; then
+    say "WARNING: the running engine has no runtime runsc; restart dockerd to load $DAEMON_JSON"
+  fi
   say "docker engine answers on $SOCK"
   server_line
   exit 0
@@ -111,4 +173,7 @@ until engine_up; do
   sleep 0.2
 done
 say "dockerd (pid $running_pid) answers on $SOCK after $((SECONDS - start))s"
+if runsc_wanted && ! runsc_registered; then
+  say "WARNING: the engine has no runtime runsc (see $DAEMON_JSON)"
+fi
 server_line

@@ -206,7 +206,8 @@ public final class Warden {
         log().info("policy: preset {}{}", policy.preset(),
                 config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
-        ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits, answered);
+        ContainerRuntime containers = ContainerRuntime.start(config, stateDir, policy::containerLimits,
+                policy.containerRuntime(), answered);
         // the workspace quota (a volume per session) is proven and set up in the background too
         CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
             Leftovers.sweep(Path.of(System.getProperty("java.io.tmpdir")));

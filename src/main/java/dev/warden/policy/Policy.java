@@ -71,6 +71,15 @@ public final class Policy {
         return compiled.l3FallbackToL2();
     }
 
+    /**
+     * The OCI runtime of L3 containers (policy key container_runtime, the preset resolved): runc,
+     * runsc (gVisor; calls are refused while the engine has no runsc) or auto (runsc when the engine
+     * has it, else runc).
+     */
+    public String containerRuntime() {
+        return compiled.containerRuntime();
+    }
+
     /** The container limits of a language (policy key containers), or the `default` entry. */
     public ContainerLimits containerLimits(String language) {
         ContainerLimits l = compiled.containers().get(language);

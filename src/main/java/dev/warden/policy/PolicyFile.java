@@ -5,10 +5,10 @@ import java.util.Map;
 
 /** config/policy.yaml as written (snake_case keys); {@link PolicyLoader} checks and compiles it. */
 public record PolicyFile(String preset, String defaultAction, ApprovalSpec approval, String l3Fallback,
-        Map<String, ContainerSpec> containers, List<RuleSpec> rules) {
+        Map<String, ContainerSpec> containers, List<RuleSpec> rules, String containerRuntime) {
 
     public PolicyFile(String preset, String defaultAction, List<RuleSpec> rules) {
-        this(preset, defaultAction, null, null, null, rules);
+        this(preset, defaultAction, null, null, null, rules, null);
     }
 
     /** How held calls are handled: the wait for a person, and the workspace checkpoint before an approved run. */

@@ -40,16 +40,27 @@ public final class PolicyLoader {
     /**
      * The compiled rules, the active preset and the default action; how long a held call waits for a
      * person before it is denied, and the largest workspace snapshotted before an approved call;
-     * whether L3 may fall back to L2, and the container limits per language.
+     * whether L3 may fall back to L2, the container limits per language, and the OCI runtime of L3
+     * containers (runc, runsc or auto: runsc when the engine has it, else runc).
      */
     public record Compiled(String preset, Action defaultAction, List<Rule> rules, Duration approvalTimeout,
-            long checkpointMaxBytes, boolean l3FallbackToL2, Map<String, ContainerLimits> containers) {
+            long checkpointMaxBytes, boolean l3FallbackToL2, Map<String, ContainerLimits> containers,
+            String containerRuntime) {
 
         public Compiled(String preset, Action defaultAction, List<Rule> rules) {
             this(preset, defaultAction, rules, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CHECKPOINT_MB << 20, false,
-                    Map.of("default", DEFAULT_CONTAINER));
+                    Map.of("default", DEFAULT_CONTAINER), "runc");
+        }
+
+        public Compiled(String preset, Action defaultAction, List<Rule> rules, Duration approvalTimeout,
+                long checkpointMaxBytes, boolean l3FallbackToL2, Map<String, ContainerLimits> containers) {
+            this(preset, defaultAction, rules, approvalTimeout, checkpointMaxBytes, l3FallbackToL2, containers,
+                    "runc");
         }
     }
+
+    /** Values of container_runtime; {@code preset} is auto under the strict preset and runc otherwise. */
+    static final Set<String> CONTAINER_RUNTIMES = Set.of("runc", "runsc", "auto", "preset");
 
     static final Duration DEFAULT_APPROVAL_TIMEOUT = Duration.ofSeconds(50);
     static final long DEFAULT_CHECKPOINT_MB = 256;
@@ -243,11 +254,18 @@ public final class PolicyLoader {
             problems.add("l3_fallback must be none or L2 (was \"" + fallback + "\")");
         }
         Map<String, ContainerLimits> containers = containers(file.containers(), problems);
+        String runtime = file.containerRuntime() == null ? "preset" : file.containerRuntime().trim();
+        if (!CONTAINER_RUNTIMES.contains(runtime)) {
+            problems.add("container_runtime must be runc, runsc, auto or preset (was \"" + runtime + "\")");
+        }
+        if (runtime.equals("preset")) {
+            runtime = preset.equals("strict") ? "auto" : "runc";
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid policy: " + String.join("; ", problems), null);
         }
         return new Compiled(preset, def, List.copyOf(rules), Duration.ofSeconds(timeoutS), checkpointMb << 20,
-                fallback.equals("L2"), containers);
+                fallback.equals("L2"), containers, runtime);
     }
 
     /** Each language's limits, with what it leaves out taken from `default` (and that from the built-in default). */

@@ -85,4 +85,19 @@ class ContainerPolicyTest {
         assertTrue(e.getMessage().contains("containers.c.memory_mb") && e.getMessage().contains("containers.c.pids")
                 && e.getMessage().contains("containers.c.cpus"), e.getMessage());
     }
+
+    @Test
+    void theContainerRuntimeFollowsThePresetUnlessNamed() throws Exception {
+        assertEquals("runc", policy.containerRuntime(), "standard: runc");
+        assertEquals("auto", new Policy(new PolicyLoader().load(null, "strict")).containerRuntime(),
+                "strict: gVisor when the engine has it");
+        assertEquals("runc", new Policy(new PolicyLoader().load(null, "relaxed")).containerRuntime());
+        assertEquals("runsc", new Policy(new PolicyLoader().load(file("container_runtime: runsc\n"), null))
+            .containerRuntime());
+        assertEquals("runc", new Policy(new PolicyLoader().load(file("container_runtime: runc\n"), "strict"))
+            .containerRuntime(), "a named runtime holds under every preset");
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> new PolicyLoader().load(file("container_runtime: gvisor\n"), null));
+        assertTrue(e.getMessage().contains("container_runtime must be runc, runsc, auto or preset"), e.getMessage());
+    }
 }

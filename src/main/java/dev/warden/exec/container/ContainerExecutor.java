@@ -51,9 +51,10 @@ import org.slf4j.LoggerFactory;
 /**
  * L3: every call in a container of its language's image that serves that one call and is then
  * removed. The container: read-only root filesystem, no network, every capability dropped,
- * no-new-privileges, an unprivileged uid, the engine's default seccomp profile, docker-init as PID 1,
- * memory (swap included), pids and CPU limits, a size-limited /tmp, and the session workspace bound
- * at /workspace as the only writable host directory.
+ * no-new-privileges, an unprivileged uid, Warden's seccomp profile ({@link Seccomp}), docker-init as
+ * PID 1, memory (swap included), pids and CPU limits, a size-limited /tmp, and the session workspace
+ * bound at /workspace as the only writable host directory; under the OCI runtime the policy chose
+ * (runc, or gVisor's runsc).
  *
  * <p>Its main process is Warden's launcher stub ({@code warden-spawn --request}, static, mounted
  * read-only): started ahead of time, it waits on stdin for its one request (files, environment,
@@ -91,7 +92,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             + "printf '\\036WARDEN-EXIT:%d\\n' \"$s\" >&2";
 
     /** A started container waiting for its one request. */
-    record Container(String id, String name, Path workspace, String language, boolean warm) {
+    record Container(String id, String name, Path workspace, String language, boolean warm, String runtime) {
     }
 
     private final DockerClient docker;
@@ -105,6 +106,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ExecutorService io;
     private final ExecutorService background;
+    /** The engine's name of the OCI runtime a container gets now: runc or runsc (auto may change). */
+    private final java.util.function.Supplier<String> runtime;
     /**
      * Removals, one at a time: a removal is the engine's most expensive step (unmounting, deleting
      * the container's directories), and a burst of them would slow the calls still running; the
@@ -128,8 +131,10 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     ContainerExecutor(DockerClient docker, EngineSocket socket, CgroupFiles cgroups, WardenConfig.Container config,
             int gid, Path stub, Function<String, ContainerLimits> limitsOf, Function<String, List<String>> imageEnv,
-            ScheduledExecutorService timer, ExecutorService io, ExecutorService background) {
+            ScheduledExecutorService timer, ExecutorService io, ExecutorService background,
+            java.util.function.Supplier<String> runtime) {
         this.docker = docker;
+        this.runtime = runtime;
         this.socket = socket;
         this.cgroups = cgroups;
         this.config = config;
@@ -261,6 +266,11 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
             return new ExecOutcome.TimedOut(step.stdout, step.stderr, step.durationMs, usage, compile);
         }
+        if (step.sandboxEnded) {
+            return new ExecOutcome.Killed("gVisor ended the container before the program finished (status 2): "
+                    + "it most likely hit the limit of " + cl.pids() + " processes",
+                    step.stdout, step.stderr, step.durationMs, usage, compile);
+        }
         if (step.oom) {
             return new ExecOutcome.Killed("it exceeded the memory limit of " + cl.memoryMb() + " MB (the OOM killer ended it)",
                     step.stdout, step.stderr, step.durationMs, usage, compile);
@@ -309,6 +319,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         boolean timedOut;
         boolean oom;
         boolean pidsHit;
+        boolean sandboxEnded;
         long durationMs;
     }
 
@@ -330,6 +341,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         // a fresh container: any OOM kill in it is this run's
         boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
+        boolean noMarker = step.exitCode < 0 && !step.timedOut;
         if (step.exitCode < 0 || step.timedOut) {
             // no end marker (the wrapper itself was killed, or the wall limit): the container's own status
             String wait;
@@ -344,6 +356,11 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         step.durationMs = (System.nanoTime() - t0) / 1_000_000;
         step.oom = !step.timedOut && (oomSeen || (step.exitCode == 137 && oomKilledFlag(c)));
+        // Under runsc, a container that ends with status 2 and without the wrapper's marker is gVisor
+        // itself exiting: its Go runtime could not make a thread, because the pids limit (which
+        // counts gVisor's threads with the program's) refused it. The cgroup that counted the refusal
+        // is gone with the container, so this is the only sign.
+        step.sandboxEnded = noMarker && !step.oom && step.exitCode == 2 && RUNSC.equals(c.runtime());
         return step;
     }
 
@@ -525,14 +542,16 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         Map<String, String> tmpfs = new HashMap<>();
         // exec: compiled programs run from here; the rest as Docker's own default for a tmpfs
         tmpfs.put("/tmp", "rw,exec,nosuid,nodev,size=" + config.tmpMb() + "m,mode=1777");
+        String oci = runtime.get();
         HostConfig host = HostConfig.newHostConfig()
+            .withRuntime(oci)
             .withReadonlyRootfs(true)
             .withNetworkMode("none")
             .withCapDrop(Capability.ALL)
-            .withSecurityOpts(List.of("no-new-privileges"))
+            .withSecurityOpts(List.of("no-new-privileges", "seccomp=" + Seccomp.forRuntime(oci)))
             .withMemory(memory)
             .withMemorySwap(memory) // equal: no swap beyond the memory limit
-            .withPidsLimit((long) l.pids())
+            .withPidsLimit(hostPids(l.pids(), oci))
             .withNanoCPUs((long) (l.cpus() * 1_000_000_000L))
             .withInit(true)
             .withIpcMode("private")
@@ -572,11 +591,25 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             docker.startContainerCmd(id).exec();
         }
         catch (RuntimeException e) {
-            destroy(new Container(id, name, workspace, language, false));
+            destroy(new Container(id, name, workspace, language, false, oci));
             throw e;
         }
-        return new Container(id, name, workspace, language, forPool);
+        return new Container(id, name, workspace, language, forPool, oci);
     }
+
+    /**
+     * Under runc the container's tasks are the program's. Under runsc the pids cgroup also holds
+     * gVisor's own (measured with the ptrace platform: about 60 for an idle sandbox, and about 9 more
+     * for each process of the program), so the same number of the program's processes needs a larger
+     * host limit; a fork bomb still stops at it.
+     */
+    static long hostPids(int pids, String runtime) {
+        return RUNSC.equals(runtime) ? RUNSC_PIDS_BASE + (long) pids * RUNSC_PIDS_PER_PROCESS : pids;
+    }
+
+    static final String RUNSC = "runsc";
+    static final int RUNSC_PIDS_BASE = 64;
+    static final int RUNSC_PIDS_PER_PROCESS = 10;
 
     private void kill(Container c) {
         try {

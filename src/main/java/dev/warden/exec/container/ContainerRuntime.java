@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -71,9 +72,18 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     private volatile DockerClient docker;
     private volatile boolean setupStarted;
     private final CompletionStage<?> setupAfter;
+    /** The policy's container_runtime: runc, runsc or auto. */
+    private final String wanted;
+    /** The OCI runtimes the engine has registered (its /info), read with each probe. */
+    private volatile Set<String> engineRuntimes = Set.of();
+    private volatile long runtimesCheckedAt;
 
     private ContainerRuntime(WardenConfig.Container config, int gid, Path stateDir,
-            Function<String, ContainerLimits> limitsOf, CompletionStage<?> setupAfter) {
+            Function<String, ContainerLimits> limitsOf, String runtime, CompletionStage<?> setupAfter) {
+        if (!List.of(RUNC, ContainerExecutor.RUNSC, AUTO).contains(runtime)) {
+            throw new IllegalArgumentException("container runtime must be runc, runsc or auto (was " + runtime + ")");
+        }
+        this.wanted = runtime;
         this.config = config;
         this.gid = gid;
         this.stateDir = stateDir;
@@ -90,7 +100,80 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
      */
     public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
             CompletionStage<?> setupAfter) {
-        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, setupAfter);
+        return start(config, stateDir, limitsOf, RUNC, setupAfter);
+    }
+
+    /**
+     * @param runtime the policy's container_runtime: runc, runsc (calls are refused while the engine
+     *     has no runsc; never run under runc instead) or auto (runsc when the engine has it, else runc)
+     */
+    public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
+            String runtime, CompletionStage<?> setupAfter) {
+        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, runtime, setupAfter);
+    }
+
+    static final String RUNC = "runc";
+    static final String AUTO = "auto";
+
+    /**
+     * The runtime containers get: runsc when asked for (whether the engine has it or not: without it
+     * {@link #unavailable} refuses the call), runsc under auto when the engine has it, else runc.
+     */
+    String runtime() {
+        if (wanted.equals(AUTO)) {
+            return engineRuntimes.contains(ContainerExecutor.RUNSC) ? ContainerExecutor.RUNSC : RUNC;
+        }
+        return wanted;
+    }
+
+    /** Null when the runtime asked for is there; else why calls are refused. */
+    private String runtimeProblem() {
+        if (!wanted.equals(ContainerExecutor.RUNSC) || engineRuntimes.contains(ContainerExecutor.RUNSC)) {
+            return null;
+        }
+        return "the policy asks for the gVisor runtime (container_runtime: runsc), but the Docker engine at "
+                + config.dockerHost() + " has no runtime named runsc registered (it has " + engineRuntimes
+                + "; tools/install-docker.sh installs Debian's runsc and registers it)";
+    }
+
+    /** The keys of the engine's "Runtimes" object in its /info, without parsing the rest of it. */
+    static Set<String> runtimesOf(String info) {
+        int at = info.indexOf("\"Runtimes\":{");
+        if (at < 0) {
+            return Set.of();
+        }
+        Set<String> names = new java.util.TreeSet<>();
+        int depth = 0;
+        boolean inString = false;
+        int stringStart = -1;
+        for (int i = at + "\"Runtimes\":".length(); i < info.length(); i++) {
+            char ch = info.charAt(i);
+            if (inString) {
+                if (ch == '\\') {
+                    i++;
+                }
+                else if (ch == '"') {
+                    inString = false;
+                    // a key of the Runtimes object itself: a string at depth 1 followed by a colon
+                    if (depth == 1 && i + 1 < info.length() && info.charAt(i + 1) == ':') {
+                        names.add(info.substring(stringStart, i));
+                    }
+                }
+            }
+            else if (ch == '"') {
+                inString = true;
+                stringStart = i + 1;
+            }
+            else if (ch == '{' || ch == '[') {
+                depth++;
+            }
+            else if (ch == '}' || ch == ']') {
+                if (--depth == 0) {
+                    break;
+                }
+            }
+        }
+        return Set.copyOf(names);
     }
 
     /**
@@ -130,12 +213,46 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 return "the Docker engine at " + config.dockerHost() + " does not answer (ping: " + ping.status() + ")";
             }
             String info = socket.request("GET", "/info", null).body();
+            readRuntimes(info);
             cgroupV1 = info.contains("\"CgroupDriver\":\"cgroupfs\"") && !info.contains("\"CgroupVersion\":\"2\"")
                     && CgroupFiles.usable(Path.of("/sys/fs/cgroup"));
             return null;
         }
         catch (IOException | RuntimeException e) {
             return "no Docker engine is reachable at " + config.dockerHost() + " (" + e.getMessage() + ")";
+        }
+    }
+
+    private void readRuntimes(String info) {
+        Set<String> before = engineRuntimes;
+        engineRuntimes = runtimesOf(info);
+        runtimesCheckedAt = System.nanoTime();
+        if (!engineRuntimes.equals(before)) {
+            String problem = runtimeProblem();
+            if (problem != null) {
+                log.error("{}: calls that need L3 are refused", problem);
+            }
+            else {
+                log.info("container runtime: {} (policy container_runtime: {}; the engine has {})", runtime(), wanted,
+                        engineRuntimes);
+            }
+            if (engineRuntimes.contains(ContainerExecutor.RUNSC) && !info.contains("\"--oci-seccomp\"")) {
+                log.warn("the engine's runsc runs without --oci-seccomp: Warden's seccomp profile is not applied "
+                        + "inside gVisor (tools/install-docker.sh registers it with that flag)");
+            }
+        }
+    }
+
+    /** The runsc asked for is missing: the engine's runtimes are read again (at most every 5 s). */
+    private void recheckRuntimes() {
+        if (System.nanoTime() - runtimesCheckedAt < RECHECK_NANOS) {
+            return;
+        }
+        try {
+            readRuntimes(socket.request("GET", "/info", null).body());
+        }
+        catch (IOException | RuntimeException e) {
+            runtimesCheckedAt = System.nanoTime(); // the engine's own problem is found by the next probe
         }
     }
 
@@ -160,7 +277,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 cgroups.sweep();
             }
             client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, this::envOf,
-                    timer, io, background));
+                    timer, io, background, this::runtime));
             log.info("container engine: Docker {} (API {}), usage from cgroups: {}", version.getVersion(),
                     version.getApiVersion(), cgroupV1 ? "v1" : "no");
         }
@@ -240,6 +357,13 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         if (engineProblem != null) {
             return Optional.of(engineProblem);
         }
+        if (runtimeProblem() != null) {
+            recheckRuntimes(); // registered and dockerd reloaded after Warden started: found here
+            String problem = runtimeProblem();
+            if (problem != null) {
+                return Optional.of(problem);
+            }
+        }
         if (!images.containsKey(language)) {
             Long since = imageMissingSince.get(language);
             if (since == null || System.nanoTime() - since > RECHECK_NANOS) {
@@ -256,7 +380,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     /** For the tool list: waits up to {@code waitMs} for the probe, then says whether the language can run. */
     public boolean ready(String language, long waitMs) {
         awaitProbe(waitMs);
-        return probed.isDone() && engineProblem == null && images.containsKey(language);
+        return probed.isDone() && engineProblem == null && runtimeProblem() == null && images.containsKey(language);
     }
 
     private void awaitProbe(long waitMs) {

@@ -39,12 +39,22 @@ final class ContainerHarness implements AutoCloseable {
         this(poolOverlay, System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"));
     }
 
+    /** Under the runtime WARDEN_IT_RUNTIME names (runc unless set: WARDEN_IT_RUNTIME=runsc runs any container IT under gVisor). */
     ContainerHarness(String poolOverlay, String prefix) throws IOException {
+        this(poolOverlay, prefix, System.getenv().getOrDefault("WARDEN_IT_RUNTIME", "runc"), "");
+    }
+
+    /**
+     * @param runtime the policy's container_runtime (runc, runsc, auto)
+     * @param containerYaml more keys of the container section, each line indented by two spaces
+     */
+    ContainerHarness(String poolOverlay, String prefix, String runtime, String containerYaml) throws IOException {
         if ("skip".equals(System.getenv("WARDEN_IT_DOCKER"))) {
             Assumptions.abort("WARDEN_IT_DOCKER=skip: container tests skipped on request");
         }
         Path overlay = Files.createTempFile("warden-it-config-", ".yaml");
-        Files.writeString(overlay, "container:\n  image_prefix: " + prefix + "\n  pool: " + poolOverlay + "\n");
+        Files.writeString(overlay, "container:\n  image_prefix: " + prefix + "\n  pool: " + poolOverlay + "\n"
+                + containerYaml);
         this.config = new ConfigLoader().load(overlay);
         Files.delete(overlay);
         this.policy = new Policy(new PolicyLoader().load(null, null));
@@ -54,7 +64,7 @@ final class ContainerHarness implements AutoCloseable {
         Files.setAttribute(root, "unix:mode", 0711);
         this.workspace = root.resolve("session");
         WorkspaceDirs.create(workspace, config.sandbox().gid());
-        this.runtime = ContainerRuntime.start(config, state, policy::containerLimits,
+        this.runtime = ContainerRuntime.start(config, state, policy::containerLimits, runtime,
                 java.util.concurrent.CompletableFuture.completedFuture(null));
     }
 
@@ -64,6 +74,16 @@ final class ContainerHarness implements AutoCloseable {
             runtime.unavailable(lang).ifPresent(why -> fail("the container tests need a Docker engine and the image of "
                     + lang + " (bash tools/install-docker.sh && bash tools/build-images.sh; or set WARDEN_IT_DOCKER=skip "
                     + "to skip them explicitly): " + why));
+        }
+    }
+
+    /** The OCI runtimes the local engine has registered (its /info), e.g. [runc, runsc]. */
+    static java.util.Set<String> engineRuntimes() {
+        try {
+            return ContainerRuntime.runtimesOf(EngineSocket.of("unix:///var/run/docker.sock").request("GET", "/info", null).body());
+        }
+        catch (IOException | RuntimeException e) {
+            return java.util.Set.of();
         }
     }
 
