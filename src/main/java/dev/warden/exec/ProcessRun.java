@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * warden-spawn --mark-exec}), the first bytes of stderr, written before any program code can run:
  * never from what the stream says after it, which the program controls.
  */
-final class ProcessRun {
+public final class ProcessRun {
 
     /** Pipe capacity on Linux: a write of at most this much never blocks, so it can be done inline. */
     private static final int INLINE_STDIN = 65536;
@@ -118,12 +118,12 @@ final class ProcessRun {
         }
     }
 
-    static boolean startsWithMark(Output err) {
+    public static boolean startsWithMark(Output err) {
         byte[] b = err.bytes();
         return b.length >= EXEC_MARK.length && Arrays.equals(b, 0, EXEC_MARK.length, EXEC_MARK, 0, EXEC_MARK.length);
     }
 
-    private static Output unmark(Output err) {
+    public static Output unmark(Output err) {
         return new Output(Arrays.copyOfRange(err.bytes(), EXEC_MARK.length, err.bytes().length), err.truncated());
     }
 
@@ -135,7 +135,7 @@ final class ProcessRun {
      * A launcher's message as one log line: control characters (newlines too) escaped, so no text
      * can start a line of its own in the server's log, and at most {@link #LOG_TEXT_MAX} characters.
      */
-    static String forLog(byte[] text) {
+    public static String forLog(byte[] text) {
         String s = new String(text, StandardCharsets.UTF_8).strip();
         StringBuilder out = new StringBuilder(Math.min(s.length(), LOG_TEXT_MAX) + 16);
         int i = 0;

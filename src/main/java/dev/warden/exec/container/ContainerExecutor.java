@@ -19,6 +19,7 @@ import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Limits;
 import dev.warden.exec.Output;
+import dev.warden.exec.ProcessRun;
 import dev.warden.exec.Phase;
 import dev.warden.exec.StubRequest;
 import dev.warden.exec.Usage;
@@ -284,9 +285,10 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             return new ExecOutcome.Killed("it tried to write a file larger than " + limits.fileSizeMb() + " MB",
                     step.stdout, step.stderr, step.durationMs, usage, compile);
         }
-        if (code2 == 125 && step.stdout.bytes().length == 0
-                && new String(step.stderr.bytes(), StandardCharsets.UTF_8).startsWith("warden-spawn: ")) {
-            log.error("container stub failed: {}", new String(step.stderr.bytes(), StandardCharsets.UTF_8).strip());
+        if (code2 == 125 && !step.started) {
+            // no start mark: the stub failed before the program (a program printing "warden-spawn: …"
+            // and exiting 125 has the mark, and is reported as its own failure)
+            log.error("container stub failed: {}", ProcessRun.forLog(step.stderr.bytes()));
             return new ExecOutcome.Refused("the container could not start the program", false);
         }
         return new ExecOutcome.Completed(code2, step.stdout, step.stderr, step.durationMs, usage, compile);
@@ -320,6 +322,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         boolean oom;
         boolean pidsHit;
         boolean sandboxEnded;
+        /** The stub marked the program as started (its first stderr bytes). */
+        boolean started;
         long durationMs;
     }
 
@@ -371,7 +375,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         String execId;
         EngineSocket.Hijacked stream;
         try {
-            execId = docker.execCreateCmd(c.id()).withCmd(STUB, "--request").withUser(user())
+            execId = docker.execCreateCmd(c.id()).withCmd(STUB, "--request", "--mark-exec").withUser(user())
                 .withAttachStdin(true).withAttachStdout(true).withAttachStderr(true).withTty(false)
                 .withWorkingDir(WORKSPACE).exec().getId();
             stream = socket.hijack("/exec/" + execId + "/start", "{\"Detach\":false,\"Tty\":false}");
@@ -434,7 +438,9 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
             EngineSocket.Hijacked.Outputs out = stream.drain(cap, endMarker);
             step.stdout = out.stdout();
-            step.stderr = out.stderr();
+            // the stub's start mark: whether the program ran is never read from the program's own words
+            step.started = ProcessRun.startsWithMark(out.stderr());
+            step.stderr = step.started ? ProcessRun.unmark(out.stderr()) : out.stderr();
             if (out.exitCode() != null) {
                 step.exitCode = out.exitCode();
             }
@@ -574,7 +580,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             .withLabels(labels)
             .withUser(user())
             .withEntrypoint(STUB)
-            .withCmd("--request")
+            .withCmd("--request", "--mark-exec")
             .withWorkingDir(WORKSPACE)
             .withHostName("sandbox")
             .withNetworkDisabled(true)

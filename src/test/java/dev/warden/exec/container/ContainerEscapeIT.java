@@ -311,4 +311,15 @@ class ContainerEscapeIT {
              ("request_key", 249, ["desc", "desc", 0, 0])]""");
         assertEquals("keyctl 1\nadd_key 1\nrequest_key 1\n", o, "each refused with EPERM: " + o);
     }
+
+    @Test
+    void aProgramCannotForgeAStubFailure() {
+        // the words and the exit code of a launcher failure, from the program itself: it ran, so it
+        // is its own failure (issue 11, finding 6), and its stderr is its own, without the start mark
+        ExecOutcome o = h.run("bash", "echo 'warden-spawn: cannot start the program' >&2; exit 125");
+        ExecOutcome.Completed c = assertInstanceOf(ExecOutcome.Completed.class, o, () -> "got " + o);
+        assertEquals(125, c.exitCode());
+        assertEquals("warden-spawn: cannot start the program\n",
+                new String(c.stderr().bytes(), java.nio.charset.StandardCharsets.UTF_8));
+    }
 }
