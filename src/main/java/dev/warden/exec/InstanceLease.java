@@ -27,9 +27,38 @@ final class InstanceLease implements AutoCloseable {
         this.lock = lock;
     }
 
-    static InstanceLease acquire() throws IOException {
-        Path dir = Files.isWritable(Path.of("/run/lock")) ? Path.of("/run/lock/warden")
+    private static Path dir() {
+        return Files.isWritable(Path.of("/run/lock")) ? Path.of("/run/lock/warden")
                 : Path.of(System.getProperty("java.io.tmpdir"), "warden-leases");
+    }
+
+    /**
+     * Runs {@code action} while holding lease {@code i}, if no live server holds it (one that was
+     * killed holds nothing): what that index left behind is then safe to remove, since no server
+     * can take the index meanwhile. @return false if a live server holds it
+     */
+    static boolean whileFree(int i, Runnable action) {
+        try (FileChannel ch = FileChannel.open(dir().resolve("instance-" + i + ".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                return false;
+            }
+            try {
+                action.run();
+            }
+            finally {
+                lock.release();
+            }
+            return true;
+        }
+        catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+            return false;
+        }
+    }
+
+    static InstanceLease acquire() throws IOException {
+        Path dir = dir();
         Files.createDirectories(dir);
         for (int i = 0; i < MAX_INSTANCES; i++) {
             FileChannel ch = FileChannel.open(dir.resolve("instance-" + i + ".lock"), StandardOpenOption.CREATE,

@@ -45,6 +45,31 @@ public final class SandboxRuntime implements AutoCloseable {
         this.cgroupName = cgroupName;
     }
 
+    /**
+     * The slot groups of servers that were killed (kill -9 leaves them; a clean stop removes its
+     * own): removed at the next start, each while holding its index's lease, so no server starting
+     * at the same moment can be using it.
+     */
+    private static void sweepDeadInstances(Path cgroupRoot, String cgroupName, int own) {
+        Path top = cgroupRoot.resolve("memory").resolve(cgroupName);
+        if (!java.nio.file.Files.isDirectory(top)) {
+            return;
+        }
+        try (var dirs = java.nio.file.Files.list(top)) {
+            for (Path d : dirs.toList()) {
+                String n = d.getFileName().toString();
+                if (!n.matches("i\\d{1,2}") || Integer.parseInt(n.substring(1)) == own) {
+                    continue;
+                }
+                int i = Integer.parseInt(n.substring(1));
+                InstanceLease.whileFree(i, () -> Cgroups.removeTree(cgroupRoot, cgroupName + "/" + n));
+            }
+        }
+        catch (java.io.IOException | RuntimeException e) {
+            // nothing to sweep where the hierarchy cannot be read
+        }
+    }
+
     private static SandboxRuntime refusing(String reason, List<ExecutorService> pools, InstanceLease lease) {
         Executor refusing = new RefusingExecutor("the sandbox is unavailable on this host: " + reason);
         return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null);
@@ -68,6 +93,7 @@ public final class SandboxRuntime implements AutoCloseable {
             lease = InstanceLease.acquire();
             int uidBase = sc.uidBase() + lease.index() * 2 * sc.slots(); // sandbox uids, then inline uids
             Launcher launcher = Launcher.unpack(stateDir);
+            sweepDeadInstances(Path.of(sc.cgroupRoot()), sc.cgroupName(), lease.index());
             SlotPool slots = new SlotPool(sc.slots(), uidBase, sc.gid(), Path.of(sc.cgroupRoot()),
                     sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true);
             Path etc = stateDir.resolve("etc");
