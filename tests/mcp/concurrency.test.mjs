@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  JSON_HEADERS, connectAll, httpClient, initializeBody, rawRequest, readAudit, sleep, startHttpServer, stdioClient,
-  tempDir,
+  JSON_HEADERS, connectAll, httpClient, initializeBody, rawRequest, readAudit, serverDirs, sleep, startHttpServer,
+  stdioClient,
 } from './lib/warden.mjs';
 
 const TOKEN_A = 'concurrency-token-a-0123456789';
@@ -19,15 +19,7 @@ const TOKEN_B = 'concurrency-token-b-0123456789';
 const TOKEN_C = 'concurrency-token-c-0123456789';
 const TOKEN_D = 'concurrency-token-d-0123456789';
 
-function setup(name, yaml = '') {
-  const dir = tempDir(name);
-  const audit = path.join(dir, 'audit.jsonl');
-  const workspace = path.join(dir, 'ws');
-  fs.mkdirSync(workspace);
-  const config = path.join(dir, 'warden.yaml');
-  fs.writeFileSync(config, yaml);
-  return { dir, audit, workspace, config };
-}
+const setup = serverDirs;
 
 /** Calls a tool and returns structuredContent, or {status: 'no-answer', error} when no answer came. */
 async function callRaw(client, name, args, { timeout = 120_000, signal } = {}) {

@@ -7,20 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { assertAudited, connectAll, httpClient, readAudit, sleep, startHttpServer, tempDir } from './lib/warden.mjs';
+import { assertAudited, connectAll, httpClient, readAudit, serverDirs, sleep, startHttpServer, tempDir } from './lib/warden.mjs';
 
 const TOKEN_A = 'rate-client-a-0123456789abcdef';
 const TOKEN_B = 'rate-client-b-0123456789abcdef';
 
-function setup(name, yaml) {
-  const dir = tempDir(name);
-  const audit = path.join(dir, 'audit.jsonl');
-  const workspace = path.join(dir, 'ws');
-  fs.mkdirSync(workspace);
-  const config = path.join(dir, 'warden.yaml');
-  fs.writeFileSync(config, yaml);
-  return { dir, audit, workspace, config };
-}
+const setup = serverDirs;
 
 function count(results) {
   const by = {};

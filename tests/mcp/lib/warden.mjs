@@ -30,6 +30,20 @@ export function tempDir(prefix) {
   return dir;
 }
 
+/**
+ * A scratch directory for one server: { dir, audit, workspace, config } with `yaml` written to the
+ * config file (the caller removes dir).
+ */
+export function serverDirs(name, yaml = '') {
+  const dir = tempDir(name);
+  const audit = path.join(dir, 'audit.jsonl');
+  const workspace = path.join(dir, 'ws');
+  fs.mkdirSync(workspace);
+  const config = path.join(dir, 'warden.yaml');
+  fs.writeFileSync(config, yaml);
+  return { dir, audit, workspace, config };
+}
+
 let jarCopy = null;
 
 /**

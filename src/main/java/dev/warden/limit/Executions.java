@@ -282,6 +282,11 @@ public final class Executions {
      */
     public void stopAll(String why) {
         closing = why;
+        stopEverything(why);
+    }
+
+    /** Wakes every waiting call (each then sees why it may not start) and cancels every running one. */
+    private void stopEverything(String why) {
         lock.lock();
         try {
             queues.values().forEach(q -> q.forEach(w -> w.ready.signal()));
@@ -298,16 +303,7 @@ public final class Executions {
     public void killSwitch(boolean on, String by) {
         if (on) {
             halted = new Halted(by, Instant.now());
-            lock.lock();
-            try {
-                queues.values().forEach(q -> q.forEach(w -> w.ready.signal()));
-            }
-            finally {
-                lock.unlock();
-            }
-            for (Running r : List.copyOf(byId.values())) {
-                r.cancel().cancel("the operator's kill switch (" + by + ") stopped every execution");
-            }
+            stopEverything("the operator's kill switch (" + by + ") stopped every execution");
         }
         else {
             halted = null;
