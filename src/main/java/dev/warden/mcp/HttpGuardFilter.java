@@ -3,6 +3,8 @@ package dev.warden.mcp;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.modelcontextprotocol.server.transport.ServerTransportSecurityException;
+import io.modelcontextprotocol.server.transport.ServerTransportSecurityValidator;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletOutputStream;
@@ -34,9 +36,11 @@ final class HttpGuardFilter extends HttpFilter {
     private final transient ClientCancels cancels;
     private final int maxRequestBytes;
     private final transient SessionOwners owners;
+    private final transient ServerTransportSecurityValidator origins;
 
     HttpGuardFilter(List<String> tokens, ObjectMapper json, Consumer<String> sessionEnded, ClientCancels cancels,
-            int maxRequestBytes, SessionOwners owners) {
+            int maxRequestBytes, SessionOwners owners, ServerTransportSecurityValidator origins) {
+        this.origins = origins;
         this.tokens = tokens.stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
         this.json = json;
         this.owners = owners;
@@ -170,8 +174,13 @@ final class HttpGuardFilter extends HttpFilter {
         // session id is answered as unknown, and a new session must fit the caps.
         String identity = tokens.isEmpty() ? "local" : HttpTransport.identity(req.getHeader("Authorization"));
         String uri = req.getRequestURI();
-        boolean opening = sseStream;
-        if (uri.endsWith("/mcp")) {
+        // a request the SDK refuses anyway (foreign Origin or Host) gets the SDK's own answer, 403/421
+        boolean acceptable = acceptable(req);
+        boolean opening = sseStream && acceptable;
+        if (!acceptable) {
+            // nothing below: the SDK refuses it before it reaches a session
+        }
+        else if (uri.endsWith("/mcp")) {
             String sid = req.getHeader("mcp-session-id");
             if (sid != null) {
                 if (!owners.use(identity, sid)) {
@@ -185,7 +194,8 @@ final class HttpGuardFilter extends HttpFilter {
         }
         else if (uri.endsWith("/message")) {
             String sid = req.getParameter("sessionId");
-            if (sid == null || !owners.use(identity, "sse-" + sid)) {
+            // without a session id the SDK answers 400 itself
+            if (sid != null && !owners.use(identity, "sse-" + sid)) {
                 writeError(res, 404, -32001, "Session not found");
                 return;
             }
@@ -254,6 +264,21 @@ final class HttpGuardFilter extends HttpFilter {
             if (session != null) {
                 sessionEnded.accept(session);
             }
+        }
+    }
+
+    /** Whether the SDK's Origin and Host checks will let this request through. */
+    private boolean acceptable(HttpServletRequest req) {
+        java.util.Map<String, List<String>> headers = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        for (String name : java.util.Collections.list(req.getHeaderNames())) {
+            headers.put(name, java.util.Collections.list(req.getHeaders(name)));
+        }
+        try {
+            origins.validateHeaders(headers);
+            return true;
+        }
+        catch (ServerTransportSecurityException refused) {
+            return false;
         }
     }
 

@@ -134,7 +134,7 @@ public final class HttpTransport implements AutoCloseable {
         ctx.addServlet(legacy, "/sse");
         ctx.addServlet(legacy, "/message");
         FilterHolder guard = new FilterHolder(new HttpGuardFilter(tokens, json, sessionEnded, tools.cancels(),
-                maxRequestBytes, owners));
+                maxRequestBytes, owners, validator));
         guard.setAsyncSupported(true);
         // the client tokens guard the MCP endpoints only; /operator has a token of its own
         for (String path : List.of("/mcp", "/sse", "/message")) {
