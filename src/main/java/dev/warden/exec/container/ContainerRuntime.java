@@ -64,7 +64,12 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     private final Map<String, List<String>> imageEnv = new ConcurrentHashMap<>();
     private final Map<String, Long> imageMissingSince = new ConcurrentHashMap<>();
     private final CompletableFuture<Void> probed;
-    private final CompletableFuture<ContainerExecutor> client = new CompletableFuture<>();
+    /**
+     * docker-java and the executor, set up once the engine answers; set up again (at most every 5 s)
+     * when that failed, e.g. because the engine went away during it: an engine that comes back is used.
+     */
+    private volatile CompletableFuture<ContainerExecutor> client = new CompletableFuture<>();
+    private volatile long setupFailedAt;
     private volatile String engineProblem = "the container engine is still being looked for";
     private volatile long engineCheckedAt;
     private volatile boolean cgroupV1;
@@ -283,6 +288,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         }
         catch (IOException | RuntimeException e) {
             log.error("container engine found but not usable: {}", e.getMessage());
+            setupFailedAt = System.nanoTime();
             client.completeExceptionally(e);
         }
     }
@@ -431,6 +437,9 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
 
     /** The executor once docker-java is set up, waiting up to {@code waitMs}; null if it cannot be. */
     private ContainerExecutor executor(long waitMs) {
+        if (client.isCompletedExceptionally() && System.nanoTime() - setupFailedAt > RECHECK_NANOS) {
+            setupAgain();
+        }
         try {
             return client.get(waitMs, TimeUnit.MILLISECONDS);
         }
@@ -443,9 +452,22 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         }
     }
 
+    private synchronized void setupAgain() {
+        if (client.isCompletedExceptionally() && System.nanoTime() - setupFailedAt > RECHECK_NANOS) {
+            client = new CompletableFuture<>();
+            setup();
+        }
+    }
+
+    /** The executor if it is set up, else null; never waits, never throws. */
+    private ContainerExecutor current() {
+        CompletableFuture<ContainerExecutor> c = client;
+        return c.isDone() && !c.isCompletedExceptionally() ? c.join() : null;
+    }
+
     /** The session ended: its warm containers are removed before its workspace is. */
     public void forget(Path workspace) {
-        ContainerExecutor e = client.getNow(null);
+        ContainerExecutor e = current();
         if (e != null) {
             e.forget(workspace);
         }
@@ -453,14 +475,15 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
 
     @Override
     public void close() {
-        awaitProbe(5_000);
-        ContainerExecutor e = setupStarted ? executor(10_000) : null;
+        // short waits: a stop must not hang on an engine in trouble (the next start removes what is left)
+        awaitProbe(1_000);
+        ContainerExecutor e = setupStarted ? (client.isDone() ? current() : executor(2_000)) : null;
         if (e != null) {
             e.close(); // no new warm container from here on
         }
         background.shutdown();
         try {
-            background.awaitTermination(10, TimeUnit.SECONDS);
+            background.awaitTermination(5, TimeUnit.SECONDS);
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
