@@ -154,6 +154,11 @@ public final class Executions {
                 release(identity);
                 return halted;
             }
+            if (closing != null) {
+                // the place was handed over by a run that shutdown stopped: this one must not start
+                release(identity);
+                return new Busy(1000, closing);
+            }
             byId.put(running.id(), running);
             return new Admitted(new Ticket(running, identity));
         }
@@ -288,13 +293,16 @@ public final class Executions {
     /** Wakes every waiting call (each then sees why it may not start) and cancels every running one. */
     private void stopEverything(String why) {
         lock.lock();
+        List<Running> running;
         try {
             queues.values().forEach(q -> q.forEach(w -> w.ready.signal()));
+            // under the lock: a run admitted before this is in the copy, one after it sees the flag
+            running = List.copyOf(byId.values());
         }
         finally {
             lock.unlock();
         }
-        for (Running r : List.copyOf(byId.values())) {
+        for (Running r : running) {
             r.cancel().cancel(why);
         }
     }

@@ -178,4 +178,32 @@ class ExecutionsTest {
         }
         assertEquals(java.util.List.of("a", "b", "a", "a"), order);
     }
+
+    @Test
+    void aPlaceFreedByShutdownIsNotHandedToAWaitingCall() throws Exception {
+        Executions ex = new Executions(1, 1, 16, 8, 10_000);
+        Cancel running = new Cancel();
+        Executions.Admitted first = (Executions.Admitted) ex.enter(running("a", running), "a", q -> {
+        });
+        // the run ends when it is stopped, as a killed process does: its place is freed at once
+        running.onCancel(() -> first.ticket().close());
+        java.util.concurrent.CompletableFuture<Executions.Entry> waiting = new java.util.concurrent.CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                waiting.complete(ex.enter(running("b", new Cancel()), "b", q -> {
+                }));
+            }
+            catch (InterruptedException e) {
+                waiting.completeExceptionally(e);
+            }
+        });
+        t.start();
+        while (ex.queued() < 1) {
+            Thread.sleep(5);
+        }
+        ex.stopAll("Warden is shutting down");
+        Executions.Entry e = waiting.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertInstanceOf(Executions.Busy.class, e, "a call waiting at shutdown never starts");
+        assertTrue(ex.running().isEmpty());
+    }
 }
