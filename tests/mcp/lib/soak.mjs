@@ -14,6 +14,12 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { auditFs, engineFault, l3Available, removeCgroupTree, removeContainersOf, rssKb, scanLeaks, unmountBelow } from './faults.mjs';
 import { REPO, checkResult, httpClient, readAudit, sleep, startHttpServer, stdioClient, tempDir } from './warden.mjs';
 
+// The servers' heap is fixed and touched in full at start, so the RSS measured over the second half
+// grows only with what lives outside the heap (threads, buffers, mapped files, native memory); a
+// JVM growing its heap towards the machine's default maximum would otherwise look like a leak.
+// A leak inside the heap shows as an OutOfMemoryError, i.e. as failed calls and a dead server.
+const SOAK_JVM = ['-Xms320m', '-Xmx320m', '-XX:+AlwaysPreTouch'];
+
 /** Seeded PRNG (mulberry32): the same seed gives the same mix of calls. */
 function prng(seed) {
   let a = seed >>> 0;
@@ -160,7 +166,7 @@ export async function runSoak(options = {}) {
   }
 
   async function startHttp(s) {
-    s.handle = await startHttpServer({ audit: s.audit, workspace: s.workspace, config, env: { SOAK_CANARY: canary } });
+    s.handle = await startHttpServer({ audit: s.audit, workspace: s.workspace, config, env: { SOAK_CANARY: canary }, jvm: SOAK_JVM });
     s.pid = s.handle.child.pid;
     s.gen++;
     allPids.push(s.pid);
@@ -171,7 +177,7 @@ export async function runSoak(options = {}) {
       c.conn = await httpClient(c.server.handle, { headers: { Authorization: `Bearer ${c.token}` }, name: c.label });
     } else {
       const s = c.server;
-      c.conn = await stdioClient({ audit: s.audit, workspace: s.workspace, config, name: c.label, env: { SOAK_CANARY: canary } });
+      c.conn = await stdioClient({ audit: s.audit, workspace: s.workspace, config, name: c.label, env: { SOAK_CANARY: canary }, jvm: SOAK_JVM });
       s.pid = c.conn.pid;
       s.gen++;
       s.handle = c.conn;

@@ -114,9 +114,9 @@ export function workspaceDirs(root) {
  * Spawns `java -jar warden.jar --audit A --workspace W` through the SDK's own stdio transport and
  * returns a connected client. close() ends the process.
  */
-export async function stdioClient({ audit, workspace, config, env = {}, name = 'warden-mcp-tests', onElicit } = {}) {
+export async function stdioClient({ audit, workspace, config, env = {}, name = 'warden-mcp-tests', onElicit, jvm = [] } = {}) {
   const jar = await jarPath();
-  const args = ['-jar', jar];
+  const args = [...jvm, '-jar', jar];
   if (audit) args.push('--audit', audit);
   if (workspace) args.push('--workspace', workspace);
   if (config) args.push('--config', config);
@@ -161,12 +161,12 @@ export async function connectAll(promises) {
  * Starts `java -jar warden.jar --http 127.0.0.1:PORT` on a free port and waits until it answers
  * (startMs each try). Returns { port, url (…/mcp), base, audit, workspace, stop(), log() }.
  */
-export async function startHttpServer({ env = {}, audit, workspace, config, startMs = 30_000 } = {}) {
+export async function startHttpServer({ env = {}, audit, workspace, config, startMs = 30_000, jvm = [] } = {}) {
   const jar = await jarPath();
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const args = ['-jar', jar, '--http', `127.0.0.1:${port}`];
+    const args = [...jvm, '-jar', jar, '--http', `127.0.0.1:${port}`];
     if (audit) args.push('--audit', audit);
     if (workspace) args.push('--workspace', workspace);
     if (config) args.push('--config', config);

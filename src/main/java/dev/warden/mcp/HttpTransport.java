@@ -108,8 +108,9 @@ public final class HttpTransport implements AutoCloseable {
             })
             .securityValidator(validator)
             .maxRequestSize(maxRequestBytes)
-            // a gone SSE client is only noticed on a write: ping often so its workspace goes soon
-            .keepAliveInterval(Duration.ofSeconds(10))
+            // a gone SSE client is only noticed on a write, and the first write after it left still
+            // succeeds (the second meets its reset): ping often so its workspace goes within ~10 s
+            .keepAliveInterval(Duration.ofSeconds(5))
             .build();
         McpAsyncServer streamable = McpServers.streamable(streamableProvider, mapper, tools, version);
         McpAsyncServer sse = McpServers.single(sseProvider, mapper, tools, version, "sse");
