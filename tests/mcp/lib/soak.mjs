@@ -360,6 +360,7 @@ export async function runSoak(options = {}) {
         rec.status = sc.status;
         rec.id = sc.execution_id;
         rec.message = sc.message;
+        rec.retryAfterMs = sc.retry_after_ms;
         rec.auditRefusal = auditRefusal(sc);
         if (sc.status === 'ok' && item.stdout !== undefined && sc.stdout !== item.stdout) {
           rec.problem = `ok but stdout ${JSON.stringify(sc.stdout.slice(0, 80))}, expected ${JSON.stringify(item.stdout)} (an answer for another call?)`;
@@ -536,7 +537,14 @@ export async function runSoak(options = {}) {
       w.to = Date.now() - t0;
       fault(`audit filesystem freed (${(afs.available() / 1048576).toFixed(1)} MB free)`);
       for (const c of probeClients) {
-        const r = await call(c, { kind: 'run_echo', tool: 'run_command', args: { command: 'echo audit-back' }, stdout: 'audit-back\n' }, { probe: 'audit_back' });
+        // the client's own traffic goes on meanwhile and may hold it over its rate limit: a
+        // rate_limited answer is a right one, so the probe waits as told and asks again
+        let r;
+        for (let attempt = 0; attempt < 20; attempt++) {
+          r = await call(c, { kind: 'run_echo', tool: 'run_command', args: { command: 'echo audit-back' }, stdout: 'audit-back\n' }, { probe: 'audit_back' });
+          if (!(r.outcome === 'answered' && r.status === 'rate_limited')) break;
+          await sleep(Math.max(250, r.retryAfterMs ?? 0));
+        }
         if (!(r.outcome === 'answered' && r.status === 'ok')) {
           r.problem ??= `after the audit filesystem was freed, a call on ${c.label} got ${r.outcome} ${r.status ?? ''}: ${r.message ?? r.error ?? ''}`;
         }
