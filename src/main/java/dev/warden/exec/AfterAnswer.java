@@ -11,14 +11,14 @@ import java.util.concurrent.TimeUnit;
  * CPU with sending the answer. The program and everything it started have already ended by then;
  * only the bookkeeping waits.
  */
-final class AfterAnswer {
+public final class AfterAnswer {
 
     private static final long DELAY_MS = 5;
 
     private AfterAnswer() {
     }
 
-    static void run(ExecutorService background, Runnable work) {
+    public static void run(ExecutorService background, Runnable work) {
         CompletableFuture.delayedExecutor(DELAY_MS, TimeUnit.MILLISECONDS).execute(() -> {
             try {
                 background.execute(work);

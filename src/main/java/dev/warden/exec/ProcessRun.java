@@ -40,14 +40,14 @@ public final class ProcessRun {
      * launcher marked the program as started; {@code stderr} is then the program's own, without the
      * mark. Without it, nothing of the program ran and {@code stderr} is the launcher's or bwrap's.
      */
-    record Raw(int exitCode, Output stdout, Output stderr, boolean timedOut, long durationMs, String stopped,
+    public record Raw(int exitCode, Output stdout, Output stderr, boolean timedOut, long durationMs, String stopped,
             boolean started) {
     }
 
     private final ExecutorService io;
     private final ScheduledExecutorService timer;
 
-    ProcessRun(ExecutorService io, ScheduledExecutorService timer) {
+    public ProcessRun(ExecutorService io, ScheduledExecutorService timer) {
         this.io = io;
         this.timer = timer;
     }
@@ -56,7 +56,7 @@ public final class ProcessRun {
      * @param preamble bytes written before {@code stdin} (the request of a sandbox stub), may be empty
      * @param killTree kills the whole tree; called if the wall limit passes
      */
-    Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree,
+    public Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree,
             Cancel cancel) throws InterruptedException {
         long start = System.nanoTime();
         AtomicBoolean timedOut = new AtomicBoolean();

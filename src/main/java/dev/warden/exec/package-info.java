@@ -1,6 +1,7 @@
 /**
- * Executors: inline (L1) and sandbox (L2), the limits they enforce, and the process-tree handling
- * behind them (the container executor, L3, is exec.container). The kernel is the boundary here: namespaces, cgroups, rlimits, a dropped uid,
- * Landlock. May use config and session; never policy, mcp, sanitize or audit.
+ * What every executor shares: the {@link dev.warden.exec.Executor} interface, the request and outcome
+ * records, limits, cancellation, the launcher's messages and the process plumbing. The implementations
+ * live in exec.host (L1, L2) and exec.container (L3). May use config and session; never policy, mcp,
+ * sanitize or audit.
  */
 package dev.warden.exec;

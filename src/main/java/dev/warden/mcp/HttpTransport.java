@@ -172,10 +172,10 @@ public final class HttpTransport implements AutoCloseable {
     }
 
     /** The operator console's parts, mounted at /operator (see {@link OperatorServlet}). */
-    public record Operator(dev.warden.core.OperatorConsole console, String token) {
+    public record Operator(dev.warden.operator.OperatorConsole console, String token) {
 
-        OperatorServlet servlet(ObjectMapper json) {
-            return new OperatorServlet(console, token, json);
+        dev.warden.operator.OperatorServlet servlet(ObjectMapper json) {
+            return new dev.warden.operator.OperatorServlet(console, token, json);
         }
     }
 

@@ -1,12 +1,14 @@
 package dev.warden.mcp;
 
+import dev.warden.contract.InvalidArguments;
+import dev.warden.contract.ToolArguments;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.config.WardenConfig.LimitsConfig;
-import dev.warden.core.ApprovalResult;
-import dev.warden.core.CallPipeline;
-import dev.warden.core.CallResult;
-import dev.warden.core.Caller;
+import dev.warden.contract.ApprovalResult;
+import dev.warden.pipeline.CallPipeline;
+import dev.warden.contract.CallResult;
+import dev.warden.pipeline.Caller;
 import dev.warden.exec.Cancel;
 import dev.warden.limit.CallAdmission;
 import io.modelcontextprotocol.server.McpAsyncServerExchange;

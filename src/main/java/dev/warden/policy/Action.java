@@ -1,5 +1,6 @@
 package dev.warden.policy;
 
+import dev.warden.call.Tier;
 import java.util.Locale;
 
 /** What a rule does with a call, from least to most restrictive: the strictest matching rule wins. */

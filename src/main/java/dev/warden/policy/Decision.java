@@ -1,5 +1,6 @@
 package dev.warden.policy;
 
+import dev.warden.call.Tier;
 import java.util.List;
 
 /**

@@ -1,5 +1,6 @@
 package dev.warden.policy;
 
+import dev.warden.call.Tier;
 import dev.warden.config.ContainerLimits;
 import dev.warden.policy.shell.Node;
 import dev.warden.policy.shell.ShellParser;

@@ -1,5 +1,6 @@
 package dev.warden.policy;
 
+import dev.warden.call.Tier;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,7 +1,7 @@
 package dev.warden.exec.container;
 
 import static dev.warden.exec.container.ContainerHarness.err;
-import static dev.warden.exec.SandboxHarness.out;
+import static dev.warden.exec.host.SandboxHarness.out;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

@@ -1,6 +1,6 @@
 package dev.warden.exec.container;
 
-import static dev.warden.exec.SandboxHarness.out;
+import static dev.warden.exec.host.SandboxHarness.out;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,0 +1,14 @@
+package dev.warden.call;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
+
+/** The {@code status} of a result, exactly the values of CONTRACT.md. */
+public enum Status {
+    OK, FAILED, TIMEOUT, KILLED, BLOCKED, NEEDS_APPROVAL, DENIED, RATE_LIMITED, INVALID;
+
+    @JsonValue
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

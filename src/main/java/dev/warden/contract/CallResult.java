@@ -1,0 +1,59 @@
+package dev.warden.contract;
+
+import dev.warden.call.Status;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import dev.warden.policy.Finding;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The result object of run_command and execute_code, field for field as in CONTRACT.md, plus
+ * {@code compile} (compiled languages only): the compile phase, {status, exit_code, stdout, stderr,
+ * stdout_truncated, stderr_truncated, duration_ms}, sanitized like the run's output.
+ */
+@JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
+        "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message",
+        "compile", "approval", "workspace_restored"})
+public record CallResult(
+        @JsonProperty("status") Status status,
+        @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
+        @JsonProperty("stdout") String stdout,
+        @JsonProperty("stderr") String stderr,
+        @JsonProperty("stdout_truncated") boolean stdoutTruncated,
+        @JsonProperty("stderr_truncated") boolean stderrTruncated,
+        @JsonProperty("duration_ms") long durationMs,
+        @JsonProperty("tier") String tier,
+        @JsonProperty("executor") String executor,
+        @JsonProperty("findings") List<Finding> findings,
+        @JsonProperty("redactions") int redactions,
+        @JsonProperty("execution_id") String executionId,
+        @JsonProperty("limits") Map<String, Object> limits,
+        @JsonProperty("usage") Map<String, Object> usage,
+        @JsonProperty("retry_after_ms") @JsonInclude(JsonInclude.Include.NON_NULL) Long retryAfterMs,
+        @JsonProperty("message") @JsonInclude(JsonInclude.Include.NON_NULL) String message,
+        @JsonProperty("compile") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> compile,
+        @JsonProperty("approval") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> approval,
+        @JsonProperty("workspace_restored") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean workspaceRestored) {
+
+    /** Without a compile phase (every language but the compiled ones at L3) and outside L4. */
+    public CallResult(Status status, Integer exitCode, String stdout, String stderr, boolean stdoutTruncated,
+            boolean stderrTruncated, long durationMs, String tier, String executor, List<Finding> findings,
+            int redactions, String executionId, Map<String, Object> limits, Map<String, Object> usage,
+            Long retryAfterMs, String message) {
+        this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
+                redactions, executionId, limits, usage, retryAfterMs, message, null, null, null);
+    }
+
+    public boolean isError() {
+        return status != Status.OK;
+    }
+
+    /** The same result with the approval that let it run ({@code decision}, approver, channel, scope, time). */
+    public CallResult withApproval(Map<String, Object> approvalInfo, Boolean restored, String newMessage) {
+        return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
+                executor, findings, redactions, executionId, limits, usage, retryAfterMs, newMessage, compile,
+                approvalInfo, restored);
+    }
+}

@@ -1,0 +1,199 @@
+package dev.warden.contract;
+
+import dev.warden.config.WardenConfig.LimitsConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Types, sizes and Unicode of tool arguments, checked before anything else happens. Strict: an
+ * unknown argument is an error, not ignored, so a misspelt option never silently does nothing.
+ */
+public final class ToolArguments {
+
+    static final Set<String> RUN_COMMAND_KEYS = Set.of("command", "cwd", "timeout_ms", "stdin", "env");
+    static final Set<String> EXECUTE_CODE_KEYS = Set.of("language", "code", "stdin", "timeout_ms", "files");
+    static final Set<String> REQUEST_APPROVAL_KEYS = Set.of("execution_id", "action", "reason");
+    private static final int ACTION_MAX = 8192;
+    private static final int PATH_MAX = 4096;
+    private static final int FILES_MAX = 256;
+    private static final int ENV_VALUE_MAX = 32 * 1024;
+
+    private final LimitsConfig limits;
+
+    public ToolArguments(LimitsConfig limits) {
+        this.limits = limits;
+    }
+
+    public CommandCall runCommand(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, RUN_COMMAND_KEYS, "run_command");
+        String command = requiredString(a, "command", limits.commandBytes());
+        if (command.isBlank()) {
+            throw new InvalidArguments("command is empty; name a program to run.");
+        }
+        return new CommandCall(command, optionalString(a, "cwd", PATH_MAX), optionalLong(a, "timeout_ms"),
+                optionalString(a, "stdin", limits.stdinBytes()), stringMap(a, "env", limits.envEntries(), ENV_VALUE_MAX, -1));
+    }
+
+    public ApprovalCall requestApproval(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, REQUEST_APPROVAL_KEYS, "request_approval");
+        String id = optionalString(a, "execution_id", 200);
+        String action = optionalString(a, "action", ACTION_MAX);
+        String reason = optionalString(a, "reason", ACTION_MAX);
+        if (id != null && (action != null || reason != null)) {
+            throw new InvalidArguments("give either execution_id (of a held call) or action and reason, not both.");
+        }
+        if (id == null && (action == null || action.isBlank())) {
+            throw new InvalidArguments("request_approval needs execution_id (of a call that returned needs_approval) "
+                    + "or action (what you want to do) and reason.");
+        }
+        if (id == null && (reason == null || reason.isBlank())) {
+            throw new InvalidArguments("reason is required with action: say why the action is needed.");
+        }
+        if (id != null && id.isBlank()) {
+            throw new InvalidArguments("execution_id is empty.");
+        }
+        return new ApprovalCall(id, action, reason);
+    }
+
+    public CodeCall executeCode(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, EXECUTE_CODE_KEYS, "execute_code");
+        String language = requiredString(a, "language", 64);
+        String code = requiredString(a, "code", limits.codeBytes());
+        if (code.isBlank()) {
+            throw new InvalidArguments("code is empty; send the program to run.");
+        }
+        return new CodeCall(language, code, optionalString(a, "stdin", limits.stdinBytes()),
+                optionalLong(a, "timeout_ms"), stringMap(a, "files", FILES_MAX, limits.filesBytes(), limits.filesBytes()));
+    }
+
+    private static Map<String, Object> known(Map<String, Object> args, Set<String> keys, String tool)
+            throws InvalidArguments {
+        Map<String, Object> a = args == null ? Map.of() : args;
+        for (String k : a.keySet()) {
+            if (!keys.contains(k)) {
+                throw new InvalidArguments("unknown argument \"" + printable(k) + "\"; " + tool + " takes "
+                        + String.join(", ", keys.stream().sorted().toList()) + ".");
+            }
+        }
+        return a;
+    }
+
+    private static String requiredString(Map<String, Object> a, String key, int maxBytes) throws InvalidArguments {
+        Object v = a.get(key);
+        if (v == null) {
+            throw new InvalidArguments(key + " is required.");
+        }
+        return checkedString(key, v, maxBytes);
+    }
+
+    private static String optionalString(Map<String, Object> a, String key, int maxBytes) throws InvalidArguments {
+        Object v = a.get(key);
+        return v == null ? null : checkedString(key, v, maxBytes);
+    }
+
+    private static String checkedString(String key, Object v, int maxBytes) throws InvalidArguments {
+        if (!(v instanceof String s)) {
+            throw new InvalidArguments(key + " must be a string, not " + typeName(v) + ".");
+        }
+        validUnicode(key, s);
+        if (s.indexOf('\0') >= 0) {
+            throw new InvalidArguments(key + " contains a NUL character.");
+        }
+        int bytes = s.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > maxBytes) {
+            throw new InvalidArguments(key + " is " + bytes + " bytes; the limit is " + maxBytes + ".");
+        }
+        return s;
+    }
+
+    private static Long optionalLong(Map<String, Object> a, String key) throws InvalidArguments {
+        Object v = a.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (v instanceof Integer || v instanceof Long || v instanceof Short) {
+            return ((Number) v).longValue();
+        }
+        if (v instanceof Double d && d == Math.rint(d) && !d.isInfinite() && Math.abs(d) < 1e15) {
+            return d.longValue();
+        }
+        if (v instanceof java.math.BigInteger || v instanceof java.math.BigDecimal) {
+            throw new InvalidArguments(key + " is out of range.");
+        }
+        throw new InvalidArguments(key + " must be a whole number of milliseconds, not " + typeName(v) + ".");
+    }
+
+    /** An object of string values; maxEntries, per-value limit, and a total limit (-1: none). */
+    private static Map<String, String> stringMap(Map<String, Object> a, String key, int maxEntries, int valueMax,
+            int totalMax) throws InvalidArguments {
+        Object v = a.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!(v instanceof Map<?, ?> m)) {
+            throw new InvalidArguments(key + " must be an object of strings, not " + typeName(v) + ".");
+        }
+        if (m.size() > maxEntries) {
+            throw new InvalidArguments(key + " has " + m.size() + " entries; the limit is " + maxEntries + ".");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        long total = 0;
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            String k = String.valueOf(e.getKey());
+            validUnicode(key + " key", k);
+            if (k.isEmpty() || k.indexOf('\0') >= 0 || k.length() > PATH_MAX) {
+                throw new InvalidArguments(key + " has an empty, too long or NUL-containing name.");
+            }
+            if (!(e.getValue() instanceof String s)) {
+                throw new InvalidArguments(key + "[\"" + printable(k) + "\"] must be a string, not "
+                        + typeName(e.getValue()) + ".");
+            }
+            String checked = checkedString(key + "[\"" + printable(k) + "\"]", s, valueMax);
+            total += checked.getBytes(StandardCharsets.UTF_8).length;
+            if (totalMax >= 0 && total > totalMax) {
+                throw new InvalidArguments(key + " holds more than " + totalMax + " bytes in all.");
+            }
+            out.put(k, checked);
+        }
+        return out;
+    }
+
+    /** JSON can carry lone UTF-16 surrogates ("\ud800"); they are not text and are refused. */
+    private static void validUnicode(String key, String s) throws InvalidArguments {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            }
+            else if (Character.isSurrogate(c)) {
+                throw new InvalidArguments(key + " is not valid Unicode (it holds an unpaired surrogate).");
+            }
+        }
+    }
+
+    private static String typeName(Object v) {
+        if (v instanceof String) {
+            return "a string";
+        }
+        if (v instanceof Boolean) {
+            return "a boolean";
+        }
+        if (v instanceof Number) {
+            return "a number";
+        }
+        if (v instanceof Map) {
+            return "an object";
+        }
+        if (v instanceof java.util.List) {
+            return "an array";
+        }
+        return "null";
+    }
+
+    private static String printable(String s) {
+        String t = s.length() > 64 ? s.substring(0, 64) + "…" : s;
+        return t.replaceAll("[\\p{Cntrl}\"\\\\]", "?");
+    }
+}

@@ -1,5 +1,0 @@
-package dev.warden.core;
-
-/** request_approval arguments, already type-checked: an execution id, or a free-text action and reason. */
-public record ApprovalCall(String executionId, String action, String reason) {
-}

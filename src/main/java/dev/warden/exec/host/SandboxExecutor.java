@@ -1,0 +1,438 @@
+package dev.warden.exec.host;
+
+import dev.warden.exec.AfterAnswer;
+import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.ExecRequest;
+import dev.warden.exec.Executor;
+import dev.warden.exec.Launcher;
+import dev.warden.exec.Limits;
+import dev.warden.exec.ProcessRun;
+import dev.warden.exec.StubRequest;
+import dev.warden.exec.Usage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * L2: every run in fresh namespaces made by bubblewrap (user, pid, net with only loopback, mount,
+ * ipc, uts, cgroup), as a slot's own unprivileged uid, inside the slot's cgroups (memory, pids,
+ * cpu accounting), with rlimits, a private /tmp, the session workspace as the only writable host
+ * directory, and a minimal environment. Killing the bwrap process ends the pid namespace, and with
+ * it every process the run started, daemons included.
+ *
+ * <p>A sandbox can be pre-created: it is started up to the point where the launcher stub inside it
+ * waits for its request, so a call only pays for its own program. Each one serves exactly one call
+ * of the session whose workspace it binds, and is then destroyed.
+ */
+public final class SandboxExecutor implements Executor, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SandboxExecutor.class);
+
+    static final String SANDBOX_WORKSPACE = "/workspace";
+    private static final String STUB = "/.warden/spawn";
+
+    private final Launcher launcher;
+    private final SlotPool slots;
+    private final Path bwrap;
+    private final Path etcDir;
+    private final Limits baseLimits;
+    private final ProcessRun processes;
+    private final ExecutorService background;
+    private final int warmPerSession;
+    private final int warmMax;
+    private final Map<Path, Deque<Sandbox>> warm = new LinkedHashMap<>(16, 0.75f, true); // LRU by access
+    private int warmCount;
+    private volatile boolean closed;
+    /**
+     * Bumped by {@link #forget} (a session's end, or a restore that swapped its workspace): a sandbox
+     * started for an older generation binds a tree that is no longer the workspace, so it is not kept.
+     */
+    private final Map<Path, Integer> generations = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A sandbox started up to its stub, bound to one workspace and one slot. */
+    private record Sandbox(Process process, Slot slot, Path workspace) {
+    }
+
+    SandboxExecutor(Launcher launcher, SlotPool slots, Path bwrap, Path etcDir, Limits baseLimits,
+            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax) {
+        this.launcher = launcher;
+        this.slots = slots;
+        this.bwrap = bwrap;
+        this.etcDir = etcDir;
+        this.baseLimits = baseLimits;
+        this.processes = processes;
+        this.background = background;
+        this.warmPerSession = warmPerSession;
+        this.warmMax = warmMax;
+    }
+
+    @Override
+    public String name() {
+        return "sandbox";
+    }
+
+    @Override
+    public ExecOutcome run(ExecRequest request, Limits limits) {
+        return run(request, limits, true);
+    }
+
+    /** @param prewarmNext whether to pre-create the session's next sandbox afterwards */
+    ExecOutcome run(ExecRequest request, Limits limits, boolean prewarmNext) {
+        long t0 = System.nanoTime();
+        Sandbox sb = takeWarm(request.workspace());
+        boolean warmHit = sb != null;
+        if (sb == null) {
+            Slot slot = acquireSlot();
+            if (slot == null) {
+                return new ExecOutcome.Refused("all " + slots.size() + " sandbox slots are busy", true);
+            }
+            try {
+                sb = start(slot, request.workspace());
+            }
+            catch (IOException e) {
+                slots.release(slot);
+                log.error("sandbox start failed: {}", e.getMessage());
+                return new ExecOutcome.Refused("the sandbox could not be created", false);
+            }
+        }
+        long t1 = System.nanoTime();
+        try {
+            return runIn(sb, request, limits);
+        }
+        finally {
+            if (log.isDebugEnabled()) {
+                log.debug("sandbox run: warm={} acquire={}us run={}us", warmHit, (t1 - t0) / 1000,
+                        (System.nanoTime() - t1) / 1000);
+            }
+            // The sandbox's namespace died with its program (runIn waits for the launcher, or kills
+            // the tree): making sure of it through the cgroups and freeing the slot wait for the answer.
+            Sandbox done = sb;
+            int generation = generation(done.workspace()); // now, before the caller may restore the workspace
+            AfterAnswer.run(background, () -> {
+                destroy(done);
+                if (prewarmNext) {
+                    refill(done.workspace(), generation);
+                }
+            });
+        }
+    }
+
+    private ExecOutcome runIn(Sandbox sb, ExecRequest request, Limits limits) {
+        Cgroups cg = sb.slot().cgroups();
+        long pidHitsBefore = 0;
+        long oomBefore = 0;
+        if (cg != null) {
+            cg.resetCounters();
+            pidHitsBefore = cg.pidsLimitHits();
+            oomBefore = cg.oomKills();
+        }
+        StubRequest stub = new StubRequest()
+            .option("--rlimit", "cpu=" + limits.cpuSeconds())
+            .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
+            .option("--rlimit", "nofile=" + limits.openFiles())
+            .option("--umask", "0002")
+            .option("--chdir", request.cwd().isEmpty() ? SANDBOX_WORKSPACE : SANDBOX_WORKSPACE + "/" + request.cwd());
+        for (Map.Entry<String, String> e : sandboxEnv(request.env()).entrySet()) {
+            stub.option("--env", e.getKey() + "=" + e.getValue());
+        }
+        for (Map.Entry<String, String> f : request.files().entrySet()) {
+            stub.option("--file", f.getKey()).option("--data", f.getValue());
+        }
+        byte[] preamble = stub.argv(request.argv()).encode();
+        Runnable killTree = () -> stop(sb);
+        ProcessRun.Raw raw;
+        try {
+            raw = processes.run(sb.process(), preamble, request.stdin(), limits.timeoutMs(), limits.outputBytes(),
+                    killTree, request.cancel());
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            killTree.run();
+            return new ExecOutcome.Refused("interrupted", false);
+        }
+        Usage usage = cg != null ? cg.usage() : Usage.UNKNOWN;
+        boolean oom = cg != null && cg.oomKills() > oomBefore;
+        boolean pidsHit = cg != null && cg.pidsLimitHits() > pidHitsBefore;
+        if (raw.stopped() != null) {
+            return new ExecOutcome.Killed(raw.stopped(), raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        }
+        if (raw.timedOut()) {
+            return new ExecOutcome.TimedOut(raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        }
+        if (!raw.started()) {
+            // the stub never marked the program as started: this is bwrap's or the launcher's word
+            log.error("sandbox setup failed (exit {}): {}", raw.exitCode(), ProcessRun.forLog(raw.stderr().bytes()));
+            return new ExecOutcome.Refused("the sandbox could not be created", false);
+        }
+        int code = raw.exitCode();
+        if (oom || (code == 137 && cg != null && cg.memoryLimitHit())) {
+            return new ExecOutcome.Killed("it exceeded the memory limit of " + limits.memoryMb() + " MB",
+                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        }
+        if ((code == 137 || code == 152) && usage.cpuMs() != null && usage.cpuMs() >= limits.cpuSeconds() * 1000 - 50) {
+            return new ExecOutcome.Killed("it used up its CPU time limit of " + limits.cpuSeconds() + " s",
+                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        }
+        if (code == 153) { // SIGXFSZ
+            return new ExecOutcome.Killed("it tried to write a file larger than " + limits.fileSizeMb() + " MB",
+                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        }
+        if (code == 137 && pidsHit) {
+            return new ExecOutcome.Killed("it hit the limit of " + limits.pids() + " processes",
+                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        }
+        return new ExecOutcome.Completed(code, raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+    }
+
+    /** Nothing of the server's environment: a fixed minimal set, then the call's filtered extras. */
+    static Map<String, String> sandboxEnv(Map<String, String> extra) {
+        Map<String, String> env = new LinkedHashMap<>(extra);
+        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.put("HOME", SANDBOX_WORKSPACE);
+        env.put("TMPDIR", "/tmp");
+        env.put("LANG", "C.UTF-8");
+        env.put("USER", "sandbox");
+        return env;
+    }
+
+    Sandbox start(Slot slot, Path workspace) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(launcher.path().toString());
+        if (slot.cgroups() != null) {
+            for (Path p : slot.cgroups().joinPaths()) {
+                cmd.add("--cgroup");
+                cmd.add(p.toString());
+            }
+        }
+        // a fresh session keyring, joined as root before the uid drop: the server's own stays out of reach
+        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
+                "--uid", Integer.toString(slot.uid()), "--gid", Integer.toString(slot.gid()), "--",
+                bwrap.toString(),
+                // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
+                // --as-pid-1: the program is the namespace's init, so when it exits the kernel kills
+                // everything it left; without it bwrap leaves a zombie on the host for every run.
+                "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+                "--as-pid-1",
+                "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
+                "--ro-bind", "/usr", "/usr",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
+                "--ro-bind-try", "/etc/ssl", "/etc/ssl",
+                "--ro-bind", etcDir.resolve("passwd").toString(), "/etc/passwd",
+                "--ro-bind", etcDir.resolve("group").toString(), "/etc/group",
+                "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",
+                "--ro-bind", etcDir.resolve("nsswitch.conf").toString(), "/etc/nsswitch.conf",
+                "--ro-bind", launcher.path().toString(), STUB,
+                "--proc", "/proc", "--dev", "/dev",
+                "--size", Long.toString((long) baseLimits.tmpMb() * 1024 * 1024), "--tmpfs", "/tmp",
+                "--bind", workspace.toString(), SANDBOX_WORKSPACE,
+                // last: the root tmpfs (/, /etc as a directory, mount points) read-only too; only
+                // /tmp and /workspace, mounts of their own, stay writable
+                "--remount-ro", "/",
+                "--chdir", SANDBOX_WORKSPACE,
+                // the syscall filter is the stub's, after bwrap has made the namespaces and mounts it forbids;
+                // the mark on stderr tells Warden the program was started (no mark: the sandbox was not made)
+                "--", STUB, "--request", "--seccomp", "--mark-exec"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        return new Sandbox(pb.start(), slot, workspace);
+    }
+
+    /** Writes the files that stand in for the host's /etc inside every sandbox. */
+    static void writeEtc(Path etcDir, int uidBase, int slots, int gid) throws IOException {
+        Files.createDirectories(etcDir);
+        StringBuilder passwd = new StringBuilder("root:x:0:0:root:/root:/usr/sbin/nologin\n");
+        for (int i = 0; i < slots; i++) {
+            passwd.append("sandbox:x:").append(uidBase + i).append(':').append(gid)
+                .append(":sandbox:/workspace:/bin/bash\n");
+        }
+        passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+        Files.writeString(etcDir.resolve("passwd"), passwd);
+        Files.writeString(etcDir.resolve("group"), "root:x:0:\nsandbox:x:" + gid + ":\nnogroup:x:65534:\n");
+        Files.writeString(etcDir.resolve("hosts"), "127.0.0.1 localhost sandbox\n::1 localhost\n");
+        Files.writeString(etcDir.resolve("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files\n");
+    }
+
+    private Slot acquireSlot() {
+        try {
+            Slot slot = slots.tryAcquire(0);
+            while (slot == null) {
+                // Pre-created sandboxes of other sessions give way to a real call.
+                if (!evictOneWarm()) {
+                    return slots.tryAcquire(10_000);
+                }
+                slot = slots.tryAcquire(50);
+            }
+            return slot;
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private synchronized Sandbox takeWarm(Path workspace) {
+        Deque<Sandbox> q = warm.get(workspace);
+        while (q != null && !q.isEmpty()) {
+            Sandbox sb = q.poll();
+            warmCount--;
+            if (sb.process().isAlive()) {
+                return sb;
+            }
+            background.execute(() -> destroy(sb));
+        }
+        return null;
+    }
+
+    private boolean evictOneWarm() {
+        Sandbox victim = null;
+        synchronized (this) {
+            for (Iterator<Deque<Sandbox>> it = warm.values().iterator(); it.hasNext() && victim == null;) {
+                Deque<Sandbox> q = it.next();
+                victim = q.poll();
+                if (q.isEmpty()) {
+                    it.remove();
+                }
+            }
+            if (victim != null) {
+                warmCount--;
+            }
+        }
+        if (victim == null) {
+            return false;
+        }
+        destroy(victim);
+        return true;
+    }
+
+    private int generation(Path workspace) {
+        return generations.getOrDefault(workspace, 0);
+    }
+
+    /** When a session starts (or its workspace was restored), make its next sandbox in the background. */
+    public void refill(Path workspace) {
+        refill(workspace, generation(workspace));
+    }
+
+    /** Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile. */
+    private void refill(Path workspace, int generation) {
+        if (warmPerSession == 0 || closed) {
+            return;
+        }
+        background.execute(() -> {
+            synchronized (this) {
+                Deque<Sandbox> q = warm.get(workspace);
+                if ((q != null && q.size() >= warmPerSession) || warmCount >= warmMax || !Files.isDirectory(workspace)
+                        || generation(workspace) != generation) {
+                    return;
+                }
+                warmCount++; // reserve before starting outside the lock
+            }
+            Slot slot = null;
+            try {
+                // Leave at least one slot for calls: a pre-created sandbox is a convenience.
+                slot = slots.available() > 1 ? slots.tryAcquire(0) : null;
+                if (slot == null) {
+                    synchronized (this) {
+                        warmCount--;
+                    }
+                    return;
+                }
+                Sandbox sb = start(slot, workspace);
+                synchronized (this) {
+                    if (!closed && Files.isDirectory(workspace) && generation(workspace) == generation) {
+                        warm.computeIfAbsent(workspace, k -> new ArrayDeque<>()).add(sb);
+                        return;
+                    }
+                    warmCount--;
+                }
+                destroy(sb);
+            }
+            catch (IOException | InterruptedException e) {
+                synchronized (this) {
+                    warmCount--;
+                }
+                if (slot != null) {
+                    slots.release(slot);
+                }
+                log.warn("could not pre-create a sandbox: {}", e.getMessage());
+            }
+        });
+    }
+
+    /** A session ends: its pre-created sandboxes go with it. */
+    public void forget(Path workspace) {
+        Deque<Sandbox> q;
+        synchronized (this) {
+            generations.merge(workspace, 1, Integer::sum);
+            q = warm.remove(workspace);
+            if (q != null) {
+                warmCount -= q.size();
+            }
+        }
+        if (q != null) {
+            q.forEach(this::destroy);
+        }
+    }
+
+    private void destroy(Sandbox sb) {
+        stop(sb);
+        slots.release(sb.slot()); // kills whatever is left in the slot's cgroups first
+    }
+
+    /**
+     * Ends a sandbox from the inside out: every process in the slot but the launcher, which is the
+     * tree's child subreaper (--reap), reaps them all and then exits itself. Killing the launcher
+     * first would hand the orphans to the host's PID 1, which reaps only every few seconds, and
+     * each zombie would hold its slot uid's RLIMIT_NPROC meanwhile.
+     */
+    private static void stop(Sandbox sb) {
+        Process launcher = sb.process();
+        if (launcher.isAlive() && sb.slot().cgroups() != null) {
+            sb.slot().cgroups().killAllExcept(launcher.pid());
+            awaitExit(launcher, 2);
+        }
+        launcher.destroyForcibly();
+        awaitExit(launcher, 5);
+    }
+
+    private static void awaitExit(Process p, int seconds) {
+        try {
+            p.waitFor(seconds, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** From now on no sandbox is pre-created; those already made stay until close. */
+    void stopPrewarming() {
+        closed = true;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        List<Sandbox> all = new ArrayList<>();
+        synchronized (this) {
+            warm.values().forEach(all::addAll);
+            warm.clear();
+            warmCount = 0;
+        }
+        all.forEach(this::destroy);
+    }
+}

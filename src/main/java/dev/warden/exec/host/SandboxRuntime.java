@@ -1,0 +1,257 @@
+package dev.warden.exec.host;
+
+import dev.warden.exec.DaemonThreads;
+import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.ExecRequest;
+import dev.warden.exec.Executor;
+import dev.warden.exec.Launcher;
+import dev.warden.exec.Limits;
+import dev.warden.exec.ProcessRun;
+import dev.warden.exec.RefusingExecutor;
+import dev.warden.config.WardenConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import dev.warden.session.WorkspaceDirs;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the executors at start-up and proves they work before any call is taken. When the sandbox
+ * cannot be built (no bwrap, no cgroups, not root), Warden still starts, says why, and every call
+ * that needs that tier is refused with the reason: it is never run unconfined instead.
+ */
+public final class SandboxRuntime implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SandboxRuntime.class);
+
+    private final Executor inline;
+    private final Executor sandbox;
+    private final SandboxExecutor sandboxImpl;
+    private final List<ExecutorService> pools;
+    private final InstanceLease lease;
+    private final int uidBase;
+    private final int uidCount;
+    private final String cgroupName;
+    private final Path cgroupRoot;
+
+    private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, List<ExecutorService> pools,
+            InstanceLease lease, int uidBase, int uidCount, String cgroupName, Path cgroupRoot) {
+        this.cgroupRoot = cgroupRoot;
+        this.inline = inline;
+        this.sandbox = sandbox;
+        this.sandboxImpl = sandboxImpl;
+        this.pools = pools;
+        this.lease = lease;
+        this.uidBase = uidBase;
+        this.uidCount = uidCount;
+        this.cgroupName = cgroupName;
+    }
+
+    /**
+     * The slot groups of servers that were killed (kill -9 leaves them; a clean stop removes its
+     * own): removed at the next start, each while holding its index's lease, so no server starting
+     * at the same moment can be using it.
+     */
+    private static void sweepDeadInstances(Path cgroupRoot, String cgroupName, int own) {
+        Path top = cgroupRoot.resolve("memory").resolve(cgroupName);
+        if (!java.nio.file.Files.isDirectory(top)) {
+            return;
+        }
+        try (var dirs = java.nio.file.Files.list(top)) {
+            for (Path d : dirs.toList()) {
+                String n = d.getFileName().toString();
+                if (!n.matches("i\\d{1,2}") || Integer.parseInt(n.substring(1)) == own) {
+                    continue;
+                }
+                int i = Integer.parseInt(n.substring(1));
+                InstanceLease.whileFree(i, () -> Cgroups.removeTree(cgroupRoot, cgroupName + "/" + n));
+            }
+        }
+        catch (java.io.IOException | RuntimeException e) {
+            // nothing to sweep where the hierarchy cannot be read
+        }
+    }
+
+    private static SandboxRuntime refusing(String reason, List<ExecutorService> pools, InstanceLease lease) {
+        Executor refusing = new RefusingExecutor("the sandbox is unavailable on this host: " + reason);
+        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null);
+    }
+
+    public static SandboxRuntime create(WardenConfig config, Path stateDir) {
+        ExecutorService io = Executors.newCachedThreadPool(DaemonThreads.named("warden-io"));
+        ExecutorService background = Executors.newFixedThreadPool(2, DaemonThreads.named("warden-prewarm"));
+        ScheduledExecutorService timer =
+                Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("warden-limits"));
+        List<ExecutorService> pools = List.of(io, background, timer);
+        var sc = config.sandbox();
+        Limits base = Limits.of(config.limits());
+        String problem = prerequisites(sc);
+        if (problem != null) {
+            log.error("sandbox unavailable: {}. Calls that need L1 or L2 will be refused.", problem);
+            return refusing(problem, pools, null);
+        }
+        InstanceLease lease = null;
+        try {
+            lease = InstanceLease.acquire();
+            int uidBase = sc.uidBase() + lease.index() * 2 * sc.slots(); // sandbox uids, then inline uids
+            Launcher launcher = Launcher.unpack(stateDir);
+            sweepDeadInstances(Path.of(sc.cgroupRoot()), sc.cgroupName(), lease.index());
+            SlotPool slots = new SlotPool(sc.slots(), uidBase, sc.gid(), Path.of(sc.cgroupRoot()),
+                    sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true);
+            Path etc = stateDir.resolve("etc");
+            SandboxExecutor.writeEtc(etc, uidBase, 2 * sc.slots(), sc.gid());
+            ProcessRun processes = new ProcessRun(io, timer);
+            InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background);
+            SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
+                    background, sc.warmPerSession(), sc.warmMax());
+            String selfTest = selfTest(sandbox, inline, stateDir, sc.gid(), base);
+            if (selfTest != null) {
+                log.error("sandbox self-test failed: {}. Calls that need L1 or L2 will be refused.", selfTest);
+                sandbox.close();
+                return refusing(selfTest, pools, lease);
+            }
+            log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
+                    sc.slots(), uidBase, uidBase + 2 * sc.slots() - 1);
+            return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, 2 * sc.slots(),
+                    sc.cgroupName(), Path.of(sc.cgroupRoot()));
+        }
+        catch (IOException e) {
+            log.error("sandbox unavailable: {}", e.getMessage());
+            return refusing("the sandbox could not be set up", pools, lease);
+        }
+    }
+
+    /** What must hold before a sandbox can be promised. */
+    private static String prerequisites(WardenConfig.Sandbox sc) {
+        if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) {
+            return "the sandbox needs Linux";
+        }
+        String needsRoot = WorkspaceDirs.needsRoot();
+        if (needsRoot != null) {
+            return needsRoot;
+        }
+        if (!Files.isExecutable(Path.of(sc.bwrap()))) {
+            return "bubblewrap is not installed at " + sc.bwrap() + " (apt-get install bubblewrap)";
+        }
+        if (!Cgroups.available(Path.of(sc.cgroupRoot()))) {
+            return "cgroup v1 memory and pids controllers are not writable under " + sc.cgroupRoot()
+                    + " (Warden must run as root to enforce memory and process limits)";
+        }
+        return null;
+    }
+
+    /** Runs a trivial program through both executors; any surprise means no sandbox at all. */
+    private static String selfTest(SandboxExecutor sandbox, InlineExecutor inline, Path stateDir, int gid,
+            Limits base) throws IOException {
+        Path ws = stateDir.resolve("selftest");
+        WorkspaceDirs.create(ws, gid);
+        try {
+            Limits l = base.withTimeoutMs(10_000);
+            ExecOutcome o = sandbox.run(new ExecRequest(List.of("/bin/sh", "-c", "id -u; test ! -e /etc/shadow && echo confined"),
+                    ws, "", null, Map.of()), l, false);
+            if (!(o instanceof ExecOutcome.Completed c) || c.exitCode() != 0
+                    || !new String(c.stdout().bytes()).contains("confined")) {
+                return "a test program did not run as expected in the sandbox (" + describe(o) + ")";
+            }
+            o = inline.run(new ExecRequest(List.of("true"), ws, "", null, Map.of()), l);
+            if (!(o instanceof ExecOutcome.Completed c2) || c2.exitCode() != 0) {
+                return "a test program did not run as expected inline (" + describe(o) + ")";
+            }
+            return null;
+        }
+        finally {
+            sandbox.forget(ws);
+            WorkspaceDirs.delete(ws);
+        }
+    }
+
+    private static String describe(ExecOutcome o) {
+        if (o instanceof ExecOutcome.Completed c) {
+            return "exit " + c.exitCode() + ": " + new String(c.stderr().bytes()).strip();
+        }
+        if (o instanceof ExecOutcome.Refused r) {
+            return r.reason();
+        }
+        return o.getClass().getSimpleName();
+    }
+
+    /** The uids this server's runs use: [first, first + count). */
+    public int firstUid() {
+        return uidBase;
+    }
+
+    public int uidCount() {
+        return uidCount;
+    }
+
+    /** The cgroup subtree of this server's slots, as it appears in /proc/PID/cgroup; null without one. */
+    public String cgroupSubtree() {
+        return lease == null ? null : "/" + cgroupName + "/i" + lease.index() + "/";
+    }
+
+    public Executor inline() {
+        return inline;
+    }
+
+    public Executor sandbox() {
+        return sandbox;
+    }
+
+    /** Pre-creates the next sandbox of a session whose workspace this is. */
+    public void prewarm(Path workspace) {
+        if (sandboxImpl != null) {
+            sandboxImpl.refill(workspace);
+        }
+    }
+
+    public void forget(Path workspace) {
+        if (sandboxImpl != null) {
+            sandboxImpl.forget(workspace);
+        }
+    }
+
+    @Override
+    public void close() {
+        // no new pre-created sandbox may start while the existing ones are destroyed
+        if (sandboxImpl != null) {
+            sandboxImpl.stopPrewarming();
+        }
+        if (inline instanceof InlineExecutor i) {
+            i.close();
+        }
+        for (ExecutorService pool : pools) {
+            pool.shutdown();
+        }
+        for (ExecutorService pool : pools) {
+            try {
+                pool.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (sandboxImpl != null) {
+            sandboxImpl.close();
+        }
+        pools.forEach(ExecutorService::shutdownNow);
+        if (lease != null && cgroupName != null && cgroupRoot != null) {
+            // the slots' groups go with the server (before its lease, so no next holder races it)
+            Cgroups.removeTree(cgroupRoot, cgroupName + "/i" + lease.index());
+        }
+        if (lease != null) {
+            try {
+                lease.close();
+            }
+            catch (IOException ignored) {
+                // the kernel releases it at exit anyway
+            }
+        }
+    }
+
+}
