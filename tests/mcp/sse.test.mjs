@@ -46,6 +46,25 @@ describe('HTTP+SSE transport (SDK SSEClientTransport)', () => {
   describe('arguments and outcomes', () => defineFeatureTests(() => a));
   describe('bad input', () => defineBadInputTests(() => b));
 
+  describe('session start', () => {
+    // the SDK client posts initialize as soon as the endpoint event arrives: the session must be
+    // known by then (it once was registered only after the GET's filter returned: a race)
+    it('a new SSE session\'s first message is never refused as unknown (30 in a row)', async () => {
+      const refused = [];
+      for (let i = 0; i < 30; i++) {
+        let c;
+        try {
+          c = await sseClient(server, { name: `sse-start-${i}` });
+        } catch (e) {
+          refused.push(String(e.message).slice(0, 200));
+        } finally {
+          await c?.close();
+        }
+      }
+      assert.deepEqual(refused, []);
+    });
+  });
+
   describe('session end', () => {
     // a gone SSE client is noticed on the second keep-alive write after it left (one every 5 s);
     // the deadline allows for a slow machine several times over

@@ -208,15 +208,27 @@ final class HttpGuardFilter extends HttpFilter {
                 return;
             }
         }
-        SessionSniffer sniffer = sseStream ? new SessionSniffer() : null;
+        // An SSE session is owned from the moment its id is written, before the endpoint event
+        // reaches the client: its first POST /message may arrive before this filter returns.
+        final String owner = identity;
+        SessionSniffer sniffer = sseStream && opening ? new SessionSniffer(id -> owners.opened(owner, "sse-" + id))
+                : sseStream ? new SessionSniffer(id -> {
+                }) : null;
         ErrorCapture capture = new ErrorCapture(res, sniffer);
         try {
             chain.doFilter(req, capture);
         }
         finally {
-            if (opening) {
-                String sid = sseStream ? (sniffer.sessionId == null ? null : "sse-" + sniffer.sessionId)
-                        : res.getHeader("mcp-session-id");
+            if (opening && sseStream) {
+                if (sniffer.sessionId == null) {
+                    owners.abandoned(identity);
+                }
+                else if (capture.captured()) {
+                    owners.end("sse-" + sniffer.sessionId);
+                }
+            }
+            else if (opening) {
+                String sid = res.getHeader("mcp-session-id");
                 if (sid != null && !capture.captured()) {
                     owners.opened(identity, sid);
                 }
@@ -331,7 +343,12 @@ final class HttpGuardFilter extends HttpFilter {
 
         private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("sessionId=([A-Za-z0-9-]+)");
         private final StringBuilder head = new StringBuilder();
+        private final Consumer<String> found;
         private volatile String sessionId;
+
+        SessionSniffer(Consumer<String> found) {
+            this.found = found;
+        }
         private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
 
         void saw(char[] cbuf, int off, int len) {
@@ -342,6 +359,7 @@ final class HttpGuardFilter extends HttpFilter {
             java.util.regex.Matcher m = ID.matcher(head);
             if (m.find()) {
                 sessionId = m.group(1);
+                found.accept(sessionId);
             }
         }
 
