@@ -214,7 +214,15 @@ final class HttpGuardFilter extends HttpFilter {
         SessionSniffer sniffer = sseStream && opening ? new SessionSniffer(id -> owners.opened(owner, "sse-" + id))
                 : sseStream ? new SessionSniffer(id -> {
                 }) : null;
-        ErrorCapture capture = new ErrorCapture(res, sniffer);
+        // likewise a Streamable HTTP session from the moment its id header is set: the client's
+        // next POST may come as soon as the initialize answer is flushed
+        java.util.concurrent.atomic.AtomicReference<String> openedId = new java.util.concurrent.atomic.AtomicReference<>();
+        Consumer<String> sessionHeader = opening && !sseStream ? id -> {
+            if (openedId.compareAndSet(null, id)) {
+                owners.opened(owner, id);
+            }
+        } : null;
+        ErrorCapture capture = new ErrorCapture(res, sniffer, sessionHeader);
         try {
             chain.doFilter(req, capture);
         }
@@ -228,12 +236,11 @@ final class HttpGuardFilter extends HttpFilter {
                 }
             }
             else if (opening) {
-                String sid = res.getHeader("mcp-session-id");
-                if (sid != null && !capture.captured()) {
-                    owners.opened(identity, sid);
-                }
-                else {
+                if (openedId.get() == null) {
                     owners.abandoned(identity);
+                }
+                else if (capture.captured()) {
+                    owners.end(openedId.get());
                 }
             }
         }
@@ -427,9 +434,30 @@ final class HttpGuardFilter extends HttpFilter {
         private final SessionSniffer sniffer;
         private PrintWriter sniffing;
 
-        ErrorCapture(HttpServletResponse res, SessionSniffer sniffer) {
+        private final Consumer<String> sessionHeader;
+
+        ErrorCapture(HttpServletResponse res, SessionSniffer sniffer, Consumer<String> sessionHeader) {
             super(res);
             this.sniffer = sniffer;
+            this.sessionHeader = sessionHeader;
+        }
+
+        @Override
+        public void setHeader(String name, String value) {
+            sawHeader(name, value);
+            super.setHeader(name, value);
+        }
+
+        @Override
+        public void addHeader(String name, String value) {
+            sawHeader(name, value);
+            super.addHeader(name, value);
+        }
+
+        private void sawHeader(String name, String value) {
+            if (sessionHeader != null && value != null && "mcp-session-id".equalsIgnoreCase(name)) {
+                sessionHeader.accept(value);
+            }
         }
 
         boolean captured() {
