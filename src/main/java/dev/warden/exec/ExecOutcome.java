@@ -6,9 +6,33 @@ package dev.warden.exec;
  */
 public sealed interface ExecOutcome {
 
+    /**
+     * Every way a run can end, one method each: a new outcome adds a method here, and every
+     * visitor (the pipeline's rendering of a result, say) stops compiling until it handles it.
+     */
+    interface Visitor<T> {
+
+        T completed(Completed c);
+
+        T timedOut(TimedOut t);
+
+        T killed(Killed k);
+
+        T compileFailed(CompileFailed f);
+
+        T refused(Refused r);
+    }
+
+    <T> T accept(Visitor<T> v);
+
     /** The program ran and exited by itself, with any exit code. {@code compile}: null unless compiled first. */
     record Completed(int exitCode, Output stdout, Output stderr, long durationMs, Usage usage, Phase compile)
             implements ExecOutcome {
+
+        @Override
+        public <T> T accept(Visitor<T> v) {
+            return v.completed(this);
+        }
 
         public Completed(int exitCode, Output stdout, Output stderr, long durationMs, Usage usage) {
             this(exitCode, stdout, stderr, durationMs, usage, null);
@@ -17,6 +41,11 @@ public sealed interface ExecOutcome {
 
     /** The wall-clock limit ended it; the whole process tree was killed. */
     record TimedOut(Output stdout, Output stderr, long durationMs, Usage usage, Phase compile) implements ExecOutcome {
+
+        @Override
+        public <T> T accept(Visitor<T> v) {
+            return v.timedOut(this);
+        }
 
         public TimedOut(Output stdout, Output stderr, long durationMs, Usage usage) {
             this(stdout, stderr, durationMs, usage, null);
@@ -27,6 +56,11 @@ public sealed interface ExecOutcome {
     record Killed(String reason, Output stdout, Output stderr, long durationMs, Usage usage, Phase compile)
             implements ExecOutcome {
 
+        @Override
+        public <T> T accept(Visitor<T> v) {
+            return v.killed(this);
+        }
+
         public Killed(String reason, Output stdout, Output stderr, long durationMs, Usage usage) {
             this(reason, stdout, stderr, durationMs, usage, null);
         }
@@ -34,9 +68,19 @@ public sealed interface ExecOutcome {
 
     /** A compiled language's compile phase did not succeed, so the program was not run. */
     record CompileFailed(Phase compile, String reason, Usage usage) implements ExecOutcome {
+
+        @Override
+        public <T> T accept(Visitor<T> v) {
+            return v.compileFailed(this);
+        }
     }
 
     /** It never ran: the executor could not create its isolation, or had no room. Fail closed. */
     record Refused(String reason, boolean busy) implements ExecOutcome {
+
+        @Override
+        public <T> T accept(Visitor<T> v) {
+            return v.refused(this);
+        }
     }
 }

@@ -1,0 +1,147 @@
+package dev.warden.pipeline;
+
+import dev.warden.approval.ApprovalRequest;
+import dev.warden.approval.Ruling;
+import dev.warden.audit.AuditLog;
+import dev.warden.call.Status;
+import dev.warden.contract.ApprovalResult;
+import dev.warden.contract.CallResult;
+import dev.warden.policy.Severity;
+import dev.warden.sanitize.Sanitizer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The audit record of each call, written before its answer leaves (the last step of every call,
+ * whatever happened before), and the fail-closed check: while the log cannot be written, nothing runs.
+ */
+final class CallAudit {
+
+    static final int TEXT_MAX = 4096;
+
+    private final AuditLog audit;
+    private final Sanitizer sanitizer;
+    private final Clock clock;
+
+    CallAudit(AuditLog audit, Sanitizer sanitizer, Clock clock) {
+        this.audit = audit;
+        this.sanitizer = sanitizer;
+        this.clock = clock;
+    }
+
+    /**
+     * Fail closed: while the audit log cannot be written (and audit.fail_closed is on), the refusal
+     * a call gets instead of running unaudited; empty while it can be written.
+     */
+    Optional<String> down() {
+        if (!audit.failClosed()) {
+            return Optional.empty();
+        }
+        return audit.unwritable().map(why -> "It did not run: the audit log cannot be written ("
+                + sanitizer.message(why) + "); Warden refuses calls rather than run them unaudited.");
+    }
+
+    /** One line per run_command / execute_code call; what someone on call should see goes to the incident stream too. */
+    void call(CallContext c, CallResult r) {
+        Map<String, Object> line = head(c.caller, r.executionId(), c.tool, c.auditArgs);
+        line.put("tier", r.tier());
+        line.put("executor", r.executor());
+        line.put("findings", r.findings());
+        line.put("status", r.status());
+        line.put("exit_code", r.exitCode());
+        line.put("duration_ms", r.durationMs());
+        line.put("total_ms", c.elapsedMs());
+        line.put("usage", r.usage());
+        line.put("stdout_chars", r.stdout().length());
+        line.put("stderr_chars", r.stderr().length());
+        line.put("redactions", r.redactions());
+        line.put("message", r.message());
+        if (r.approval() != null) {
+            line.put("approval", r.approval());
+        }
+        if (r.workspaceRestored() != null) {
+            line.put("workspace_restored", r.workspaceRestored());
+        }
+        boolean incident = r.status() == Status.BLOCKED || r.status() == Status.KILLED
+                || r.findings().stream().anyMatch(f -> f.severity() == Severity.CRITICAL);
+        if (incident) {
+            audit.incident(line);
+        }
+        else {
+            audit.append(line);
+        }
+    }
+
+    /** One line per request_approval call: the decision, and the held call's outcome if it ran. */
+    void approval(Caller caller, Map<String, Object> args, String id, ApprovalResult r, long totalMs) {
+        Map<String, Object> line = head(caller, id, "request_approval", args);
+        line.put("decision", r.decision() == null ? null : r.decision().wire());
+        line.put("approver", r.approver());
+        line.put("channel", r.channel());
+        line.put("scope", r.scope() == null ? null : r.scope().wire());
+        line.put("decided_at", r.decidedAt());
+        if (r.result() != null) {
+            line.put("tier", r.result().tier());
+            line.put("executor", r.result().executor());
+            line.put("findings", r.result().findings());
+            line.put("status", r.result().status());
+            line.put("exit_code", r.result().exitCode());
+            line.put("duration_ms", r.result().durationMs());
+            line.put("usage", r.result().usage());
+            line.put("workspace_restored", r.result().workspaceRestored());
+        }
+        line.put("total_ms", totalMs);
+        line.put("message", r.message());
+        audit.append(line);
+    }
+
+    private Map<String, Object> head(Caller caller, String id, String tool, Map<String, Object> args) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("ts", clock.instant().toString());
+        line.put("type", "call");
+        line.put("execution_id", id);
+        line.put("session", caller.sessionId());
+        line.put("client", caller.client());
+        line.put("identity", caller.identity());
+        line.put("transport", caller.transport());
+        line.put("tool", tool);
+        line.put("arguments", redact(args));
+        return line;
+    }
+
+    /** The audit line of one decision, from whichever channel (and of every expiry). */
+    static Map<String, Object> decision(ApprovalRequest req, Ruling r, Sanitizer sanitizer, Clock clock) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("ts", clock.instant().toString());
+        line.put("type", "decision");
+        line.put("execution_id", req.id());
+        line.put("session", req.session());
+        line.put("client", req.client());
+        line.put("kind", req.kind());
+        line.put("subject", sanitizer.clean(clip(req.subject(), TEXT_MAX).getBytes(StandardCharsets.UTF_8)).text());
+        line.put("rules", req.rules());
+        line.put("decision", r.verdict().wire());
+        line.put("approver", r.approver());
+        line.put("channel", r.channel());
+        line.put("scope", r.scope().wire());
+        line.put("decided_at", r.decidedAt().toString());
+        line.put("note", r.note());
+        return line;
+    }
+
+    private Map<String, Object> redact(Map<String, Object> args) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        args.forEach((k, v) -> out.put(k, v instanceof String s ? sanitizer.clean(s.getBytes(StandardCharsets.UTF_8)).text() : v));
+        return out;
+    }
+
+    static String clip(String s, int max) {
+        if (s == null) {
+            return null;
+        }
+        return s.length() <= max ? s : s.substring(0, max) + "…";
+    }
+}

@@ -1,0 +1,123 @@
+package dev.warden.pipeline;
+
+import dev.warden.call.Tier;
+import dev.warden.exec.Limits;
+import dev.warden.policy.Decision;
+import dev.warden.policy.Finding;
+import dev.warden.session.Workspace;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One call's state on its way through the pipeline: who asked, its id, what the audit will show of
+ * its arguments, and what the steps found out so far (workspace, limits, decision, findings, tier).
+ * The steps read and set it instead of passing the same ten values from one method to the next.
+ * Belongs to the thread that handles the call; a held call gets a copy of its own
+ * ({@link #approved}) for the run a person approves.
+ */
+final class CallContext {
+
+    /** The call as a person sees it when asked to approve, and as the operator sees it running. */
+    record Subject(String tool, String text, String language, String cwd, Long askedTimeoutMs) {
+    }
+
+    final String id;
+    final Caller caller;
+    final String tool;
+    final Map<String, Object> auditArgs;
+    final long startNanos;
+
+    private Workspace workspace;
+    private Limits limits;
+    private Decision decision;
+    private List<Finding> findings = List.of();
+    private Subject subject;
+    private Tier tier;
+
+    CallContext(String id, Caller caller, String tool, Map<String, Object> auditArgs, Limits defaults) {
+        this.id = id;
+        this.caller = caller;
+        this.tool = tool;
+        this.auditArgs = auditArgs;
+        this.limits = defaults;
+        this.startNanos = System.nanoTime();
+    }
+
+    /** A held call's own context for the run a person approved: its tier, limits and findings from now on. */
+    CallContext approved(Tier runTier, Limits runLimits, List<Finding> runFindings) {
+        CallContext c = new CallContext(id, caller, tool, auditArgs, runLimits);
+        c.workspace = workspace;
+        c.decision = decision;
+        c.findings = List.copyOf(runFindings);
+        c.subject = subject;
+        c.tier = runTier;
+        return c;
+    }
+
+    Workspace workspace() {
+        return workspace;
+    }
+
+    Workspace workspace(Workspace ws) {
+        this.workspace = ws;
+        return ws;
+    }
+
+    Limits limits() {
+        return limits;
+    }
+
+    Limits limits(Limits granted) {
+        this.limits = granted;
+        return granted;
+    }
+
+    Decision decision() {
+        return decision;
+    }
+
+    /** The policy's decision, with what else was found about the call (its environment, say). */
+    void decided(Decision d, List<Finding> more) {
+        this.decision = d;
+        this.tier = d.tier();
+        this.findings = concat(d.findings(), more);
+    }
+
+    List<Finding> findings() {
+        return findings;
+    }
+
+    void found(Finding f) {
+        findings = concat(findings, List.of(f));
+    }
+
+    Subject subject() {
+        return subject;
+    }
+
+    void subject(Subject s) {
+        this.subject = s;
+    }
+
+    Tier tier() {
+        return tier;
+    }
+
+    void tier(Tier t) {
+        this.tier = t;
+    }
+
+    long elapsedMs() {
+        return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+
+    static List<Finding> concat(List<Finding> a, List<Finding> b) {
+        if (b.isEmpty()) {
+            return a;
+        }
+        List<Finding> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.warden.pipeline;
+
+import dev.warden.call.Status;
+import dev.warden.call.Tier;
+import dev.warden.limit.Executions;
+import dev.warden.limit.RateLimits;
+import dev.warden.policy.Finding;
+import dev.warden.policy.Severity;
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * How much may run, asked in order: the client's rate (every call), the tier's rate, then the kill
+ * switch and a fair execution place. Each either lets the call on or stops it with the answer a
+ * client can act on (retry after, or why nothing runs).
+ */
+final class Gate {
+
+    private final RateLimits rates;
+    private final Executions executions;
+    private final Results results;
+    private final Clock clock;
+
+    Gate(RateLimits rates, Executions executions, Results results, Clock clock) {
+        this.rates = rates;
+        this.executions = executions;
+        this.results = results;
+        this.clock = clock;
+    }
+
+    /** The per-client bucket: every call of a client counts, whatever its tier. */
+    void client(CallContext c) {
+        rates.take(c.caller.identity(), null).ifPresent(ms -> {
+            throw new Stop(results.rateLimited(c.id, Tier.L2, List.of(), ms, "this client is over its rate limit of calls"));
+        });
+    }
+
+    /** The tier's bucket (L4: how fast a client may ask people). */
+    void tier(CallContext c, Tier tier, String what) {
+        rates.take(c.caller.identity(), tier.name()).ifPresent(ms -> {
+            throw new Stop(results.rateLimited(c.id, tier, c.findings(), ms, what));
+        });
+    }
+
+    /** The kill switch and the fair execution places: the ticket to hold while the run runs. */
+    Executions.Ticket place(CallContext c) {
+        CallContext.Subject what = c.subject();
+        Executions.Running running = new Executions.Running(c.id, c.caller.sessionId(), c.caller.client(), what.tool(),
+                CallAudit.clip(what.text(), 300), c.tier().name(), clock.instant(), c.caller.cancel());
+        Executions.Entry entry;
+        try {
+            entry = executions.enter(running, c.caller.identity(), position -> c.caller.progress().report(0,
+                    "queued for an execution place (" + position + " waiting)"));
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Stop(results.notRun(c.id, Status.FAILED, c.tier(), c.findings(),
+                    "The call was interrupted while it waited to run.", c.limits()));
+        }
+        if (entry instanceof Executions.Halted h) {
+            throw new Stop(results.notRun(c.id, Status.DENIED, c.tier(), CallContext.concat(c.findings(), List.of(
+                    new Finding("operator.kill_switch", Severity.CRITICAL, "the kill switch was turned on by " + h.by()
+                            + " at " + h.since()))),
+                    "Denied: Warden's operator turned on the kill switch, so nothing runs until they turn it off.",
+                    c.limits()));
+        }
+        if (entry instanceof Executions.Busy b) {
+            throw new Stop(results.rateLimited(c.id, c.tier(), c.findings(), b.retryAfterMs(), b.why()));
+        }
+        return ((Executions.Admitted) entry).ticket();
+    }
+}
