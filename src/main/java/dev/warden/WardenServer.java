@@ -1,0 +1,561 @@
+package dev.warden;
+
+import dev.warden.instance.StartupFailure;
+import dev.warden.instance.Instance;
+import dev.warden.operator.OperatorCli;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.warden.approval.ApprovalService;
+import dev.warden.audit.AuditLog;
+import dev.warden.config.ConfigException;
+import dev.warden.config.ConfigLoader;
+import dev.warden.config.WardenConfig;
+import dev.warden.pipeline.CallPipeline;
+import dev.warden.operator.OperatorConsole;
+import dev.warden.limit.CallAdmission;
+import dev.warden.limit.Executions;
+import dev.warden.limit.RateLimits;
+import dev.warden.exec.DaemonThreads;
+import dev.warden.exec.Executor;
+import dev.warden.exec.Languages;
+import dev.warden.exec.RefusingExecutor;
+import dev.warden.exec.host.SandboxRuntime;
+import dev.warden.exec.container.ContainerRuntime;
+import dev.warden.mcp.HttpTransport;
+import dev.warden.mcp.StdioTransport;
+import dev.warden.mcp.WardenTools;
+import dev.warden.policy.Policy;
+import dev.warden.policy.PolicyLoader;
+import dev.warden.sanitize.Sanitizer;
+import dev.warden.session.Leftovers;
+import dev.warden.session.Volumes;
+import dev.warden.session.WorkspaceDirs;
+import dev.warden.session.Workspaces;
+import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One running Warden. It owns every part it starts (the instance lease, the audit log, the state
+ * directory, the sandbox and container runtimes, the workspaces, the transports, the scheduler of
+ * idle sessions) and closes them in reverse order: the last thing started, the flow of calls, is
+ * the first to stop. Stopping has two phases: first every call in flight is answered (new calls
+ * refused, held ones denied, running ones stopped, a few seconds for their answers and audit
+ * lines), then each part is closed, the transports before the workspaces and sandboxes they use,
+ * the audit log and the instance lease last. {@link Warden#main} only parses and starts it.
+ *
+ * <p>Thread pools: the scheduler of idle sessions is made here; every other pool belongs to the
+ * part that uses it (the sandbox and container runtimes, the approval service, the audit writer,
+ * the call threads of {@link WardenTools}, Jetty) and is shut down by that part's close.
+ */
+final class WardenServer implements AutoCloseable {
+
+    /** A part this server owns, and how it is closed. */
+    private record Owned(String name, Closer close) {
+    }
+
+    /** Closes one part; a failure is logged and the next part is closed all the same. */
+    @FunctionalInterface
+    interface Closer {
+        void close() throws Exception;
+    }
+
+    /** What serving is once everything is wired: returns when the transport ends. */
+    @FunctionalInterface
+    private interface Serving {
+        void serve() throws Exception;
+    }
+
+    private static final Pattern SECRET_NAME = Pattern.compile("(?i).*(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|AUTH).*");
+
+    private final Deque<Owned> owned = new ArrayDeque<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private static Logger log() {
+        return LoggerFactory.getLogger(WardenServer.class);
+    }
+
+    /** Starts a server and serves until its transport ends (stdin closed, HTTP stopped) or the JVM is told to stop. */
+    static void run(Warden.Args args) throws Exception {
+        WardenServer server = new WardenServer();
+        Serving serving;
+        try {
+            serving = server.start(args);
+        }
+        catch (Exception | Error e) {
+            server.close();
+            throw e;
+        }
+        Thread hook = new Thread(server::close, "warden-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        boolean signalled = false;
+        try {
+            serving.serve();
+        }
+        finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
+            catch (IllegalStateException e) {
+                signalled = true; // a SIGTERM stopped the transport: the hook is already closing everything
+            }
+            if (!signalled) {
+                server.close();
+            }
+        }
+    }
+
+    /** Owns {@code part}: it is closed (by {@code close}) after every part owned later. */
+    private <T> T own(String name, T part, PartCloser<T> close) {
+        synchronized (this) {
+            if (!closed.get()) {
+                owned.push(new Owned(name, () -> close.close(part)));
+                return part;
+            }
+        }
+        // told to stop while it was starting: this part goes at once, and the start ends here
+        try {
+            close.close(part);
+        }
+        catch (Exception e) {
+            log().warn("stopping the {}: {}", name, Warden.describe(e));
+        }
+        throw new IllegalStateException("Warden was told to stop while it was starting");
+    }
+
+    @FunctionalInterface
+    private interface PartCloser<T> {
+        void close(T part) throws Exception;
+    }
+
+    /** A scheduler of daemon threads, owned: shut down (running tasks interrupted) when its turn comes. */
+    private ScheduledExecutorService scheduler(String name) {
+        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+        return own(name, s, ScheduledExecutorService::shutdownNow);
+    }
+
+    /**
+     * The first thing to stop, owned last: every call in flight is answered before anything it
+     * uses goes away. New calls are refused (answered), held ones denied, running ones stopped,
+     * then a few seconds for their answers and audit lines.
+     */
+    private void quiesce(WardenTools tools, ApprovalService approvals, Executions executions) {
+        own("calls in flight", tools, t -> {
+            t.stopAccepting();
+            approvals.close();
+            executions.stopAll("Warden is shutting down");
+            if (!t.drain(java.time.Duration.ofSeconds(10))) {
+                log().warn("{} calls were still in flight at shutdown", t.inFlight());
+            }
+        });
+    }
+
+    /** Closes every part in reverse order of start; once, whoever calls (the shutdown hook, or the end of serving). */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+        }
+        for (;;) {
+            Owned o;
+            synchronized (this) {
+                o = owned.poll();
+            }
+            if (o == null) {
+                return;
+            }
+            try {
+                o.close().close();
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            catch (Exception e) {
+                log().warn("stopping the {}: {}", o.name(), Warden.describe(e));
+            }
+        }
+    }
+
+    private static void stopOperatorOnly(CompletableFuture<org.eclipse.jetty.server.Server> operatorOnly) throws Exception {
+        operatorOnly.complete(null); // not started yet: now it never will be
+        org.eclipse.jetty.server.Server s = operatorOnly.getNow(null);
+        if (s != null) {
+            s.stop();
+        }
+    }
+
+    /**
+     * Wires every part, owning each as it is made, and returns how it serves. A failure half way
+     * closes what was already started (in reverse), then says why.
+     */
+    private Serving start(Warden.Args args) throws Exception {
+        WardenConfig config = new ConfigLoader().load(args.config());
+        List<String> tokens = new ArrayList<>(config.http().tokens());
+        String envToken = System.getenv("WARDEN_TOKEN");
+        if (envToken != null && !envToken.isBlank()) {
+            if (envToken.length() < 16) {
+                throw new ConfigException("WARDEN_TOKEN needs at least 16 characters", null);
+            }
+            tokens.add(envToken.strip());
+        }
+        HttpTransport.Binding binding = args.http() == null ? null : binding(args.http());
+        if (binding != null && tokens.isEmpty() && !HttpTransport.isLoopback(binding.host())) {
+            throw new ConfigException("refusing to serve HTTP on " + binding.host()
+                    + " without a token: anyone who can reach it could run code. Set WARDEN_TOKEN or http.tokens, "
+                    + "or bind 127.0.0.1.", null);
+        }
+
+        Path stateRoot = Instance.stateRoot(config.server().stateDir());
+        if (binding != null) {
+            portFree(binding, stateRoot); // said now, before anything is set up that would have to be torn down
+        }
+        // this server's own directory: its lock, operator.json for the CLI, by default its audit files
+        String name = args.name() != null ? args.name() : config.server().name().isEmpty() ? null
+                : config.server().name();
+        // last to go: a server taking this id over finds the audit file closed
+        Instance instance = own("instance", Instance.claim(stateRoot, name,
+                binding == null ? "stdio" : "http", binding == null ? 0 : binding.port()), i -> i.close());
+        Path auditFile = args.audit() != null ? args.audit()
+                : !config.audit().file().isEmpty() ? Path.of(config.audit().file())
+                        : instance.dir().resolve("audit.jsonl");
+        Path incidents = !config.audit().incidents().isEmpty() ? Path.of(config.audit().incidents())
+                : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
+        ObjectMapper json = new ObjectMapper();
+        AuditLog audit = own("audit log", openAudit(auditFile, incidents, config, json), a -> a.close());
+        String root = WorkspaceDirs.needsRoot();
+        if (root != null) {
+            log().warn("{}. Warden serves, and refuses every call with this reason.", root);
+        }
+
+        Path stateDir;
+        try {
+            stateDir = own("state directory", Files.createTempDirectory("warden-state-"), WorkspaceDirs::delete);
+            Files.setAttribute(stateDir, "unix:mode", 0755);
+        }
+        catch (java.io.IOException e) {
+            throw new StartupFailure("cannot create a directory in " + System.getProperty("java.io.tmpdir") + " ("
+                    + Warden.describe(e) + "): start java with -Djava.io.tmpdir=DIR naming a writable directory", e);
+        }
+        boolean ownsRoot = args.workspace() == null && config.server().workspaceRoot().isEmpty();
+        Path wsRoot = args.workspace() != null ? args.workspace()
+                : ownsRoot ? Files.createTempDirectory("warden-ws-") : Path.of(config.server().workspaceRoot());
+        if (!ownsRoot) {
+            reachableBySandbox(wsRoot, config.sandbox().gid());
+        }
+        // what a kill -9 would leave behind is removed at the next start (Leftovers)
+        Leftovers.mark(stateDir);
+        if (ownsRoot) {
+            Leftovers.mark(wsRoot);
+        }
+
+        // Start-up on two cores is bound by CPU: what initialize does not need (the sandbox's self-test
+        // and pools, docker-java, the operator console) waits until the first answer is out, or 2 s.
+        // The first tool call waits for the sandbox if it comes sooner.
+        CompletableFuture<Void> answered = new CompletableFuture<>();
+        CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS).execute(() -> answered.complete(null));
+        // each of those jobs on a thread of its own (the common pool has one thread on two cores)
+        java.util.concurrent.ThreadFactory startupThreads = DaemonThreads.named("warden-startup");
+        java.util.concurrent.Executor startup = job -> startupThreads.newThread(job).start();
+        CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
+                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir), startup), r -> r.join().close());
+        Policy policy = new Policy(new PolicyLoader().load(
+                config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
+        log().info("policy: preset {}{}", policy.preset(),
+                config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
+        // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
+        ContainerRuntime containers = own("container runtime", ContainerRuntime.start(config, stateDir,
+                policy::containerLimits, policy.containerRuntime(), answered), c -> c.close());
+        // the workspace quota (a volume per session) is proven and set up in the background too
+        CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
+            Leftovers.sweep(Path.of(System.getProperty("java.io.tmpdir")));
+            Volumes v = Volumes.create(stateDir, config.limits().diskMb());
+            if (v.problem() == null) {
+                log().info("workspace quota: each session's workspace is a volume of {} MB", config.limits().diskMb());
+            }
+            else {
+                log().warn("workspace quota off: {}; a run can fill the disk the workspaces are on", v.problem());
+            }
+            return v;
+        }, startup);
+        Workspaces workspaces;
+        try {
+            workspaces = own("workspaces", new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
+                    volumes, ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
+                        containers.forget(ws);
+                        runtime.join().forget(ws);
+                    }), w -> w.close());
+        }
+        catch (java.io.IOException e) {
+            throw new StartupFailure("cannot use the workspace root " + wsRoot + " (" + Warden.describe(e)
+                    + "): pass --workspace DIR or server.workspace_root naming a directory Warden can create", e);
+        }
+        Languages languages = new Languages(config.languages(), config.container().languages());
+        String operatorToken = operatorToken(config, tokens);
+        List<String> secrets = new ArrayList<>(tokens);
+        secrets.add(operatorToken);
+        Sanitizer sanitizer = new Sanitizer(serverSecrets(secrets),
+                Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
+        Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
+        ApprovalService approvals = new ApprovalService(policy.approvalTimeout(),
+                (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)));
+        var rl = config.rateLimits();
+        // Under stdio there is one client: a share of the places would only leave the rest idle.
+        boolean oneClient = binding == null;
+        Executions executions = new Executions(rl.maxConcurrent(), oneClient ? rl.maxConcurrent() : rl.maxConcurrentPerClient(),
+                rl.queue(), oneClient ? rl.queue() : rl.queuePerClient(), rl.queueTimeoutMs());
+        CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
+                tier -> switch (tier) {
+                    case L1 -> runtime.join().inline();
+                    case L2 -> runtime.join().sandbox();
+                    case L3 -> containers.executor();
+                    case L4 -> none;
+                }, sanitizer, audit, config.limits(), containers, approvals, new RateLimits(config.rateLimits()),
+                executions);
+        // a container-only language is offered only when the engine and its image are there
+        long probeWaitMs = config.container().probeWaitMs();
+        WardenTools tools = new WardenTools(pipeline, config.limits(),
+                () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
+                new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
+        HttpTransport.Operator operator = new HttpTransport.Operator(
+                new OperatorConsole(approvals, executions, audit, sanitizer), operatorToken);
+        // operator.state_file: the console's address and token written there too (the instance's is always written)
+        Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
+        String version = Warden.version();
+        var mapper = new JacksonMcpJsonMapper(json);
+
+        if (operatorState != null) {
+            own("operator state file", operatorState, OperatorCli::forget);
+        }
+        Logger log = log();
+        log.info("warden {}: instance {} ({}), workspaces under {}, audit to {}, languages {} (in containers only: {})",
+                version, instance.id(), instance.dir(), wsRoot, auditFile, languages.names(), languages.allNames().subList(languages.names().size(),
+                        languages.allNames().size()));
+        if (binding == null) {
+            String listen = config.operator().listen();
+            if (!listen.isEmpty() && !listen.equals("off")) {
+                HttpTransport.Binding at = binding(listen);
+                if (!HttpTransport.isLoopback(at.host())) {
+                    throw new ConfigException("operator.listen must be a loopback address under stdio, not "
+                            + at.host(), null);
+                }
+                CompletableFuture<org.eclipse.jetty.server.Server> operatorOnly = own("operator console",
+                        new CompletableFuture<>(), WardenServer::stopOperatorOnly);
+                answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, instance, operatorState,
+                        operatorToken, operatorOnly), startup);
+            }
+            quiesce(tools, approvals, executions);
+            return () -> StdioTransport.run(mapper, json, tools, version, () -> answered.complete(null));
+        }
+        long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
+        return () -> {
+            HttpTransport http;
+            try {
+                http = own("HTTP transport", HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
+                        config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
+                        workspaces::end, operator, new HttpTransport.SessionCaps(config.server().maxSessionsPerClient(),
+                                config.server().maxSessions())), h -> h.close());
+            }
+            catch (Exception e) {
+                throw bindFailure(binding, e);
+            }
+            ScheduledExecutorService reaper = scheduler("warden-session-reaper");
+            reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
+            reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
+            quiesce(tools, approvals, executions);
+            answered.complete(null); // nothing to wait for under HTTP: set up the rest now
+            String host = HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host();
+            String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port() + "/operator";
+            String address = (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port();
+            publish(instance, operatorState, Map.of("address", address, "mcp", "http://" + address + "/mcp",
+                    "url", url, "token", operatorToken));
+            log.info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
+            log.info("serving MCP on http://{}:{}/mcp (SSE: /sse){}", binding.host(), http.port(),
+                    tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
+            http.join();
+        };
+    }
+
+    /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */
+    private static void startOperatorConsole(HttpTransport.Binding at, HttpTransport.Operator operator, ObjectMapper json,
+            Instance instance, Path operatorState, String operatorToken,
+            CompletableFuture<org.eclipse.jetty.server.Server> started) {
+        try {
+            org.eclipse.jetty.server.Server server = HttpTransport.startOperatorOnly(at, operator, json);
+            if (!started.complete(server)) { // shut down meanwhile
+                server.stop();
+                return;
+            }
+            int port = ((org.eclipse.jetty.server.ServerConnector) server.getConnectors()[0]).getLocalPort();
+            String url = "http://" + at.host() + ":" + port + "/operator";
+            publish(instance, operatorState, Map.of("url", url, "token", operatorToken));
+            log().info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
+        }
+        catch (Exception e) {
+            log().error("operator console not started on {}:{}: {}", at.host(), at.port(), e.getMessage());
+        }
+    }
+
+    /** The console's address and token: into the instance's operator.json, and operator.state_file if set. */
+    private static void publish(Instance instance, Path operatorState, Map<String, Object> console) {
+        instance.publish(console);
+        if (operatorState != null) {
+            OperatorCli.remember(operatorState, instance.info());
+        }
+    }
+
+    private static AuditLog openAudit(Path auditFile, Path incidents, WardenConfig config, ObjectMapper json) {
+        try {
+            return new AuditLog(auditFile, incidents, config.audit().fsync(), config.audit().maxMb() << 20,
+                    config.audit().keep(), config.audit().failClosed(), json);
+        }
+        catch (java.io.IOException e) {
+            throw new StartupFailure("cannot write the audit log " + auditFile + " or " + incidents + " ("
+                    + Warden.describe(e) + ", as uid " + WorkspaceDirs.effectiveUid() + ").\nPass --audit FILE (or audit.file, "
+                    + "audit.incidents) naming a file this user can write", e);
+        }
+    }
+
+    /** A clear line now rather than a bind failure after the rest is set up. */
+    static void portFree(HttpTransport.Binding b, Path stateRoot) {
+        if (b.port() == 0) {
+            return;
+        }
+        try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new java.net.InetSocketAddress(b.host(), b.port()));
+        }
+        catch (java.io.IOException e) {
+            Instance.Live other = Instance.liveAt(stateRoot.resolve("instances").resolve("http-" + b.port()));
+            if (other != null) {
+                throw new StartupFailure("cannot serve HTTP on port " + b.port() + ": another Warden (pid " + other.pid()
+                        + ", instance " + other.id() + ") serves it.\nPick another port with --http HOST:PORT, or stop "
+                        + "that one", e);
+            }
+            throw bindFailure(b, e);
+        }
+    }
+
+    static StartupFailure bindFailure(HttpTransport.Binding b, Throwable e) {
+        String at = (b.host().contains(":") ? "[" + b.host() + "]" : b.host()) + ":" + b.port();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof java.net.BindException && m.contains("in use")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": the port is in use by another program "
+                        + "(`java -jar warden.jar instances list` shows Warden servers).\nPick another port with --http "
+                        + "HOST:PORT, or stop what holds it", e);
+            }
+            if (t instanceof java.net.BindException && m.contains("ermission")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": ports below 1024 need root; pick a port "
+                        + "above 1024 with --http HOST:PORT", e);
+            }
+            if (t instanceof java.net.BindException && m.contains("assign")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": " + b.host() + " is not an address of "
+                        + "this host; bind 127.0.0.1 or one of its own addresses", e);
+            }
+            if (t instanceof java.net.UnknownHostException || t instanceof java.nio.channels.UnresolvedAddressException
+                    || m.contains("Unresolved")) {
+                return new StartupFailure("cannot serve HTTP on " + at + ": the host name " + b.host()
+                        + " does not resolve; use an IP address such as 127.0.0.1", e);
+            }
+        }
+        return new StartupFailure("cannot serve HTTP on " + at + ": " + Warden.describe(e), e);
+    }
+
+    /**
+     * The sandbox's uids own nothing on the host: bwrap opens the workspace as one of them, so every
+     * directory above the root must let others (or the sandbox's group) through. Said at start-up,
+     * rather than as a failed first call.
+     */
+    static void reachableBySandbox(Path wsRoot, int gid) {
+        for (Path p = wsRoot.toAbsolutePath().normalize().getParent(); p != null; p = p.getParent()) {
+            if (!Files.isDirectory(p)) {
+                continue; // created later with the default mode
+            }
+            try {
+                int mode = (Integer) Files.getAttribute(p, "unix:mode");
+                int group = (Integer) Files.getAttribute(p, "unix:gid");
+                if ((mode & 01) == 0 && !((mode & 010) != 0 && group == gid)) {
+                    throw new StartupFailure("the workspace root " + wsRoot + " cannot be reached by the sandbox's "
+                            + "uids: " + p + " has mode " + String.format("%04o", mode & 07777) + ".\nRun chmod o+x " + p
+                            + ", or pass --workspace DIR (or server.workspace_root) below directories others may enter", null);
+                }
+            }
+            catch (java.io.IOException e) {
+                throw new StartupFailure("cannot check the workspace root " + wsRoot + ": " + Warden.describe(e), e);
+            }
+        }
+    }
+
+    /** The operator's token: configured, from WARDEN_OPERATOR_TOKEN, or made now; never one of the client tokens. */
+    static String operatorToken(WardenConfig config, List<String> clientTokens) {
+        String env = System.getenv("WARDEN_OPERATOR_TOKEN");
+        String token = env != null && !env.isBlank() ? env.strip() : config.operator().token();
+        if (token == null || token.isEmpty()) {
+            byte[] b = new byte[24];
+            new java.security.SecureRandom().nextBytes(b);
+            return java.util.HexFormat.of().formatHex(b);
+        }
+        if (token.length() < 16) {
+            throw new ConfigException("the operator token needs at least 16 characters", null);
+        }
+        if (clientTokens.contains(token)) {
+            throw new ConfigException("the operator token must differ from every client token: a client must not "
+                    + "be able to approve its own calls", null);
+        }
+        return token;
+    }
+
+    static HttpTransport.Binding binding(String spec) {
+        int colon = spec.lastIndexOf(':');
+        if (colon <= 0 || colon == spec.length() - 1) {
+            throw new IllegalArgumentException("--http needs HOST:PORT, e.g. 127.0.0.1:8765");
+        }
+        String host = spec.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(spec.substring(colon + 1));
+        }
+        catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--http port must be a number: " + spec);
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("--http port out of range: " + port);
+        }
+        return new HttpTransport.Binding(host, port);
+    }
+
+    /** Values of the server's own secret-looking variables and tokens: redacted if a run prints them. */
+    static List<String> serverSecrets(List<String> tokens) {
+        List<String> secrets = new ArrayList<>(tokens);
+        Map<String, String> env = new LinkedHashMap<>(System.getenv());
+        env.forEach((k, v) -> {
+            if (SECRET_NAME.matcher(k).matches() && v != null && v.length() >= 8) {
+                secrets.add(v);
+            }
+        });
+        return secrets;
+    }
+}
