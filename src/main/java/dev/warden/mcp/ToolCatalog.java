@@ -57,14 +57,12 @@ final class ToolCatalog {
               "stdin":{"type":"string","description":"text given to the program on standard input"},
               "env":{"type":"object","additionalProperties":{"type":"string"},"description":"extra environment variables (reserved and loader variables are dropped)"}}}
             """.formatted(maxTimeoutMs);
-        return McpSchema.Tool.builder()
-            .name("run_command")
+        return McpSchema.Tool.builder("run_command", parse(schema))
             .title("Run a command in the sandbox")
             .description("Run one command in this session's private workspace. Read-only tools (ls, cat, grep, ...) run "
                     + "inline; everything else runs in an isolated sandbox: no network, a private filesystem view, "
                     + "memory, process and time limits. Files persist in the workspace across calls of the session. "
                     + "Returns status, exit_code, stdout, stderr and the limits applied.")
-            .inputSchema(parse(schema))
             .outputSchema(resultSchema)
             .annotations(McpSchema.ToolAnnotations.builder().title("Run a command in the sandbox").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
@@ -81,14 +79,12 @@ final class ToolCatalog {
               "timeout_ms":{"type":"integer","minimum":1,"description":"wall-clock limit in ms; up to %d runs at once, more needs a human's approval"},
               "files":{"type":"object","additionalProperties":{"type":"string"},"description":"files to write into the workspace first: relative path -> text content"}}}
             """.formatted(toJson(languages), maxTimeoutMs);
-        return McpSchema.Tool.builder()
-            .name("execute_code")
+        return McpSchema.Tool.builder("execute_code", parse(schema))
             .title("Execute code in the sandbox")
             .description("Run a program in " + String.join(", ", languages) + " inside an isolated sandbox: no network, "
                     + "a private filesystem view with this session's workspace as the working directory, memory, "
                     + "process and time limits. Optional files are written into the workspace first. Returns status, "
                     + "exit_code, stdout, stderr, usage and the limits applied.")
-            .inputSchema(parse(schema))
             .outputSchema(resultSchema)
             .annotations(McpSchema.ToolAnnotations.builder().title("Execute code in the sandbox").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
@@ -116,15 +112,13 @@ final class ToolCatalog {
               "retry_after_ms":{"type":"integer"},
               "message":{"type":"string","description":"one sentence on the outcome"}}}
             """;
-        return McpSchema.Tool.builder()
-            .name("request_approval")
+        return McpSchema.Tool.builder("request_approval", parse(input))
             .title("Ask a person for approval")
             .description("Wait for a person's decision on a call that came back needs_approval (pass its execution_id; "
                     + "if approved, it runs and its result is returned in `result`), or ask approval for an action "
                     + "outside Warden (pass action and reason). The person answers in your client (if it supports "
                     + "elicitation), on Warden's operator page or with its CLI; with no answer within " + timeoutS
                     + " s the decision is expired, which means no.")
-            .inputSchema(parse(input))
             .outputSchema(parse(output))
             .annotations(McpSchema.ToolAnnotations.builder().title("Ask a person for approval").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
