@@ -83,7 +83,7 @@ public final class ConfigLoader {
 
     /** Mappings merge key by key; scalars and lists replace. The languages map merges per language. */
     private static void merge(ObjectNode base, JsonNode overlay, String where) {
-        Iterator<Map.Entry<String, JsonNode>> it = overlay.fields();
+        Iterator<Map.Entry<String, JsonNode>> it = overlay.properties().iterator();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
             JsonNode existing = base.get(e.getKey());

@@ -38,7 +38,7 @@ final class ElicitationPrompter implements Prompter {
     public String ask(ApprovalRequest request, Duration timeout) {
         // The SDK's own request timeout (set a little past the approval timeout) ends a client that
         // never answers; the approval service does not wait for this thread either way.
-        McpSchema.ElicitResult r = exchange.createElicitation(McpSchema.ElicitRequest.builder(request.describe(), SCHEMA)
+        McpSchema.ElicitResult r = exchange.createElicitation(McpSchema.ElicitFormRequest.builder(request.describe(), SCHEMA)
             .build());
         if (r == null || r.action() != McpSchema.ElicitResult.Action.ACCEPT || r.content() == null) {
             return r == null ? "error" : r.action().name().toLowerCase();

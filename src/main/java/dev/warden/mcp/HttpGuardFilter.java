@@ -36,8 +36,10 @@ final class HttpGuardFilter extends HttpFilter {
     private final transient ClientCancels cancels;
     private final int maxRequestBytes;
     private final transient SessionOwners owners;
+    @SuppressWarnings("deprecation") // the transports' validator, shared with the SDK's (see HttpTransport.start)
     private final transient ServerTransportSecurityValidator origins;
 
+    @SuppressWarnings("deprecation")
     HttpGuardFilter(List<String> tokens, ObjectMapper json, Consumer<String> sessionEnded, ClientCancels cancels,
             int maxRequestBytes, SessionOwners owners, ServerTransportSecurityValidator origins) {
         this.origins = origins;

@@ -60,6 +60,9 @@ public final class HttpTransport implements AutoCloseable {
     public record SessionCaps(int perClient, int total) {
     }
 
+    // deprecation: the HTTP+SSE transport is deprecated upstream and kept for old clients, and its builder
+    // takes only the (deprecated) security validator, which the Streamable one shares
+    @SuppressWarnings("deprecation")
     public static HttpTransport start(Binding bind, List<String> tokens, List<String> extraOrigins,
             List<String> extraHosts, int maxRequestBytes, McpJsonMapper mapper, ObjectMapper json, WardenTools tools,
             String version, Consumer<String> sessionEnded, Operator operator, SessionCaps caps) throws Exception {

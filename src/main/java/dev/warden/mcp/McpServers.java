@@ -12,7 +12,9 @@ final class McpServers {
 
     static final String INSTRUCTIONS = "Warden runs commands and code for you in an isolated sandbox with no network. "
             + "Each session has a private workspace directory that keeps files between calls. Use run_command for one "
-            + "plain command (no shell syntax) and execute_code for programs and shell scripts (language bash). "
+            + "command line: Warden parses it as shell and judges every program in it; pipes, ;, &&, redirections "
+            + "and $() run under bash inside the sandbox. Use execute_code for programs and longer scripts "
+            + "(language bash for shell scripts). "
             + "Results are structured: check status, exit_code, stdout and stderr; message says why when status is not ok. "
             + "A call that comes back needs_approval waits for a person: call request_approval with its execution_id.";
 

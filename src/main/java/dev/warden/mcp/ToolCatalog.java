@@ -16,14 +16,12 @@ final class ToolCatalog {
     }
 
     McpSchema.Tool runCommand(long maxTimeoutMs) {
-        return McpSchema.Tool.builder()
-            .name("run_command")
+        return McpSchema.Tool.builder("run_command", ContractSchemas.runCommandInput(maxTimeoutMs))
             .title("Run a command in the sandbox")
             .description("Run one command in this session's private workspace. Read-only tools (ls, cat, grep, ...) run "
                     + "inline; everything else runs in an isolated sandbox: no network, a private filesystem view, "
                     + "memory, process and time limits. Files persist in the workspace across calls of the session. "
                     + "Returns status, exit_code, stdout, stderr and the limits applied.")
-            .inputSchema(ContractSchemas.runCommandInput(maxTimeoutMs))
             .outputSchema(ContractSchemas.callResult())
             .annotations(McpSchema.ToolAnnotations.builder().title("Run a command in the sandbox").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
@@ -31,14 +29,12 @@ final class ToolCatalog {
     }
 
     McpSchema.Tool executeCode(List<String> languages, long maxTimeoutMs) {
-        return McpSchema.Tool.builder()
-            .name("execute_code")
+        return McpSchema.Tool.builder("execute_code", ContractSchemas.executeCodeInput(languages, maxTimeoutMs))
             .title("Execute code in the sandbox")
             .description("Run a program in " + String.join(", ", languages) + " inside an isolated sandbox: no network, "
                     + "a private filesystem view with this session's workspace as the working directory, memory, "
                     + "process and time limits. Optional files are written into the workspace first. Returns status, "
                     + "exit_code, stdout, stderr, usage and the limits applied.")
-            .inputSchema(ContractSchemas.executeCodeInput(languages, maxTimeoutMs))
             .outputSchema(ContractSchemas.callResult())
             .annotations(McpSchema.ToolAnnotations.builder().title("Execute code in the sandbox").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
@@ -46,15 +42,13 @@ final class ToolCatalog {
     }
 
     McpSchema.Tool requestApproval(long timeoutS) {
-        return McpSchema.Tool.builder()
-            .name("request_approval")
+        return McpSchema.Tool.builder("request_approval", ContractSchemas.requestApprovalInput())
             .title("Ask a person for approval")
             .description("Wait for a person's decision on a call that came back needs_approval (pass its execution_id; "
                     + "if approved, it runs and its result is returned in `result`), or ask approval for an action "
                     + "outside Warden (pass action and reason). The person answers in your client (if it supports "
                     + "elicitation), on Warden's operator page or with its CLI; with no answer within " + timeoutS
                     + " s the decision is expired, which means no.")
-            .inputSchema(ContractSchemas.requestApprovalInput())
             .outputSchema(ContractSchemas.approvalResult())
             .annotations(McpSchema.ToolAnnotations.builder().title("Ask a person for approval").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())

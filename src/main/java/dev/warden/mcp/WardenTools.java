@@ -174,7 +174,7 @@ public final class WardenTools {
         Object progressToken = req.meta() == null ? null : req.meta().get("progressToken");
         Caller.Progress progress = progressToken == null ? Caller.Progress.NONE : (done, message) -> {
             try {
-                exchange.progressNotification(new McpSchema.ProgressNotification(progressToken, done, null, message));
+                exchange.progressNotification(new McpSchema.ProgressNotification(progressToken, done, null, message, null));
             }
             catch (RuntimeException e) {
                 log.debug("progress notification failed: {}", e.getMessage());

@@ -116,12 +116,12 @@ public final class PolicyLoader {
 
     /** Top-level scalars replace; a rule with a known id has the keys it names replaced; a new id is appended. */
     private static void overlay(ObjectNode base, ObjectNode over) {
-        Iterator<Map.Entry<String, JsonNode>> it = over.fields();
+        Iterator<Map.Entry<String, JsonNode>> it = over.properties().iterator();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("containers") && e.getValue().isObject() && base.get("containers") instanceof ObjectNode bc) {
                 // per language, and per key within a language: an override names only what it changes
-                e.getValue().fields().forEachRemaining(l -> {
+                e.getValue().properties().forEach(l -> {
                     if (l.getValue().isObject() && bc.get(l.getKey()) instanceof ObjectNode bl) {
                         bl.setAll((ObjectNode) l.getValue());
                     }

@@ -9,7 +9,6 @@ import static dev.warden.policy.code.Scans.imports;
 import static dev.warden.policy.code.Scans.py;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
