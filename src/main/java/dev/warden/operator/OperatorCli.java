@@ -52,23 +52,14 @@ public final class OperatorCli {
     private OperatorCli() {
     }
 
-    /** operator.state_file, when configured: a copy of what the instance's operator.json says (0600). */
+    /** operator.state_file, when configured (see {@link OperatorStateFile}). */
     public static void remember(Path state, Map<String, Object> instance) {
-        Instance.write(state, instance);
+        OperatorStateFile.write(state, instance);
     }
 
     /** Removed at exit, if it is still this server's. */
     public static void forget(Path state) {
-        try {
-            Map<String, Object> m = json.readValue(state.toFile(), new TypeReference<Map<String, Object>>() {
-            });
-            if (String.valueOf(ProcessHandle.current().pid()).equals(String.valueOf(m.get("pid")))) {
-                Files.deleteIfExists(state);
-            }
-        }
-        catch (IOException ignored) {
-            // not there, or another server's: leave it
-        }
+        OperatorStateFile.remove(state);
     }
 
     public static int run(String[] argv, PrintStream out, PrintStream err) {
@@ -117,8 +108,7 @@ public final class OperatorCli {
         }
         if ((url == null || token == null) && state != null && Files.isRegularFile(state)) {
             try {
-                Map<String, Object> m = json.readValue(state.toFile(), new TypeReference<Map<String, Object>>() {
-                });
+                Map<String, Object> m = OperatorStateFile.read(state);
                 url = url == null ? (String) m.get("url") : url;
                 token = token == null ? (String) m.get("token") : token;
             }
