@@ -198,4 +198,21 @@ class OperatorPageTest {
         assertEquals("", OperatorPage.escape(null));
         assertNotEquals("<", OperatorPage.escape("<"));
     }
+
+    @Test
+    void anActionShowsTheAgentsWordsAndItsReasonEachInItsOwnBlock() {
+        Map<String, Object> p = held("ex_0123456789abcdef0123", "deploy <b>prod</b>", "c/1", "s", 30_000);
+        AgentText reason = AgentText.of("because </pre><script>alert(1)</script>");
+        p.put("kind", "action");
+        p.put("cwd", null);
+        p.put("reason", reason.exact());
+        p.put("reason_display", reason.display());
+        p.put("reason_notes", reason.notes());
+        String html = render(state(List.of(p)));
+        assertTrue(html.contains("the action, in the agent&#39;s words"), html);
+        assertTrue(html.contains("<pre class='agent subject'>deploy &lt;b&gt;prod&lt;/b&gt;</pre>"), html);
+        assertTrue(html.contains("<pre class='agent reason'>because &lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;</pre>"),
+                html);
+        assertFalse(html.contains("held: "), "an action's reason is the agent's, not Warden's: " + html);
+    }
 }
