@@ -59,21 +59,35 @@ public final class OperatorPage {
             String approver, String channel, String decidedAt, String decidedAtReadable, String note) {
     }
 
-    private final Mustache page;
+    private volatile Mustache page;
 
-    public OperatorPage() {
-        DefaultMustacheFactory templates = new DefaultMustacheFactory("operator") {
-            @Override
-            public void encode(String value, Writer writer) {
-                try {
-                    writer.write(escape(value));
-                }
-                catch (IOException e) {
-                    throw new UncheckedIOException(e);
+    /**
+     * The template is compiled at the first page asked for, not at start-up: nothing on the way to a
+     * server's first answer waits for it (a broken template fails the unit tests, not a start).
+     */
+    private Mustache template() {
+        Mustache m = page;
+        if (m == null) {
+            synchronized (this) {
+                m = page;
+                if (m == null) {
+                    DefaultMustacheFactory templates = new DefaultMustacheFactory("operator") {
+                        @Override
+                        public void encode(String value, Writer writer) {
+                            try {
+                                writer.write(escape(value));
+                            }
+                            catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        }
+                    };
+                    m = templates.compile("page.mustache");
+                    page = m;
                 }
             }
-        };
-        this.page = templates.compile("page.mustache");
+        }
+        return m;
     }
 
     /** The login form, with a message if there is one. */
@@ -88,7 +102,7 @@ public final class OperatorPage {
 
     String render(View v) {
         StringWriter out = new StringWriter(16_384);
-        page.execute(out, v);
+        template().execute(out, v);
         return out.toString();
     }
 
