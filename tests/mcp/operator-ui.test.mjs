@@ -1,6 +1,8 @@
 // The operator page in a real browser: Debian's headless Chromium driven by playwright-core. A held
 // call appears on the page with its details, a click approves it, and the agent's request_approval
-// returns the call's result. Also: login, escaping of what the agent wrote, deny, the kill switch.
+// returns the call's result. Also: login, escaping of what the agent wrote, deny, the kill switch,
+// and what makes the page readable: expiry as time left (counting down), two sessions of one client
+// told apart, commands in full-width monospace that scroll sideways rather than wrap mid-word.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,6 +62,19 @@ describe('operator page in headless Chromium', () => {
     return sc.execution_id;
   }
 
+  /** Denies a held call through the operator API (channel api, so the page's decisions stay counted apart). */
+  async function denyByApi(id) {
+    const res = await fetch(`${server.base}/operator/api/approvals/${id}/deny`, {
+      method: 'POST', headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    assert.equal(res.status, 200, await res.text());
+  }
+
+  async function apiState() {
+    const res = await fetch(`${server.base}/operator/api/state`, { headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` } });
+    return res.json();
+  }
+
   async function approval(id) {
     const res = await agent.client.callTool({ name: 'request_approval', arguments: { execution_id: id } }, undefined,
       { timeout: 60_000 });
@@ -82,7 +97,7 @@ describe('operator page in headless Chromium', () => {
     await page.goto(`${server.base}/operator`);
     await page.fill('#token', OPERATOR_TOKEN);
     await page.click('#login');
-    const row = page.locator(`#pending tr[data-id="${id}"]`);
+    const row = page.locator(`#pending [data-id="${id}"]`);
     await row.waitFor({ timeout: 15_000 });
     const text = await row.textContent();
     assert.match(text, /echo "<b>bold<\/b>" && echo approved-in-browser/, 'the exact command, as text');
@@ -96,14 +111,14 @@ describe('operator page in headless Chromium', () => {
     assert.equal(r.channel, 'operator');
     assert.equal(r.result.status, 'ok');
     assert.equal(r.result.stdout, '<b>bold</b>\napproved-in-browser\n');
-    await page.locator(`#recent tr[data-id="${id}"]`).waitFor({ timeout: 10_000 });
-    assert.match(await page.locator(`#recent tr[data-id="${id}"] .decision`).textContent(), /approved \(once\) by operator via operator/);
+    await page.locator(`#recent [data-id="${id}"]`).waitFor({ timeout: 10_000 });
+    assert.match(await page.locator(`#recent [data-id="${id}"] .decision`).textContent(), /approved \(once\) by operator via operator/);
   });
 
   it('the page updates itself when a new call is held, and deny works', async () => {
     const id = await held('rm -rf ./build && echo "<img src=x onerror=alert(1)>"');
     const waiting = approval(id);
-    await page.locator(`#pending tr[data-id="${id}"]`).waitFor({ timeout: 15_000 });
+    await page.locator(`#pending [data-id="${id}"]`).waitFor({ timeout: 15_000 });
     await page.click(`#deny-${id}`);
     const r = await waiting;
     assert.equal(r.decision, 'denied');
@@ -111,9 +126,90 @@ describe('operator page in headless Chromium', () => {
     assert.deepEqual(dialogs, [], 'no script of the agent ran in the operator page');
   });
 
+  it('expiry reads as time left and counts down; never a raw timestamp', async () => {
+    const id = await held('echo expiry-check');
+    const row = page.locator(`#pending [data-id="${id}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    const left = row.locator('time.left');
+    const first = await left.textContent();
+    assert.match(first, /^expires in (\d+ min( \d+ s)?|\d+ s)$/, first);
+    const seconds = (t) => { const m = t.match(/(?:(\d+) min)? ?(?:(\d+) s)?$/); return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0); };
+    assert.ok(seconds(first) <= 40 && seconds(first) >= 25, `the policy's 40 s timeout: ${first}`);
+    await page.waitForFunction(([sel, before]) => document.querySelector(sel)?.textContent !== before,
+      [`#pending [data-id="${id}"] time.left`, first], { timeout: 5_000 });
+    const later = await left.textContent();
+    assert.ok(seconds(later) < seconds(first), `counts down: ${first} then ${later}`);
+    const text = (await row.textContent()).replace(id, '');
+    assert.doesNotMatch(text, /\d{4}-\d\d-\d\dT\d\d:\d\d/, 'no ISO instant in the text');
+    assert.doesNotMatch(text, /\d{9,}/, 'no raw nanoseconds (or other long number) in the text');
+    // the API gives the same in machine form, beside the old field
+    const p = (await apiState()).pending.find((x) => x.execution_id === id);
+    assert.match(p.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(p.expires_in_ms > 0 && p.expires_in_ms <= 40_000, String(p.expires_in_ms));
+    assert.equal(typeof p.expires, 'string');
+    await denyByApi(id);
+  });
+
+  it('two sessions of the same client are told apart', async () => {
+    const second = await httpClient(server, { name: 'ui-agent' });
+    try {
+      const a = await held('echo from-session-a');
+      const sc = await second.call('run_command', { command: 'echo from-session-b', timeout_ms: LONG });
+      assert.equal(sc.status, 'needs_approval', JSON.stringify(sc));
+      const b = sc.execution_id;
+      const rowA = page.locator(`#pending [data-id="${a}"]`);
+      const rowB = page.locator(`#pending [data-id="${b}"]`);
+      await rowA.waitFor({ timeout: 15_000 });
+      await rowB.waitFor({ timeout: 15_000 });
+      const whoA = (await rowA.locator('.who').textContent()).trim();
+      const whoB = (await rowB.locator('.who').textContent()).trim();
+      assert.match(whoA, /^ui-agent\/1\.0\.0 · session [0-9a-f]{8}$/, whoA);
+      assert.match(whoB, /^ui-agent\/1\.0\.0 · session [0-9a-f]{8}$/, whoB);
+      assert.notEqual(whoA, whoB, 'the two sessions read differently');
+      const s = await apiState();
+      const pa = s.pending.find((x) => x.execution_id === a);
+      const pb = s.pending.find((x) => x.execution_id === b);
+      assert.equal(pa.client, pb.client, 'the same client');
+      assert.notEqual(pa.session, pb.session);
+      assert.equal(pa.client_label, whoA);
+      await denyByApi(a);
+      await denyByApi(b);
+    }
+    finally {
+      await second.close();
+    }
+  });
+
+  it('a hostile command is shown as text, whole, in full-width monospace that scrolls rather than wraps', async () => {
+    const token = 'A'.repeat(600);
+    const hostile = `echo '</pre><script>window.__pwned = 1; alert(1)</script><img src=x onerror="window.__pwned = 2">' ${token}`;
+    const id = await held(hostile);
+    const row = page.locator(`#pending [data-id="${id}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    const pre = row.locator('pre.agent.subject');
+    assert.equal(await pre.textContent(), hostile, 'exact, as text');
+    assert.equal(await row.locator('script, img').count(), 0, 'nothing the agent wrote became an element');
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no script of the agent ran');
+    assert.deepEqual(dialogs, []);
+    const box = await pre.evaluate((el) => {
+      const css = getComputedStyle(el);
+      const section = el.closest('section').getBoundingClientRect();
+      return { whiteSpace: css.whiteSpace, font: css.fontFamily, overflowX: css.overflowX, scroll: el.scrollWidth,
+        client: el.clientWidth, width: el.getBoundingClientRect().width, section: section.width,
+        lineHeight: parseFloat(css.lineHeight) || 16, height: el.clientHeight };
+    });
+    assert.equal(box.whiteSpace, 'pre', 'never wrapped, so never broken mid-word');
+    assert.match(box.font, /monospace/);
+    assert.equal(box.overflowX, 'auto');
+    assert.ok(box.scroll > box.client, `the long line scrolls sideways: ${JSON.stringify(box)}`);
+    assert.ok(box.width > box.section * 0.9, `full width: ${JSON.stringify(box)}`);
+    assert.ok(box.height < box.lineHeight * 3, `one line, not wrapped: ${JSON.stringify(box)}`);
+    await denyByApi(id);
+  });
+
   it('the kill switch from the page stops what runs and refuses new calls until turned off', async () => {
     const running = agent.call('execute_code', { language: 'bash', code: 'sleep 30' });
-    await page.locator('#running tr').nth(1).waitFor({ timeout: 15_000 });
+    await page.locator('#running .call').first().waitFor({ timeout: 15_000 });
     await page.click('#kill-on');
     await page.waitForSelector('#kill-off');
     const sc = await running;

@@ -145,7 +145,7 @@ public final class HttpTransport implements AutoCloseable {
             ctx.addFilter(guard, path, EnumSet.of(DispatcherType.REQUEST));
         }
         if (operator != null) {
-            ctx.addServlet(new ServletHolder("operator", operator.servlet(json)), "/operator/*");
+            operator.mount(ctx, json);
         }
         ctx.setErrorHandler(new QuietErrors());
         jetty.setHandler(ctx);
@@ -174,11 +174,15 @@ public final class HttpTransport implements AutoCloseable {
         }
     }
 
-    /** The operator console's parts, mounted at /operator (see {@link OperatorServlet}). */
+    /** The operator console's parts, mounted at /operator: its JSON API at /operator/api, its page at the rest. */
     public record Operator(dev.warden.operator.OperatorConsole console, String token) {
 
-        dev.warden.operator.OperatorServlet servlet(ObjectMapper json) {
-            return new dev.warden.operator.OperatorServlet(console, token, json);
+        void mount(ServletContextHandler ctx, ObjectMapper json) {
+            dev.warden.operator.OperatorAuth auth = new dev.warden.operator.OperatorAuth(token);
+            ctx.addServlet(new ServletHolder("operator-api", new dev.warden.operator.OperatorApiServlet(console, auth, json)),
+                    "/operator/api/*");
+            ctx.addServlet(new ServletHolder("operator", new dev.warden.operator.OperatorPageServlet(console, auth,
+                    new dev.warden.operator.OperatorPage())), "/operator/*");
         }
     }
 
@@ -201,7 +205,7 @@ public final class HttpTransport implements AutoCloseable {
         jetty.addConnector(connector);
         ServletContextHandler ctx = new ServletContextHandler();
         ctx.setContextPath("/");
-        ctx.addServlet(new ServletHolder("operator", operator.servlet(json)), "/operator/*");
+        operator.mount(ctx, json);
         ctx.setErrorHandler(new QuietErrors());
         jetty.setHandler(ctx);
         jetty.setErrorHandler(new QuietErrors());

@@ -52,23 +52,14 @@ public final class OperatorCli {
     private OperatorCli() {
     }
 
-    /** operator.state_file, when configured: a copy of what the instance's operator.json says (0600). */
+    /** operator.state_file, when configured (see {@link OperatorStateFile}). */
     public static void remember(Path state, Map<String, Object> instance) {
-        Instance.write(state, instance);
+        OperatorStateFile.write(state, instance);
     }
 
     /** Removed at exit, if it is still this server's. */
     public static void forget(Path state) {
-        try {
-            Map<String, Object> m = json.readValue(state.toFile(), new TypeReference<Map<String, Object>>() {
-            });
-            if (String.valueOf(ProcessHandle.current().pid()).equals(String.valueOf(m.get("pid")))) {
-                Files.deleteIfExists(state);
-            }
-        }
-        catch (IOException ignored) {
-            // not there, or another server's: leave it
-        }
+        OperatorStateFile.remove(state);
     }
 
     public static int run(String[] argv, PrintStream out, PrintStream err) {
@@ -117,8 +108,7 @@ public final class OperatorCli {
         }
         if ((url == null || token == null) && state != null && Files.isRegularFile(state)) {
             try {
-                Map<String, Object> m = json.readValue(state.toFile(), new TypeReference<Map<String, Object>>() {
-                });
+                Map<String, Object> m = OperatorStateFile.read(state);
                 url = url == null ? (String) m.get("url") : url;
                 token = token == null ? (String) m.get("token") : token;
             }
@@ -245,9 +235,14 @@ public final class OperatorCli {
             }
             else {
                 b.append(field(p, "execution_id")).append("  ").append(field(p, "tool")).append("  ").append(field(p, "tier"))
-                    .append("  since ").append(field(p, "started")).append('\n')
-                    .append(box("the command (secrets redacted, as in results)", AgentText.of(String.valueOf(p.get("subject"))),
-                            false));
+                    .append("  since ").append(field(p, "started"))
+                    .append(p.get("running_for_ms") instanceof Number n ? " (for " + Readable.span(n.longValue()) + ")" : "")
+                    .append('\n');
+                if (p.get("client_label") != null) {
+                    b.append("    client: ").append(field(p, "client_label")).append('\n');
+                }
+                b.append(box("the command (secrets redacted, as in results)", AgentText.of(String.valueOf(p.get("subject"))),
+                        false));
             }
         }
         // UTF-8 whatever the locale: under a POSIX locale the stream's charset would print the agent's
@@ -268,8 +263,8 @@ public final class OperatorCli {
         if (p.get("language") != null) {
             b.append(" (").append(field(p, "language")).append(')');
         }
-        b.append("  tier ").append(field(p, "tier")).append("  expires ").append(field(p, "expires")).append('\n');
-        b.append("    client: ").append(field(p, "client")).append('\n');
+        b.append("  tier ").append(field(p, "tier")).append("  ").append(expiry(p)).append('\n');
+        b.append("    client: ").append(field(p, p.get("client_label") != null ? "client_label" : "client")).append('\n');
         if (p.get("cwd") != null) {
             b.append("    working directory: ").append(field(p, "cwd")).append('\n');
         }
@@ -291,6 +286,15 @@ public final class OperatorCli {
             b.append(box("its reason, in the agent's words", AgentText.of(String.valueOf(p.get("reason"))), true));
         }
         return b.toString();
+    }
+
+    /** "expires in 4 min 12 s (at 2026-12-02 22:50:01 UTC)"; from an older server, its instant as it sent it. */
+    private static String expiry(Map<String, Object> p) {
+        if (p.get("expires_in_ms") instanceof Number left) {
+            return Readable.expiresIn(left.longValue()) + " (at " + AgentText.visibleLine(Readable.instant(
+                    p.get("expires_at") != null ? p.get("expires_at") : p.get("expires"))) + ")";
+        }
+        return "expires " + field(p, "expires");
     }
 
     /** A field of Warden's on one line, escaped again here: the CLI does not rely on the server for it. */

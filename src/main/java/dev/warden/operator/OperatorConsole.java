@@ -9,7 +9,10 @@ import dev.warden.audit.AuditLog;
 import dev.warden.limit.Executions;
 import dev.warden.sanitize.Sanitizer;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,12 +42,18 @@ public final class OperatorConsole {
     private final Executions executions;
     private final AuditLog audit;
     private final Sanitizer sanitizer;
+    private final Clock clock;
 
     public OperatorConsole(ApprovalService approvals, Executions executions, AuditLog audit, Sanitizer sanitizer) {
+        this(approvals, executions, audit, sanitizer, Clock.systemUTC());
+    }
+
+    OperatorConsole(ApprovalService approvals, Executions executions, AuditLog audit, Sanitizer sanitizer, Clock clock) {
         this.approvals = approvals;
         this.executions = executions;
         this.audit = audit;
         this.sanitizer = sanitizer;
+        this.clock = clock;
     }
 
     public Answer approve(String id, Scope scope, String by, String channel) {
@@ -100,17 +109,32 @@ public final class OperatorConsole {
     /**
      * The state the page and the API show, as plain maps. Approvals show the exact text (see
      * {@link #view}); running executions' commands are sanitized (secrets redacted) as in results.
+     * Times are ISO-8601; what counts down or up ({@code expires_in_ms}, {@code running_for_ms}) is
+     * measured now.
      */
     public Map<String, Object> state() {
+        return snapshot(clock.instant());
+    }
+
+    /**
+     * Changes whenever anything the page shows changes, and not as time passes (the page counts down
+     * itself): the page reloads only then, so a click is never lost to a refresh.
+     */
+    public String version() {
+        return Integer.toHexString(snapshot(null).toString().hashCode());
+    }
+
+    /** The state; with {@code now} null, without what changes as time passes. */
+    private Map<String, Object> snapshot(Instant now) {
         Map<String, Object> s = new LinkedHashMap<>();
         List<Map<String, Object>> pending = new ArrayList<>();
         for (ApprovalService.Pending p : approvals.pending()) {
-            pending.add(view(p.request()));
+            pending.add(view(p.request(), now));
         }
         s.put("pending", pending);
         List<Map<String, Object>> recent = new ArrayList<>();
         for (ApprovalService.Pending p : approvals.recent()) {
-            Map<String, Object> v = view(p.request());
+            Map<String, Object> v = view(p.request(), null);
             p.decided().ifPresent(r -> {
                 v.put("decision", r.verdict().wire());
                 v.put("approver", r.approver());
@@ -132,6 +156,10 @@ public final class OperatorConsole {
             v.put("tier", r.tier());
             v.put("client", r.client());
             v.put("started", r.started().toString());
+            who(v, r.client(), r.session());
+            if (now != null) {
+                v.put("running_for_ms", Math.max(0, Duration.between(r.started(), now).toMillis()));
+            }
             running.add(v);
         }
         s.put("running", running);
@@ -142,12 +170,39 @@ public final class OperatorConsole {
     }
 
     /**
+     * Who asked, so that two sessions of one client can be told apart: {@code session} is a short
+     * form of the session id (its first 8 characters, enough to tell sessions apart and to find the
+     * session in the audit, which records it whole), {@code client_label} reads
+     * "name/version · session 3f2a9c1b". Both single lines with invisible characters escaped.
+     */
+    private static void who(Map<String, Object> v, String client, String session) {
+        String s = shortSession(session);
+        v.put("session", s);
+        v.put("client_label", (client == null ? "unnamed client" : AgentText.visibleLine(client))
+                + (s == null ? "" : " · session " + s));
+    }
+
+    /** The first 8 characters of a session id, past an "sse-" or "sse:" of Warden's and any dash. */
+    static String shortSession(String session) {
+        if (session == null || session.isBlank()) {
+            return null;
+        }
+        String s = session.startsWith("sse-") || session.startsWith("sse:") ? session.substring(4) : session;
+        s = s.replace("-", "");
+        s = s.isEmpty() ? session : s;
+        return AgentText.visibleLine(s.length() > 8 ? s.substring(0, 8) : s);
+    }
+
+    /**
      * One approval as every channel shows it: the exact text that runs ({@code subject}, never
      * redacted or cut) beside its display form ({@code subject_display}, invisible and control
      * characters as escapes) and the notes on it (size, likely secrets, escapes). Warden's own fields
-     * are single lines with the same escapes, so nothing in them reads as two.
+     * are single lines with the same escapes, so nothing in them reads as two. {@code expires} is the
+     * instant as Java prints it (kept for older readers); {@code expires_at} is the same in ISO-8601 to
+     * the millisecond and {@code expires_in_ms} the time left (pending only: a decided call no longer
+     * expires).
      */
-    private Map<String, Object> view(ApprovalRequest r) {
+    private Map<String, Object> view(ApprovalRequest r, Instant now) {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("execution_id", r.id());
         v.put("kind", r.kind());
@@ -179,6 +234,11 @@ public final class OperatorConsole {
         v.put("client", AgentText.visibleLine(r.client()));
         v.put("created", r.created().toString());
         v.put("expires", r.expires().toString());
+        v.put("expires_at", r.expires().truncatedTo(ChronoUnit.MILLIS).toString());
+        if (now != null) {
+            v.put("expires_in_ms", Math.max(0, Duration.between(now, r.expires()).toMillis()));
+        }
+        who(v, r.client(), r.session());
         return v;
     }
 
