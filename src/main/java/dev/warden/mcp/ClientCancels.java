@@ -1,24 +1,24 @@
 package dev.warden.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.warden.exec.Cancel;
+import dev.warden.mcp.compat.CancellationTagger;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code notifications/cancelled}, which the SDK only logs, stops the run it names. The transport
- * guards tag every {@code tools/call} with a key made of its transport session and JSON-RPC id (in
- * {@code params._meta}, replacing whatever the client put under that name), the tool handler
- * registers the call's {@link Cancel} under that key while it runs, and a cancellation from the same
- * session for the same id cancels it. A client can only ever name its own session's calls: the
- * session part of the key comes from the transport, never from the message.
+ * guards tag every {@code tools/call} with a key made of its transport session and JSON-RPC id (see
+ * {@link CancellationTagger}, the SDK workaround), the tool handler registers the call's
+ * {@link Cancel} under that key while it runs, and a cancellation from the same session for the same
+ * id cancels it. A client can only ever name its own session's calls: the session part of the key
+ * comes from the transport, never from the message.
  */
-final class ClientCancels {
+final class ClientCancels implements CancellationTagger.Cancellations {
 
     /** Where the guard puts the key in a tools/call's {@code params._meta}. */
-    static final String META_KEY = "dev.warden/request";
+    static final String META_KEY = CancellationTagger.META_KEY;
 
     private static final int EARLY_MAX = 256;
 
@@ -28,8 +28,7 @@ final class ClientCancels {
      */
     static byte[] write(com.fasterxml.jackson.databind.ObjectMapper json, JsonNode message)
             throws com.fasterxml.jackson.core.JsonProcessingException {
-        return json.writer().with(com.fasterxml.jackson.core.json.JsonWriteFeature.ESCAPE_NON_ASCII)
-            .writeValueAsBytes(message);
+        return CancellationTagger.write(json, message);
     }
 
 
@@ -53,25 +52,7 @@ final class ClientCancels {
      * changed; true is returned so the caller re-serialises it), a cancellation stops its call.
      */
     boolean inspect(JsonNode message, String session) {
-        if (message == null || !message.isObject()) {
-            return false;
-        }
-        String method = message.path("method").asText("");
-        if (method.equals("tools/call") && message.has("id") && message.path("params").isObject()) {
-            ObjectNode params = (ObjectNode) message.get("params");
-            JsonNode meta = params.get("_meta");
-            ObjectNode m = meta != null && meta.isObject() ? (ObjectNode) meta : params.putObject("_meta");
-            m.put(META_KEY, key(session, message.get("id")));
-            return true;
-        }
-        if (method.equals("notifications/cancelled") && !message.has("id")) {
-            JsonNode id = message.path("params").get("requestId");
-            if (id != null && (id.isTextual() || id.isIntegralNumber())) {
-                String reason = message.path("params").path("reason").asText("");
-                cancel(key(session, id), reason);
-            }
-        }
-        return false;
+        return CancellationTagger.inspect(message, session, this);
     }
 
     /**
@@ -96,7 +77,8 @@ final class ClientCancels {
         return () -> running.remove(k, cancel);
     }
 
-    private void cancel(String key, String reason) {
+    @Override
+    public void cancelled(String key, String reason) {
         Cancel c = running.get(key);
         if (c == null) {
             synchronized (early) {
@@ -116,9 +98,5 @@ final class ClientCancels {
             r = r.substring(0, 200) + "…";
         }
         return "the client cancelled the request" + (r.isEmpty() ? "" : " (" + r + ")");
-    }
-
-    private static String key(String session, JsonNode id) {
-        return session + "\u0000" + (id.isTextual() ? "s:" + id.asText() : "n:" + id.asText());
     }
 }

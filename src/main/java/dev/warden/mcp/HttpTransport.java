@@ -1,16 +1,15 @@
 package dev.warden.mcp;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.warden.mcp.compat.RebindingProtection;
 import io.modelcontextprotocol.common.McpTransportContext;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.server.McpAsyncServer;
-import io.modelcontextprotocol.server.transport.DefaultServerTransportSecurityValidator;
 import io.modelcontextprotocol.server.transport.HttpServletSseServerTransportProvider;
 import io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider;
 import jakarta.servlet.DispatcherType;
 import java.net.InetAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -67,17 +66,8 @@ public final class HttpTransport implements AutoCloseable {
             List<String> extraHosts, int maxRequestBytes, McpJsonMapper mapper, ObjectMapper json, WardenTools tools,
             String version, Consumer<String> sessionEnded, Operator operator, SessionCaps caps) throws Exception {
         SessionOwners owners = new SessionOwners(caps.perClient(), caps.total(), !tokens.isEmpty(), System::nanoTime);
-        List<String> origins = new ArrayList<>(List.of("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*",
-                "https://localhost:*", "https://127.0.0.1:*", "https://[::1]:*"));
-        origins.addAll(extraOrigins);
-        List<String> hosts = new ArrayList<>(List.of("localhost:*", "127.0.0.1:*", "[::1]:*"));
-        String bindHost = bind.host().contains(":") && !bind.host().startsWith("[") ? "[" + bind.host() + "]" : bind.host();
-        if (!isWildcard(bind.host())) {
-            hosts.add(bindHost + ":*");
-        }
-        hosts.addAll(extraHosts);
-        var validator = DefaultServerTransportSecurityValidator.builder().allowedOrigins(origins).allowedHosts(hosts)
-            .build();
+        // DNS-rebinding protection, which the SDK leaves off unless given a validator (see RebindingProtection)
+        var validator = RebindingProtection.validator(bind.host(), isWildcard(bind.host()), extraOrigins, extraHosts);
 
         var streamableProvider = HttpServletStreamableServerTransportProvider.builder()
             .jsonMapper(mapper)

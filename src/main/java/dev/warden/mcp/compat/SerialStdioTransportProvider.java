@@ -23,17 +23,34 @@ import reactor.core.publisher.Sinks;
 /**
  * MCP over a pair of byte streams, one JSON-RPC message a line, that never drops an outgoing message.
  *
- * <p>Works around an upstream defect of the MCP Java SDK (2.1.0, unchanged in 2.2.0):
- * {@code StdioServerTransportProvider} hands every outgoing message to a unicast Reactor sink with
- * {@code tryEmitNext}; when two threads send at once (two tool calls finishing together, a progress
- * notification beside an answer), the second emission fails with {@code FAIL_NON_SERIALIZED}
- * ("Spec. Rule 1.3"), the SDK logs "Failed to enqueue message" and the answer is lost: the client
- * waits until its own timeout. Seen with 100 concurrent calls on one session, 30 to 99 answers lost.
- * Here a message is serialised on the sending thread and written whole under one lock, so any number
- * of threads may send at once and each message is on the wire when its {@code Mono} completes.
+ * <p><b>What the SDK does (2.1.0).</b> {@code StdioServerTransportProvider.StdioMcpSessionTransport.sendMessage}
+ * hands every outgoing message to one unicast Reactor sink shared by the session. Up to 2.0.x it used
+ * {@code tryEmitNext}, which fails at once with {@code FAIL_NON_SERIALIZED} ("Spec. Rule 1.3") when
+ * another thread is emitting; 2.1.0 uses {@code emitNext(message, busyLooping(100 ms))}, which spins
+ * instead, but still gives up after 100 ms. Either way the SDK logs "Failed to enqueue message" and
+ * the message is lost.
  *
- * <p>The reading side is the SDK's own shape: one thread reads lines and hands each message to the
- * session, whose handlers answer asynchronously.
+ * <p><b>Why that breaks Warden.</b> Answers are sent from whichever thread finishes a call (two tool
+ * calls finishing together, a progress notification beside an answer); a lost answer leaves the
+ * client waiting until its own timeout. Seen with 100 concurrent calls on one session before 2.1.0
+ * (30 to 99 answers lost); with 2.1.0, measured on 2 cores, about 6 of 1000 and 74 of 3000 messages
+ * sent at once are still lost, whenever a sender is descheduled mid-emission for 100 ms.
+ *
+ * <p><b>The workaround.</b> A message is serialised on the sending thread and written whole under one
+ * lock, so any number of threads may send at once and each message is on the wire when its
+ * {@code Mono} completes. The reading side is the SDK's own shape: one thread reads lines and hands
+ * each message to the session, whose handlers answer asynchronously.
+ *
+ * <p><b>Upstream.</b> <a href="https://github.com/modelcontextprotocol/java-sdk/issues/304">
+ * modelcontextprotocol/java-sdk#304</a> ("STDIO Message sending is not thread-safe") and
+ * <a href="https://github.com/modelcontextprotocol/java-sdk/issues/686">#686</a> ("... does not support
+ * multiple asynchronous tool calls for the same session"), both closed by the busy loop of 2.1.0 (pull
+ * requests <a href="https://github.com/modelcontextprotocol/java-sdk/pull/834">#834</a>,
+ * <a href="https://github.com/modelcontextprotocol/java-sdk/pull/935">#935</a>), which still drops
+ * after 100 ms. No upstream issue found as of 2026-12 for that remaining drop.
+ *
+ * <p><b>When to remove it.</b> When the SDK's stdio transport waits for a busy sender instead of
+ * dropping the message ({@code SdkStdioSendTest} then fails).
  */
 public final class SerialStdioTransportProvider implements McpServerTransportProvider {
 
