@@ -17,6 +17,7 @@ import dev.warden.exec.Cancel;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
+import dev.warden.exec.ExitClassifier;
 import dev.warden.exec.Limits;
 import dev.warden.exec.Output;
 import dev.warden.exec.ProcessRun;
@@ -272,26 +273,16 @@ final class ContainerExecutor implements Executor, AutoCloseable {
                     + "it most likely hit the limit of " + cl.pids() + " processes",
                     step.stdout, step.stderr, step.durationMs, usage, compile);
         }
-        if (step.oom) {
-            return new ExecOutcome.Killed("it exceeded the memory limit of " + cl.memoryMb() + " MB (the OOM killer ended it)",
-                    step.stdout, step.stderr, step.durationMs, usage, compile);
-        }
         int code2 = step.exitCode;
-        if ((code2 == 137 || code2 == 152) && usage.cpuMs() != null && usage.cpuMs() >= limits.cpuSeconds() * 1000 - 50) {
-            return new ExecOutcome.Killed("it used up its CPU time limit of " + limits.cpuSeconds() + " s",
-                    step.stdout, step.stderr, step.durationMs, usage, compile);
-        }
-        if (code2 == 153) { // SIGXFSZ
-            return new ExecOutcome.Killed("it tried to write a file larger than " + limits.fileSizeMb() + " MB",
-                    step.stdout, step.stderr, step.durationMs, usage, compile);
-        }
-        if (code2 == 125 && !step.started) {
+        ExitClassifier exit = ExitClassifier.of(limits, cl.memoryMb(), cl.pids(), " (the OOM killer ended it)");
+        ExitClassifier.Evidence evidence = new ExitClassifier.Evidence(step.oom, step.pidsHit, usage.cpuMs());
+        if (code2 == ExitClassifier.STUB_FAILED && !step.started && exit.limitHit(code2, evidence) == null) {
             // no start mark: the stub failed before the program (a program printing "warden-spawn: …"
             // and exiting 125 has the mark, and is reported as its own failure)
             log.error("container stub failed: {}", ProcessRun.forLog(step.stderr.bytes()));
             return new ExecOutcome.Refused("the container could not start the program", false);
         }
-        return new ExecOutcome.Completed(code2, step.stdout, step.stderr, step.durationMs, usage, compile);
+        return exit.exited(code2, evidence, step.stdout, step.stderr, step.durationMs, usage, compile);
     }
 
     /** A run an operator stopped is reported as killed, with the output it had, whatever the kill looked like. */

@@ -3,6 +3,7 @@ package dev.warden.exec.host;
 import dev.warden.exec.AfterAnswer;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
+import dev.warden.exec.ExitClassifier;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
@@ -176,23 +177,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             return new ExecOutcome.Refused("the sandbox could not be created", false);
         }
         int code = raw.exitCode();
-        if (oom || (code == 137 && cg != null && cg.memoryLimitHit())) {
-            return new ExecOutcome.Killed("it exceeded the memory limit of " + limits.memoryMb() + " MB",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        if ((code == 137 || code == 152) && usage.cpuMs() != null && usage.cpuMs() >= limits.cpuSeconds() * 1000 - 50) {
-            return new ExecOutcome.Killed("it used up its CPU time limit of " + limits.cpuSeconds() + " s",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        if (code == 153) { // SIGXFSZ
-            return new ExecOutcome.Killed("it tried to write a file larger than " + limits.fileSizeMb() + " MB",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        if (code == 137 && pidsHit) {
-            return new ExecOutcome.Killed("it hit the limit of " + limits.pids() + " processes",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        return new ExecOutcome.Completed(code, raw.stdout(), raw.stderr(), raw.durationMs(), usage);
+        boolean memoryHit = oom || (code == ExitClassifier.SIGKILL && cg != null && cg.memoryLimitHit());
+        return ExitClassifier.of(limits).exited(code, new ExitClassifier.Evidence(memoryHit, pidsHit, usage.cpuMs()),
+                raw.stdout(), raw.stderr(), raw.durationMs(), usage, null);
     }
 
     /** Nothing of the server's environment: a fixed minimal set, then the call's filtered extras. */
