@@ -4,13 +4,6 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
-import com.github.dockerjava.api.model.AccessMode;
-import com.github.dockerjava.api.model.Bind;
-import com.github.dockerjava.api.model.Capability;
-import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.LogConfig;
-import com.github.dockerjava.api.model.Ulimit;
-import com.github.dockerjava.api.model.Volume;
 import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig;
 import dev.warden.exec.Cancel;
@@ -73,8 +66,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ContainerExecutor.class);
 
-    static final String WORKSPACE = "/workspace";
-    static final String STUB = "/.warden/spawn";
+    static final String WORKSPACE = ContainerSpec.WORKSPACE;
+    static final String STUB = ContainerSpec.STUB;
     static final String BUILD_DIR = "/tmp/warden";
     private static final int INLINE_INPUT = 65536;
     private static final Pattern JAVA_PUBLIC_CLASS = Pattern.compile(
@@ -533,56 +526,12 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     /** Creates and starts a container of the language bound to this workspace, waiting for its request. */
     Container start(Path workspace, String language, boolean forPool) {
-        ContainerLimits l = limitsOf.apply(language);
         String name = "warden-" + ownerPid + "-" + counter.incrementAndGet();
-        long memory = (long) l.memoryMb() * 1024 * 1024;
-        Map<String, String> tmpfs = new HashMap<>();
-        // exec: compiled programs run from here; the rest as Docker's own default for a tmpfs
-        tmpfs.put("/tmp", "rw,exec,nosuid,nodev,size=" + config.tmpMb() + "m,mode=1777");
         String oci = runtime.get();
-        HostConfig host = HostConfig.newHostConfig()
-            .withRuntime(oci)
-            .withReadonlyRootfs(true)
-            .withNetworkMode("none")
-            .withCapDrop(Capability.ALL)
-            .withSecurityOpts(List.of("no-new-privileges", "seccomp=" + Seccomp.forRuntime(oci)))
-            .withMemory(memory)
-            .withMemorySwap(memory) // equal: no swap beyond the memory limit
-            .withPidsLimit(hostPids(l.pids(), oci))
-            .withNanoCPUs((long) (l.cpus() * 1_000_000_000L))
-            .withInit(true)
-            .withIpcMode("private")
-            .withTmpFs(tmpfs)
-            .withUlimits(List.of(new Ulimit("core", 0L, 0L)))
-            // no log driver: Warden reads the output from the attach stream, and the default json-file
-            // driver would copy everything a run prints, uncapped, onto the host's disk
-            .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE))
-            .withBinds(new Bind(workspace.toString(), new Volume(WORKSPACE), AccessMode.rw),
-                    new Bind(stub.toString(), new Volume(STUB), AccessMode.ro));
-        if (cgroups != null) {
-            host.withCgroupParent(cgroups.parentOf(name));
-        }
-        Map<String, String> labels = new HashMap<>();
-        labels.put(config.label(), "1");
-        labels.put(config.label() + ".pid", ownerPid);
-        labels.put(config.label() + ".language", language);
-        String id = docker.createContainerCmd(image(language))
-            .withName(name)
-            .withLabels(labels)
-            .withUser(user())
-            .withEntrypoint(STUB)
-            .withCmd("--request", "--mark-exec")
-            .withWorkingDir(WORKSPACE)
-            .withHostName("sandbox")
-            .withNetworkDisabled(true)
-            .withStdinOpen(true)
-            .withStdInOnce(true)
-            .withAttachStdin(true)
-            .withAttachStdout(true)
-            .withAttachStderr(true)
-            .withHostConfig(host)
-            .exec()
-            .getId();
+        ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user(),
+                limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub,
+                cgroups == null ? null : cgroups.parentOf(name));
+        String id = DockerCreate.fill(docker.createContainerCmd(spec.image()), spec).exec().getId();
         live.put(id, name);
         try {
             docker.startContainerCmd(id).exec();
@@ -594,19 +543,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         return new Container(id, name, workspace, language, forPool, oci);
     }
 
-    /**
-     * Under runc the container's tasks are the program's. Under runsc the pids cgroup also holds
-     * gVisor's own (measured with the ptrace platform: about 60 for an idle sandbox, and about 9 more
-     * for each process of the program), so the same number of the program's processes needs a larger
-     * host limit; a fork bomb still stops at it.
-     */
-    static long hostPids(int pids, String runtime) {
-        return RUNSC.equals(runtime) ? RUNSC_PIDS_BASE + (long) pids * RUNSC_PIDS_PER_PROCESS : pids;
-    }
-
-    static final String RUNSC = "runsc";
-    static final int RUNSC_PIDS_BASE = 64;
-    static final int RUNSC_PIDS_PER_PROCESS = 10;
+    static final String RUNSC = ContainerSpec.RUNSC;
 
     private void kill(Container c) {
         try {

@@ -8,7 +8,6 @@ import dev.warden.exec.Executor;
 import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
-import dev.warden.exec.StubRequest;
 import dev.warden.exec.Usage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,9 +38,6 @@ import org.slf4j.LoggerFactory;
 public final class SandboxExecutor implements Executor, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SandboxExecutor.class);
-
-    static final String SANDBOX_WORKSPACE = "/workspace";
-    private static final String STUB = "/.warden/spawn";
 
     private final Launcher launcher;
     private final SlotPool slots;
@@ -138,19 +134,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             pidHitsBefore = cg.pidsLimitHits();
             oomBefore = cg.oomKills();
         }
-        StubRequest stub = new StubRequest()
-            .option("--rlimit", "cpu=" + limits.cpuSeconds())
-            .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
-            .option("--rlimit", "nofile=" + limits.openFiles())
-            .option("--umask", "0002")
-            .option("--chdir", request.cwd().isEmpty() ? SANDBOX_WORKSPACE : SANDBOX_WORKSPACE + "/" + request.cwd());
-        for (Map.Entry<String, String> e : sandboxEnv(request.env()).entrySet()) {
-            stub.option("--env", e.getKey() + "=" + e.getValue());
-        }
-        for (Map.Entry<String, String> f : request.files().entrySet()) {
-            stub.option("--file", f.getKey()).option("--data", f.getValue());
-        }
-        byte[] preamble = stub.argv(request.argv()).encode();
+        byte[] preamble = BwrapPlan.request(request, limits).encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
         try {
@@ -182,59 +166,8 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 raw.stdout(), raw.stderr(), raw.durationMs(), usage, null);
     }
 
-    /** Nothing of the server's environment: a fixed minimal set, then the call's filtered extras. */
-    static Map<String, String> sandboxEnv(Map<String, String> extra) {
-        Map<String, String> env = new LinkedHashMap<>(extra);
-        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", SANDBOX_WORKSPACE);
-        env.put("TMPDIR", "/tmp");
-        env.put("LANG", "C.UTF-8");
-        env.put("USER", "sandbox");
-        return env;
-    }
-
     Sandbox start(Slot slot, Path workspace) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(launcher.path().toString());
-        if (slot.cgroups() != null) {
-            for (Path p : slot.cgroups().joinPaths()) {
-                cmd.add("--cgroup");
-                cmd.add(p.toString());
-            }
-        }
-        // a fresh session keyring, joined as root before the uid drop: the server's own stays out of reach
-        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
-                "--uid", Integer.toString(slot.uid()), "--gid", Integer.toString(slot.gid()), "--",
-                bwrap.toString(),
-                // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
-                // --as-pid-1: the program is the namespace's init, so when it exits the kernel kills
-                // everything it left; without it bwrap leaves a zombie on the host for every run.
-                "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
-                "--as-pid-1",
-                "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
-                "--ro-bind", "/usr", "/usr",
-                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
-                "--ro-bind-try", "/etc/ssl", "/etc/ssl",
-                "--ro-bind", etcDir.resolve("passwd").toString(), "/etc/passwd",
-                "--ro-bind", etcDir.resolve("group").toString(), "/etc/group",
-                "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",
-                "--ro-bind", etcDir.resolve("nsswitch.conf").toString(), "/etc/nsswitch.conf",
-                "--ro-bind", launcher.path().toString(), STUB,
-                "--proc", "/proc", "--dev", "/dev",
-                "--size", Long.toString((long) baseLimits.tmpMb() * 1024 * 1024), "--tmpfs", "/tmp",
-                "--bind", workspace.toString(), SANDBOX_WORKSPACE,
-                // last: the root tmpfs (/, /etc as a directory, mount points) read-only too; only
-                // /tmp and /workspace, mounts of their own, stay writable
-                "--remount-ro", "/",
-                "--chdir", SANDBOX_WORKSPACE,
-                // the syscall filter is the stub's, after bwrap has made the namespaces and mounts it forbids;
-                // the mark on stderr tells Warden the program was started (no mark: the sandbox was not made)
-                "--", STUB, "--request", "--seccomp", "--mark-exec"));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        ProcessBuilder pb = new ProcessBuilder(BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace).argv());
         pb.environment().clear();
         return new Sandbox(pb.start(), slot, workspace);
     }

@@ -152,7 +152,7 @@ class ContainerEscapeIT {
     @Test
     void forkBombIsContainedByPidsLimit() throws Exception {
         int pids = h.policy.containerLimits("bash").pids();
-        // gVisor forks far slower (ptrace platform), and its host limit is larger (ContainerExecutor.hostPids)
+        // gVisor forks far slower (ptrace platform), and its host limit is larger (ContainerSpec.hostPids)
         long wall = runtime().equals("runsc") ? 20_000 : 4_000;
         ExecOutcome o = h.run("bash", "bomb() { bomb | bomb & }; bomb; sleep 60", wall, "", Map.of());
         ExecOutcome.Killed k = assertInstanceOf(ExecOutcome.Killed.class, o, () -> "got " + o);
