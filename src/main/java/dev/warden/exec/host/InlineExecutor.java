@@ -9,6 +9,7 @@ import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
 import dev.warden.exec.StubRequest;
 import dev.warden.exec.Usage;
+import dev.warden.exec.WarmPool;
 import java.io.IOException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,9 +31,9 @@ public final class InlineExecutor implements Executor {
     private final SlotPool slots;
     private final ProcessRun processes;
     private final ExecutorService background;
-    /** One launcher started ahead, waiting for its request as a slot's inline uid; null when none. */
-    private Stub warm;
-    private boolean closed;
+    /** One launcher started ahead, waiting for its request as a slot's inline uid. */
+    private final WarmPool<String, Stub> warm = new WarmPool<>(1);
+    private static final String ANY = "inline";
 
     /** A launcher ({@code warden-spawn --request}) that will serve exactly one run as its slot's inline uid. */
     private record Stub(Process process, Slot slot) {
@@ -123,39 +124,29 @@ public final class InlineExecutor implements Executor {
         return new Stub(pb.start(), slot);
     }
 
-    private synchronized Stub takeWarm() {
-        Stub s = warm;
-        warm = null;
-        if (s != null && !s.process().isAlive()) {
-            background.execute(() -> end(s));
-            return null;
-        }
-        return s;
+    private Stub takeWarm() {
+        return warm.take(ANY, s -> s.process().isAlive(), s -> background.execute(() -> end(s)));
     }
 
     /** Starts the next launcher (on a background thread), if a slot is spare: a call never waits for one. */
     private void refill() {
-        synchronized (this) {
-            if (warm != null || closed) {
-                return;
-            }
+        if (!warm.reserve(ANY, 1, () -> true)) {
+            return;
         }
         Slot slot = null;
         try {
             slot = slots.available() > 1 ? slots.tryAcquire(0) : null;
             if (slot == null) {
+                warm.cancelReservation();
                 return;
             }
             Stub s = start(slot);
-            synchronized (this) {
-                if (warm == null && !closed) {
-                    warm = s;
-                    return;
-                }
+            if (!warm.offer(ANY, s, () -> true)) {
+                end(s);
             }
-            end(s);
         }
         catch (IOException | InterruptedException e) {
+            warm.cancelReservation();
             if (slot != null) {
                 slots.release(slot);
             }
@@ -176,14 +167,6 @@ public final class InlineExecutor implements Executor {
 
     /** No launcher starts ahead from now on, and the waiting one is ended. */
     void close() {
-        Stub s;
-        synchronized (this) {
-            closed = true;
-            s = warm;
-            warm = null;
-        }
-        if (s != null) {
-            end(s);
-        }
+        warm.drain().forEach(this::end);
     }
 }

@@ -9,14 +9,10 @@ import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
 import dev.warden.exec.Usage;
+import dev.warden.exec.WarmPool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -47,10 +43,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     private final ProcessRun processes;
     private final ExecutorService background;
     private final int warmPerSession;
-    private final int warmMax;
-    private final Map<Path, Deque<Sandbox>> warm = new LinkedHashMap<>(16, 0.75f, true); // LRU by access
-    private int warmCount;
-    private volatile boolean closed;
+    private final WarmPool<Path, Sandbox> warm;
     /**
      * Bumped by {@link #forget} (a session's end, or a restore that swapped its workspace): a sandbox
      * started for an older generation binds a tree that is no longer the workspace, so it is not kept.
@@ -71,7 +64,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         this.processes = processes;
         this.background = background;
         this.warmPerSession = warmPerSession;
-        this.warmMax = warmMax;
+        this.warm = new WarmPool<>(warmMax);
     }
 
     @Override
@@ -205,33 +198,12 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         }
     }
 
-    private synchronized Sandbox takeWarm(Path workspace) {
-        Deque<Sandbox> q = warm.get(workspace);
-        while (q != null && !q.isEmpty()) {
-            Sandbox sb = q.poll();
-            warmCount--;
-            if (sb.process().isAlive()) {
-                return sb;
-            }
-            background.execute(() -> destroy(sb));
-        }
-        return null;
+    private Sandbox takeWarm(Path workspace) {
+        return warm.take(workspace, sb -> sb.process().isAlive(), sb -> background.execute(() -> destroy(sb)));
     }
 
     private boolean evictOneWarm() {
-        Sandbox victim = null;
-        synchronized (this) {
-            for (Iterator<Deque<Sandbox>> it = warm.values().iterator(); it.hasNext() && victim == null;) {
-                Deque<Sandbox> q = it.next();
-                victim = q.poll();
-                if (q.isEmpty()) {
-                    it.remove();
-                }
-            }
-            if (victim != null) {
-                warmCount--;
-            }
-        }
+        Sandbox victim = warm.evictOne();
         if (victim == null) {
             return false;
         }
@@ -250,42 +222,28 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     /** Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile. */
     private void refill(Path workspace, int generation) {
-        if (warmPerSession == 0 || closed) {
+        if (warmPerSession == 0 || warm.isClosed()) {
             return;
         }
         background.execute(() -> {
-            synchronized (this) {
-                Deque<Sandbox> q = warm.get(workspace);
-                if ((q != null && q.size() >= warmPerSession) || warmCount >= warmMax || !Files.isDirectory(workspace)
-                        || generation(workspace) != generation) {
-                    return;
-                }
-                warmCount++; // reserve before starting outside the lock
+            if (!warm.reserve(workspace, warmPerSession, () -> wanted(workspace, generation))) {
+                return;
             }
             Slot slot = null;
             try {
                 // Leave at least one slot for calls: a pre-created sandbox is a convenience.
                 slot = slots.available() > 1 ? slots.tryAcquire(0) : null;
                 if (slot == null) {
-                    synchronized (this) {
-                        warmCount--;
-                    }
+                    warm.cancelReservation();
                     return;
                 }
                 Sandbox sb = start(slot, workspace);
-                synchronized (this) {
-                    if (!closed && Files.isDirectory(workspace) && generation(workspace) == generation) {
-                        warm.computeIfAbsent(workspace, k -> new ArrayDeque<>()).add(sb);
-                        return;
-                    }
-                    warmCount--;
+                if (!warm.offer(workspace, sb, () -> wanted(workspace, generation))) {
+                    destroy(sb);
                 }
-                destroy(sb);
             }
             catch (IOException | InterruptedException e) {
-                synchronized (this) {
-                    warmCount--;
-                }
+                warm.cancelReservation();
                 if (slot != null) {
                     slots.release(slot);
                 }
@@ -294,19 +252,16 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         });
     }
 
+    /** Whether a sandbox for this workspace is still worth keeping: the session's, and the same tree. */
+    private boolean wanted(Path workspace, int generation) {
+        return Files.isDirectory(workspace) && generation(workspace) == generation;
+    }
+
     /** A session ends: its pre-created sandboxes go with it. */
     public void forget(Path workspace) {
-        Deque<Sandbox> q;
-        synchronized (this) {
-            generations.merge(workspace, 1, Integer::sum);
-            q = warm.remove(workspace);
-            if (q != null) {
-                warmCount -= q.size();
-            }
-        }
-        if (q != null) {
-            q.forEach(this::destroy);
-        }
+        // bumped before the removal: a sandbox offered meanwhile either is removed here or sees the new generation
+        generations.merge(workspace, 1, Integer::sum);
+        warm.removeAll(workspace::equals).forEach(this::destroy);
     }
 
     private void destroy(Sandbox sb) {
@@ -341,18 +296,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     /** From now on no sandbox is pre-created; those already made stay until close. */
     void stopPrewarming() {
-        closed = true;
+        warm.close();
     }
 
     @Override
     public void close() {
-        closed = true;
-        List<Sandbox> all = new ArrayList<>();
-        synchronized (this) {
-            warm.values().forEach(all::addAll);
-            warm.clear();
-            warmCount = 0;
-        }
-        all.forEach(this::destroy);
+        warm.drain().forEach(this::destroy);
     }
 }
