@@ -26,6 +26,11 @@ public final class StubRequest {
         return this;
     }
 
+    /** The tokens as they will be sent, in order (the isolation plan's golden tests read them). */
+    public List<String> tokens() {
+        return List.copyOf(tokens);
+    }
+
     public byte[] encode() {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (String t : tokens) {

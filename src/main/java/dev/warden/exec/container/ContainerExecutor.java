@@ -1,51 +1,33 @@
 package dev.warden.exec.container;
 
-import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
-import com.github.dockerjava.api.model.AccessMode;
-import com.github.dockerjava.api.model.Bind;
-import com.github.dockerjava.api.model.Capability;
-import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.LogConfig;
-import com.github.dockerjava.api.model.Ulimit;
-import com.github.dockerjava.api.model.Volume;
 import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig;
 import dev.warden.exec.Cancel;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
+import dev.warden.exec.ExitClassifier;
 import dev.warden.exec.Limits;
-import dev.warden.exec.Output;
-import dev.warden.exec.ProcessRun;
 import dev.warden.exec.Phase;
-import dev.warden.exec.StubRequest;
+import dev.warden.exec.ProcessRun;
 import dev.warden.exec.Usage;
-import java.io.IOException;
+import dev.warden.exec.WarmPool;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,43 +54,24 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ContainerExecutor.class);
 
-    static final String WORKSPACE = "/workspace";
-    static final String STUB = "/.warden/spawn";
-    static final String BUILD_DIR = "/tmp/warden";
-    private static final int INLINE_INPUT = 65536;
-    private static final Pattern JAVA_PUBLIC_CLASS = Pattern.compile(
-            "public\\s+(?:(?:final|abstract|strictfp)\\s+)*class\\s+([A-Za-z_][A-Za-z0-9_]*)");
-    private static final Pattern STATUS_CODE = Pattern.compile("\"StatusCode\"\\s*:\\s*(-?\\d+)");
-    private static final Pattern EXIT_CODE = Pattern.compile("\"ExitCode\"\\s*:\\s*(-?\\d+)");
-    private static final Pattern RUNNING = Pattern.compile("\"Running\"\\s*:\\s*true");
-    /**
-     * The end-of-run marker: the shell around the program writes it with the exit status to both
-     * streams once the program has exited, so the result need not wait the ~45 ms the engine takes
-     * to tear the container down (the container is killed and removed right after). The program can
-     * print it too, which only ends its own run early with a status it chose: it can exit with any
-     * status anyway, and the kill that follows ends whatever it left running.
-     */
-    static final String END_MARKER = "\u001eWARDEN-EXIT:";
-    private static final String RUN_WRAPPER = "\"$@\"; s=$?; printf '\\036WARDEN-EXIT:%d\\n' \"$s\"; "
-            + "printf '\\036WARDEN-EXIT:%d\\n' \"$s\" >&2";
+    static final String RUNSC = ContainerSpec.RUNSC;
 
-    /** A started container waiting for its one request. */
-    record Container(String id, String name, Path workspace, String language, boolean warm, String runtime) {
+    /** The warm pool's key: a session's workspace and a language. */
+    private record Key(Path workspace, String language) {
     }
 
-    private final DockerClient docker;
-    private final EngineSocket socket;
+    private final DockerEngine engine;
+    private final ContainerSession session;
     private final CgroupFiles cgroups; // null: usage unknown (no readable cgroup v1 here)
     private final WardenConfig.Container config;
     private final int gid;
     private final Path stub;
     private final Function<String, ContainerLimits> limitsOf;
     private final Function<String, List<String>> imageEnv;
-    private final ScheduledExecutorService timer;
     private final ExecutorService io;
     private final ExecutorService background;
     /** The engine's name of the OCI runtime a container gets now: runc or runsc (auto may change). */
-    private final java.util.function.Supplier<String> runtime;
+    private final Supplier<String> runtime;
     /**
      * Removals, one at a time: a removal is the engine's most expensive step (unmounting, deleting
      * the container's directories), and a burst of them would slow the calls still running; the
@@ -121,32 +84,30 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     });
     private final String ownerPid = Long.toString(ProcessHandle.current().pid());
     private final AtomicLong counter = new AtomicLong();
-    private final Map<String, Deque<Container>> warm = new LinkedHashMap<>();
+    private final WarmPool<Key, Container> warm;
     private final Map<String, String> live = new ConcurrentHashMap<>(); // id -> name, until removed
     /** Sessions that ended (workspace to when): a warm container being started for one is removed, not kept. */
     private final Map<Path, Long> ended = new ConcurrentHashMap<>();
     /** Calls in containers at once (container.max_running): what L3 may take from the host is bounded. */
     private final Semaphore running;
-    private int warmCount;
-    private volatile boolean closed;
 
-    ContainerExecutor(DockerClient docker, EngineSocket socket, CgroupFiles cgroups, WardenConfig.Container config,
-            int gid, Path stub, Function<String, ContainerLimits> limitsOf, Function<String, List<String>> imageEnv,
-            ScheduledExecutorService timer, ExecutorService io, ExecutorService background,
-            java.util.function.Supplier<String> runtime) {
-        this.docker = docker;
+    ContainerExecutor(com.github.dockerjava.api.DockerClient docker, EngineSocket socket, CgroupFiles cgroups,
+            WardenConfig.Container config, int gid, Path stub, Function<String, ContainerLimits> limitsOf,
+            Function<String, List<String>> imageEnv, ScheduledExecutorService timer, ExecutorService io,
+            ExecutorService background, Supplier<String> runtime) {
+        this.engine = new DockerEngine(docker);
+        this.session = new ContainerSession(engine, socket, cgroups, timer, io);
         this.runtime = runtime;
-        this.socket = socket;
         this.cgroups = cgroups;
         this.config = config;
         this.gid = gid;
         this.stub = stub;
         this.limitsOf = limitsOf;
         this.imageEnv = imageEnv;
-        this.timer = timer;
         this.io = io;
         this.background = background;
         this.running = new Semaphore(config.maxRunning(), true);
+        this.warm = new WarmPool<>(config.warmMax());
     }
 
     @Override
@@ -156,7 +117,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     /** run_command routed to L3 runs its argv in the bash image. */
     static String languageOf(ExecRequest request) {
-        return request.language() != null ? request.language() : "bash";
+        return ContainerCommand.languageOf(request);
     }
 
     @Override
@@ -185,7 +146,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     private ExecOutcome runHolding(ExecRequest request, Limits limits, String language,
             WardenConfig.ContainerLanguage lang) {
-        Container c = takeWarm(request.workspace(), language);
+        Container c = warm.take(new Key(request.workspace(), language), x -> true, x -> { });
         if (c == null) {
             try {
                 c = start(request.workspace(), language, false);
@@ -201,12 +162,13 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         Container target = c;
         // an operator's stop or the kill switch kills the container; unregistered before it is destroyed
-        Cancel.Registration stopHook = request.cancel().onCancel(() -> kill(target));
+        Cancel.Registration stopHook = request.cancel().onCancel(() -> engine.kill(target.id()));
         try {
             if (cgroups != null && c.warm()) {
                 cgroups.reset(c.name());
             }
-            ExecOutcome outcome = runIn(c, lang, request, limits);
+            ExecOutcome outcome = runIn(c, new ContainerCommand(request, lang, imageEnv.apply(language)), request,
+                    limits);
             String stopped = request.cancel().reason();
             if (stopped != null && !(outcome instanceof ExecOutcome.Refused)) {
                 return stoppedBy(stopped, outcome);
@@ -220,23 +182,15 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
     }
 
-    private ExecOutcome runIn(Container c, WardenConfig.ContainerLanguage lang, ExecRequest request, Limits limits) {
-        String code = request.code() == null ? "" : request.code();
-        boolean compiled = lang.compile() != null && !lang.compile().isEmpty() && request.language() != null;
-        String className = javaClass(code);
-        String source = lang.source() == null ? null : lang.source().replace("{class}", className);
-        Map<String, String> vars = Map.of("{code}", code, "{source}", source == null ? "" : BUILD_DIR + "/" + source,
-                "{class}", className);
+    /** The compile phase if the language has one, then the run phase; each phase's end read as an outcome. */
+    private ExecOutcome runIn(Container c, ContainerCommand command, ExecRequest request, Limits limits) {
+        ContainerLimits cl = limitsOf.apply(c.language());
         Phase compile = null;
-        if (compiled) {
-            List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c",
-                    // the source arrives on stdin; the compiler writes only into the container's /tmp
-                    "umask 077 && mkdir -p " + BUILD_DIR + " && cat > \"" + BUILD_DIR + "/$0\" && umask 002 && exec \"$@\"",
-                    source));
-            argv.addAll(substitute(lang.compile(), vars));
-            byte[] req = stubRequest(request, lang, argv, true, limits);
-            long compileTimeout = limitsOf.apply(c.language()).compileTimeoutMs();
-            Step step = exec(c, req, code.getBytes(StandardCharsets.UTF_8), compileTimeout, limits.outputBytes());
+        if (command.compiled()) {
+            byte[] req = command.stubRequest(command.compileArgv(), true, limits).encode();
+            long compileTimeout = cl.compileTimeoutMs();
+            ContainerSession.Step step = session.exec(c, user(), req, command.code().getBytes(StandardCharsets.UTF_8),
+                    compileTimeout, limits.outputBytes());
             if (step.refused != null) {
                 return step.refused;
             }
@@ -246,20 +200,23 @@ final class ContainerExecutor implements Executor, AutoCloseable {
                     step.durationMs);
             if (!status.equals("ok")) {
                 String why = step.timedOut ? "the compile ran past its time limit of " + compileTimeout + " ms"
-                        : step.oom ? "the compiler exceeded the memory limit of " + limitsOf.apply(c.language()).memoryMb() + " MB"
+                        : step.oom ? "the compiler exceeded the memory limit of " + cl.memoryMb() + " MB"
                                 : "the compiler exited with code " + step.exitCode;
                 return new ExecOutcome.CompileFailed(compile, why, usage);
             }
         }
-        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", RUN_WRAPPER, "sh"));
-        argv.addAll(request.language() == null ? request.argv() : substitute(lang.run(), vars));
-        byte[] req = stubRequest(request, lang, argv, !compiled, limits);
-        Step step = attach(c, req, request.stdin(), limits.timeoutMs(), limits.outputBytes());
+        byte[] req = command.stubRequest(command.runArgv(), !command.compiled(), limits).encode();
+        ContainerSession.Step step = session.attach(c, req, request.stdin(), limits.timeoutMs(), limits.outputBytes());
         if (step.refused != null) {
             return step.refused;
         }
+        return outcome(step, c, cl, limits, compile);
+    }
+
+    /** How the run phase ended, as the call's outcome. */
+    private ExecOutcome outcome(ContainerSession.Step step, Container c, ContainerLimits cl, Limits limits,
+            Phase compile) {
         Usage usage = usage(c);
-        ContainerLimits cl = limitsOf.apply(c.language());
         if (step.timedOut) {
             if (step.pidsHit) {
                 return new ExecOutcome.Killed("it hit the limit of " + cl.pids() + " processes and ran out its time",
@@ -272,26 +229,16 @@ final class ContainerExecutor implements Executor, AutoCloseable {
                     + "it most likely hit the limit of " + cl.pids() + " processes",
                     step.stdout, step.stderr, step.durationMs, usage, compile);
         }
-        if (step.oom) {
-            return new ExecOutcome.Killed("it exceeded the memory limit of " + cl.memoryMb() + " MB (the OOM killer ended it)",
-                    step.stdout, step.stderr, step.durationMs, usage, compile);
-        }
-        int code2 = step.exitCode;
-        if ((code2 == 137 || code2 == 152) && usage.cpuMs() != null && usage.cpuMs() >= limits.cpuSeconds() * 1000 - 50) {
-            return new ExecOutcome.Killed("it used up its CPU time limit of " + limits.cpuSeconds() + " s",
-                    step.stdout, step.stderr, step.durationMs, usage, compile);
-        }
-        if (code2 == 153) { // SIGXFSZ
-            return new ExecOutcome.Killed("it tried to write a file larger than " + limits.fileSizeMb() + " MB",
-                    step.stdout, step.stderr, step.durationMs, usage, compile);
-        }
-        if (code2 == 125 && !step.started) {
+        int code = step.exitCode;
+        ExitClassifier exit = ExitClassifier.of(limits, cl.memoryMb(), cl.pids(), " (the OOM killer ended it)");
+        ExitClassifier.Evidence evidence = new ExitClassifier.Evidence(step.oom, step.pidsHit, usage.cpuMs());
+        if (code == ExitClassifier.STUB_FAILED && !step.started && exit.limitHit(code, evidence) == null) {
             // no start mark: the stub failed before the program (a program printing "warden-spawn: …"
             // and exiting 125 has the mark, and is reported as its own failure)
             log.error("container stub failed: {}", ProcessRun.forLog(step.stderr.bytes()));
             return new ExecOutcome.Refused("the container could not start the program", false);
         }
-        return new ExecOutcome.Completed(code2, step.stdout, step.stderr, step.durationMs, usage, compile);
+        return exit.exited(code, evidence, step.stdout, step.stderr, step.durationMs, usage, compile);
     }
 
     /** A run an operator stopped is reported as killed, with the output it had, whatever the kill looked like. */
@@ -312,224 +259,6 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         return cgroups == null ? Usage.UNKNOWN : cgroups.usage(c.name());
     }
 
-    /** How one phase ended. */
-    private static final class Step {
-        ExecOutcome.Refused refused;
-        Output stdout = Output.EMPTY;
-        Output stderr = Output.EMPTY;
-        int exitCode = -1;
-        boolean timedOut;
-        boolean oom;
-        boolean pidsHit;
-        boolean sandboxEnded;
-        /** The stub marked the program as started (its first stderr bytes). */
-        boolean started;
-        long durationMs;
-    }
-
-    /** The run phase: the container's own waiting stub gets the request. */
-    private Step attach(Container c, byte[] request, byte[] stdin, long timeoutMs, int cap) {
-        Step step = new Step();
-        long t0 = System.nanoTime();
-        EngineSocket.Hijacked stream;
-        try {
-            stream = socket.hijack("/containers/" + c.id() + "/attach?stream=1&stdin=1&stdout=1&stderr=1", null);
-        }
-        catch (IOException e) {
-            log.error("attach to {} failed: {}", c.name(), e.getMessage());
-            step.refused = new ExecOutcome.Refused("the container could not be reached", false);
-            return step;
-        }
-        try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, END_MARKER.getBytes(StandardCharsets.US_ASCII));
-        }
-        // a fresh container: any OOM kill in it is this run's
-        boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
-        boolean noMarker = step.exitCode < 0 && !step.timedOut;
-        if (step.exitCode < 0 || step.timedOut) {
-            // no end marker (the wrapper itself was killed, or the wall limit): the container's own status
-            String wait;
-            try {
-                wait = socket.request("POST", "/containers/" + c.id() + "/wait", null).body();
-            }
-            catch (IOException e) {
-                wait = "";
-            }
-            Matcher m = STATUS_CODE.matcher(wait);
-            step.exitCode = m.find() ? Integer.parseInt(m.group(1)) : -1;
-        }
-        step.durationMs = (System.nanoTime() - t0) / 1_000_000;
-        step.oom = !step.timedOut && (oomSeen || (step.exitCode == 137 && oomKilledFlag(c)));
-        // Under runsc, a container that ends with status 2 and without the wrapper's marker is gVisor
-        // itself exiting: its Go runtime could not make a thread, because the pids limit (which
-        // counts gVisor's threads with the program's) refused it. The cgroup that counted the refusal
-        // is gone with the container, so this is the only sign.
-        step.sandboxEnded = noMarker && !step.oom && step.exitCode == 2 && RUNSC.equals(c.runtime());
-        return step;
-    }
-
-    /** The compile phase: an exec of the stub in the same container, the source on its stdin. */
-    private Step exec(Container c, byte[] request, byte[] stdin, long timeoutMs, int cap) {
-        Step step = new Step();
-        long t0 = System.nanoTime();
-        String execId;
-        EngineSocket.Hijacked stream;
-        try {
-            execId = docker.execCreateCmd(c.id()).withCmd(STUB, "--request", "--mark-exec").withUser(user())
-                .withAttachStdin(true).withAttachStdout(true).withAttachStderr(true).withTty(false)
-                .withWorkingDir(WORKSPACE).exec().getId();
-            stream = socket.hijack("/exec/" + execId + "/start", "{\"Detach\":false,\"Tty\":false}");
-        }
-        catch (IOException | RuntimeException e) {
-            log.error("exec in {} failed: {}", c.name(), e.getMessage());
-            step.refused = new ExecOutcome.Refused("the compiler could not be started in the container", false);
-            return step;
-        }
-        try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, null);
-        }
-        boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
-        if (!step.timedOut) {
-            // the streams close as the process exits; its exit code is recorded a moment later
-            for (int i = 0; i < 200; i++) {
-                try {
-                    String body = socket.request("GET", "/exec/" + execId + "/json", null).body();
-                    Matcher m = EXIT_CODE.matcher(body);
-                    if (!RUNNING.matcher(body).find() && m.find()) {
-                        step.exitCode = Integer.parseInt(m.group(1));
-                        break;
-                    }
-                    Thread.sleep(5);
-                }
-                catch (IOException e) {
-                    break;
-                }
-                catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        step.durationMs = (System.nanoTime() - t0) / 1_000_000;
-        step.oom = oomSeen;
-        return step;
-    }
-
-    /** Feed the input, drain the output with caps, and kill the container at the wall limit. */
-    private void pump(Container c, EngineSocket.Hijacked stream, byte[] request, byte[] stdin, long timeoutMs, int cap,
-            Step step, long t0, byte[] endMarker) {
-        AtomicBoolean fired = new AtomicBoolean();
-        ScheduledFuture<?> limit = timer.schedule(() -> {
-            fired.set(true);
-            if (cgroups != null) {
-                step.pidsHit = cgroups.pidsLimitHits(c.name(), c.id()) > 0;
-            }
-            kill(c);
-            // the engine closes the stream when the container dies; if not, close it ourselves
-            timer.schedule(stream::close, 3, TimeUnit.SECONDS);
-        }, Math.max(1, timeoutMs - (System.nanoTime() - t0) / 1_000_000), TimeUnit.MILLISECONDS);
-        try {
-            Future<?> feeding = null;
-            if (request.length + stdin.length <= INLINE_INPUT) {
-                send(stream, request, stdin);
-            }
-            else {
-                feeding = io.submit(() -> send(stream, request, stdin));
-            }
-            EngineSocket.Hijacked.Outputs out = stream.drain(cap, endMarker);
-            step.stdout = out.stdout();
-            // the stub's start mark: whether the program ran is never read from the program's own words
-            step.started = ProcessRun.startsWithMark(out.stderr());
-            step.stderr = step.started ? ProcessRun.unmark(out.stderr()) : out.stderr();
-            if (out.exitCode() != null) {
-                step.exitCode = out.exitCode();
-            }
-            if (feeding != null) {
-                feeding.cancel(true);
-            }
-        }
-        finally {
-            limit.cancel(false);
-            step.timedOut = fired.get();
-        }
-    }
-
-    private static void send(EngineSocket.Hijacked stream, byte[] request, byte[] stdin) {
-        try {
-            stream.send(request, stdin);
-        }
-        catch (IOException ignored) {
-            // the program exited or closed stdin without reading it all: that is its right
-        }
-    }
-
-    /** The one request of the stub: rlimits, umask, directory, environment, files, argv. */
-    private byte[] stubRequest(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> argv,
-            boolean withFiles, Limits limits) {
-        StubRequest stub = new StubRequest()
-            .option("--rlimit", "cpu=" + limits.cpuSeconds())
-            .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
-            .option("--rlimit", "nofile=" + limits.openFiles())
-            .option("--rlimit", "core=0")
-            .option("--umask", "0002")
-            .option("--chdir", request.cwd().isEmpty() ? WORKSPACE : WORKSPACE + "/" + request.cwd());
-        for (Map.Entry<String, String> e : environment(request, lang).entrySet()) {
-            stub.option("--env", e.getKey() + "=" + e.getValue());
-        }
-        if (withFiles) {
-            for (Map.Entry<String, String> f : request.files().entrySet()) {
-                stub.option("--file", f.getKey()).option("--data", f.getValue());
-            }
-        }
-        return stub.argv(argv).encode();
-    }
-
-    /**
-     * The image's own environment (PATH, the toolchain's cache directories), then the language's
-     * from config, then the call's (already filtered by the policy). Nothing of Warden's own.
-     */
-    private Map<String, String> environment(ExecRequest request, WardenConfig.ContainerLanguage lang) {
-        Map<String, String> env = new LinkedHashMap<>();
-        for (String kv : imageEnv.apply(languageOf(request))) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                env.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        env.putIfAbsent("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.putIfAbsent("HOME", "/tmp");
-        env.putIfAbsent("LANG", "C.UTF-8");
-        env.put("TMPDIR", "/tmp");
-        if (lang.env() != null) {
-            env.putAll(lang.env());
-        }
-        env.putAll(request.env());
-        return env;
-    }
-
-    private static final Pattern PLACEHOLDER = Pattern.compile("\\{(code|source|class)\\}");
-
-    /** One pass per part: text put in (the code) is never searched for placeholders again. */
-    static List<String> substitute(List<String> template, Map<String, String> vars) {
-        List<String> out = new ArrayList<>(template.size());
-        for (String part : template) {
-            Matcher m = PLACEHOLDER.matcher(part);
-            StringBuilder sb = new StringBuilder();
-            while (m.find()) {
-                m.appendReplacement(sb, Matcher.quoteReplacement(vars.getOrDefault(m.group(), m.group())));
-            }
-            m.appendTail(sb);
-            out.add(sb.toString());
-        }
-        return out;
-    }
-
-    /** The class javac must find in a file of its own name: the public class, else Main. */
-    static String javaClass(String code) {
-        Matcher m = JAVA_PUBLIC_CLASS.matcher(code);
-        return m.find() ? m.group(1) : "Main";
-    }
-
     private String user() {
         return config.uid() + ":" + gid;
     }
@@ -542,59 +271,15 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     /** Creates and starts a container of the language bound to this workspace, waiting for its request. */
     Container start(Path workspace, String language, boolean forPool) {
-        ContainerLimits l = limitsOf.apply(language);
         String name = "warden-" + ownerPid + "-" + counter.incrementAndGet();
-        long memory = (long) l.memoryMb() * 1024 * 1024;
-        Map<String, String> tmpfs = new HashMap<>();
-        // exec: compiled programs run from here; the rest as Docker's own default for a tmpfs
-        tmpfs.put("/tmp", "rw,exec,nosuid,nodev,size=" + config.tmpMb() + "m,mode=1777");
         String oci = runtime.get();
-        HostConfig host = HostConfig.newHostConfig()
-            .withRuntime(oci)
-            .withReadonlyRootfs(true)
-            .withNetworkMode("none")
-            .withCapDrop(Capability.ALL)
-            .withSecurityOpts(List.of("no-new-privileges", "seccomp=" + Seccomp.forRuntime(oci)))
-            .withMemory(memory)
-            .withMemorySwap(memory) // equal: no swap beyond the memory limit
-            .withPidsLimit(hostPids(l.pids(), oci))
-            .withNanoCPUs((long) (l.cpus() * 1_000_000_000L))
-            .withInit(true)
-            .withIpcMode("private")
-            .withTmpFs(tmpfs)
-            .withUlimits(List.of(new Ulimit("core", 0L, 0L)))
-            // no log driver: Warden reads the output from the attach stream, and the default json-file
-            // driver would copy everything a run prints, uncapped, onto the host's disk
-            .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE))
-            .withBinds(new Bind(workspace.toString(), new Volume(WORKSPACE), AccessMode.rw),
-                    new Bind(stub.toString(), new Volume(STUB), AccessMode.ro));
-        if (cgroups != null) {
-            host.withCgroupParent(cgroups.parentOf(name));
-        }
-        Map<String, String> labels = new HashMap<>();
-        labels.put(config.label(), "1");
-        labels.put(config.label() + ".pid", ownerPid);
-        labels.put(config.label() + ".language", language);
-        String id = docker.createContainerCmd(image(language))
-            .withName(name)
-            .withLabels(labels)
-            .withUser(user())
-            .withEntrypoint(STUB)
-            .withCmd("--request", "--mark-exec")
-            .withWorkingDir(WORKSPACE)
-            .withHostName("sandbox")
-            .withNetworkDisabled(true)
-            .withStdinOpen(true)
-            .withStdInOnce(true)
-            .withAttachStdin(true)
-            .withAttachStdout(true)
-            .withAttachStderr(true)
-            .withHostConfig(host)
-            .exec()
-            .getId();
+        ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user(),
+                limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub,
+                cgroups == null ? null : cgroups.parentOf(name));
+        String id = engine.create(spec);
         live.put(id, name);
         try {
-            docker.startContainerCmd(id).exec();
+            engine.start(id);
         }
         catch (RuntimeException e) {
             destroy(new Container(id, name, workspace, language, false, oci));
@@ -603,44 +288,11 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         return new Container(id, name, workspace, language, forPool, oci);
     }
 
-    /**
-     * Under runc the container's tasks are the program's. Under runsc the pids cgroup also holds
-     * gVisor's own (measured with the ptrace platform: about 60 for an idle sandbox, and about 9 more
-     * for each process of the program), so the same number of the program's processes needs a larger
-     * host limit; a fork bomb still stops at it.
-     */
-    static long hostPids(int pids, String runtime) {
-        return RUNSC.equals(runtime) ? RUNSC_PIDS_BASE + (long) pids * RUNSC_PIDS_PER_PROCESS : pids;
-    }
-
-    static final String RUNSC = "runsc";
-    static final int RUNSC_PIDS_BASE = 64;
-    static final int RUNSC_PIDS_PER_PROCESS = 10;
-
-    private void kill(Container c) {
-        try {
-            docker.killContainerCmd(c.id()).exec();
-        }
-        catch (RuntimeException ignored) {
-            // not running any more: that is what we wanted
-        }
-    }
-
-    private boolean oomKilledFlag(Container c) {
-        try {
-            Boolean oom = docker.inspectContainerCmd(c.id()).exec().getState().getOOMKilled();
-            return Boolean.TRUE.equals(oom);
-        }
-        catch (RuntimeException e) {
-            return false;
-        }
-    }
-
     /** Removes the container, its anonymous volumes and tmpfs, and its parent cgroup; off the call's path. */
     void destroy(Container c) {
         Runnable remove = () -> {
             try {
-                docker.removeContainerCmd(c.id()).withForce(true).withRemoveVolumes(true).exec();
+                engine.remove(c.id());
             }
             catch (NotFoundException | ConflictException ignored) {
                 // already gone, or being removed by the session's end at this moment
@@ -648,15 +300,12 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             catch (RuntimeException e) {
                 log.warn("could not remove container {}: {}", c.name(), e.getMessage());
             }
-            live.remove(c.id());
-            if (cgroups != null) {
-                cgroups.remove(c.name());
-            }
+            forgetLive(c.id(), c.name());
         };
         try {
             // at once, in parallel: whatever still runs in it stops now (a program that printed the end
             // marker itself and went on), not when its turn for removal comes
-            io.execute(() -> kill(c));
+            io.execute(() -> engine.kill(c.id()));
             reaper.execute(remove);
         }
         catch (java.util.concurrent.RejectedExecutionException e) {
@@ -664,23 +313,17 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
     }
 
-    private static String key(Path workspace, String language) {
-        return workspace + "\0" + language;
-    }
-
-    private synchronized Container takeWarm(Path workspace, String language) {
-        Deque<Container> q = warm.get(key(workspace, language));
-        if (q == null || q.isEmpty()) {
-            return null;
+    private void forgetLive(String id, String name) {
+        live.remove(id);
+        if (cgroups != null) {
+            cgroups.remove(name);
         }
-        warmCount--;
-        return q.poll();
     }
 
     /** After a call, the session's next container of that language is started in the background. */
     void refill(Path workspace, String language) {
         int want = config.pool() == null ? 0 : config.pool().getOrDefault(language, 0);
-        if (want == 0 || closed) {
+        if (want == 0 || warm.isClosed()) {
             return;
         }
         try {
@@ -693,73 +336,50 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     /** Starts containers until the session has {@code want} warm ones of the language (or warm_max is reached). */
     void fill(Path workspace, String language, int want) {
-        while (true) {
-            synchronized (this) {
-                Deque<Container> q = warm.get(key(workspace, language));
-                if (closed || (q != null && q.size() >= want) || warmCount >= config.warmMax()
-                        || ended.containsKey(workspace) || !Files.isDirectory(workspace)) {
-                    return;
-                }
-                warmCount++; // reserved before starting outside the lock
-            }
+        Key key = new Key(workspace, language);
+        while (warm.reserve(key, want, () -> wanted(workspace))) {
             Container c;
             try {
                 c = start(workspace, language, true);
             }
             catch (RuntimeException e) {
-                synchronized (this) {
-                    warmCount--;
-                }
+                warm.cancelReservation();
                 log.debug("warm container for {} not started: {}", language, e.getMessage());
                 return;
             }
-            synchronized (this) {
-                if (!closed && !ended.containsKey(workspace) && Files.isDirectory(workspace)) {
-                    warm.computeIfAbsent(key(workspace, language), k -> new ArrayDeque<>()).add(c);
-                    continue;
-                }
-                warmCount--;
+            if (!warm.offer(key, c, () -> wanted(workspace))) {
+                destroy(c);
+                return;
             }
-            destroy(c);
-            return;
         }
+    }
+
+    /** Whether a warm container for this workspace is still worth keeping: its session goes on. */
+    private boolean wanted(Path workspace) {
+        return !ended.containsKey(workspace) && Files.isDirectory(workspace);
     }
 
     /** The session ended: its warm containers go before its workspace does. */
     void forget(Path workspace) {
-        List<Container> gone = new ArrayList<>();
         long now = System.nanoTime();
         // session directories are random and never reused: remembering them for a while is enough
         ended.values().removeIf(t -> now - t > TimeUnit.MINUTES.toNanos(10));
-        synchronized (this) {
-            ended.put(workspace, now);
-            String prefix = workspace + "\0";
-            warm.entrySet().removeIf(e -> {
-                if (e.getKey().startsWith(prefix)) {
-                    gone.addAll(e.getValue());
-                    warmCount -= e.getValue().size();
-                    return true;
-                }
-                return false;
-            });
-        }
-        for (Container c : gone) {
+        // marked before the removal: a container offered meanwhile either is removed here or is refused
+        ended.put(workspace, now);
+        for (Container c : warm.removeAll(k -> k.workspace().equals(workspace))) {
             try {
-                docker.removeContainerCmd(c.id()).withForce(true).withRemoveVolumes(true).exec();
+                engine.remove(c.id());
             }
             catch (RuntimeException ignored) {
                 // gone already
             }
-            live.remove(c.id());
-            if (cgroups != null) {
-                cgroups.remove(c.name());
-            }
+            forgetLive(c.id(), c.name());
         }
     }
 
     @Override
     public void close() {
-        closed = true;
+        warm.close();
         reaper.shutdown();
         try {
             reaper.awaitTermination(20, TimeUnit.SECONDS);
@@ -767,14 +387,11 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        synchronized (this) {
-            warm.clear();
-            warmCount = 0;
-        }
+        warm.drain(); // every one of them is in live too, removed next
         for (Map.Entry<String, String> e : List.copyOf(live.entrySet())) {
             String id = e.getKey();
             try {
-                docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+                engine.remove(id);
             }
             catch (DockerException | IllegalStateException ignored) {
                 // gone already, or the engine went away with it
@@ -782,10 +399,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             catch (RuntimeException ignored) {
                 // closing: nothing more to do about one container
             }
-            live.remove(id);
-            if (cgroups != null) {
-                cgroups.remove(e.getValue());
-            }
+            forgetLive(id, e.getValue());
         }
     }
 }

@@ -16,8 +16,6 @@ import dev.warden.exec.Executor;
 import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
 import java.io.IOException;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -213,11 +211,11 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             return "no Docker engine is reachable at " + config.dockerHost() + " (no such socket)";
         }
         try {
-            EngineSocket.Reply ping = socket.request("GET", "/_ping", null);
+            EngineSocket.Reply ping = socket.ping();
             if (ping.status() != 200) {
                 return "the Docker engine at " + config.dockerHost() + " does not answer (ping: " + ping.status() + ")";
             }
-            String info = socket.request("GET", "/info", null).body();
+            String info = socket.info();
             readRuntimes(info);
             cgroupV1 = info.contains("\"CgroupDriver\":\"cgroupfs\"") && !info.contains("\"CgroupVersion\":\"2\"")
                     && CgroupFiles.usable(Path.of("/sys/fs/cgroup"));
@@ -254,7 +252,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             return;
         }
         try {
-            readRuntimes(socket.request("GET", "/info", null).body());
+            readRuntimes(socket.info());
         }
         catch (IOException | RuntimeException e) {
             runtimesCheckedAt = System.nanoTime(); // the engine's own problem is found by the next probe
@@ -321,8 +319,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             return true;
         }
         try {
-            String name = URLEncoder.encode(config.imagePrefix() + language, StandardCharsets.UTF_8);
-            EngineSocket.Reply r = socket.request("GET", "/images/" + name + "/json", null);
+            EngineSocket.Reply r = socket.image(config.imagePrefix() + language);
             if (r.status() != 200) {
                 imageMissingSince.put(language, System.nanoTime());
                 return false;

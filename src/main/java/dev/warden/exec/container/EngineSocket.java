@@ -15,6 +15,10 @@ import java.nio.file.Path;
  * streams of a run, and the few small requests on the start-up path (ping, info, image list) that
  * must not wait for docker-java to load. docker-java's own attach cannot half-close the stream,
  * so a program would never see the end of its stdin; here stdin ends when it is written.
+ *
+ * <p>The only class that speaks raw HTTP to the engine: every path it is asked for is one of the
+ * typed requests below. Everything else (create, start, kill, inspect, remove, exec create, list)
+ * goes through docker-java ({@link DockerEngine}).
  */
 final class EngineSocket {
 
@@ -36,10 +40,52 @@ final class EngineSocket {
     record Reply(int status, String body) {
     }
 
+    private static final java.util.regex.Pattern STATUS_CODE = java.util.regex.Pattern.compile("\"StatusCode\"\\s*:\\s*(-?\\d+)");
+    private static final java.util.regex.Pattern EXIT_CODE = java.util.regex.Pattern.compile("\"ExitCode\"\\s*:\\s*(-?\\d+)");
+    private static final java.util.regex.Pattern RUNNING = java.util.regex.Pattern.compile("\"Running\"\\s*:\\s*true");
+
+    /** {@code GET /_ping}. */
+    Reply ping() throws IOException {
+        return request("GET", "/_ping", null);
+    }
+
+    /** {@code GET /info}: the engine's configuration, as JSON. */
+    String info() throws IOException {
+        return request("GET", "/info", null).body();
+    }
+
+    /** {@code GET /images/NAME/json}: 200 with the image's JSON when it is there. */
+    Reply image(String name) throws IOException {
+        return request("GET", "/images/" + java.net.URLEncoder.encode(name, StandardCharsets.UTF_8) + "/json", null);
+    }
+
+    /** The hijacked stream of the container's main process: its stdin, stdout and stderr. */
+    Hijacked attach(String containerId) throws IOException {
+        return hijack("/containers/" + containerId + "/attach?stream=1&stdin=1&stdout=1&stderr=1", null);
+    }
+
+    /** Starts a created exec and returns its hijacked stream. */
+    Hijacked startExec(String execId) throws IOException {
+        return hijack("/exec/" + execId + "/start", "{\"Detach\":false,\"Tty\":false}");
+    }
+
+    /** {@code POST /containers/ID/wait}: the container's exit status once it has exited; -1 if the answer has none. */
+    int waitStatus(String containerId) throws IOException {
+        java.util.regex.Matcher m = STATUS_CODE.matcher(request("POST", "/containers/" + containerId + "/wait", null).body());
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    /** {@code GET /exec/ID/json}: the exec's exit code, or null while it runs (or none is recorded yet). */
+    Integer execExitCode(String execId) throws IOException {
+        String body = request("GET", "/exec/" + execId + "/json", null).body();
+        java.util.regex.Matcher m = EXIT_CODE.matcher(body);
+        return !RUNNING.matcher(body).find() && m.find() ? Integer.parseInt(m.group(1)) : null;
+    }
+
     /** An engine that stops answering must not hold a call forever: the connection is closed after this. */
     static final long ANSWER_TIMEOUT_MS = 30_000;
 
-    Reply request(String method, String path, String jsonBody) throws IOException {
+    private Reply request(String method, String path, String jsonBody) throws IOException {
         try (SocketChannel ch = connect()) {
             var guard = closeAfter(ch, ANSWER_TIMEOUT_MS);
             byte[] body = jsonBody == null ? new byte[0] : jsonBody.getBytes(StandardCharsets.UTF_8);
@@ -81,7 +127,7 @@ final class EngineSocket {
      * Opens the hijacked stream of an attach ({@code POST /containers/ID/attach?...}) or an exec
      * start ({@code POST /exec/ID/start}) and returns it after the engine's 101.
      */
-    Hijacked hijack(String path, String jsonBody) throws IOException {
+    private Hijacked hijack(String path, String jsonBody) throws IOException {
         SocketChannel ch = connect();
         var guard = closeAfter(ch, ANSWER_TIMEOUT_MS);
         try {

@@ -9,10 +9,8 @@ import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
 import dev.warden.exec.StubRequest;
 import dev.warden.exec.Usage;
+import dev.warden.exec.WarmPool;
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -29,17 +27,13 @@ public final class InlineExecutor implements Executor {
 
     private static final Logger log = LoggerFactory.getLogger(InlineExecutor.class);
 
-    /** System trees a read-only tool needs to start: its binary, libraries, locale, time zone. */
-    private static final List<String> SYSTEM_READ = List.of("/usr", "/etc/ld.so.cache", "/etc/alternatives",
-            "/etc/localtime", "/usr/share/zoneinfo");
-
     private final Launcher launcher;
     private final SlotPool slots;
     private final ProcessRun processes;
     private final ExecutorService background;
-    /** One launcher started ahead, waiting for its request as a slot's inline uid; null when none. */
-    private Stub warm;
-    private boolean closed;
+    /** One launcher started ahead, waiting for its request as a slot's inline uid. */
+    private final WarmPool<String, Stub> warm = new WarmPool<>(1);
+    private static final String ANY = "inline";
 
     /** A launcher ({@code warden-spawn --request}) that will serve exactly one run as its slot's inline uid. */
     private record Stub(Process process, Slot slot) {
@@ -98,24 +92,10 @@ public final class InlineExecutor implements Executor {
     }
 
     private ExecOutcome runIn(Stub stub, ExecRequest request, Limits limits) {
-        Path cwd = request.workspace().resolve(request.cwd());
-        // uid and gid were fixed when the launcher started; a request cannot name them
-        StubRequest req = new StubRequest()
-            .option("--rlimit", "nproc=1").option("--rlimit", "core=0").option("--rlimit", "fsize=0")
-            .option("--rlimit", "cpu=" + limits.cpuSeconds())
-            .option("--rlimit", "nofile=" + limits.openFiles())
-            .option("--rlimit", "as=" + (long) limits.memoryMb() * 1024 * 1024);
-        for (String p : SYSTEM_READ) {
-            req.option("--landlock-ro", p);
-        }
-        req.option("--landlock-ro", request.workspace().toString()).option("--landlock-rw", "/dev/null")
-            .option("--chdir", cwd.toString());
-        for (Map.Entry<String, String> e : inlineEnv(request.workspace(), request.env()).entrySet()) {
-            req.option("--env", e.getKey() + "=" + e.getValue());
-        }
+        StubRequest req = InlinePlan.request(request, limits);
         Process p = stub.process();
         try {
-            ProcessRun.Raw raw = processes.run(p, req.argv(request.argv()).encode(), request.stdin(),
+            ProcessRun.Raw raw = processes.run(p, req.encode(), request.stdin(),
                     limits.timeoutMs(), limits.outputBytes(), p::destroyForcibly, request.cancel());
             if (raw.stopped() != null) {
                 return new ExecOutcome.Killed(raw.stopped(), raw.stdout(), raw.stderr(), raw.durationMs(), Usage.UNKNOWN);
@@ -137,52 +117,36 @@ public final class InlineExecutor implements Executor {
         }
     }
 
-    /**
-     * Started as root with only the uid and gid fixed; it reads its request before it does anything else.
-     * Fixed with them: a new session keyring (the server's is never the run's), the syscall filter
-     * just before the program, and the start mark that tells a setup failure from the program's own.
-     */
+    /** The launcher of a slot's inline uid, waiting for its request (see {@link InlinePlan}). */
     private Stub start(Slot slot) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(launcher.path().toString(), "--session-keyring", "--uid",
-                Integer.toString(slot.inlineUid()), "--gid", Integer.toString(slot.gid()), "--seccomp", "--mark-exec",
-                "--request");
+        ProcessBuilder pb = new ProcessBuilder(new InlinePlan(launcher.path(), slot.inlineUid(), slot.gid()).argv());
         pb.environment().clear();
         return new Stub(pb.start(), slot);
     }
 
-    private synchronized Stub takeWarm() {
-        Stub s = warm;
-        warm = null;
-        if (s != null && !s.process().isAlive()) {
-            background.execute(() -> end(s));
-            return null;
-        }
-        return s;
+    private Stub takeWarm() {
+        return warm.take(ANY, s -> s.process().isAlive(), s -> background.execute(() -> end(s)));
     }
 
     /** Starts the next launcher (on a background thread), if a slot is spare: a call never waits for one. */
     private void refill() {
-        synchronized (this) {
-            if (warm != null || closed) {
-                return;
-            }
+        if (!warm.reserve(ANY, 1, () -> true)) {
+            return;
         }
         Slot slot = null;
         try {
             slot = slots.available() > 1 ? slots.tryAcquire(0) : null;
             if (slot == null) {
+                warm.cancelReservation();
                 return;
             }
             Stub s = start(slot);
-            synchronized (this) {
-                if (warm == null && !closed) {
-                    warm = s;
-                    return;
-                }
+            if (!warm.offer(ANY, s, () -> true)) {
+                end(s);
             }
-            end(s);
         }
         catch (IOException | InterruptedException e) {
+            warm.cancelReservation();
             if (slot != null) {
                 slots.release(slot);
             }
@@ -203,23 +167,6 @@ public final class InlineExecutor implements Executor {
 
     /** No launcher starts ahead from now on, and the waiting one is ended. */
     void close() {
-        Stub s;
-        synchronized (this) {
-            closed = true;
-            s = warm;
-            warm = null;
-        }
-        if (s != null) {
-            end(s);
-        }
-    }
-
-    /** The environment of an inline run: the call's own (already filtered), then fixed keys that win. */
-    private static Map<String, String> inlineEnv(Path workspace, Map<String, String> extra) {
-        Map<String, String> env = new java.util.LinkedHashMap<>(extra);
-        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", workspace.toString());
-        env.put("LANG", "C.UTF-8");
-        return env;
+        warm.drain().forEach(this::end);
     }
 }

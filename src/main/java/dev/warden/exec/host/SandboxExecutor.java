@@ -3,21 +3,16 @@ package dev.warden.exec.host;
 import dev.warden.exec.AfterAnswer;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
+import dev.warden.exec.ExitClassifier;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
-import dev.warden.exec.StubRequest;
 import dev.warden.exec.Usage;
+import dev.warden.exec.WarmPool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -39,9 +34,6 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SandboxExecutor.class);
 
-    static final String SANDBOX_WORKSPACE = "/workspace";
-    private static final String STUB = "/.warden/spawn";
-
     private final Launcher launcher;
     private final SlotPool slots;
     private final Path bwrap;
@@ -50,10 +42,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     private final ProcessRun processes;
     private final ExecutorService background;
     private final int warmPerSession;
-    private final int warmMax;
-    private final Map<Path, Deque<Sandbox>> warm = new LinkedHashMap<>(16, 0.75f, true); // LRU by access
-    private int warmCount;
-    private volatile boolean closed;
+    private final WarmPool<Path, Sandbox> warm;
     /**
      * Bumped by {@link #forget} (a session's end, or a restore that swapped its workspace): a sandbox
      * started for an older generation binds a tree that is no longer the workspace, so it is not kept.
@@ -74,7 +63,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         this.processes = processes;
         this.background = background;
         this.warmPerSession = warmPerSession;
-        this.warmMax = warmMax;
+        this.warm = new WarmPool<>(warmMax);
     }
 
     @Override
@@ -137,19 +126,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             pidHitsBefore = cg.pidsLimitHits();
             oomBefore = cg.oomKills();
         }
-        StubRequest stub = new StubRequest()
-            .option("--rlimit", "cpu=" + limits.cpuSeconds())
-            .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
-            .option("--rlimit", "nofile=" + limits.openFiles())
-            .option("--umask", "0002")
-            .option("--chdir", request.cwd().isEmpty() ? SANDBOX_WORKSPACE : SANDBOX_WORKSPACE + "/" + request.cwd());
-        for (Map.Entry<String, String> e : sandboxEnv(request.env()).entrySet()) {
-            stub.option("--env", e.getKey() + "=" + e.getValue());
-        }
-        for (Map.Entry<String, String> f : request.files().entrySet()) {
-            stub.option("--file", f.getKey()).option("--data", f.getValue());
-        }
-        byte[] preamble = stub.argv(request.argv()).encode();
+        byte[] preamble = BwrapPlan.request(request, limits).encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
         try {
@@ -176,78 +153,13 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             return new ExecOutcome.Refused("the sandbox could not be created", false);
         }
         int code = raw.exitCode();
-        if (oom || (code == 137 && cg != null && cg.memoryLimitHit())) {
-            return new ExecOutcome.Killed("it exceeded the memory limit of " + limits.memoryMb() + " MB",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        if ((code == 137 || code == 152) && usage.cpuMs() != null && usage.cpuMs() >= limits.cpuSeconds() * 1000 - 50) {
-            return new ExecOutcome.Killed("it used up its CPU time limit of " + limits.cpuSeconds() + " s",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        if (code == 153) { // SIGXFSZ
-            return new ExecOutcome.Killed("it tried to write a file larger than " + limits.fileSizeMb() + " MB",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        if (code == 137 && pidsHit) {
-            return new ExecOutcome.Killed("it hit the limit of " + limits.pids() + " processes",
-                    raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-        }
-        return new ExecOutcome.Completed(code, raw.stdout(), raw.stderr(), raw.durationMs(), usage);
-    }
-
-    /** Nothing of the server's environment: a fixed minimal set, then the call's filtered extras. */
-    static Map<String, String> sandboxEnv(Map<String, String> extra) {
-        Map<String, String> env = new LinkedHashMap<>(extra);
-        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", SANDBOX_WORKSPACE);
-        env.put("TMPDIR", "/tmp");
-        env.put("LANG", "C.UTF-8");
-        env.put("USER", "sandbox");
-        return env;
+        boolean memoryHit = oom || (code == ExitClassifier.SIGKILL && cg != null && cg.memoryLimitHit());
+        return ExitClassifier.of(limits).exited(code, new ExitClassifier.Evidence(memoryHit, pidsHit, usage.cpuMs()),
+                raw.stdout(), raw.stderr(), raw.durationMs(), usage, null);
     }
 
     Sandbox start(Slot slot, Path workspace) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(launcher.path().toString());
-        if (slot.cgroups() != null) {
-            for (Path p : slot.cgroups().joinPaths()) {
-                cmd.add("--cgroup");
-                cmd.add(p.toString());
-            }
-        }
-        // a fresh session keyring, joined as root before the uid drop: the server's own stays out of reach
-        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + baseLimits.pids(), "--rlimit", "core=0",
-                "--uid", Integer.toString(slot.uid()), "--gid", Integer.toString(slot.gid()), "--",
-                bwrap.toString(),
-                // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
-                // --as-pid-1: the program is the namespace's init, so when it exits the kernel kills
-                // everything it left; without it bwrap leaves a zombie on the host for every run.
-                "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
-                "--as-pid-1",
-                "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
-                "--ro-bind", "/usr", "/usr",
-                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
-                "--ro-bind-try", "/etc/ssl", "/etc/ssl",
-                "--ro-bind", etcDir.resolve("passwd").toString(), "/etc/passwd",
-                "--ro-bind", etcDir.resolve("group").toString(), "/etc/group",
-                "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",
-                "--ro-bind", etcDir.resolve("nsswitch.conf").toString(), "/etc/nsswitch.conf",
-                "--ro-bind", launcher.path().toString(), STUB,
-                "--proc", "/proc", "--dev", "/dev",
-                "--size", Long.toString((long) baseLimits.tmpMb() * 1024 * 1024), "--tmpfs", "/tmp",
-                "--bind", workspace.toString(), SANDBOX_WORKSPACE,
-                // last: the root tmpfs (/, /etc as a directory, mount points) read-only too; only
-                // /tmp and /workspace, mounts of their own, stay writable
-                "--remount-ro", "/",
-                "--chdir", SANDBOX_WORKSPACE,
-                // the syscall filter is the stub's, after bwrap has made the namespaces and mounts it forbids;
-                // the mark on stderr tells Warden the program was started (no mark: the sandbox was not made)
-                "--", STUB, "--request", "--seccomp", "--mark-exec"));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        ProcessBuilder pb = new ProcessBuilder(BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace).argv());
         pb.environment().clear();
         return new Sandbox(pb.start(), slot, workspace);
     }
@@ -285,33 +197,12 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         }
     }
 
-    private synchronized Sandbox takeWarm(Path workspace) {
-        Deque<Sandbox> q = warm.get(workspace);
-        while (q != null && !q.isEmpty()) {
-            Sandbox sb = q.poll();
-            warmCount--;
-            if (sb.process().isAlive()) {
-                return sb;
-            }
-            background.execute(() -> destroy(sb));
-        }
-        return null;
+    private Sandbox takeWarm(Path workspace) {
+        return warm.take(workspace, sb -> sb.process().isAlive(), sb -> background.execute(() -> destroy(sb)));
     }
 
     private boolean evictOneWarm() {
-        Sandbox victim = null;
-        synchronized (this) {
-            for (Iterator<Deque<Sandbox>> it = warm.values().iterator(); it.hasNext() && victim == null;) {
-                Deque<Sandbox> q = it.next();
-                victim = q.poll();
-                if (q.isEmpty()) {
-                    it.remove();
-                }
-            }
-            if (victim != null) {
-                warmCount--;
-            }
-        }
+        Sandbox victim = warm.evictOne();
         if (victim == null) {
             return false;
         }
@@ -330,42 +221,28 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     /** Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile. */
     private void refill(Path workspace, int generation) {
-        if (warmPerSession == 0 || closed) {
+        if (warmPerSession == 0 || warm.isClosed()) {
             return;
         }
         background.execute(() -> {
-            synchronized (this) {
-                Deque<Sandbox> q = warm.get(workspace);
-                if ((q != null && q.size() >= warmPerSession) || warmCount >= warmMax || !Files.isDirectory(workspace)
-                        || generation(workspace) != generation) {
-                    return;
-                }
-                warmCount++; // reserve before starting outside the lock
+            if (!warm.reserve(workspace, warmPerSession, () -> wanted(workspace, generation))) {
+                return;
             }
             Slot slot = null;
             try {
                 // Leave at least one slot for calls: a pre-created sandbox is a convenience.
                 slot = slots.available() > 1 ? slots.tryAcquire(0) : null;
                 if (slot == null) {
-                    synchronized (this) {
-                        warmCount--;
-                    }
+                    warm.cancelReservation();
                     return;
                 }
                 Sandbox sb = start(slot, workspace);
-                synchronized (this) {
-                    if (!closed && Files.isDirectory(workspace) && generation(workspace) == generation) {
-                        warm.computeIfAbsent(workspace, k -> new ArrayDeque<>()).add(sb);
-                        return;
-                    }
-                    warmCount--;
+                if (!warm.offer(workspace, sb, () -> wanted(workspace, generation))) {
+                    destroy(sb);
                 }
-                destroy(sb);
             }
             catch (IOException | InterruptedException e) {
-                synchronized (this) {
-                    warmCount--;
-                }
+                warm.cancelReservation();
                 if (slot != null) {
                     slots.release(slot);
                 }
@@ -374,19 +251,16 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         });
     }
 
+    /** Whether a sandbox for this workspace is still worth keeping: the session's, and the same tree. */
+    private boolean wanted(Path workspace, int generation) {
+        return Files.isDirectory(workspace) && generation(workspace) == generation;
+    }
+
     /** A session ends: its pre-created sandboxes go with it. */
     public void forget(Path workspace) {
-        Deque<Sandbox> q;
-        synchronized (this) {
-            generations.merge(workspace, 1, Integer::sum);
-            q = warm.remove(workspace);
-            if (q != null) {
-                warmCount -= q.size();
-            }
-        }
-        if (q != null) {
-            q.forEach(this::destroy);
-        }
+        // bumped before the removal: a sandbox offered meanwhile either is removed here or sees the new generation
+        generations.merge(workspace, 1, Integer::sum);
+        warm.removeAll(workspace::equals).forEach(this::destroy);
     }
 
     private void destroy(Sandbox sb) {
@@ -421,18 +295,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     /** From now on no sandbox is pre-created; those already made stay until close. */
     void stopPrewarming() {
-        closed = true;
+        warm.close();
     }
 
     @Override
     public void close() {
-        closed = true;
-        List<Sandbox> all = new ArrayList<>();
-        synchronized (this) {
-            warm.values().forEach(all::addAll);
-            warm.clear();
-            warmCount = 0;
-        }
-        all.forEach(this::destroy);
+        warm.drain().forEach(this::destroy);
     }
 }

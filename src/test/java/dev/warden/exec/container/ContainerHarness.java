@@ -80,7 +80,7 @@ final class ContainerHarness implements AutoCloseable {
     /** The OCI runtimes the local engine has registered (its /info), e.g. [runc, runsc]. */
     static java.util.Set<String> engineRuntimes() {
         try {
-            return ContainerRuntime.runtimesOf(EngineSocket.of("unix:///var/run/docker.sock").request("GET", "/info", null).body());
+            return ContainerRuntime.runtimesOf(EngineSocket.of("unix:///var/run/docker.sock").info());
         }
         catch (IOException | RuntimeException e) {
             return java.util.Set.of();

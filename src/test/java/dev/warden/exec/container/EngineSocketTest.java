@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /** The engine's multiplexed stream as Warden reads it (frames, caps, the end-of-run marker), and how a run's command is built. */
 class EngineSocketTest {
 
-    static final byte[] MARKER = ContainerExecutor.END_MARKER.getBytes(StandardCharsets.US_ASCII);
+    static final byte[] MARKER = ContainerCommand.END_MARKER.getBytes(StandardCharsets.US_ASCII);
 
     private final ByteArrayOutputStream wire = new ByteArrayOutputStream();
 
@@ -102,14 +102,14 @@ class EngineSocketTest {
 
     @Test
     void theJavaClassIsThePublicOneElseMain() {
-        assertEquals("Hello", ContainerExecutor.javaClass("import x;\npublic final class Hello { }"));
-        assertEquals("Main", ContainerExecutor.javaClass("class Foo { public static void main(String[] a) {} }"));
+        assertEquals("Hello", ContainerCommand.javaClass("import x;\npublic final class Hello { }"));
+        assertEquals("Main", ContainerCommand.javaClass("class Foo { public static void main(String[] a) {} }"));
     }
 
     @Test
     void placeholdersAreFilledOnceAndCodeIsNeverReadAsATemplate() {
         var vars = java.util.Map.of("{code}", "print('{class} {source} $1 \\\\')", "{class}", "Main", "{source}", "/tmp/warden/x.py");
         assertEquals(java.util.List.of("python3", "-c", "print('{class} {source} $1 \\\\')", "/tmp/warden/x.py:Main"),
-                ContainerExecutor.substitute(java.util.List.of("python3", "-c", "{code}", "{source}:{class}"), vars));
+                ContainerCommand.substitute(java.util.List.of("python3", "-c", "{code}", "{source}:{class}"), vars));
     }
 }

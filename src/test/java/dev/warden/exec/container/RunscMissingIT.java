@@ -31,7 +31,7 @@ class RunscMissingIT {
 
     @Test
     void askingForRunscWithoutItIsRefusedWithTheReason() throws Exception {
-        String info = EngineSocket.of("unix:///var/run/docker.sock").request("GET", "/info", null).body();
+        String info = EngineSocket.of("unix:///var/run/docker.sock").info();
         assertTrue(ContainerRuntime.runtimesOf(info).contains("runc"), "the local engine answers /info: " + info);
         String without = info.replaceAll("\"runsc\":\\{[^{}]*\\},?", "").replace(",}", "}");
         assertEquals(java.util.Set.of("runc"), ContainerRuntime.runtimesOf(without).stream()

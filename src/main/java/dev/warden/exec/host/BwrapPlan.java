@@ -1,0 +1,115 @@
+package dev.warden.exec.host;
+
+import dev.warden.exec.ExecRequest;
+import dev.warden.exec.Limits;
+import dev.warden.exec.StubRequest;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The isolation of one L2 sandbox as data: everything its launch depends on, and the command line
+ * built from it by pure code (no I/O, nothing read from the machine), so a golden test pins every
+ * flag. Read in order, it is the containment as a list of steps, each fatal if it fails: join the
+ * slot's cgroups, a fresh session keyring, the subreaper, rlimits, the uid drop; then bubblewrap's
+ * namespaces and mounts; then, inside, the stub's syscall filter and the start mark.
+ *
+ * @param launcher warden-spawn on the host
+ * @param cgroups the slot's cgroups to join (empty without cgroups)
+ * @param uid the slot's sandbox uid
+ * @param gid the workspace group
+ * @param pids RLIMIT_NPROC of the slot uid
+ * @param tmpBytes the size of the private /tmp
+ * @param bwrap bubblewrap on the host
+ * @param etcDir the files that stand in for /etc (passwd, group, hosts, nsswitch.conf)
+ * @param workspace the session workspace, the only writable host directory
+ */
+record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
+        Path etcDir, Path workspace) {
+
+    static final String WORKSPACE = "/workspace";
+    static final String STUB = "/.warden/spawn";
+
+    BwrapPlan {
+        cgroups = List.copyOf(cgroups);
+    }
+
+    /** The plan of a slot's sandbox for a workspace, under the server's base limits. */
+    static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace) {
+        return new BwrapPlan(launcher, slot.cgroups() == null ? List.of() : slot.cgroups().joinPaths(), slot.uid(),
+                slot.gid(), base.pids(), (long) base.tmpMb() * 1024 * 1024, bwrap, etcDir, workspace);
+    }
+
+    /** The launcher's command line: it runs bwrap, which runs the stub that waits for its request. */
+    List<String> argv() {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(launcher.toString());
+        for (Path p : cgroups) {
+            cmd.add("--cgroup");
+            cmd.add(p.toString());
+        }
+        // a fresh session keyring, joined as root before the uid drop: the server's own stays out of reach
+        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + pids, "--rlimit", "core=0",
+                "--uid", Integer.toString(uid), "--gid", Integer.toString(gid), "--",
+                bwrap.toString(),
+                // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
+                // --as-pid-1: the program is the namespace's init, so when it exits the kernel kills
+                // everything it left; without it bwrap leaves a zombie on the host for every run.
+                "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+                "--as-pid-1",
+                "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
+                "--ro-bind", "/usr", "/usr",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
+                "--ro-bind-try", "/etc/ssl", "/etc/ssl",
+                "--ro-bind", etcDir.resolve("passwd").toString(), "/etc/passwd",
+                "--ro-bind", etcDir.resolve("group").toString(), "/etc/group",
+                "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",
+                "--ro-bind", etcDir.resolve("nsswitch.conf").toString(), "/etc/nsswitch.conf",
+                "--ro-bind", launcher.toString(), STUB,
+                "--proc", "/proc", "--dev", "/dev",
+                "--size", Long.toString(tmpBytes), "--tmpfs", "/tmp",
+                "--bind", workspace.toString(), WORKSPACE,
+                // last: the root tmpfs (/, /etc as a directory, mount points) read-only too; only
+                // /tmp and /workspace, mounts of their own, stay writable
+                "--remount-ro", "/",
+                "--chdir", WORKSPACE,
+                // the syscall filter is the stub's, after bwrap has made the namespaces and mounts it forbids;
+                // the mark on stderr tells Warden the program was started (no mark: the sandbox was not made)
+                "--", STUB, "--request", "--seccomp", "--mark-exec"));
+        return List.copyOf(cmd);
+    }
+
+    /** The one request of the waiting stub: rlimits, umask, directory, environment, files, argv. */
+    static StubRequest request(ExecRequest request, Limits limits) {
+        StubRequest stub = new StubRequest()
+            .option("--rlimit", "cpu=" + limits.cpuSeconds())
+            .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
+            .option("--rlimit", "nofile=" + limits.openFiles())
+            .option("--umask", "0002")
+            .option("--chdir", request.cwd().isEmpty() ? WORKSPACE : WORKSPACE + "/" + request.cwd());
+        for (Map.Entry<String, String> e : env(request.env()).entrySet()) {
+            stub.option("--env", e.getKey() + "=" + e.getValue());
+        }
+        for (Map.Entry<String, String> f : request.files().entrySet()) {
+            stub.option("--file", f.getKey()).option("--data", f.getValue());
+        }
+        return stub.argv(request.argv());
+    }
+
+    /** Nothing of the server's environment: a fixed minimal set, then the call's filtered extras. */
+    static Map<String, String> env(Map<String, String> extra) {
+        Map<String, String> env = new LinkedHashMap<>(extra);
+        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.put("HOME", WORKSPACE);
+        env.put("TMPDIR", "/tmp");
+        env.put("LANG", "C.UTF-8");
+        env.put("USER", "sandbox");
+        return env;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.warden.exec.host;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.warden.exec.ExecRequest;
+import dev.warden.exec.Limits;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Golden tests of the L1 and L2 isolation plans: the exact command lines and requests for
+ * representative runs. They are meant to fail when a flag disappears or changes: each flag is a
+ * part of the boundary, and a change to one must be made here too, on purpose.
+ */
+class IsolationPlanTest {
+
+    // timeout 10 s, cpu 1500 ms (2 s), 256 MB, 64 pids, output, 16 MB files, 256 fds, 64 MB /tmp
+    private static final Limits LIMITS = new Limits(10_000, 1_500, 256, 64, 65536, 16, 256, 64);
+    private static final Path SPAWN = Path.of("/var/lib/warden/bin/warden-spawn");
+    private static final Path WS = Path.of("/var/lib/warden/sessions/abc");
+
+    @Test
+    void theSandboxLaunch() {
+        BwrapPlan plan = new BwrapPlan(SPAWN,
+                List.of(Path.of("/sys/fs/cgroup/memory/warden/i0/s3"), Path.of("/sys/fs/cgroup/pids/warden/i0/s3")),
+                61003, 61000, 64, 64L * 1024 * 1024, Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS);
+        assertEquals(List.of(
+                "/var/lib/warden/bin/warden-spawn",
+                "--cgroup", "/sys/fs/cgroup/memory/warden/i0/s3",
+                "--cgroup", "/sys/fs/cgroup/pids/warden/i0/s3",
+                "--session-keyring", "--reap", "--rlimit", "nproc=64", "--rlimit", "core=0",
+                "--uid", "61003", "--gid", "61000", "--",
+                "/usr/bin/bwrap",
+                "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+                "--as-pid-1",
+                "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
+                "--ro-bind", "/usr", "/usr",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
+                "--ro-bind-try", "/etc/ssl", "/etc/ssl",
+                "--ro-bind", "/var/lib/warden/etc/passwd", "/etc/passwd",
+                "--ro-bind", "/var/lib/warden/etc/group", "/etc/group",
+                "--ro-bind", "/var/lib/warden/etc/hosts", "/etc/hosts",
+                "--ro-bind", "/var/lib/warden/etc/nsswitch.conf", "/etc/nsswitch.conf",
+                "--ro-bind", "/var/lib/warden/bin/warden-spawn", "/.warden/spawn",
+                "--proc", "/proc", "--dev", "/dev",
+                "--size", "67108864", "--tmpfs", "/tmp",
+                "--bind", "/var/lib/warden/sessions/abc", "/workspace",
+                "--remount-ro", "/",
+                "--chdir", "/workspace",
+                "--", "/.warden/spawn", "--request", "--seccomp", "--mark-exec"), plan.argv());
+    }
+
+    @Test
+    void aSandboxWithoutCgroupsJoinsNone() {
+        BwrapPlan plan = new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 1024, Path.of("/usr/bin/bwrap"),
+                Path.of("/etc-dir"), WS);
+        assertEquals(List.of("/var/lib/warden/bin/warden-spawn", "--session-keyring", "--reap"),
+                plan.argv().subList(0, 3));
+    }
+
+    @Test
+    void theSandboxRequest() {
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put("main.py", "print(1)");
+        files.put("data/in.txt", "x");
+        ExecRequest r = new ExecRequest(List.of("/usr/bin/python3", "main.py"), WS, "sub/dir", null,
+                Map.of("FOO", "bar"), files);
+        assertEquals(List.of(
+                "--rlimit", "cpu=2", "--rlimit", "fsize=16777216", "--rlimit", "nofile=256",
+                "--umask", "0002", "--chdir", "/workspace/sub/dir",
+                "--env", "FOO=bar",
+                "--env", "PATH=/usr/local/bin:/usr/bin:/bin", "--env", "HOME=/workspace", "--env", "TMPDIR=/tmp",
+                "--env", "LANG=C.UTF-8", "--env", "USER=sandbox",
+                "--file", "main.py", "--data", "print(1)", "--file", "data/in.txt", "--data", "x",
+                "--", "/usr/bin/python3", "main.py"), BwrapPlan.request(r, LIMITS).tokens());
+    }
+
+    @Test
+    void theCallCannotOverrideTheFixedEnvironment() {
+        ExecRequest r = new ExecRequest(List.of("env"), WS, "", null, Map.of("HOME", "/root", "PATH", "/evil",
+                "USER", "root", "LANG", "x", "TMPDIR", "/var/tmp"));
+        assertEquals(List.of("HOME=/workspace", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/tmp",
+                "USER=sandbox"), envOf(BwrapPlan.request(r, LIMITS).tokens()));
+        assertEquals(List.of("HOME=/var/lib/warden/sessions/abc", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin",
+                "TMPDIR=/var/tmp", "USER=root"), envOf(InlinePlan.request(r, LIMITS).tokens()));
+    }
+
+    /** The --env values of a request, sorted (the call's map has no order of its own). */
+    private static List<String> envOf(List<String> tokens) {
+        java.util.List<String> env = new java.util.ArrayList<>();
+        for (int i = 0; i + 1 < tokens.size() && !tokens.get(i).equals("--"); i++) {
+            if (tokens.get(i).equals("--env")) {
+                env.add(tokens.get(++i));
+            }
+        }
+        java.util.Collections.sort(env);
+        return env;
+    }
+
+    @Test
+    void theInlineLaunch() {
+        assertEquals(List.of("/var/lib/warden/bin/warden-spawn", "--session-keyring", "--uid", "61010", "--gid", "61000",
+                "--seccomp", "--mark-exec", "--request"), new InlinePlan(SPAWN, 61010, 61000).argv());
+    }
+
+    @Test
+    void theInlineRequest() {
+        ExecRequest r = new ExecRequest(List.of("ls", "-la"), WS, "src", null, Map.of("TERM", "dumb"));
+        assertEquals(List.of(
+                "--rlimit", "nproc=1", "--rlimit", "core=0", "--rlimit", "fsize=0",
+                "--rlimit", "cpu=2", "--rlimit", "nofile=256", "--rlimit", "as=268435456",
+                "--landlock-ro", "/usr", "--landlock-ro", "/etc/ld.so.cache", "--landlock-ro", "/etc/alternatives",
+                "--landlock-ro", "/etc/localtime", "--landlock-ro", "/usr/share/zoneinfo",
+                "--landlock-ro", "/var/lib/warden/sessions/abc", "--landlock-rw", "/dev/null",
+                "--chdir", "/var/lib/warden/sessions/abc/src",
+                "--env", "TERM=dumb",
+                "--env", "PATH=/usr/local/bin:/usr/bin:/bin", "--env", "HOME=/var/lib/warden/sessions/abc",
+                "--env", "LANG=C.UTF-8",
+                "--", "ls", "-la"), InlinePlan.request(r, LIMITS).tokens());
+    }
+}
