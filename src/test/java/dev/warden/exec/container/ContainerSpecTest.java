@@ -59,9 +59,11 @@ class ContainerSpecTest {
     /** What goes to the engine: docker-java's create body, as JSON, filled from the spec. */
     @Test
     void theCreateRequestCarriesTheSpecAndNothingElse() throws Exception {
-        CreateContainerCmdImpl cmd = new CreateContainerCmdImpl(c -> { throw new AssertionError("never sent"); }, null, "warden/python");
+        CreateContainerCmdImpl cmd = new CreateContainerCmdImpl(c -> {
+            throw new AssertionError("never sent");
+        }, null, "warden/python");
         DockerCreate.fill(cmd, spec("runc", "/warden-l3/warden-4242-7"));
-        ObjectMapper json = new ObjectMapper().setSerializationInclusion(JsonInclude.Include.NON_NULL);
+        ObjectMapper json = new ObjectMapper().setDefaultPropertyInclusion(JsonInclude.Include.NON_NULL);
         JsonNode sent = json.readTree(json.writeValueAsString(cmd));
         JsonNode golden = json.readTree("""
             {
