@@ -30,7 +30,6 @@ import dev.warden.session.Leftovers;
 import dev.warden.session.Volumes;
 import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Workspaces;
-import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -196,9 +195,9 @@ final class WardenServer implements AutoCloseable {
         }
     }
 
-    private static void stopOperatorOnly(CompletableFuture<org.eclipse.jetty.server.Server> operatorOnly) throws Exception {
+    private static void stopOperatorOnly(CompletableFuture<HttpTransport.OperatorOnly> operatorOnly) throws Exception {
         operatorOnly.complete(null); // not started yet: now it never will be
-        org.eclipse.jetty.server.Server s = operatorOnly.getNow(null);
+        HttpTransport.OperatorOnly s = operatorOnly.getNow(null);
         if (s != null) {
             s.stop();
         }
@@ -341,7 +340,6 @@ final class WardenServer implements AutoCloseable {
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
         String version = Warden.version();
-        var mapper = new JacksonMcpJsonMapper(json);
 
         if (operatorState != null) {
             own("operator state file", operatorState, OperatorCli::forget);
@@ -358,20 +356,20 @@ final class WardenServer implements AutoCloseable {
                     throw new ConfigException("operator.listen must be a loopback address under stdio, not "
                             + at.host(), null);
                 }
-                CompletableFuture<org.eclipse.jetty.server.Server> operatorOnly = own("operator console",
+                CompletableFuture<HttpTransport.OperatorOnly> operatorOnly = own("operator console",
                         new CompletableFuture<>(), WardenServer::stopOperatorOnly);
                 answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, instance, operatorState,
                         operatorToken, operatorOnly), startup);
             }
             quiesce(tools, approvals, executions);
-            return () -> StdioTransport.run(mapper, json, tools, version, () -> answered.complete(null));
+            return () -> StdioTransport.run(json, tools, version, () -> answered.complete(null));
         }
         long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
         return () -> {
             HttpTransport http;
             try {
                 http = own("HTTP transport", HttpTransport.start(binding, tokens, config.http().allowedOrigins(),
-                        config.http().allowedHosts(), config.http().maxRequestBytes(), mapper, json, tools, version,
+                        config.http().allowedHosts(), config.http().maxRequestBytes(), json, tools, version,
                         workspaces::end, operator, new HttpTransport.SessionCaps(config.server().maxSessionsPerClient(),
                                 config.server().maxSessions())), h -> h.close());
             }
@@ -398,14 +396,14 @@ final class WardenServer implements AutoCloseable {
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */
     private static void startOperatorConsole(HttpTransport.Binding at, HttpTransport.Operator operator, ObjectMapper json,
             Instance instance, Path operatorState, String operatorToken,
-            CompletableFuture<org.eclipse.jetty.server.Server> started) {
+            CompletableFuture<HttpTransport.OperatorOnly> started) {
         try {
-            org.eclipse.jetty.server.Server server = HttpTransport.startOperatorOnly(at, operator, json);
+            HttpTransport.OperatorOnly server = HttpTransport.startOperatorOnly(at, operator, json);
             if (!started.complete(server)) { // shut down meanwhile
                 server.stop();
                 return;
             }
-            int port = ((org.eclipse.jetty.server.ServerConnector) server.getConnectors()[0]).getLocalPort();
+            int port = server.port();
             String url = "http://" + at.host() + ":" + port + "/operator";
             publish(instance, operatorState, Map.of("url", url, "token", operatorToken));
             log().info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));

@@ -218,11 +218,7 @@ class ArchitectureTest {
     @Test
     void onlyMcpImportsTheSdkAndJetty() {
         // mcp: "The only package (with its compat workarounds) that imports the MCP SDK or Jetty."
-        // Known violation, excepted by name: the composition root dev.warden.WardenServer builds the SDK's JSON
-        // mapper and holds the operator-only Jetty Server. Moving that into mcp is issue 12 work beyond
-        // these rules; once it moves, drop the exception.
         noClasses().that().resideOutsideOfPackage("dev.warden.mcp..")
-                .and().doNotHaveFullyQualifiedName("dev.warden.WardenServer")
                 .should().dependOnClassesThat().resideInAnyPackage(MCP_SDK_AND_JETTY)
                 .because("only dev.warden.mcp imports the MCP SDK or Jetty")
                 .check(warden);

@@ -63,8 +63,9 @@ public final class HttpTransport implements AutoCloseable {
     // takes only the (deprecated) security validator, which the Streamable one shares
     @SuppressWarnings("deprecation")
     public static HttpTransport start(Binding bind, List<String> tokens, List<String> extraOrigins,
-            List<String> extraHosts, int maxRequestBytes, McpJsonMapper mapper, ObjectMapper json, WardenTools tools,
+            List<String> extraHosts, int maxRequestBytes, ObjectMapper json, WardenTools tools,
             String version, Consumer<String> sessionEnded, Operator operator, SessionCaps caps) throws Exception {
+        McpJsonMapper mapper = new io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper(json);
         SessionOwners owners = new SessionOwners(caps.perClient(), caps.total(), !tokens.isEmpty(), System::nanoTime);
         // DNS-rebinding protection, which the SDK leaves off unless given a validator (see RebindingProtection)
         var validator = RebindingProtection.validator(bind.host(), isWildcard(bind.host()), extraOrigins, extraHosts);
@@ -176,12 +177,30 @@ public final class HttpTransport implements AutoCloseable {
         }
     }
 
+    /** The operator console served alone (under stdio): the port it bound, and how it stops. */
+    public static final class OperatorOnly {
+
+        private final Server jetty;
+
+        private OperatorOnly(Server jetty) {
+            this.jetty = jetty;
+        }
+
+        public int port() {
+            return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+        }
+
+        public void stop() throws Exception {
+            jetty.stop();
+        }
+    }
+
     /**
      * The operator console alone, for a server that speaks MCP over stdio: loopback only.
      *
-     * @return the running Jetty; its port is the one bound
+     * @return the running console; its port is the one bound
      */
-    public static Server startOperatorOnly(Binding bind, Operator operator, ObjectMapper json) throws Exception {
+    public static OperatorOnly startOperatorOnly(Binding bind, Operator operator, ObjectMapper json) throws Exception {
         if (!isLoopback(bind.host())) {
             throw new IllegalArgumentException("operator.listen must be a loopback address under stdio, not " + bind.host());
         }
@@ -200,7 +219,7 @@ public final class HttpTransport implements AutoCloseable {
         jetty.setHandler(ctx);
         jetty.setErrorHandler(new QuietErrors());
         jetty.start();
-        return jetty;
+        return new OperatorOnly(jetty);
     }
 
     public static boolean isWildcard(String host) {

@@ -17,8 +17,8 @@ public final class StdioTransport {
     }
 
     /** {@code firstAnswer} runs once the first line (normally the answer to initialize) is on stdout. */
-    public static void run(McpJsonMapper mapper, ObjectMapper json, WardenTools tools, String version,
-            Runnable firstAnswer) throws Exception {
+    public static void run(ObjectMapper json, WardenTools tools, String version, Runnable firstAnswer) throws Exception {
+        McpJsonMapper mapper = new io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper(json);
         // The protocol owns fd 1. Anything else that prints to System.out goes to stderr instead.
         FileOutputStream stdout = new FileOutputStream(FileDescriptor.out);
         System.setOut(System.err);

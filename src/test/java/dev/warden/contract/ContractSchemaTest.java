@@ -1,5 +1,6 @@
 package dev.warden.contract;
 
+import dev.warden.session.OwnGroup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -95,7 +96,7 @@ class ContractSchemaTest {
     @BeforeEach
     void setUp() throws Exception {
         dir = Files.createTempDirectory("warden-contract-");
-        workspaces = new Workspaces(dir.resolve("ws"), false, config.sandbox().gid(), ws -> { }, ws -> { });
+        workspaces = new Workspaces(dir.resolve("ws"), false, OwnGroup.gid(), ws -> { }, ws -> { });
         audit = new AuditLog(dir.resolve("audit.jsonl"), false, new ObjectMapper());
     }
 

@@ -1,5 +1,6 @@
 package dev.warden.pipeline;
 
+import dev.warden.session.OwnGroup;
 import dev.warden.call.Status;
 import dev.warden.contract.CallResult;
 import dev.warden.contract.CodeCall;
@@ -52,7 +53,7 @@ class L3RoutingTest {
     @BeforeEach
     void setUp() throws Exception {
         dir = Files.createTempDirectory("warden-l3-routing-");
-        workspaces = new Workspaces(dir.resolve("ws"), false, config.sandbox().gid(), ws -> { }, ws -> { });
+        workspaces = new Workspaces(dir.resolve("ws"), false, OwnGroup.gid(), ws -> { }, ws -> { });
         audit = new AuditLog(dir.resolve("audit.jsonl"), false, new ObjectMapper());
     }
 

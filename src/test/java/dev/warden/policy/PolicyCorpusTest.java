@@ -1,5 +1,6 @@
 package dev.warden.policy;
 
+import dev.warden.session.OwnGroup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,7 +36,7 @@ class PolicyCorpusTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        workspaces = new Workspaces(Files.createTempDirectory("warden-corpus-"), true, 61000, p -> { }, p -> { });
+        workspaces = new Workspaces(Files.createTempDirectory("warden-corpus-"), true, OwnGroup.gid(), p -> { }, p -> { });
         ws = workspaces.forSession("corpus");
         for (String f : List.of("README.md", "a.txt", "b.txt", "notes.txt")) {
             Files.writeString(ws.root().resolve(f), "x\n");

@@ -1,5 +1,6 @@
 package dev.warden.policy;
 
+import dev.warden.session.OwnGroup;
 import dev.warden.call.Tier;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,7 +26,7 @@ class PolicyTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        workspaces = new Workspaces(Files.createTempDirectory("warden-policy-test-"), true, 61000, p -> { }, p -> { });
+        workspaces = new Workspaces(Files.createTempDirectory("warden-policy-test-"), true, OwnGroup.gid(), p -> { }, p -> { });
         ws = workspaces.forSession("s1");
         Files.createDirectories(ws.root().resolve("src"));
         Files.createSymbolicLink(ws.root().resolve("out"), Path.of("/etc"));

@@ -19,7 +19,7 @@ class WorkspaceTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        workspaces = new Workspaces(Files.createTempDirectory("warden-ws-test-"), true, 61000, p -> { }, p -> { });
+        workspaces = new Workspaces(Files.createTempDirectory("warden-ws-test-"), true, OwnGroup.gid(), p -> { }, p -> { });
         ws = workspaces.forSession("a");
         Files.createDirectories(ws.root().resolve("sub/dir"));
         Files.createSymbolicLink(ws.root().resolve("etc"), Path.of("/etc"));
@@ -69,7 +69,7 @@ class WorkspaceTest {
         assertNotEquals(ws.root(), other.root());
         assertEquals(ws.root(), workspaces.forSession("a").root());
         assertEquals(02770, (int) Files.getAttribute(ws.root(), "unix:mode") & 07777);
-        assertEquals(61000, (int) Files.getAttribute(ws.root(), "unix:gid"));
+        assertEquals(workspaces.gid(), (int) Files.getAttribute(ws.root(), "unix:gid"));
         workspaces.end("a");
         assertFalse(Files.exists(ws.root()));
         assertTrue(Files.exists(Path.of("/etc/passwd")), "deleting a workspace never follows its symlinks");
@@ -90,7 +90,7 @@ class WorkspaceTest {
         assertEquals("before", Files.readString(ws.root().resolve("sub/dir/file.txt")));
         assertEquals(61001, Files.getAttribute(ws.root().resolve("sub/dir/file.txt"), "unix:uid"));
         assertFalse(Files.exists(ws.root().resolve("new.txt")));
-        assertEquals(61000, Files.getAttribute(ws.root(), "unix:gid"));
+        assertEquals(workspaces.gid(), Files.getAttribute(ws.root(), "unix:gid"));
         assertEquals(02770, (Integer) Files.getAttribute(ws.root(), "unix:mode") & 07777);
         assertFalse(Files.exists(checkpoint));
     }
