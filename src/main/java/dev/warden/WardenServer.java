@@ -83,6 +83,7 @@ final class WardenServer implements AutoCloseable {
 
     private final Deque<Owned> owned = new ArrayDeque<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
 
     private static Logger log() {
         return LoggerFactory.getLogger(WardenServer.class);
@@ -99,22 +100,15 @@ final class WardenServer implements AutoCloseable {
             server.close();
             throw e;
         }
-        Thread hook = new Thread(server::close, "warden-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        boolean signalled = false;
+        // The hook stays: a SIGTERM while the transport's end is closing everything waits for that
+        // close to finish (close() is once, and a second caller waits), instead of the JVM exiting
+        // half way and leaving mounts and cgroups for the next start to sweep.
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "warden-shutdown"));
         try {
             serving.serve();
         }
         finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            }
-            catch (IllegalStateException e) {
-                signalled = true; // a SIGTERM stopped the transport: the hook is already closing everything
-            }
-            if (!signalled) {
-                server.close();
-            }
+            server.close();
         }
     }
 
@@ -167,14 +161,38 @@ final class WardenServer implements AutoCloseable {
         });
     }
 
-    /** Closes every part in reverse order of start; once, whoever calls (the shutdown hook, or the end of serving). */
+    /** Closes every part in reverse order of start; once: whoever calls second (the shutdown hook, or the end of serving) waits for it. */
     @Override
     public void close() {
+        boolean first;
         synchronized (this) {
-            if (!closed.compareAndSet(false, true)) {
-                return;
+            first = closed.compareAndSet(false, true);
+        }
+        if (!first) {
+            awaitClosed();
+            return;
+        }
+        try {
+            closeEach();
+        }
+        finally {
+            done.countDown();
+        }
+    }
+
+    /** Another thread is closing: wait for it (bounded: a part that never returns must not hold the JVM forever). */
+    private void awaitClosed() {
+        try {
+            if (!done.await(60, TimeUnit.SECONDS)) {
+                log().warn("stopping took longer than 60 s; exiting anyway");
             }
         }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void closeEach() {
         for (;;) {
             Owned o;
             synchronized (this) {

@@ -159,7 +159,7 @@ public abstract class ExecutorContract {
     }
 
     /** Host processes whose command line contains the marker (from any uid). */
-    protected static List<String> hostProcessesWith(String marker) {
+    public static List<String> hostProcessesWith(String marker) {
         List<String> found = new ArrayList<>();
         try (var dirs = Files.list(Path.of("/proc"))) {
             for (Path p : dirs.filter(d -> d.getFileName().toString().matches("\\d+")).toList()) {

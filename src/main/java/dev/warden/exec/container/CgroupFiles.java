@@ -86,12 +86,7 @@ final class CgroupFiles {
             for (Path h : hierarchies) {
                 Path dir = h.resolve(parent).resolve(name);
                 if (Files.isDirectory(dir)) {
-                    try {
-                        Files.delete(dir);
-                    }
-                    catch (IOException ignored) {
-                        // still busy (a process not yet gone) or shared: left for the next start's sweep
-                    }
+                    delete(dir); // if still busy after that: left for the sweeps (this server's close, the next start)
                 }
             }
         }
@@ -113,12 +108,7 @@ final class CgroupFiles {
                     for (Path g : groups) {
                         java.util.regex.Matcher m = name.matcher(g.getFileName().toString());
                         if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-                            try {
-                                Files.delete(g);
-                            }
-                            catch (IOException ignored) {
-                                // not empty: a container of it still runs; its removal comes first
-                            }
+                            delete(g); // not empty for good: a container of it still runs; its removal comes first
                         }
                     }
                 }
@@ -126,6 +116,63 @@ final class CgroupFiles {
         }
         catch (IOException | RuntimeException ignored) {
             // nothing to sweep
+        }
+    }
+
+    /** At this server's close: the parent groups of its own containers (also those the engine lost or others removed). */
+    void sweepOwn() {
+        String mine = "warden-" + ProcessHandle.current().pid() + "-";
+        try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
+            for (Path h : hierarchies) {
+                Path base = h.resolve(parent);
+                if (!Files.isDirectory(base)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> groups = Files.newDirectoryStream(base, mine + "*")) {
+                    for (Path g : groups) {
+                        delete(g);
+                    }
+                }
+            }
+        }
+        catch (IOException | RuntimeException ignored) {
+            // nothing to sweep
+        }
+    }
+
+    /**
+     * Removes a parent group. The engine removes a container's own group (the child) a moment after
+     * the container is gone, not always before its remove call returns: while a child is still there,
+     * this waits for it a little (at most a second) rather than leave the parent behind.
+     */
+    private static void delete(Path dir) {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            try {
+                Files.deleteIfExists(dir);
+                return;
+            }
+            catch (IOException busy) {
+                if (!childrenOnly(dir)) {
+                    return; // processes in it: really in use
+                }
+                try {
+                    Thread.sleep(50);
+                }
+                catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Whether the group holds no process of its own (only child groups, which the engine is removing). */
+    private static boolean childrenOnly(Path dir) {
+        try {
+            return Files.readString(dir.resolve("cgroup.procs")).isBlank();
+        }
+        catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

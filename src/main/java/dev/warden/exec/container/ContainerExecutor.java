@@ -401,5 +401,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
             forgetLive(id, e.getValue());
         }
+        if (cgroups != null) {
+            cgroups.sweepOwn(); // also the groups of containers removed behind Warden's back (an engine cut)
+        }
     }
 }

@@ -107,24 +107,7 @@ public final class SandboxHarness implements AutoCloseable {
 
     /** Host processes whose command line contains the marker (from any uid). */
     static List<String> hostProcessesWith(String marker) {
-        List<String> found = new ArrayList<>();
-        try (var dirs = Files.list(Path.of("/proc"))) {
-            for (Path p : dirs.filter(d -> d.getFileName().toString().matches("\\d+")).toList()) {
-                try {
-                    String cmd = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
-                    if (cmd.contains(marker) && ProcessHandle.current().pid() != Long.parseLong(p.getFileName().toString())) {
-                        found.add(p.getFileName() + " " + cmd);
-                    }
-                }
-                catch (IOException | RuntimeException gone) {
-                    // ended while we looked
-                }
-            }
-        }
-        catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return found;
+        return dev.warden.exec.ExecutorContract.hostProcessesWith(marker);
     }
 
     @Override
