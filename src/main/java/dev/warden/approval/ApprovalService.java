@@ -1,5 +1,6 @@
 package dev.warden.approval;
 
+import dev.warden.call.Channel;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -101,7 +102,7 @@ public final class ApprovalService implements AutoCloseable {
         Pending p = new Pending(request);
         byId.put(request.id(), p);
         long delay = Math.max(0, Duration.between(Instant.now(), request.expires()).toMillis());
-        p.expiry = timer.schedule(() -> settle(p, new Ruling(Verdict.EXPIRED, Scope.ONCE, null, "policy", Instant.now(),
+        p.expiry = timer.schedule(() -> settle(p, new Ruling(Verdict.EXPIRED, Scope.ONCE, null, Channel.POLICY, Instant.now(),
                 "nobody answered within " + timeout.toSeconds() + " s, so it was denied")), delay, TimeUnit.MILLISECONDS);
         return Optional.of(p);
     }
@@ -123,19 +124,19 @@ public final class ApprovalService implements AutoCloseable {
             }
             Ruling r;
             if ("approve_once".equals(answer)) {
-                r = Ruling.approve(Scope.ONCE, prompter.approver(), "elicitation");
+                r = Ruling.approve(Scope.ONCE, prompter.approver(), Channel.ELICITATION);
             }
             else if ("approve_session".equals(answer)) {
-                r = Ruling.approve(Scope.SESSION, prompter.approver(), "elicitation");
+                r = Ruling.approve(Scope.SESSION, prompter.approver(), Channel.ELICITATION);
             }
             else if ("deny".equals(answer)) {
-                r = Ruling.deny(prompter.approver(), "elicitation", "the person asked through the client denied it");
+                r = Ruling.deny(prompter.approver(), Channel.ELICITATION, "the person asked through the client denied it");
             }
             else if (answer == null && !Instant.now().isBefore(p.request.expires())) {
                 return; // the expiry timer settles it
             }
             else {
-                r = Ruling.deny(prompter.approver(), "elicitation",
+                r = Ruling.deny(prompter.approver(), Channel.ELICITATION,
                         "the client declined or cancelled the approval request, or could not show it");
             }
             settle(p, r);
@@ -197,7 +198,7 @@ public final class ApprovalService implements AutoCloseable {
         grants.remove(session);
         for (Pending p : List.copyOf(byId.values())) {
             if (p.request.session().equals(session) && p.decided().isEmpty()) {
-                settle(p, Ruling.deny(null, "policy", "its session ended before anyone decided"));
+                settle(p, Ruling.deny(null, Channel.POLICY, "its session ended before anyone decided"));
             }
         }
     }

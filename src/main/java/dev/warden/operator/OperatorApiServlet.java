@@ -1,5 +1,6 @@
 package dev.warden.operator;
 
+import dev.warden.call.Channel;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.approval.Scope;
 import jakarta.servlet.http.HttpServlet;
@@ -64,7 +65,7 @@ public final class OperatorApiServlet extends HttpServlet {
         }
         String by = req.getHeader("X-Warden-Operator");
         by = by != null && NAME.matcher(by).matches() ? by : "operator";
-        String channel = "cli".equals(req.getHeader("X-Warden-Channel")) ? "cli" : "api";
+        Channel channel = "cli".equals(req.getHeader("X-Warden-Channel")) ? Channel.CLI : Channel.API;
         Matcher m = APPROVAL.matcher(path);
         if (m.matches()) {
             String id = m.group(1);

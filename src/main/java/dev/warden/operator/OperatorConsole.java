@@ -1,5 +1,6 @@
 package dev.warden.operator;
 
+import dev.warden.call.Channel;
 import dev.warden.approval.AgentText;
 import dev.warden.approval.ApprovalRequest;
 import dev.warden.approval.ApprovalService;
@@ -56,11 +57,11 @@ public final class OperatorConsole {
         this.clock = clock;
     }
 
-    public Answer approve(String id, Scope scope, String by, String channel) {
+    public Answer approve(String id, Scope scope, String by, Channel channel) {
         return decide(id, Ruling.approve(scope, by, channel));
     }
 
-    public Answer deny(String id, String by, String channel) {
+    public Answer deny(String id, String by, Channel channel) {
         return decide(id, Ruling.deny(by, channel, "an operator denied it"));
     }
 
@@ -138,7 +139,7 @@ public final class OperatorConsole {
             p.decided().ifPresent(r -> {
                 v.put("decision", r.verdict().wire());
                 v.put("approver", r.approver());
-                v.put("channel", r.channel());
+                v.put("channel", r.channel().wire());
                 v.put("scope", r.scope().wire());
                 v.put("decided_at", r.decidedAt().toString());
                 v.put("note", r.note());

@@ -1,5 +1,6 @@
 package dev.warden.operator;
 
+import dev.warden.call.Channel;
 import dev.warden.approval.Scope;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -75,8 +76,8 @@ public final class OperatorPageServlet extends HttpServlet {
         String id = req.getParameter("id");
         OperatorConsole.Answer a = switch (path) {
             case "/approve" -> console.approve(id, "session".equals(req.getParameter("scope")) ? Scope.SESSION : Scope.ONCE,
-                    "operator", "operator");
-            case "/deny" -> console.deny(id, "operator", "operator");
+                    "operator", Channel.OPERATOR);
+            case "/deny" -> console.deny(id, "operator", Channel.OPERATOR);
             case "/stop" -> console.stop(id, "operator");
             case "/kill-switch" -> console.killSwitch("on".equals(req.getParameter("on")), "operator");
             case "/logout" -> {

@@ -125,7 +125,7 @@ final class CallAudit {
         line.put("rules", req.rules());
         line.put("decision", r.verdict().wire());
         line.put("approver", r.approver());
-        line.put("channel", r.channel());
+        line.put("channel", r.channel().wire());
         line.put("scope", r.scope().wire());
         line.put("decided_at", r.decidedAt().toString());
         line.put("note", r.note());

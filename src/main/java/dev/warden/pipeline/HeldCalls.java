@@ -1,5 +1,6 @@
 package dev.warden.pipeline;
 
+import dev.warden.call.Channel;
 import dev.warden.approval.ApprovalRequest;
 import dev.warden.approval.ApprovalService;
 import dev.warden.approval.Ruling;
@@ -114,7 +115,7 @@ final class HeldCalls {
             List<Finding> withGrant = CallContext.concat(findings, List.of(new Finding("approval.session_grant",
                     Severity.INFO, "runs without asking: a person approved " + String.join(", ", decision.heldBy())
                             + " for this session earlier")));
-            Ruling grant = Ruling.approve(Scope.SESSION, "session grant", "session_grant");
+            Ruling grant = Ruling.approve(Scope.SESSION, "session grant", Channel.SESSION_GRANT);
             return run.run(c.approved(runTier, approvedLimits, withGrant), req, grant);
         }
         gate.tier(c, Tier.L4, "this client asks for approvals faster than its L4 rate allows");
@@ -136,7 +137,7 @@ final class HeldCalls {
             // the client giving up on this call (notifications/cancelled) answers the question for it
             Ruling ruling;
             try (Cancel.Registration givenUp = c.caller.cancel().onCancel(() -> approvals.decide(c.id,
-                    Ruling.deny(c.caller.client(), "client", "the client cancelled the request while it waited")))) {
+                    Ruling.deny(c.caller.client(), Channel.CLIENT, "the client cancelled the request while it waited")))) {
                 ruling = await(pending.get(), c.caller.progress());
             }
             if (ruling.approved()) {
@@ -203,10 +204,10 @@ final class HeldCalls {
             }
             catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return Ruling.deny(null, "policy", "the call was interrupted while it waited");
+                return Ruling.deny(null, Channel.POLICY, "the call was interrupted while it waited");
             }
             catch (ExecutionException e) {
-                return Ruling.deny(null, "policy", "the approval failed inside Warden");
+                return Ruling.deny(null, Channel.POLICY, "the approval failed inside Warden");
             }
         }
     }
@@ -218,7 +219,7 @@ final class HeldCalls {
             case DENIED -> deniedMessage(r);
             case EXPIRED -> "Expired: " + r.note() + ".";
         };
-        return new ApprovalResult(r.verdict(), r.approver(), r.decidedAt().toString(), id, r.scope(), r.channel(), ran,
+        return new ApprovalResult(r.verdict(), r.approver(), r.decidedAt().toString(), id, r.scope(), r.channel().wire(), ran,
                 null, message);
     }
 
@@ -231,7 +232,7 @@ final class HeldCalls {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("decision", r.verdict().wire());
         m.put("approver", r.approver());
-        m.put("channel", r.channel());
+        m.put("channel", r.channel().wire());
         m.put("scope", r.scope().wire());
         m.put("decided_at", r.decidedAt().toString());
         return m;

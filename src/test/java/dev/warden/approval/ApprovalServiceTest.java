@@ -1,5 +1,6 @@
 package dev.warden.approval;
 
+import dev.warden.call.Channel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,9 +33,9 @@ class ApprovalServiceTest {
     @Test
     void firstDecisionWinsAndEveryLaterOneIsRefused() throws Exception {
         ApprovalService.Pending p = service.open(request("ex_1", "s1", Duration.ofSeconds(30), List.of("r"))).orElseThrow();
-        assertEquals(ApprovalService.Outcome.DECIDED, service.decide("ex_1", Ruling.deny("alice", "cli", "no")));
-        assertEquals(ApprovalService.Outcome.ALREADY_DECIDED, service.decide("ex_1", Ruling.approve(Scope.ONCE, "bob", "operator")));
-        assertEquals(ApprovalService.Outcome.UNKNOWN, service.decide("ex_2", Ruling.approve(Scope.ONCE, "bob", "operator")));
+        assertEquals(ApprovalService.Outcome.DECIDED, service.decide("ex_1", Ruling.deny("alice", Channel.CLI, "no")));
+        assertEquals(ApprovalService.Outcome.ALREADY_DECIDED, service.decide("ex_1", Ruling.approve(Scope.ONCE, "bob", Channel.OPERATOR)));
+        assertEquals(ApprovalService.Outcome.UNKNOWN, service.decide("ex_2", Ruling.approve(Scope.ONCE, "bob", Channel.OPERATOR)));
         assertEquals(Verdict.DENIED, p.ruling().get(1, TimeUnit.SECONDS).verdict());
         assertEquals(1, recorded.size(), "one record per decision");
         assertTrue(service.pending().isEmpty());
@@ -46,14 +47,14 @@ class ApprovalServiceTest {
         ApprovalService.Pending p = service.open(request("ex_3", "s1", Duration.ofMillis(200), List.of())).orElseThrow();
         Ruling r = p.ruling().get(5, TimeUnit.SECONDS);
         assertEquals(Verdict.EXPIRED, r.verdict());
-        assertEquals("policy", r.channel());
-        assertEquals(ApprovalService.Outcome.ALREADY_DECIDED, service.decide("ex_3", Ruling.approve(Scope.ONCE, "late", "cli")));
+        assertEquals(Channel.POLICY, r.channel());
+        assertEquals(ApprovalService.Outcome.ALREADY_DECIDED, service.decide("ex_3", Ruling.approve(Scope.ONCE, "late", Channel.CLI)));
     }
 
     @Test
     void aSessionGrantCoversTheSameRulesInThatSessionOnlyAndEndsWithIt() {
         service.open(request("ex_4", "s1", Duration.ofSeconds(30), List.of("a", "b")));
-        service.decide("ex_4", Ruling.approve(Scope.SESSION, "alice", "elicitation"));
+        service.decide("ex_4", Ruling.approve(Scope.SESSION, "alice", Channel.ELICITATION));
         assertTrue(service.covered("s1", List.of("a")));
         assertTrue(service.covered("s1", List.of("a", "b")));
         assertFalse(service.covered("s1", List.of("a", "c")), "a rule nobody granted");
@@ -66,7 +67,7 @@ class ApprovalServiceTest {
     @Test
     void approveOnceGrantsNothingLater() {
         service.open(request("ex_5", "s1", Duration.ofSeconds(30), List.of("a")));
-        service.decide("ex_5", Ruling.approve(Scope.ONCE, "alice", "operator"));
+        service.decide("ex_5", Ruling.approve(Scope.ONCE, "alice", Channel.OPERATOR));
         assertFalse(service.covered("s1", List.of("a")));
     }
 
@@ -110,7 +111,7 @@ class ApprovalServiceTest {
             Ruling r = p.ruling().get(5, TimeUnit.SECONDS);
             assertEquals(Verdict.valueOf(c[1]), r.verdict(), c[0]);
             assertEquals(c[2], r.scope().wire(), c[0]);
-            assertEquals("elicitation", r.channel());
+            assertEquals(Channel.ELICITATION, r.channel());
         }
     }
 

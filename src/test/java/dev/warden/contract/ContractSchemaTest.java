@@ -1,5 +1,6 @@
 package dev.warden.contract;
 
+import dev.warden.call.Channel;
 import dev.warden.session.OwnGroup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -188,7 +189,7 @@ class ContractSchemaTest {
         JsonNode held = validCall(p.runCommand(caller(), longCall()), Status.NEEDS_APPROVAL);
         String id = held.get("execution_id").asText();
         assertEquals("L4", held.get("tier").asText());
-        approvals.decide(id, Ruling.approve(Scope.ONCE, "alice", "operator"));
+        approvals.decide(id, Ruling.approve(Scope.ONCE, "alice", Channel.OPERATOR));
         JsonNode a = validApproval(p.requestApproval(caller(), new ApprovalCall(id, null, null)), Verdict.APPROVED);
         JsonNode ran = a.get("result");
         assertNotNull(ran, "the held call's own result");
@@ -213,7 +214,7 @@ class ContractSchemaTest {
         CallPipeline p = pipeline(Duration.ofMillis(300));
         String a = p.runCommand(caller(), longCall()).executionId();
         String b = p.runCommand(caller(), longCall()).executionId();
-        approvals.decide(a, Ruling.deny("bob", "cli", "not today"));
+        approvals.decide(a, Ruling.deny("bob", Channel.CLI, "not today"));
         validApproval(p.requestApproval(caller(), new ApprovalCall(a, null, null)), Verdict.DENIED);
         JsonNode expired = validApproval(p.requestApproval(caller(), new ApprovalCall(b, null, null)), Verdict.EXPIRED);
         assertFalse(expired.has("approver"), "nobody decided: no approver");
