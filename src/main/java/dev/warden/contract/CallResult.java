@@ -50,6 +50,13 @@ public record CallResult(
         return status != Status.OK;
     }
 
+    /** The same result with its compile phase, whose redactions add to the run's. */
+    public CallResult withCompile(Map<String, Object> compilePhase, int compileRedactions) {
+        return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
+                executor, findings, redactions + compileRedactions, executionId, limits, usage, retryAfterMs, message,
+                compilePhase, approval, workspaceRestored);
+    }
+
     /** The same result with the approval that let it run ({@code decision}, approver, channel, scope, time). */
     public CallResult withApproval(Map<String, Object> approvalInfo, Boolean restored, String newMessage) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,

@@ -41,8 +41,13 @@ final class Results {
 
     /** A call that did not run: why, in {@code message}. */
     CallResult notRun(String id, Status status, Tier tier, List<Finding> findings, String message, Limits l) {
+        return notRun(id, status, tier, findings, message, l, null);
+    }
+
+    private CallResult notRun(String id, Status status, Tier tier, List<Finding> findings, String message, Limits l,
+            Long retryAfterMs) {
         return new CallResult(status, null, "", "", false, false, 0, tier.name(), "none", findings, 0, id,
-                limitsMap(l), Map.of(), null, message);
+                limitsMap(l), Map.of(), retryAfterMs, message);
     }
 
     /** Refused as invalid before anything was decided. */
@@ -52,8 +57,8 @@ final class Results {
 
     /** Refused for now, with when to ask again. */
     CallResult rateLimited(String id, Tier tier, List<Finding> findings, long retryAfterMs, String what) {
-        return withRetry(notRun(id, Status.RATE_LIMITED, tier, findings,
-                "Rate limited: " + what + "; retry after " + retryAfterMs + " ms.", defaults()), retryAfterMs);
+        return notRun(id, Status.RATE_LIMITED, tier, findings,
+                "Rate limited: " + what + "; retry after " + retryAfterMs + " ms.", defaults(), retryAfterMs);
     }
 
     /** Failed inside Warden (or before its isolation existed): never ran. */
@@ -104,8 +109,8 @@ final class Results {
             @Override
             public CallResult refused(ExecOutcome.Refused r) {
                 if (r.busy()) {
-                    return withRetry(notRun(c.id, Status.RATE_LIMITED, tier, findings,
-                            "Warden is at its limit of concurrent runs (" + r.reason() + "); retry shortly.", granted),
+                    return notRun(c.id, Status.RATE_LIMITED, tier, findings,
+                            "Warden is at its limit of concurrent runs (" + r.reason() + "); retry shortly.", granted,
                             1000L);
                 }
                 return notRun(c.id, Status.FAILED, tier, findings, "It did not run: " + sanitizer.message(r.reason())
@@ -139,16 +144,7 @@ final class Results {
         m.put("stdout_truncated", compile.stdout().truncated());
         m.put("stderr_truncated", compile.stderr().truncated());
         m.put("duration_ms", compile.durationMs());
-        return new CallResult(r.status(), r.exitCode(), r.stdout(), r.stderr(), r.stdoutTruncated(),
-                r.stderrTruncated(), r.durationMs(), r.tier(), r.executor(), r.findings(),
-                r.redactions() + o.redactions() + e.redactions(), r.executionId(), r.limits(), r.usage(),
-                r.retryAfterMs(), r.message(), m, r.approval(), r.workspaceRestored());
-    }
-
-    private static CallResult withRetry(CallResult r, Long retryAfterMs) {
-        return new CallResult(r.status(), r.exitCode(), r.stdout(), r.stderr(), r.stdoutTruncated(),
-                r.stderrTruncated(), r.durationMs(), r.tier(), r.executor(), r.findings(), r.redactions(),
-                r.executionId(), r.limits(), r.usage(), retryAfterMs, r.message());
+        return r.withCompile(m, o.redactions() + e.redactions());
     }
 
     private Map<String, Object> limitsMap(Limits l) {
