@@ -14,6 +14,9 @@ import java.nio.file.Path;
  */
 final class CgroupFiles {
 
+    /** A container's parent group: warden-PID-N, PID the Warden that made it. */
+    private static final java.util.regex.Pattern GROUP = java.util.regex.Pattern.compile("warden-(\\d+)-\\d+");
+
     private final Path root;
     private final String parent;
 
@@ -97,7 +100,18 @@ final class CgroupFiles {
 
     /** Parent groups left by a Warden that died (their name carries its pid): removed at start-up. */
     void sweep() {
-        java.util.regex.Pattern name = java.util.regex.Pattern.compile("warden-(\\d+)-\\d+");
+        // not empty for good: a container of it still runs; its removal comes first
+        deleteGroups(owner -> ProcessHandle.of(owner).isEmpty());
+    }
+
+    /** At this server's close: the parent groups of its own containers (also those the engine lost or others removed). */
+    void sweepOwn() {
+        long self = ProcessHandle.current().pid();
+        deleteGroups(owner -> owner == self);
+    }
+
+    /** Deletes, in every hierarchy, the parent groups of the containers of the owners (Warden pids) named. */
+    private void deleteGroups(java.util.function.LongPredicate owners) {
         try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
             for (Path h : hierarchies) {
                 Path base = h.resolve(parent);
@@ -106,31 +120,10 @@ final class CgroupFiles {
                 }
                 try (DirectoryStream<Path> groups = Files.newDirectoryStream(base)) {
                     for (Path g : groups) {
-                        java.util.regex.Matcher m = name.matcher(g.getFileName().toString());
-                        if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-                            delete(g); // not empty for good: a container of it still runs; its removal comes first
+                        java.util.regex.Matcher m = GROUP.matcher(g.getFileName().toString());
+                        if (m.matches() && owners.test(Long.parseLong(m.group(1)))) {
+                            delete(g);
                         }
-                    }
-                }
-            }
-        }
-        catch (IOException | RuntimeException ignored) {
-            // nothing to sweep
-        }
-    }
-
-    /** At this server's close: the parent groups of its own containers (also those the engine lost or others removed). */
-    void sweepOwn() {
-        String mine = "warden-" + ProcessHandle.current().pid() + "-";
-        try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
-            for (Path h : hierarchies) {
-                Path base = h.resolve(parent);
-                if (!Files.isDirectory(base)) {
-                    continue;
-                }
-                try (DirectoryStream<Path> groups = Files.newDirectoryStream(base, mine + "*")) {
-                    for (Path g : groups) {
-                        delete(g);
                     }
                 }
             }
