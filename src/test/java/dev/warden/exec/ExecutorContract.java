@@ -130,7 +130,8 @@ public abstract class ExecutorContract {
 
     // ---- helpers -----------------------------------------------------------------------------------
 
-    protected static String out(ExecOutcome o) {
+    /** The run's stdout, whatever way it ended. */
+    public static String out(ExecOutcome o) {
         if (o instanceof ExecOutcome.Completed c) {
             return new String(c.stdout().bytes(), StandardCharsets.UTF_8);
         }

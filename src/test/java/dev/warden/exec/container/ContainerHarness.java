@@ -78,6 +78,24 @@ final class ContainerHarness implements AutoCloseable {
     }
 
     /** The OCI runtimes the local engine has registered (its /info), e.g. [runc, runsc]. */
+    /**
+     * A harness with no warm pool (every container left after a test would be a leak), under the
+     * policy's container_runtime {@code runtime}, that requires the images of {@code languages}.
+     */
+    static ContainerHarness unpooled(String runtime, String... languages) throws Exception {
+        ContainerHarness h = new ContainerHarness("{python: 0, javascript: 0, typescript: 0, bash: 0, java: 0, c: 0, cpp: 0, go: 0, rust: 0}",
+                System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"), runtime, "");
+        h.require(languages);
+        org.junit.jupiter.api.Assertions.assertEquals(runtime, h.runtime.runtime(), "the containers run under " + runtime);
+        return h;
+    }
+
+    /** Skips the calling test class, saying why, unless the engine has this OCI runtime registered. */
+    static void assumeRuntime(String runtime) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(engineRuntimes().contains(runtime),
+                "the Docker engine has no runtime " + runtime + " registered (bash tools/install-docker.sh registers it)");
+    }
+
     static java.util.Set<String> engineRuntimes() {
         try {
             return ContainerRuntime.runtimesOf(EngineSocket.of("unix:///var/run/docker.sock").info());

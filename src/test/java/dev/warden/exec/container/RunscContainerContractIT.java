@@ -1,6 +1,5 @@
 package dev.warden.exec.container;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
@@ -18,8 +17,7 @@ class RunscContainerContractIT extends ContainerContractIT {
     @BeforeAll
     @Override
     void start() throws Exception {
-        Assumptions.assumeTrue(ContainerHarness.engineRuntimes().contains("runsc"),
-                "the Docker engine has no runtime runsc registered (bash tools/install-docker.sh registers it)");
+        ContainerHarness.assumeRuntime(runtime());
         super.start();
     }
 

@@ -1,7 +1,5 @@
 package dev.warden.exec.container;
 
-
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
@@ -19,8 +17,7 @@ class RunscContainerEscapeIT extends ContainerEscapeIT {
     @BeforeAll
     @Override
     void start() throws Exception {
-        Assumptions.assumeTrue(ContainerHarness.engineRuntimes().contains("runsc"),
-                "the Docker engine has no runtime runsc registered (bash tools/install-docker.sh registers it)");
+        ContainerHarness.assumeRuntime(runtime());
         super.start();
     }
 }

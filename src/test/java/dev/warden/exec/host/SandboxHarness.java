@@ -51,16 +51,7 @@ public final class SandboxHarness implements AutoCloseable {
 
     /** The run's stdout, whatever way it ended (also used by the container tests). */
     public static String out(ExecOutcome o) {
-        if (o instanceof ExecOutcome.Completed c) {
-            return new String(c.stdout().bytes(), StandardCharsets.UTF_8);
-        }
-        if (o instanceof ExecOutcome.TimedOut t) {
-            return new String(t.stdout().bytes(), StandardCharsets.UTF_8);
-        }
-        if (o instanceof ExecOutcome.Killed k) {
-            return new String(k.stdout().bytes(), StandardCharsets.UTF_8);
-        }
-        return "";
+        return dev.warden.exec.ExecutorContract.out(o);
     }
 
     static String err(ExecOutcome o) {
