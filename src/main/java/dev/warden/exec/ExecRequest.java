@@ -8,10 +8,21 @@ import java.util.Map;
  * What to run. {@code argv[0]} is a program name or an absolute path as seen by the executor;
  * {@code cwd} is relative to the workspace and already checked to stay inside it. {@code files}
  * (relative path to text) are written into the workspace by the executor, inside its confinement,
- * just before the program starts: never by Warden itself as root. {@code cancel} stops it from outside.
+ * just before the program starts: never by Warden itself as root. {@code cancel} stops it from outside;
+ * {@code egress} is the call's network, which the executor attaches to its sandbox's port while the run lasts.
  */
 public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
-        Map<String, String> files, String language, String code, Cancel cancel) {
+        Map<String, String> files, String language, String code, Cancel cancel, CallEgress egress) {
+
+    public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
+            Map<String, String> files, String language, String code, Cancel cancel) {
+        this(argv, workspace, cwd, stdin, env, files, language, code, cancel, CallEgress.NONE);
+    }
+
+    /** The same request with the call's network: what its sandbox's connections are judged by. */
+    public ExecRequest withEgress(CallEgress e) {
+        return new ExecRequest(argv, workspace, cwd, stdin, env, files, language, code, cancel, e);
+    }
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {
         this(argv, workspace, cwd, stdin, env, Map.of(), null, null, new Cancel());
@@ -49,5 +60,6 @@ public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] 
         stdin = stdin == null ? new byte[0] : stdin;
         cwd = cwd == null ? "" : cwd;
         cancel = cancel == null ? new Cancel() : cancel;
+        egress = egress == null ? CallEgress.NONE : egress;
     }
 }

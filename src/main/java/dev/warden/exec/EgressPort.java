@@ -1,0 +1,67 @@
+package dev.warden.exec;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A sandbox's only way out: a host directory, bound read-only into the sandbox at {@link #MOUNT},
+ * that holds the unix socket of Warden's egress proxy ({@link #SOCKET}). Inside, the stub's relay
+ * listens on the sandbox's own loopback at {@link #RELAY_PORT} and carries each connection to that
+ * socket; the sandbox has no other route. One port per sandbox (an L2 slot, an L3 container), so
+ * the proxy knows by the socket alone which sandbox, and so which call ({@link CallEgress}), a
+ * connection comes from.
+ */
+public interface EgressPort extends AutoCloseable {
+
+    /** Where the port's directory appears inside the sandbox. */
+    String MOUNT = "/.warden/net";
+    /** The proxy's socket in that directory. */
+    String SOCKET = "proxy.sock";
+    /** The relay's port on the sandbox's loopback. */
+    int RELAY_PORT = 3128;
+    /** The relay argument of the stub: {@code PORT:PATH}. */
+    String RELAY = RELAY_PORT + ":" + MOUNT + "/" + SOCKET;
+    /** The preload that makes Node's fetch use the proxy variables (Node's own http ignores them). */
+    String NODE_PRELOAD = MOUNT + "/node-proxy.cjs";
+
+    /** The host directory bound at {@link #MOUNT}. */
+    Path dir();
+
+    /** Stops listening and removes the directory. */
+    @Override
+    void close();
+
+    /**
+     * The variables every run with a port gets, so pip, npm, git, curl, wget, Python's urllib and
+     * Node's fetch use the proxy with no setup in the agent's code; and packages a run installs land in
+     * the workspace (pip's user base under HOME, which is the workspace; npm's node_modules beside the
+     * call's directory), never refused as an "externally managed environment".
+     *
+     * @param caBundle the CA bundle runs trust, as seen inside the sandbox
+     */
+    static Map<String, String> env(String caBundle) {
+        String url = "http://127.0.0.1:" + RELAY_PORT;
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String k : new String[] {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"}) {
+            env.put(k, url);
+        }
+        env.put("NO_PROXY", "localhost,127.0.0.1");
+        env.put("no_proxy", "localhost,127.0.0.1");
+        env.put("PIP_USER", "1");
+        env.put("PIP_BREAK_SYSTEM_PACKAGES", "1");
+        env.put("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+        env.put("PIP_NO_WARN_SCRIPT_LOCATION", "1");
+        env.put("SSL_CERT_FILE", caBundle);
+        env.put("REQUESTS_CA_BUNDLE", caBundle);
+        env.put("PIP_CERT", caBundle);
+        env.put("CURL_CA_BUNDLE", caBundle);
+        env.put("GIT_SSL_CAINFO", caBundle);
+        env.put("npm_config_cafile", caBundle);
+        env.put("npm_config_update_notifier", "false");
+        env.put("npm_config_fund", "false");
+        env.put("npm_config_audit", "false");
+        env.put("NODE_OPTIONS", "--require " + NODE_PRELOAD);
+        return env;
+    }
+}
