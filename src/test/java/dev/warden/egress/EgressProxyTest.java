@@ -1,0 +1,218 @@
+package dev.warden.egress;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.sun.net.httpserver.HttpServer;
+import dev.warden.exec.CallEgress;
+import dev.warden.exec.EgressPort;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The proxy itself, through a port's unix socket as a sandbox's relay would use it, against a real local server. */
+class EgressProxyTest {
+
+    @TempDir
+    Path tmp;
+
+    private HttpServer web;
+    private int webPort;
+    private EgressProxy proxy;
+
+    @BeforeEach
+    void start() throws IOException {
+        web = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        web.createContext("/", ex -> {
+            byte[] body = ex.getRequestURI().getPath().equals("/big") ? new byte[200_000]
+                    : ("hello " + ex.getRequestHeaders().getFirst("Host")).getBytes(StandardCharsets.UTF_8);
+            if (ex.getRequestURI().getPath().equals("/redirect")) {
+                ex.getResponseHeaders().add("Location", "http://elsewhere.test/");
+                ex.sendResponseHeaders(302, -1);
+                ex.close();
+                return;
+            }
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        web.start();
+        webPort = web.getAddress().getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        web.stop(0);
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    private NetworkPolicy policy(String yaml) throws IOException {
+        return NetworkPolicy.parse(new ObjectMapper(new YAMLFactory()).readTree(yaml), "standard");
+    }
+
+    private CallNetwork call(NetworkPolicy p) {
+        return p.forCall("ex_test", List.of(), List.of(), Resolver.system(p.hosts()), Addresses.of(Set.of()));
+    }
+
+    private static String exchange(Path sock, String request) throws IOException {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(sock));
+            OutputStream out = Channels.newOutputStream(ch);
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = Channels.newInputStream(ch);
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            in.transferTo(got);
+            return got.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    @Test
+    void anAllowedHostIsReachedAndCountedAndAnotherIsRefusedWithAReason() throws IOException {
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\nhosts: {web.test: 127.0.0.1}\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        try (CallEgress.Use u = call.use(port)) {
+            String ok = exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://web.test:" + webPort
+                    + "/x HTTP/1.1\r\nHost: web.test:" + webPort + "\r\nConnection: close\r\n\r\n");
+            has(ok, "HTTP/1.1 200", "hello web.test:" + webPort);
+            String no = exchange(port.dir().resolve(EgressPort.SOCKET),
+                    "GET http://example.org/ HTTP/1.1\r\nHost: example.org\r\nConnection: close\r\n\r\n");
+            has(no, "HTTP/1.1 403", "example.org is not allowed by Warden's network policy");
+        }
+        NetworkReport r = call.report();
+        assertEquals(1, r.allowed().size());
+        assertEquals("web.test", r.allowed().get(0).get("host"));
+        assertEquals(webPort, r.allowed().get(0).get("port"));
+        assertTrue((Long) r.allowed().get(0).get("bytes_in") > 10);
+        assertEquals(1, r.denied().size());
+        assertEquals("example.org", r.denied().get(0).get("host"));
+        assertEquals("127.0.0.1", r.attempts().get(0).get("address"));
+        assertEquals(true, r.attempts().get(0).get("allowed"));
+    }
+
+    @Test
+    void aTunnelReachesTheCheckedAddress() throws IOException {
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\nhosts: {web.test: 127.0.0.1}\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        try (CallEgress.Use u = call.use(port)) {
+            String got = exchange(port.dir().resolve(EgressPort.SOCKET), "CONNECT web.test:" + webPort
+                    + " HTTP/1.1\r\nHost: web.test:" + webPort + "\r\n\r\nGET /t HTTP/1.1\r\nHost: tunnel\r\n"
+                    + "Connection: close\r\n\r\n");
+            has(got, "HTTP/1.1 200", "hello tunnel");
+        }
+        assertTrue((Long) call.report().allowed().get(0).get("bytes_out") > 20);
+    }
+
+    @Test
+    void aNameThatResolvesToAPrivateAddressIsRefusedUnlessTheAddressIsNamed() throws IOException {
+        NetworkPolicy p = policy("allow: [meta.test, inner.test]\nhosts: {meta.test: 169.254.169.254, inner.test: 10.1.2.3}\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        try (CallEgress.Use u = call.use(port)) {
+            has(exchange(port.dir().resolve(EgressPort.SOCKET), "CONNECT meta.test:443 HTTP/1.1\r\nHost: meta.test:443\r\n\r\n"),
+                "HTTP/1.1 403", "cloud metadata");
+            has(exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://inner.test/ HTTP/1.1\r\nHost: inner.test\r\n\r\n"),
+                "HTTP/1.1 403", "10.1.2.3, a private address");
+        }
+        assertEquals(2, call.report().denied().size());
+    }
+
+    @Test
+    void aRedirectIsPassedBackAndItsTargetJudgedAgain() throws IOException {
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        try (CallEgress.Use u = call.use(port)) {
+            String got = exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://127.0.0.1:" + webPort
+                    + "/redirect HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            has(got, "HTTP/1.1 302", "http://elsewhere.test/");
+        }
+    }
+
+    @Test
+    void theByteLimitCutsATransfer() throws IOException {
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\nlimits: {max_bytes: 50000}\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        try (CallEgress.Use u = call.use(port)) {
+            String got = exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://127.0.0.1:" + webPort
+                    + "/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertTrue(got.length() < 200_000, "cut short: " + got.length());
+        }
+        assertEquals(1, call.report().denied().size());
+        has((String) call.report().denied().get(0).get("reason"), "byte limit");
+    }
+
+    @Test
+    void theConnectionLimitRefusesTheNextOne() throws IOException {
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\nlimits: {max_connections: 1}\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        String req = "GET http://127.0.0.1:" + webPort + "/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        try (CallEgress.Use u = call.use(port)) {
+            has(exchange(port.dir().resolve(EgressPort.SOCKET), req), "HTTP/1.1 200");
+            has(exchange(port.dir().resolve(EgressPort.SOCKET), req), "HTTP/1.1 403", "limit of 1 connections");
+        }
+    }
+
+    @Test
+    void nothingConnectsWhileNoCallUsesThePort() throws IOException {
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        call.use(port).close();
+        has(exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://127.0.0.1:" + webPort
+                + "/ HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 403", "no call");
+        port.close();
+        assertFalse(Files.exists(port.dir()));
+    }
+
+    @Test
+    void anAddressOfThisMachineIsRefusedEvenThoughItIsPublic() {
+        CallNetwork call = NetworkPolicy.closed().forCall("ex", List.of(new CallNetwork.Entry(
+                HostPattern.parse("host.test").orElseThrow(), "test")), List.of(),
+                h -> List.of(InetAddress.getByName("8.8.8.8")), Addresses.of(Set.of(addr("8.8.8.8"))));
+        CallNetwork.Verdict v = call.open("host.test", 443);
+        has(((CallNetwork.Refused) v).reason(), "Warden's own machine");
+    }
+
+    private static void has(String text, String... parts) {
+        for (String part : parts) {
+            assertTrue(text.contains(part), () -> "expected \"" + part + "\" in:\n" + text);
+        }
+    }
+
+    private static InetAddress addr(String s) {
+        return HostPattern.literal(s);
+    }
+}
