@@ -25,6 +25,10 @@ import dev.warden.mcp.StdioTransport;
 import dev.warden.mcp.WardenTools;
 import dev.warden.policy.Policy;
 import dev.warden.policy.PolicyLoader;
+import dev.warden.egress.Addresses;
+import dev.warden.egress.EgressProxy;
+import dev.warden.egress.NetworkPolicy;
+import dev.warden.exec.EgressPorts;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.Leftovers;
 import dev.warden.session.Volumes;
@@ -113,6 +117,26 @@ final class WardenServer implements AutoCloseable {
     }
 
     /** Owns {@code part}: it is closed (by {@code close}) after every part owned later. */
+    /**
+     * The egress proxy, or no egress (no proxy, no network at all) when the policy switches it off or
+     * it cannot start: said in the log, and runs then simply have no way out.
+     */
+    private static EgressPorts startEgress(NetworkPolicy network) {
+        if (!network.enabled()) {
+            log().info("network egress off (network.enabled: false): runs have no network");
+            return EgressPorts.NONE;
+        }
+        try {
+            EgressProxy p = new EgressProxy(network, EgressProxy.rootFor(ProcessHandle.current().pid()));
+            log().info("network egress: proxy ready; allowed {}, presets {}", network.allow(), network.presetActions());
+            return p;
+        }
+        catch (java.io.IOException | RuntimeException e) {
+            log().warn("network egress off: the proxy did not start ({}); runs have no network", e.getMessage());
+            return EgressPorts.NONE;
+        }
+    }
+
     private <T> T own(String name, T part, PartCloser<T> close) {
         synchronized (this) {
             if (!closed.get()) {
@@ -293,12 +317,20 @@ final class WardenServer implements AutoCloseable {
         // each of those jobs on a thread of its own (the common pool has one thread on two cores)
         java.util.concurrent.ThreadFactory startupThreads = DaemonThreads.named("warden-startup");
         java.util.concurrent.Executor startup = job -> startupThreads.newThread(job).start();
-        CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
-                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir), startup), r -> r.join().close());
         Policy policy = new Policy(new PolicyLoader().load(
                 config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
         log().info("policy: preset {}{}", policy.preset(),
                 config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
+        NetworkPolicy network = NetworkPolicy.parse(policy.networkSection(), policy.preset());
+        // the egress proxy starts in the background too; the sandboxes open their ports on it
+        CompletableFuture<EgressPorts> egress = own("egress proxy", answered.thenApplyAsync(ignored -> startEgress(network),
+                startup), e -> {
+                    if (e.join() instanceof EgressProxy p) {
+                        p.close();
+                    }
+                });
+        CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
+                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir), startup), r -> r.join().close());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
         ContainerRuntime containers = own("container runtime", ContainerRuntime.start(config, stateDir,
                 policy::containerLimits, policy.containerRuntime(), answered), c -> c.close());
@@ -347,7 +379,7 @@ final class WardenServer implements AutoCloseable {
                     case L3 -> containers.executor();
                     case L4 -> none;
                 }, sanitizer, audit, config.limits(), containers, approvals, new RateLimits(config.rateLimits()),
-                executions);
+                executions, java.time.Clock.systemUTC(), network, Addresses.ofThisMachine());
         // a container-only language is offered only when the engine and its image are there
         long probeWaitMs = config.container().probeWaitMs();
         WardenTools tools = new WardenTools(pipeline, config.limits(),

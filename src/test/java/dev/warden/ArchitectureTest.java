@@ -184,11 +184,11 @@ class ArchitectureTest {
 
     @Test
     void pipelineUsesTheRoadsPackagesOnly() {
-        // pipeline: "Uses call, contract, policy, approval, limit, exec, session, sanitize and audit; knows
+        // pipeline: "Uses call, contract, policy, approval, limit, exec, session, sanitize, audit and egress; knows
         // nothing of MCP (mcp calls in here, never the reverse) nor of the operator's console."
         mayUseOnly("dev.warden.pipeline", "dev.warden.contract..", "dev.warden.policy..",
                 "dev.warden.approval..", "dev.warden.limit..", "dev.warden.exec..", "dev.warden.session..",
-                "dev.warden.sanitize..", "dev.warden.audit..").check(warden);
+                "dev.warden.sanitize..", "dev.warden.audit..", "dev.warden.egress..").check(warden);
         noClasses().that().resideInAPackage("dev.warden.pipeline..")
                 .should().dependOnClassesThat().resideInAnyPackage(MCP_SDK_AND_JETTY)
                 .because("the pipeline knows nothing of MCP")
@@ -217,11 +217,22 @@ class ArchitectureTest {
 
     @Test
     void onlyMcpImportsTheSdkAndJetty() {
-        // mcp: "The only package (with its compat workarounds) that imports the MCP SDK or Jetty."
-        noClasses().that().resideOutsideOfPackage("dev.warden.mcp..")
+        // mcp: "The only package (with its compat workarounds) that imports the MCP SDK or Jetty", but
+        // for the egress proxy, which is Jetty's proxy handlers and imports Jetty, never the SDK.
+        noClasses().that().resideOutsideOfPackage("dev.warden.mcp..").and().resideOutsideOfPackage("dev.warden.egress..")
                 .should().dependOnClassesThat().resideInAnyPackage(MCP_SDK_AND_JETTY)
-                .because("only dev.warden.mcp imports the MCP SDK or Jetty")
+                .because("only dev.warden.mcp imports the MCP SDK or Jetty (and egress Jetty's proxy)")
                 .check(warden);
+        noClasses().that().resideInAPackage("dev.warden.egress..")
+                .should().dependOnClassesThat().resideInAPackage("io.modelcontextprotocol..")
+                .because("the egress proxy knows nothing of MCP")
+                .check(warden);
+    }
+
+    @Test
+    void egressUsesExecAndConfigOnly() {
+        // egress: "Implements exec's egress ports; reads config; knows nothing of the pipeline, policy or MCP."
+        mayUseOnly("dev.warden.egress", "dev.warden.exec").check(warden);
     }
 
     @Test

@@ -11,11 +11,12 @@ import java.util.Map;
 /**
  * The result object of run_command and execute_code, field for field as in CONTRACT.md, plus
  * {@code compile} (compiled languages only): the compile phase, {status, exit_code, stdout, stderr,
- * stdout_truncated, stderr_truncated, duration_ms}, sanitized like the run's output.
+ * stdout_truncated, stderr_truncated, duration_ms}, sanitized like the run's output; and {@code network}
+ * (runs with egress only): the connections of the run, allowed with their bytes and denied with the reason.
  */
 @JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
         "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message",
-        "compile", "approval", "workspace_restored"})
+        "compile", "approval", "workspace_restored", "network"})
 public record CallResult(
         @JsonProperty("status") Status status,
         @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
@@ -35,7 +36,8 @@ public record CallResult(
         @JsonProperty("message") @JsonInclude(JsonInclude.Include.NON_NULL) String message,
         @JsonProperty("compile") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> compile,
         @JsonProperty("approval") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> approval,
-        @JsonProperty("workspace_restored") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean workspaceRestored) {
+        @JsonProperty("workspace_restored") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean workspaceRestored,
+        @JsonProperty("network") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> network) {
 
     /** Without a compile phase (every language but the compiled ones at L3) and outside L4. */
     public CallResult(Status status, Integer exitCode, String stdout, String stderr, boolean stdoutTruncated,
@@ -43,7 +45,7 @@ public record CallResult(
             int redactions, String executionId, Map<String, Object> limits, Map<String, Object> usage,
             Long retryAfterMs, String message) {
         this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
-                redactions, executionId, limits, usage, retryAfterMs, message, null, null, null);
+                redactions, executionId, limits, usage, retryAfterMs, message, null, null, null, null);
     }
 
     public boolean isError() {
@@ -54,13 +56,25 @@ public record CallResult(
     public CallResult withCompile(Map<String, Object> compilePhase, int compileRedactions) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions + compileRedactions, executionId, limits, usage, retryAfterMs, message,
-                compilePhase, approval, workspaceRestored);
+                compilePhase, approval, workspaceRestored, network);
     }
 
     /** The same result with the approval that let it run ({@code decision}, approver, channel, scope, time). */
     public CallResult withApproval(Map<String, Object> approvalInfo, Boolean restored, String newMessage) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions, executionId, limits, usage, retryAfterMs, newMessage, compile,
-                approvalInfo, restored);
+                approvalInfo, restored, network);
+    }
+
+    /**
+     * The same result with what its run did on the network ({@code allowed}, {@code denied}, {@code
+     * presets}) and a finding for each refusal.
+     */
+    public CallResult withNetwork(Map<String, Object> networkField, List<Finding> refusals) {
+        List<Finding> all = new java.util.ArrayList<>(findings);
+        all.addAll(refusals);
+        return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
+                executor, all, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
+                workspaceRestored, networkField);
     }
 }

@@ -1,7 +1,16 @@
 package dev.warden.contract;
 
+import java.util.List;
 import java.util.Map;
 
-/** execute_code arguments, already type-checked. Optional ones are null when absent. */
-public record CodeCall(String language, String code, String stdin, Long timeoutMs, Map<String, String> files) {
+/**
+ * execute_code arguments, already type-checked. Optional ones are null when absent; {@code network}
+ * as in {@link CommandCall}.
+ */
+public record CodeCall(String language, String code, String stdin, Long timeoutMs, Map<String, String> files,
+        List<String> network) {
+
+    public CodeCall(String language, String code, String stdin, Long timeoutMs, Map<String, String> files) {
+        this(language, code, stdin, timeoutMs, files, null);
+    }
 }

@@ -1,7 +1,16 @@
 package dev.warden.contract;
 
+import java.util.List;
 import java.util.Map;
 
-/** run_command arguments, already type-checked. Optional ones are null when absent. */
-public record CommandCall(String command, String cwd, Long timeoutMs, String stdin, Map<String, String> env) {
+/**
+ * run_command arguments, already type-checked. Optional ones are null when absent; {@code network}
+ * names hosts ({@code host} or {@code host:port}) or registry presets the call asks for beyond the policy.
+ */
+public record CommandCall(String command, String cwd, Long timeoutMs, String stdin, Map<String, String> env,
+        List<String> network) {
+
+    public CommandCall(String command, String cwd, Long timeoutMs, String stdin, Map<String, String> env) {
+        this(command, cwd, timeoutMs, stdin, env, null);
+    }
 }

@@ -12,13 +12,14 @@ import java.util.Set;
  */
 public final class ToolArguments {
 
-    static final Set<String> RUN_COMMAND_KEYS = Set.of("command", "cwd", "timeout_ms", "stdin", "env");
-    static final Set<String> EXECUTE_CODE_KEYS = Set.of("language", "code", "stdin", "timeout_ms", "files");
+    static final Set<String> RUN_COMMAND_KEYS = Set.of("command", "cwd", "timeout_ms", "stdin", "env", "network");
+    static final Set<String> EXECUTE_CODE_KEYS = Set.of("language", "code", "stdin", "timeout_ms", "files", "network");
     static final Set<String> REQUEST_APPROVAL_KEYS = Set.of("execution_id", "action", "reason");
     private static final int ACTION_MAX = 8192;
     private static final int PATH_MAX = 4096;
     private static final int FILES_MAX = 256;
     private static final int ENV_VALUE_MAX = 32 * 1024;
+    private static final int NETWORK_MAX = 32;
 
     private final LimitsConfig limits;
 
@@ -33,7 +34,8 @@ public final class ToolArguments {
             throw new InvalidArguments("command is empty; name a program to run.");
         }
         return new CommandCall(command, optionalString(a, "cwd", PATH_MAX), optionalLong(a, "timeout_ms"),
-                optionalString(a, "stdin", limits.stdinBytes()), stringMap(a, "env", limits.envEntries(), ENV_VALUE_MAX, -1));
+                optionalString(a, "stdin", limits.stdinBytes()), stringMap(a, "env", limits.envEntries(), ENV_VALUE_MAX, -1),
+                network(a));
     }
 
     public ApprovalCall requestApproval(Map<String, Object> args) throws InvalidArguments {
@@ -65,7 +67,31 @@ public final class ToolArguments {
             throw new InvalidArguments("code is empty; send the program to run.");
         }
         return new CodeCall(language, code, optionalString(a, "stdin", limits.stdinBytes()),
-                optionalLong(a, "timeout_ms"), stringMap(a, "files", FILES_MAX, limits.filesBytes(), limits.filesBytes()));
+                optionalLong(a, "timeout_ms"), stringMap(a, "files", FILES_MAX, limits.filesBytes(), limits.filesBytes()),
+                network(a));
+    }
+
+    /** {@code network}: a list of up to {@value #NETWORK_MAX} host, host:port or preset names. */
+    private static java.util.List<String> network(Map<String, Object> a) throws InvalidArguments {
+        Object v = a.get("network");
+        if (v == null) {
+            return null;
+        }
+        if (!(v instanceof java.util.List<?> list)) {
+            throw new InvalidArguments("network must be an array of host names (host or host:port), not " + typeName(v) + ".");
+        }
+        if (list.size() > NETWORK_MAX) {
+            throw new InvalidArguments("network names " + list.size() + " hosts; the limit is " + NETWORK_MAX + ".");
+        }
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (Object o : list) {
+            String s = checkedString("network entry", o, 300);
+            if (s.isBlank()) {
+                throw new InvalidArguments("network has an empty entry; name a host (example.org or example.org:8443).");
+            }
+            out.add(s.trim());
+        }
+        return java.util.List.copyOf(out);
     }
 
     private static Map<String, Object> known(Map<String, Object> args, Set<String> keys, String tool)

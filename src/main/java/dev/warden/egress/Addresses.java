@@ -16,7 +16,7 @@ import java.util.Set;
  * or behind it rather than on the internet. Checked on every address a name resolves to, after the
  * proxy resolved it itself, and the proxy then connects to that same checked address.
  */
-final class Addresses {
+public final class Addresses {
 
     /** The cloud metadata services (AWS, GCP, Azure: 169.254.169.254; AWS IPv6; Alibaba). */
     private static final List<String> METADATA = List.of("169.254.169.254", "fd00:ec2:0:0:0:0:0:254", "100.100.100.200");
@@ -28,7 +28,7 @@ final class Addresses {
     }
 
     /** With this machine's own interface addresses as they are now. */
-    static Addresses ofThisMachine() {
+    public static Addresses ofThisMachine() {
         Set<InetAddress> own = new HashSet<>();
         try {
             for (NetworkInterface i : Collections.list(NetworkInterface.getNetworkInterfaces())) {
@@ -43,7 +43,7 @@ final class Addresses {
         return new Addresses(own);
     }
 
-    static Addresses of(Set<InetAddress> own) {
+    public static Addresses of(Set<InetAddress> own) {
         return new Addresses(Set.copyOf(own));
     }
 

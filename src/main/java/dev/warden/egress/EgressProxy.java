@@ -128,6 +128,28 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         }
     }
 
+    /**
+     * The sockets' directory of the Warden with this pid: short (a unix socket path has 108 bytes),
+     * root's own under /run where it can be, else under the temp dir. Those of dead Wardens are
+     * removed here first.
+     */
+    public static Path rootFor(long pid) {
+        Path run = Path.of("/run");
+        Path base = Files.isDirectory(run) && Files.isWritable(run) ? run : Path.of(System.getProperty("java.io.tmpdir"));
+        try (Stream<Path> old = Files.list(base)) {
+            old.filter(p -> p.getFileName().toString().matches("warden-net-\\d+")).forEach(p -> {
+                long owner = Long.parseLong(p.getFileName().toString().substring("warden-net-".length()));
+                if (owner != pid && ProcessHandle.of(owner).isEmpty()) {
+                    deleteTree(p);
+                }
+            });
+        }
+        catch (IOException e) {
+            // nothing to sweep
+        }
+        return base.resolve("warden-net-" + pid);
+    }
+
     @Override
     public EgressPort open(String name) throws IOException {
         if (!name.matches("[A-Za-z0-9_.-]{1,40}")) {

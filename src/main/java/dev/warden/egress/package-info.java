@@ -5,5 +5,6 @@
  * ({@link dev.warden.egress.NetworkPolicy}), its registry presets and what a person approved. The
  * proxy resolves every name itself, refuses loopback, private, link-local, metadata and this
  * machine's own addresses unless an entry names them, and connects to the address it checked.
+ * Implements exec's egress ports; reads config; knows nothing of the pipeline, policy or MCP.
  */
 package dev.warden.egress;

@@ -1,7 +1,8 @@
 /**
  * The MCP edge: tool definitions and schemas, argument validation, the stdio and HTTP transports,
  * and the translation between MCP types and Warden's call road. The only package (with its compat
- * workarounds) that imports the MCP SDK or Jetty. Calls into pipeline; nothing calls back into here.
+ * workarounds) that imports the MCP SDK, and of Jetty but for the egress proxy (Jetty's proxy handlers).
+ * Calls into pipeline; nothing calls back into here.
  *
  * <ul>
  * <li>{@link dev.warden.mcp.StdioTransport} and {@link dev.warden.mcp.HttpTransport}: the wiring of

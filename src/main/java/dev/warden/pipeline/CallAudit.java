@@ -65,7 +65,13 @@ final class CallAudit {
         if (r.workspaceRestored() != null) {
             line.put("workspace_restored", r.workspaceRestored());
         }
-        boolean incident = r.status() == Status.BLOCKED || r.status() == Status.KILLED
+        boolean refused = false;
+        if (c.network() != null) {
+            dev.warden.egress.NetworkReport n = c.network().report();
+            line.put("network", Map.of("presets", n.presets(), "connections", n.attempts()));
+            refused = !n.denied().isEmpty();
+        }
+        boolean incident = refused || r.status() == Status.BLOCKED || r.status() == Status.KILLED
                 || r.findings().stream().anyMatch(f -> f.severity() == Severity.CRITICAL);
         if (incident) {
             audit.incident(line);

@@ -34,6 +34,11 @@ final class CallContext {
     private List<Finding> findings = List.of();
     private Subject subject;
     private Tier tier;
+    private NetworkGate.Asked asked = NetworkGate.Asked.NONE;
+    private dev.warden.approval.Ruling ruling;
+    private dev.warden.egress.CallNetwork network;
+    /** The held call's own context this approved copy was made from: it writes the audit line. */
+    private CallContext parent;
 
     CallContext(String id, Caller caller, String tool, Map<String, Object> auditArgs, Limits defaults) {
         this.id = id;
@@ -52,6 +57,8 @@ final class CallContext {
         c.findings = List.copyOf(runFindings);
         c.subject = subject;
         c.tier = runTier;
+        c.asked = asked;
+        c.parent = this;
         return c;
     }
 
@@ -106,6 +113,36 @@ final class CallContext {
 
     void tier(Tier t) {
         this.tier = t;
+    }
+
+    /** What the call's network input asked for beyond the policy (and a person must approve). */
+    NetworkGate.Asked asked() {
+        return asked;
+    }
+
+    void asked(NetworkGate.Asked a) {
+        this.asked = a;
+    }
+
+    /** The approval the run goes ahead under, null when it needed none. */
+    dev.warden.approval.Ruling ruling() {
+        return ruling;
+    }
+
+    void ruling(dev.warden.approval.Ruling r) {
+        this.ruling = r;
+    }
+
+    /** The run's network, null until it runs in a tier with egress. */
+    dev.warden.egress.CallNetwork network() {
+        return network;
+    }
+
+    void network(dev.warden.egress.CallNetwork n) {
+        this.network = n;
+        if (parent != null) {
+            parent.network(n);
+        }
     }
 
     long elapsedMs() {

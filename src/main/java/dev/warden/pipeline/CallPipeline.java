@@ -12,6 +12,9 @@ import dev.warden.contract.ApprovalResult;
 import dev.warden.contract.CallResult;
 import dev.warden.contract.CodeCall;
 import dev.warden.contract.CommandCall;
+import dev.warden.egress.Addresses;
+import dev.warden.egress.CallNetwork;
+import dev.warden.egress.NetworkPolicy;
 import dev.warden.exec.ContainerStatus;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -71,6 +74,7 @@ public final class CallPipeline {
     private final Routing routing;
     private final HeldCalls held;
     private final Checkpoint checkpoint;
+    private final NetworkGate network;
 
     /**
      * @param containers whether L3 can run a language now (else a call routed there is refused or falls back)
@@ -85,6 +89,18 @@ public final class CallPipeline {
     public CallPipeline(Policy policy, Workspaces workspaces, Languages languages, Function<Tier, Executor> executors,
             Sanitizer sanitizer, AuditLog audit, LimitsConfig limits, ContainerStatus containers,
             ApprovalService approvals, RateLimits rates, Executions executions, Clock clock) {
+        this(policy, workspaces, languages, executors, sanitizer, audit, limits, containers, approvals, rates, executions,
+                clock, NetworkPolicy.parse(policy.networkSection(), policy.preset()), Addresses.ofThisMachine());
+    }
+
+    /**
+     * @param network the policy's network section, compiled (the same the egress proxy serves)
+     * @param addresses the addresses a run may not reach unless named (this machine's among them)
+     */
+    public CallPipeline(Policy policy, Workspaces workspaces, Languages languages, Function<Tier, Executor> executors,
+            Sanitizer sanitizer, AuditLog audit, LimitsConfig limits, ContainerStatus containers,
+            ApprovalService approvals, RateLimits rates, Executions executions, Clock clock, NetworkPolicy network,
+            Addresses addresses) {
         this.policy = policy;
         this.workspaces = workspaces;
         this.languages = languages;
@@ -97,6 +113,7 @@ public final class CallPipeline {
         this.routing = new Routing(policy, languages, containers, limits, results);
         this.held = new HeldCalls(approvals, rates, gate, results, workspaces, clock);
         this.checkpoint = new Checkpoint(policy, workspaces);
+        this.network = new NetworkGate(network, addresses, workspaces);
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -106,6 +123,9 @@ public final class CallPipeline {
         args.put("timeout_ms", call.timeoutMs());
         args.put("stdin_bytes", call.stdin() == null ? 0 : call.stdin().length());
         args.put("env_keys", call.env() == null ? List.of() : List.copyOf(call.env().keySet()));
+        if (call.network() != null) {
+            args.put("network", call.network());
+        }
         CallContext c = new CallContext(newId(), caller, "run_command", args, results.defaults());
         return answer(c, () -> {
             gate.client(c);
@@ -115,6 +135,7 @@ public final class CallPipeline {
             Policy.EnvFilter env = policy.filterEnv(call.env());
             c.decided(policy.decideCommand(call.command(), ws, cwd, asksTooLong(call.timeoutMs())), env.findings());
             notBlocked(c, granted);
+            c.asked(network.judge(c, call.network(), results));
             c.subject(new CallContext.Subject("run_command", call.command(), null, cwd, call.timeoutMs()));
             return decided(c, new ExecRequest(c.decision().argv(), ws.root(), cwd, bytes(call.stdin()), env.kept(),
                     Map.of(), caller.cancel()));
@@ -128,6 +149,9 @@ public final class CallPipeline {
         args.put("timeout_ms", call.timeoutMs());
         args.put("stdin_bytes", call.stdin() == null ? 0 : call.stdin().length());
         args.put("files", call.files() == null ? List.of() : List.copyOf(call.files().keySet()));
+        if (call.network() != null) {
+            args.put("network", call.network());
+        }
         CallContext c = new CallContext(newId(), caller, "execute_code", args, results.defaults());
         return answer(c, () -> {
             gate.client(c);
@@ -137,6 +161,7 @@ public final class CallPipeline {
             Map<String, String> files = checkedFiles(c, ws, call.files() == null ? Map.of() : call.files());
             c.decided(policy.decideCode(lang.name(), call.code(), asksTooLong(call.timeoutMs())), List.of());
             notBlocked(c, granted);
+            c.asked(network.judge(c, call.network(), results));
             c.subject(new CallContext.Subject("execute_code", call.code(), lang.name(), "", call.timeoutMs()));
             return decided(c, ExecRequest.code(lang.onHost() ? lang.argv(call.code()) : List.of(), ws.root(),
                     bytes(call.stdin()), lang.env(), files, lang.name(), call.code(), caller.cancel()));
@@ -150,6 +175,7 @@ public final class CallPipeline {
 
     /** An approved call: checkpointed, run in the tier it was approved for, and the approval shown. */
     private CallResult approvedRun(CallContext c, ExecRequest req, Ruling ruling) {
+        c.ruling(ruling);
         Checkpoint.Outcome o = checkpoint.around(c, () -> {
             try {
                 return run(c, req);
@@ -168,7 +194,13 @@ public final class CallPipeline {
         auditWritable(c, c.tier()); // a held call approved while the audit went down does not run either
         try (Executions.Ticket place = gate.place(c)) {
             Executor executor = executors.apply(c.tier());
-            return results.outcome(c, executor.name(), executor.run(req, c.limits()));
+            if (!network.enabled() || c.tier() == Tier.L1) {
+                return results.outcome(c, executor.name(), executor.run(req, c.limits()));
+            }
+            CallNetwork net = network.forCall(c, c.asked(), c.ruling());
+            c.network(net);
+            return network.withReport(results.outcome(c, executor.name(), executor.run(req.withEgress(net), c.limits())),
+                    net);
         }
     }
 

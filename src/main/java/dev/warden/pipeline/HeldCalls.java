@@ -111,7 +111,8 @@ final class HeldCalls {
                 ? granted.withTimeoutMs(Math.min(asked, APPROVED_TIMEOUT_MAX_MS)) : granted;
         Tier runTier = decision.approvedTier();
         List<Finding> findings = c.findings();
-        if (approvals.covered(c.caller.sessionId(), decision.heldBy())) {
+        // a session grant of the rules never covers hosts the call asks for: those are asked every time
+        if (!c.asked().any() && approvals.covered(c.caller.sessionId(), decision.heldBy())) {
             List<Finding> withGrant = CallContext.concat(findings, List.of(new Finding("approval.session_grant",
                     Severity.INFO, "runs without asking: a person approved " + String.join(", ", decision.heldBy())
                             + " for this session earlier")));

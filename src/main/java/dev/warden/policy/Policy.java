@@ -81,6 +81,11 @@ public final class Policy {
         return compiled.containerRuntime();
     }
 
+    /** The policy's {@code network:} section as written (null when absent), compiled by the egress package. */
+    public com.fasterxml.jackson.databind.JsonNode networkSection() {
+        return compiled.network();
+    }
+
     /** The container limits of a language (policy key containers), or the `default` entry. */
     public ContainerLimits containerLimits(String language) {
         ContainerLimits l = compiled.containers().get(language);

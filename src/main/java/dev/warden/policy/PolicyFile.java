@@ -1,14 +1,18 @@
 package dev.warden.policy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.Map;
 
-/** config/policy.yaml as written (snake_case keys); {@link PolicyLoader} checks and compiles it. */
+/**
+ * config/policy.yaml as written (snake_case keys); {@link PolicyLoader} checks and compiles it. The
+ * {@code network} section is compiled by the egress package, which owns its meaning.
+ */
 public record PolicyFile(String preset, String defaultAction, ApprovalSpec approval, String l3Fallback,
-        Map<String, ContainerSpec> containers, List<RuleSpec> rules, String containerRuntime) {
+        Map<String, ContainerSpec> containers, List<RuleSpec> rules, String containerRuntime, JsonNode network) {
 
     public PolicyFile(String preset, String defaultAction, List<RuleSpec> rules) {
-        this(preset, defaultAction, null, null, null, rules, null);
+        this(preset, defaultAction, null, null, null, rules, null, null);
     }
 
     /** How held calls are handled: the wait for a person, and the workspace checkpoint before an approved run. */

@@ -45,17 +45,17 @@ public final class PolicyLoader {
      */
     public record Compiled(String preset, Action defaultAction, List<Rule> rules, Duration approvalTimeout,
             long checkpointMaxBytes, boolean l3FallbackToL2, Map<String, ContainerLimits> containers,
-            String containerRuntime) {
+            String containerRuntime, JsonNode network) {
 
         public Compiled(String preset, Action defaultAction, List<Rule> rules) {
             this(preset, defaultAction, rules, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CHECKPOINT_MB << 20, false,
-                    Map.of("default", DEFAULT_CONTAINER), "runc");
+                    Map.of("default", DEFAULT_CONTAINER), "runc", null);
         }
 
         public Compiled(String preset, Action defaultAction, List<Rule> rules, Duration approvalTimeout,
                 long checkpointMaxBytes, boolean l3FallbackToL2, Map<String, ContainerLimits> containers) {
             this(preset, defaultAction, rules, approvalTimeout, checkpointMaxBytes, l3FallbackToL2, containers,
-                    "runc");
+                    "runc", null);
         }
     }
 
@@ -265,7 +265,7 @@ public final class PolicyLoader {
             throw new ConfigException("invalid policy: " + String.join("; ", problems), null);
         }
         return new Compiled(preset, def, List.copyOf(rules), Duration.ofSeconds(timeoutS), checkpointMb << 20,
-                fallback.equals("L2"), containers, runtime);
+                fallback.equals("L2"), containers, runtime, file.network());
     }
 
     /** Each language's limits, with what it leaves out taken from `default` (and that from the built-in default). */

@@ -1,0 +1,204 @@
+package dev.warden.pipeline;
+
+import dev.warden.approval.Ruling;
+import dev.warden.approval.Scope;
+import dev.warden.call.Status;
+import dev.warden.call.Tier;
+import dev.warden.contract.CallResult;
+import dev.warden.egress.CallNetwork;
+import dev.warden.egress.HostPattern;
+import dev.warden.egress.NetworkPolicy;
+import dev.warden.egress.NetworkReport;
+import dev.warden.egress.Presets;
+import dev.warden.egress.Resolver;
+import dev.warden.policy.Decision;
+import dev.warden.policy.Finding;
+import dev.warden.policy.Severity;
+import dev.warden.session.Workspaces;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The network step of a call. Before it runs: what its {@code network} input asks for beyond the
+ * policy and what this session was granted earlier (a request holds the call for a person, rule
+ * {@code network.request}, or refuses it where the policy takes no requests). When it runs: the
+ * call's {@link CallNetwork}, with what a person approved (the hosts asked for, and the registry
+ * presets of an approved package command). After: the result's {@code network} field and a
+ * {@code network.denied} finding for each refusal.
+ */
+final class NetworkGate {
+
+    static final String REQUEST_RULE = "network.request";
+
+    private final NetworkPolicy policy;
+    private final Resolver resolver;
+    private final dev.warden.egress.Addresses addresses;
+    /** What approve_session granted, per session: gone with the session. */
+    private final Map<String, List<CallNetwork.Entry>> sessionGrants = new ConcurrentHashMap<>();
+
+    NetworkGate(NetworkPolicy policy, dev.warden.egress.Addresses addresses, Workspaces workspaces) {
+        this.policy = policy;
+        this.resolver = Resolver.system(policy.hosts());
+        this.addresses = addresses;
+        workspaces.onSessionEnd(sessionGrants::remove);
+    }
+
+    boolean enabled() {
+        return policy.enabled();
+    }
+
+    /** What a call asked for: host entries and presets not covered yet. */
+    record Asked(List<HostPattern> hosts, List<String> presets) {
+        static final Asked NONE = new Asked(List.of(), List.of());
+
+        boolean any() {
+            return !hosts.isEmpty() || !presets.isEmpty();
+        }
+
+        List<String> names() {
+            List<String> out = new ArrayList<>(presets);
+            hosts.forEach(h -> out.add(h.toString()));
+            return out;
+        }
+    }
+
+    /**
+     * Judges the call's {@code network} input after the policy's decision: nothing new (the decision
+     * stands), a request (the call is held, or refused if the policy takes none), or bad input.
+     */
+    Asked judge(CallContext c, List<String> network, Results results) {
+        if (network == null || network.isEmpty()) {
+            return Asked.NONE;
+        }
+        if (!policy.enabled()) {
+            throw new Stop(results.notRun(c.id, Status.BLOCKED, c.tier(), c.findings(), "This server runs without "
+                    + "network egress (network.enabled is false in its policy), so the network input cannot be granted.",
+                    c.limits()));
+        }
+        List<HostPattern> hosts = new ArrayList<>();
+        Set<String> presets = new LinkedHashSet<>();
+        for (String entry : network) {
+            String e = entry.toLowerCase(java.util.Locale.ROOT);
+            if (Presets.names().contains(e)) {
+                presets.add(e);
+                continue;
+            }
+            HostPattern p = HostPattern.parse(entry).orElse(null);
+            if (p == null || p.wildcard() || p.port() == HostPattern.ANY
+                    || (p.network() != null && p.prefix() != p.network().getAddress().length * 8)) {
+                throw new Stop(results.invalid(c.id, "network: \"" + CallAudit.clip(entry, 100) + "\" is not a host "
+                        + "(example.org, example.org:8443, 203.0.113.7) or a registry preset (" + String.join(", ",
+                        Presets.names()) + "); wildcards, ranges and any-port entries are for the operator's policy."));
+            }
+            hosts.add(p);
+        }
+        List<CallNetwork.Entry> have = new ArrayList<>(policy.standing());
+        have.addAll(sessionGrants.getOrDefault(c.caller.sessionId(), List.of()));
+        List<HostPattern> newHosts = hosts.stream().filter(h -> !covered(have, h)).distinct().toList();
+        List<String> blocked = presets.stream().filter(p -> !policy.grantable(p)).toList();
+        if (!blocked.isEmpty()) {
+            throw new Stop(results.notRun(c.id, Status.BLOCKED, c.tier(), c.findings(), "Blocked: Warden's network "
+                    + "policy never grants the " + String.join(", ", blocked) + " preset under this preset.", c.limits()));
+        }
+        List<String> newPresets = presets.stream().filter(p -> !policy.allowedPresets().contains(p)
+                && !sessionPresets(c.caller.sessionId()).contains(p)).toList();
+        Asked asked = new Asked(newHosts, newPresets);
+        if (!asked.any()) {
+            c.found(new Finding(REQUEST_RULE, Severity.INFO, "asks for " + String.join(", ", network)
+                    + ", which this call already has (policy or an earlier approval for this session)"));
+            return asked;
+        }
+        if (policy.requestAction().equals("block")) {
+            throw new Stop(results.notRun(c.id, Status.BLOCKED, c.tier(), CallContext.concat(c.findings(), List.of(
+                    new Finding(REQUEST_RULE, Severity.MEDIUM, "asks for " + String.join(", ", asked.names())))),
+                    "Blocked: Warden's network policy takes no requests for more hosts (network.request is block); "
+                    + "the run can reach only what the policy allows.", c.limits()));
+        }
+        Finding f = new Finding(REQUEST_RULE, Severity.MEDIUM, "asks for network access beyond Warden's policy: "
+                + String.join(", ", asked.names()) + " (approving grants them for this call, or for the session)");
+        Decision d = c.decision();
+        if (!d.blocked()) {
+            Tier runTier = d.held() ? d.approvedTier() : d.tier() == Tier.L1 ? Tier.L2 : d.tier();
+            String reason = d.held() ? d.reason() + "; and it asks for network access to " + String.join(", ", asked.names())
+                    : "it asks for network access beyond Warden's policy: " + String.join(", ", asked.names());
+            c.decided(new Decision(Tier.L4, false, d.argv(), d.findings(), reason, runTier, d.heldBy()),
+                    c.findings().subList(d.findings().size(), c.findings().size()));
+        }
+        c.found(f);
+        return asked;
+    }
+
+    private static boolean covered(List<CallNetwork.Entry> have, HostPattern asked) {
+        if (asked.name() != null) {
+            int[] ports = asked.port() == HostPattern.WEB ? new int[] {80, 443} : new int[] {asked.port()};
+            for (int p : ports) {
+                if (!NetworkPolicy.coveredByName(have, asked.name(), p)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return false; // an address is never covered by name, so it is asked for
+    }
+
+    private Set<String> sessionPresets(String session) {
+        Set<String> out = new LinkedHashSet<>();
+        for (CallNetwork.Entry e : sessionGrants.getOrDefault(session, List.of())) {
+            if (e.by().startsWith("session preset ")) {
+                out.add(e.by().substring("session preset ".length()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The network of a call that runs: the policy's standing entries, this session's grants, and, for
+     * an approved call, what was asked for and the presets its package command needs (a session
+     * approval keeps those for the session).
+     */
+    CallNetwork forCall(CallContext c, Asked asked, Ruling ruling) {
+        String session = c.caller.sessionId();
+        List<CallNetwork.Entry> granted = new ArrayList<>(sessionGrants.getOrDefault(session, List.of()));
+        Set<String> presets = new LinkedHashSet<>(sessionPresets(session));
+        if (ruling != null) {
+            String by = (ruling.scope() == Scope.SESSION ? "approved for the session by " : "approved once by ")
+                    + (ruling.approver() == null ? "a person" : ruling.approver());
+            List<CallNetwork.Entry> now = new ArrayList<>();
+            asked.hosts().forEach(h -> now.add(new CallNetwork.Entry(h, by)));
+            Set<String> newPresets = new LinkedHashSet<>(asked.presets());
+            newPresets.addAll(decisionPresets(c.decision()));
+            granted.addAll(now);
+            presets.addAll(newPresets);
+            if (ruling.scope() == Scope.SESSION) {
+                List<CallNetwork.Entry> keep = new ArrayList<>(now);
+                for (String p : newPresets) {
+                    if (policy.grantable(p)) {
+                        Presets.hosts(p).forEach(h -> keep.add(new CallNetwork.Entry(h, "session preset " + p)));
+                    }
+                }
+                sessionGrants.computeIfAbsent(session, s -> new CopyOnWriteArrayList<>()).addAll(keep);
+            }
+        }
+        return policy.forCall(c.id, granted, presets, resolver, addresses);
+    }
+
+    /** The registry presets the matched rules of a decision need (their {@code grants}). */
+    private static Set<String> decisionPresets(Decision d) {
+        return Set.of(); // the rules' grants arrive with the policy's grants key
+    }
+
+    /** The result with what the run did on the network; refusals as findings the model can act on. */
+    CallResult withReport(CallResult r, CallNetwork network) {
+        NetworkReport report = network.report();
+        List<Finding> refusals = new ArrayList<>();
+        for (Map<String, Object> d : report.denied()) {
+            refusals.add(new Finding("network.denied", Severity.MEDIUM, (String) d.get("reason")));
+        }
+        return r.withNetwork(report.resultField(), refusals);
+    }
+}
