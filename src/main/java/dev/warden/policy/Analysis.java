@@ -292,7 +292,9 @@ final class Analysis {
             return;
         }
         if (PYTHON.matcher(name).matches()) {
-            inlineCode(args, "python", Set.of("-c"), ctx);
+            if (!pythonModule(args, ctx)) {
+                inlineCode(args, "python", Set.of("-c"), ctx);
+            }
             return;
         }
         if (name.equals("node") || name.equals("nodejs") || name.equals("deno") || name.equals("bun")) {
@@ -521,6 +523,48 @@ final class Analysis {
         script(w.text(), ctx.deeper());
     }
 
+    /**
+     * {@code python -m MODULE args} for the modules that are programs too: the module runs as that
+     * program with those arguments ({@code python3 -m pip install x} is {@code pip install x}).
+     * ensurepip has no subcommand, it always installs (pip, from the wheels bundled with Python), so
+     * it is judged as {@code ensurepip install …}. Other modules stay arguments of python, which rules
+     * can match ({@code -m http.server}). Whether a module was unwrapped.
+     */
+    private boolean pythonModule(List<Word> args, Ctx ctx) {
+        for (int k = 0; k < args.size(); k++) {
+            Word w = args.get(k);
+            String t = w.text();
+            if (PYTHON_VALUE_OPTIONS.contains(t)) {
+                k++;
+                continue;
+            }
+            String module = t.equals("-m") && k + 1 < args.size() && args.get(k + 1).literal() ? args.get(k + 1).text()
+                    : t.startsWith("-m") && t.length() > 2 && w.literal() ? t.substring(2) : null;
+            if (module != null) {
+                if (!MODULE_PROGRAMS.contains(module)) {
+                    return false;
+                }
+                List<Word> words = new ArrayList<>();
+                words.add(Word.of(module));
+                if (module.equals("ensurepip")) {
+                    words.add(Word.of("install"));
+                }
+                words.addAll(args.subList(t.equals("-m") ? k + 2 : k + 1, args.size()));
+                invoke(words, List.of(), ctx);
+                return true;
+            }
+            if (!t.startsWith("-") || t.equals("-") || t.startsWith("-c")) {
+                return false; // a script, stdin, or code: not a module
+            }
+        }
+        return false;
+    }
+
+    /** Modules run with python -m that are judged as the program of the same name. */
+    private static final Set<String> MODULE_PROGRAMS = Set.of("pip", "ensurepip", "venv", "pipx", "uv", "poetry");
+    /** Options of python that take the next word as their value. */
+    private static final Set<String> PYTHON_VALUE_OPTIONS = Set.of("-W", "-X", "--check-hash-based-pycs");
+
     /** python -c, node -e and the like: the code is scanned like execute_code's. */
     private void inlineCode(List<Word> args, String language, Set<String> codeOptions, Ctx ctx) {
         for (int k = 0; k < args.size(); k++) {
@@ -540,6 +584,10 @@ final class Analysis {
                         code = t.substring(opt.length() + 1);
                     }
                 }
+            }
+            if (language.equals("python") && PYTHON_VALUE_OPTIONS.contains(t)) {
+                k++; // -W ignore: the value is no script
+                continue;
             }
             if (code != null) {
                 if (w.dynamic()) {

@@ -1,20 +1,34 @@
 package dev.warden.policy;
 
 import dev.warden.call.Tier;
+import java.util.Collections;
 import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * What the policy decided. {@code blocked} decisions carry a reason for the model and run nothing;
  * held ones (tier L4, not blocked) wait for a human and carry the reason too; the others name the
  * tier and the argv to run there.
+ *
+ * <p>{@code presets} are the network presets the matched rules grant (their {@code grants}), whether
+ * the call runs or is held; {@code hosts} the "host:port" destinations the call's network tools name in
+ * their arguments (rules with {@code hosts_from_args} or {@code grants}), in the order named, each once.
  */
 public record Decision(Tier tier, boolean blocked, List<String> argv, List<Finding> findings, String reason,
-        Tier approvedTier, List<String> heldBy) {
+        Tier approvedTier, List<String> heldBy, SortedSet<String> presets, List<String> hosts) {
 
     public Decision {
         argv = List.copyOf(argv);
         findings = List.copyOf(findings);
         heldBy = List.copyOf(heldBy);
+        presets = Collections.unmodifiableSortedSet(new TreeSet<>(presets));
+        hosts = List.copyOf(new java.util.LinkedHashSet<>(hosts));
+    }
+
+    public Decision(Tier tier, boolean blocked, List<String> argv, List<Finding> findings, String reason,
+            Tier approvedTier, List<String> heldBy) {
+        this(tier, blocked, argv, findings, reason, approvedTier, heldBy, new TreeSet<>(), List.of());
     }
 
     public Decision(Tier tier, boolean blocked, List<String> argv, List<Finding> findings, String reason) {
@@ -42,5 +56,10 @@ public record Decision(Tier tier, boolean blocked, List<String> argv, List<Findi
 
     static Decision run(Tier tier, List<String> argv, List<Finding> findings) {
         return new Decision(tier, false, argv, findings, null);
+    }
+
+    /** The same decision with the network presets and hosts the call needs. */
+    Decision withNetwork(SortedSet<String> presets, List<String> hosts) {
+        return new Decision(tier, blocked, argv, findings, reason, approvedTier, heldBy, presets, hosts);
     }
 }

@@ -92,11 +92,19 @@ public final class Policy {
         return l != null ? l : compiled.containers().get("default");
     }
 
+    /** {@link #decideCommand(String, Workspace, String, boolean, HostCheck)} with no host allowed. */
+    public Decision decideCommand(String command, Workspace workspace, String cwd, boolean longTimeout) {
+        return decideCommand(command, workspace, cwd, longTimeout, HostCheck.NONE);
+    }
+
     /**
      * @param cwd the call's directory relative to the workspace ("" for its root)
      * @param longTimeout whether the call asks for more time than the limits allow
+     * @param hosts which destinations the network policy allows: a rule with hosts_from_args does not
+     *     hold or block a command whose named hosts it allows, every one
      */
-    public Decision decideCommand(String command, Workspace workspace, String cwd, boolean longTimeout) {
+    public Decision decideCommand(String command, Workspace workspace, String cwd, boolean longTimeout,
+            HostCheck hosts) {
         Analysis a = new Analysis(cwd.isEmpty() ? "/workspace" : "/workspace/" + cwd);
         Node root = null;
         try {
@@ -123,24 +131,31 @@ public final class Policy {
             argv.addAll(SHELL);
             argv.add(command);
         }
-        return judge(a, inlineOk, argv);
+        return judge(a, inlineOk, argv, null, java.util.Objects.requireNonNull(hosts, "hosts"));
     }
 
+    /** {@link #decideCode(String, String, boolean, HostCheck)} with no host allowed. */
     public Decision decideCode(String language, String code, boolean longTimeout) {
+        return decideCode(language, code, longTimeout, HostCheck.NONE);
+    }
+
+    /** @param hosts as for decideCommand: for the commands the code runs (os.system, a bash script) */
+    public Decision decideCode(String language, String code, boolean longTimeout, HostCheck hosts) {
         Analysis a = new Analysis("/workspace");
         a.code(language, code);
         if (longTimeout) {
             a.structural.add(new Analysis.Structural("long_timeout", "timeout_ms above the policy's maximum"));
         }
-        return judge(a, false, List.of(), language);
+        return judge(a, false, List.of(), language, java.util.Objects.requireNonNull(hosts, "hosts"));
     }
 
-    private Decision judge(Analysis a, boolean inlineOk, List<String> argv) {
-        return judge(a, inlineOk, argv, null);
-    }
-
-    /** @param language the language of execute_code, null for a command line */
-    private Decision judge(Analysis a, boolean inlineOk, List<String> argv, String language) {
+    /**
+     * @param language the language of execute_code, null for a command line
+     * @param hostCheck the destinations the network policy allows
+     */
+    private Decision judge(Analysis a, boolean inlineOk, List<String> argv, String language, HostCheck hostCheck) {
+        java.util.SortedSet<String> presets = new java.util.TreeSet<>();
+        Set<String> hosts = new LinkedHashSet<>();
         Map<String, Finding> findings = new LinkedHashMap<>();
         Set<String> codeSeen = new java.util.HashSet<>();
         Action strictest = null;
@@ -151,8 +166,20 @@ public final class Policy {
         boolean allInline = !a.invocations.isEmpty();
         for (Analysis.Invocation inv : a.invocations) {
             Action own = null;
+            Hosts.Named named = null;
             for (Rule r : rulesFor(inv)) {
                 if (r.matches(inv)) {
+                    presets.addAll(r.grants(inv.program));
+                    if (r.hostsFromArgs || r.grants()) {
+                        named = named != null ? named : Hosts.read(inv);
+                        named.dests().forEach(d -> hosts.add(d.toString()));
+                    }
+                    if (r.hostsFromArgs && allAllowed(named, hostCheck)) {
+                        // the network policy lets it reach every host it names: the rule neither holds nor blocks
+                        findings.putIfAbsent(r.id + "\0hosts", new Finding(r.id, Severity.INFO, inv.program
+                                + " to allowed hosts: " + String.join(", ", named.dests().stream().map(Hosts.Dest::toString).toList())));
+                        continue;
+                    }
                     own = Action.max(own == null ? r.action : own, r.action);
                     decisive = stricter(decisive, r);
                     belowHold = noteHold(r, belowHold, heldBy);
@@ -174,6 +201,7 @@ public final class Policy {
         for (Analysis.Structural s : a.structural) {
             for (Rule r : otherRules) {
                 if (r.matches(s)) {
+                    presets.addAll(r.grants(null));
                     strictest = strictest == null ? r.action : Action.max(strictest, r.action);
                     decisive = stricter(decisive, r);
                     belowHold = noteHold(r, belowHold, heldBy);
@@ -184,6 +212,7 @@ public final class Policy {
         for (Analysis.CodeUse u : a.codeUses) {
             for (Rule r : otherRules) {
                 if (r.matches(u)) {
+                    presets.addAll(r.grants(null));
                     strictest = strictest == null ? r.action : Action.max(strictest, r.action);
                     decisive = stricter(decisive, r);
                     belowHold = noteHold(r, belowHold, heldBy);
@@ -198,6 +227,7 @@ public final class Policy {
         if (language != null) {
             for (Rule r : otherRules) {
                 if (r.matchesLanguage(language)) {
+                    presets.addAll(r.grants(null));
                     strictest = strictest == null ? r.action : Action.max(strictest, r.action);
                     decisive = stricter(decisive, r);
                     add(findings, r, "language " + language);
@@ -219,12 +249,19 @@ public final class Policy {
             list.add(new Finding("default." + strictest.wire(), Severity.INFO, "no rule matched; runs at "
                     + strictest.tier() + (strictest == Action.L2 ? " in the sandbox" : "")));
         }
-        return switch (strictest) {
+        Decision d = switch (strictest) {
             case BLOCK -> Decision.block(strictestRun.tier(), list, sentence("Blocked by policy rule", decisive));
             case APPROVE -> Decision.hold(argv, list, sentence("Held for a human's approval by policy rule", decisive),
                     belowHold.tier(), List.copyOf(heldBy));
             default -> Decision.run(strictest.tier(), argv, list);
         };
+        return d.withNetwork(presets, List.copyOf(hosts));
+    }
+
+    /** A command that names at least one host, every argument that could name one read, each host allowed. */
+    private static boolean allAllowed(Hosts.Named named, HostCheck check) {
+        return named.complete() && !named.dests().isEmpty()
+                && named.dests().stream().allMatch(d -> check.allowed(d.host(), d.port()));
     }
 
     /** Records a matched rule: an approve rule is one a grant must cover, a lower one may raise the run tier. */

@@ -23,8 +23,18 @@ public record PolicyFile(String preset, String defaultAction, ApprovalSpec appro
     public record ContainerSpec(Integer memoryMb, Long timeoutMs, Integer pids, Double cpus, Long compileTimeoutMs) {
     }
 
+    /**
+     * One rule. {@code grants} is a list of network presets, or a map from program basename to preset
+     * (checked by {@link PolicyLoader}); {@code hostsFromArgs} lets the hosts a matched command names
+     * lower the rule when the network policy allows them all.
+     */
     public record RuleSpec(String id, MatchSpec match, String action, Map<String, String> presets, String severity,
-            String reason, String recommendation, Boolean enabled) {
+            String reason, String recommendation, Boolean enabled, JsonNode grants, Boolean hostsFromArgs) {
+
+        public RuleSpec(String id, MatchSpec match, String action, Map<String, String> presets, String severity,
+                String reason, String recommendation, Boolean enabled) {
+            this(id, match, action, presets, severity, reason, recommendation, enabled, null, null);
+        }
     }
 
     public record MatchSpec(List<String> programs, List<String> options, List<String> args, String argv,

@@ -59,6 +59,12 @@ public final class PolicyLoader {
         }
     }
 
+    /**
+     * The network presets a rule may grant (the registry host sets of the `network:` section): what a
+     * matched command needs to reach, reported in {@link Decision#presets()}.
+     */
+    public static final Set<String> NETWORK_PRESETS = Set.of("pypi", "npm", "crates", "maven", "go", "debian", "github");
+
     /** Values of container_runtime; {@code preset} is auto under the strict preset and runc otherwise. */
     static final Set<String> CONTAINER_RUNTIMES = Set.of("runc", "runsc", "auto", "preset");
 
@@ -228,11 +234,19 @@ public final class PolicyLoader {
             if (action == Action.L1 && (m.check() != null || m.code() != null)) {
                 problems.add(where + ": L1 applies to programs only");
             }
+            List<String> grantsAlways = new ArrayList<>();
+            Map<String, String> grantsByProgram = new java.util.LinkedHashMap<>();
+            grants(where, r.grants(), m, grantsAlways, grantsByProgram, problems);
+            boolean hostsFromArgs = Boolean.TRUE.equals(r.hostsFromArgs());
+            if (hostsFromArgs && (m.check() != null || m.code() != null)) {
+                problems.add(where + ": hosts_from_args applies to programs only (their arguments name the hosts)");
+            }
             if (action == null || severity == null || r.reason() == null) {
                 continue;
             }
             try {
-                rules.add(new Rule(r.id(), action, severity, r.reason().strip(), r.recommendation(), m));
+                rules.add(new Rule(r.id(), action, severity, r.reason().strip(), r.recommendation(), m, grantsAlways,
+                        grantsByProgram, hostsFromArgs));
             }
             catch (IllegalArgumentException e) { // PatternSyntaxException too
                 problems.add(where + ": bad pattern: " + e.getMessage().lines().findFirst().orElse(""));
@@ -266,6 +280,50 @@ public final class PolicyLoader {
         }
         return new Compiled(preset, def, List.copyOf(rules), Duration.ofSeconds(timeoutS), checkpointMb << 20,
                 fallback.equals("L2"), containers, runtime, file.network());
+    }
+
+    /**
+     * A rule's grants: a list of presets (every match), or a map from program basename to preset (the
+     * matched program's). Each preset must be a network preset, each program one the rule can match.
+     */
+    static void grants(String where, JsonNode grants, PolicyFile.MatchSpec m, List<String> always,
+            Map<String, String> byProgram, List<String> problems) {
+        if (grants == null || grants.isNull()) {
+            return;
+        }
+        String presetsText = String.join(", ", NETWORK_PRESETS.stream().sorted().toList());
+        if (grants.isArray()) {
+            for (JsonNode p : grants) {
+                if (!p.isTextual() || !NETWORK_PRESETS.contains(p.asText())) {
+                    problems.add(where + ": grants names " + p + ", not a network preset (" + presetsText + ")");
+                }
+                else {
+                    always.add(p.asText());
+                }
+            }
+            return;
+        }
+        if (!grants.isObject()) {
+            problems.add(where + ": grants must be a list of presets or a map from program to preset");
+            return;
+        }
+        if (m != null && (m.check() != null || m.code() != null)) {
+            problems.add(where + ": grants by program applies to program rules only; give a list");
+        }
+        boolean anyProgram = m == null || m.programs() == null || m.programs().contains("*");
+        grants.properties().forEach(e -> {
+            String program = e.getKey();
+            JsonNode p = e.getValue();
+            if (!p.isTextual() || !NETWORK_PRESETS.contains(p.asText())) {
+                problems.add(where + ": grants." + program + " names " + p + ", not a network preset (" + presetsText + ")");
+            }
+            else if (!anyProgram && !m.programs().contains(program)) {
+                problems.add(where + ": grants." + program + " names a program the rule does not match");
+            }
+            else {
+                byProgram.put(program, p.asText());
+            }
+        });
     }
 
     /** Each language's limits, with what it leaves out taken from `default` (and that from the built-in default). */

@@ -10,6 +10,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -39,8 +40,21 @@ final class Rule {
     private final List<String> imports;
     private final List<String> calls;
     final boolean code;
+    /** Network presets every match grants, and those granted by the matched program's basename. */
+    private final Set<String> grantsAlways;
+    private final Map<String, String> grantsByProgram;
+    /** Whether the hosts a matched command names can lower this rule (see Policy). */
+    final boolean hostsFromArgs;
 
     Rule(String id, Action action, Severity severity, String reason, String recommendation, PolicyFile.MatchSpec m) {
+        this(id, action, severity, reason, recommendation, m, List.of(), Map.of(), false);
+    }
+
+    Rule(String id, Action action, Severity severity, String reason, String recommendation, PolicyFile.MatchSpec m,
+            List<String> grantsAlways, Map<String, String> grantsByProgram, boolean hostsFromArgs) {
+        this.grantsAlways = Set.copyOf(grantsAlways);
+        this.grantsByProgram = Map.copyOf(grantsByProgram);
+        this.hostsFromArgs = hostsFromArgs;
         this.id = id;
         this.action = action;
         this.severity = severity;
@@ -66,6 +80,22 @@ final class Rule {
             return null;
         }
         return patterns.stream().map(p -> FileSystems.getDefault().getPathMatcher("glob:" + p)).toList();
+    }
+
+    /** Whether the rule grants network presets at all (its matched commands' hosts are then read too). */
+    boolean grants() {
+        return !grantsAlways.isEmpty() || !grantsByProgram.isEmpty();
+    }
+
+    /** The network presets this rule grants a call it matched in which {@code program} runs (null: code, checks). */
+    Set<String> grants(String program) {
+        String byProgram = program == null ? null : grantsByProgram.get(program);
+        if (byProgram == null) {
+            return grantsAlways;
+        }
+        Set<String> all = new java.util.TreeSet<>(grantsAlways);
+        all.add(byProgram);
+        return all;
     }
 
     /** The programs the rule names, or null for any program. */
