@@ -133,7 +133,8 @@ public final class CallPipeline {
             String cwd = directoryInside(c, ws, call.cwd());
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
             Policy.EnvFilter env = policy.filterEnv(call.env());
-            c.decided(policy.decideCommand(call.command(), ws, cwd, asksTooLong(call.timeoutMs())), env.findings());
+            c.decided(policy.decideCommand(call.command(), ws, cwd, asksTooLong(call.timeoutMs()),
+                    network.hosts(caller.sessionId())), env.findings());
             notBlocked(c, granted);
             c.asked(network.judge(c, call.network(), results));
             c.subject(new CallContext.Subject("run_command", call.command(), null, cwd, call.timeoutMs()));
@@ -159,7 +160,8 @@ public final class CallPipeline {
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
             Workspace ws = c.workspace(workspaces.forSession(caller.sessionId()));
             Map<String, String> files = checkedFiles(c, ws, call.files() == null ? Map.of() : call.files());
-            c.decided(policy.decideCode(lang.name(), call.code(), asksTooLong(call.timeoutMs())), List.of());
+            c.decided(policy.decideCode(lang.name(), call.code(), asksTooLong(call.timeoutMs()), network.hosts(caller.sessionId())),
+                    List.of());
             notBlocked(c, granted);
             c.asked(network.judge(c, call.network(), results));
             c.subject(new CallContext.Subject("execute_code", call.code(), lang.name(), "", call.timeoutMs()));

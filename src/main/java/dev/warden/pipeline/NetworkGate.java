@@ -13,6 +13,7 @@ import dev.warden.egress.Presets;
 import dev.warden.egress.Resolver;
 import dev.warden.policy.Decision;
 import dev.warden.policy.Finding;
+import dev.warden.policy.HostCheck;
 import dev.warden.policy.Severity;
 import dev.warden.session.Workspaces;
 import java.util.ArrayList;
@@ -52,6 +53,19 @@ final class NetworkGate {
         return policy.enabled();
     }
 
+    /**
+     * What a session may reach without asking anyone, by name (no lookup: the proxy still checks the
+     * addresses when the run connects): the policy lets a network tool aimed only at these run at its tier.
+     */
+    HostCheck hosts(String session) {
+        if (!policy.enabled()) {
+            return HostCheck.NONE;
+        }
+        List<CallNetwork.Entry> have = new ArrayList<>(policy.standing());
+        have.addAll(sessionGrants.getOrDefault(session, List.of()));
+        return (host, port) -> NetworkPolicy.coveredByName(have, host, port);
+    }
+
     /** What a call asked for: host entries and presets not covered yet. */
     record Asked(List<HostPattern> hosts, List<String> presets) {
         static final Asked NONE = new Asked(List.of(), List.of());
@@ -72,6 +86,15 @@ final class NetworkGate {
      * stands), a request (the call is held, or refused if the policy takes none), or bad input.
      */
     Asked judge(CallContext c, List<String> network, Results results) {
+        Decision decided = c.decision();
+        if (policy.enabled() && decided.held() && !decided.presets().isEmpty()) {
+            List<String> grantable = decided.presets().stream().filter(policy::grantable).toList();
+            if (!grantable.isEmpty()) {
+                c.found(new Finding("network.preset", Severity.INFO, "approving it also lets this call reach the "
+                        + String.join(", ", grantable.stream().map(p -> p + " registry (" + String.join(", ",
+                                Presets.hostNames(p)) + ")").toList()) + " through Warden's proxy"));
+            }
+        }
         if (network == null || network.isEmpty()) {
             return Asked.NONE;
         }
@@ -171,7 +194,7 @@ final class NetworkGate {
             List<CallNetwork.Entry> now = new ArrayList<>();
             asked.hosts().forEach(h -> now.add(new CallNetwork.Entry(h, by)));
             Set<String> newPresets = new LinkedHashSet<>(asked.presets());
-            newPresets.addAll(decisionPresets(c.decision()));
+            newPresets.addAll(c.decision().presets());
             granted.addAll(now);
             presets.addAll(newPresets);
             if (ruling.scope() == Scope.SESSION) {
@@ -185,11 +208,6 @@ final class NetworkGate {
             }
         }
         return policy.forCall(c.id, granted, presets, resolver, addresses);
-    }
-
-    /** The registry presets the matched rules of a decision need (their {@code grants}). */
-    private static Set<String> decisionPresets(Decision d) {
-        return Set.of(); // the rules' grants arrive with the policy's grants key
     }
 
     /** The result with what the run did on the network; refusals as findings the model can act on. */

@@ -85,6 +85,9 @@ class NetworkGateTest {
         public ExecOutcome run(ExecRequest request, Limits limits) {
             StringBuilder out = new StringBuilder();
             for (String target : request.argv().subList(1, request.argv().size())) {
+                if (!target.contains(":") || target.contains("/")) {
+                    continue;
+                }
                 int colon = target.lastIndexOf(':');
                 CallNetwork.Verdict v = ((CallNetwork) request.egress()).open(target.substring(0, colon),
                         Integer.parseInt(target.substring(colon + 1)));
@@ -186,6 +189,29 @@ class NetworkGateTest {
         CallResult noRequests = pipeline("  request: block\n", null).runCommand(CALLER, connect(List.of("new.test"), "x:1"));
         assertEquals(Status.BLOCKED, noRequests.status());
         assertTrue(noRequests.message().contains("takes no requests"), noRequests.message());
+    }
+
+    @Test
+    void anApprovedPackageInstallReachesItsRegistryForThatCall() throws Exception {
+        CallPipeline p = pipeline("  allow: []\n", null);
+        CallResult held = p.runCommand(CALLER, new CommandCall("npm install registry.npmjs.org:443", null, null, null, null));
+        assertEquals(Status.NEEDS_APPROVAL, held.status(), held.message());
+        Finding preset = finding(held, "network.preset");
+        assertTrue(preset != null && preset.detail().contains("registry.npmjs.org"), held.findings().toString());
+        ApprovalResult a = approve(p, held.executionId(), Scope.ONCE);
+        assertEquals("registry.npmjs.org:443 ok\n", a.result().stdout());
+        assertEquals(List.of("npm"), a.result().network().get("presets"));
+        CallResult plain = p.runCommand(CALLER, connect(null, "registry.npmjs.org:443"));
+        assertEquals("registry.npmjs.org:443 refused\n", plain.stdout(), "only the approved install had it");
+        assertTrue(finding(plain, "network.denied").detail().contains("\"network\": [\"npm\"]"), plain.findings().toString());
+    }
+
+    @Test
+    void aNetworkToolAimedAtAllowedHostsRunsAtItsTier() throws Exception {
+        CallPipeline p = pipeline("  allow: [ok.test]\n", null);
+        CallResult r = p.runCommand(CALLER, new CommandCall("curl -s https://ok.test/x", null, null, null, null));
+XX, null, null, null, null));
+        assertEquals(Status.NEEDS_APPROVAL, held.status(), held.message());
     }
 
     @Test
