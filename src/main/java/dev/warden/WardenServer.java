@@ -372,6 +372,14 @@ final class WardenServer implements AutoCloseable {
         boolean oneClient = binding == null;
         Executions executions = new Executions(rl.maxConcurrent(), oneClient ? rl.maxConcurrent() : rl.maxConcurrentPerClient(),
                 rl.queue(), oneClient ? rl.queue() : rl.queuePerClient(), rl.queueTimeoutMs());
+        // what runs may not reach through the proxy: this machine's addresses, and Warden's own ports always
+        Addresses addresses = Addresses.ofThisMachine();
+        if (binding != null) {
+            addresses.ownPort(binding.port());
+        }
+        if (!config.operator().listen().isEmpty() && !config.operator().listen().equals("off")) {
+            addresses.ownPort(binding(config.operator().listen()).port());
+        }
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
@@ -379,7 +387,7 @@ final class WardenServer implements AutoCloseable {
                     case L3 -> containers.executor();
                     case L4 -> none;
                 }, sanitizer, audit, config.limits(), containers, approvals, new RateLimits(config.rateLimits()),
-                executions, java.time.Clock.systemUTC(), network, Addresses.ofThisMachine());
+                executions, java.time.Clock.systemUTC(), network, addresses);
         // a container-only language is offered only when the engine and its image are there
         long probeWaitMs = config.container().probeWaitMs();
         WardenTools tools = new WardenTools(pipeline, config.limits(),
@@ -426,6 +434,7 @@ final class WardenServer implements AutoCloseable {
             catch (Exception e) {
                 throw bindFailure(binding, e);
             }
+            addresses.ownPort(http.port());
             ScheduledExecutorService reaper = scheduler("warden-session-reaper");
             reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);

@@ -22,9 +22,24 @@ public final class Addresses {
     private static final List<String> METADATA = List.of("169.254.169.254", "fd00:ec2:0:0:0:0:0:254", "100.100.100.200");
 
     private final Set<InetAddress> own;
+    /** The ports Warden itself listens on (MCP over HTTP, the operator console): never reachable, named or not. */
+    private final Set<Integer> ownPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Addresses(Set<InetAddress> own) {
         this.own = own;
+    }
+
+    /** A port Warden listens on, on this machine: refused to every run even where an entry names the address. */
+    public void ownPort(int port) {
+        if (port > 0) {
+            ownPorts.add(port);
+        }
+    }
+
+    /** Whether this address and port is one of Warden's own listeners (on loopback or an address of this machine). */
+    boolean ownService(InetAddress address, int port) {
+        InetAddress a = canonical(address);
+        return ownPorts.contains(port) && (a.isLoopbackAddress() || a.isAnyLocalAddress() || own.contains(a));
     }
 
     /** With this machine's own interface addresses as they are now. */

@@ -190,6 +190,10 @@ public final class CallNetwork implements CallEgress {
         }
         Entry byAddress = null;
         for (InetAddress a : resolved) {
+            if (addresses.ownService(a, port)) {
+                return refuse(host, port, a.getHostAddress(), host + ":" + port + " is Warden's own service, which no run"
+                        + " may reach");
+            }
             Entry explicit = entries.stream().filter(e -> e.pattern().coversAddress(a, port)).findFirst().orElse(null);
             String special = addresses.special(a);
             if (special != null && explicit == null) {

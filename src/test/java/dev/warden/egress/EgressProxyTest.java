@@ -206,6 +206,15 @@ class EgressProxyTest {
         has(((CallNetwork.Refused) v).reason(), "Warden's own machine");
     }
 
+    @Test
+    void wardensOwnPortsAreRefusedEvenWhereTheAddressIsNamed() throws IOException {
+        Addresses own = Addresses.of(Set.of());
+        own.ownPort(webPort);
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\n");
+        CallNetwork call = p.forCall("ex", List.of(), List.of(), Resolver.system(p.hosts()), own);
+        has(((CallNetwork.Refused) call.open("127.0.0.1", webPort)).reason(), "Warden's own service");
+    }
+
     private static void has(String text, String... parts) {
         for (String part : parts) {
             assertTrue(text.contains(part), () -> "expected \"" + part + "\" in:\n" + text);

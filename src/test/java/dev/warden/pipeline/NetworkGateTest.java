@@ -210,7 +210,9 @@ class NetworkGateTest {
     void aNetworkToolAimedAtAllowedHostsRunsAtItsTier() throws Exception {
         CallPipeline p = pipeline("  allow: [ok.test]\n", null);
         CallResult r = p.runCommand(CALLER, new CommandCall("curl -s https://ok.test/x", null, null, null, null));
-XX, null, null, null, null));
+        assertEquals(Status.OK, r.status(), r.message());
+        assertEquals("INFO", finding(r, "network.tool").severity().name(), r.findings().toString());
+        CallResult held = p.runCommand(CALLER, new CommandCall("curl -s https://other.test/x", null, null, null, null));
         assertEquals(Status.NEEDS_APPROVAL, held.status(), held.message());
     }
 
