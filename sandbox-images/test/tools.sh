@@ -3,8 +3,9 @@
 # use (through Warden's egress proxy) and prints "tools ok" only when all are there; otherwise
 # names each one that is not.
 #   every image: git, curl, and /etc/ssl/certs/ca-certificates.crt is the build host's bundle
-#                (sha256 WANT_SHA) holding each of the host's own CAs (the file HOST_CAS: one
-#                certificate a line, its base64 body joined; empty when the host has none)
+#                (sha256 WANT_SHA; none: the host has none) holding each of the host's own CAs
+#                (the file HOST_CAS: one certificate a line, its base64 body joined; empty when
+#                the host has none)
 #   python:      pip, python3 -m pip, python3 -m venv (with pip in the venv)
 #   javascript, typescript: npm, npx
 # Usage: bash tools.sh LANG WANT_SHA HOST_CAS
@@ -27,7 +28,9 @@ if [ ! -s "$bundle" ]; then
   bad+=("$bundle is missing or empty")
 else
   sha=$(sha256sum <"$bundle" | cut -c1-64)
-  [ "$sha" = "$want_sha" ] || bad+=("$bundle is not the host's bundle (sha256 $sha, host $want_sha)")
+  # none: the host has no bundle, so the image keeps Debian's
+  [ "$want_sha" = none ] || [ "$sha" = "$want_sha" ] ||
+    bad+=("$bundle is not the host's bundle (sha256 $sha, host $want_sha)")
   # Each certificate of the bundle as one line (its base64 body), to find the host's own CAs.
   have=$(awk '/-BEGIN CERTIFICATE-/ { c = ""; on = 1; next } /-END CERTIFICATE-/ { print c; on = 0 } on { c = c $0 }' "$bundle")
   n=0
