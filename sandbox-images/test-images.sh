@@ -8,6 +8,10 @@
 # The limits are the per-language table of sandbox-images/README.md, so this also checks that
 # the table is enough. Compile and run are separate containers, as the executor runs them.
 # In warden/bash, test/hardening.sh also checks the lock-down from inside the container.
+# In every image, test/tools.sh checks (same flags, no network) that git and curl are there, that
+# /etc/ssl/certs/ca-certificates.crt is this host's bundle with the host's own CAs
+# (/usr/local/share/ca-certificates) in it, and the language's tools: pip, python3 -m pip and
+# venv in python; npm and npx in javascript and typescript.
 #
 # Usage: sandbox-images/test-images.sh [LANG...]   (default: all; needs root and the images)
 # WARDEN_IMAGE_NS (default warden) is the repository prefix of the images under test.
@@ -37,6 +41,13 @@ TABLE=(
 [ "$(id -u)" = 0 ] || { echo "test-images: needs root (the workspace is chowned to uid 60000)" >&2; exit 1; }
 want=("$@")
 pass=0 fail=0
+# What test/tools.sh expects to find: the host's CA bundle, and its own CAs (written into each
+# workspace as host-cas.txt, one certificate a line).
+host_sha=$(sha256sum </etc/ssl/certs/ca-certificates.crt 2>/dev/null | cut -c1-64)
+host_cas() {
+  find -L /usr/local/share/ca-certificates -type f -name '*.crt' -exec \
+    awk '/-BEGIN CERTIFICATE-/ { c = ""; on = 1; next } /-END CERTIFICATE-/ { print c; on = 0 } on { c = c $0 }' {} + 2>/dev/null
+}
 work=$(mktemp -d /tmp/warden-image-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -82,6 +93,7 @@ for row in "${TABLE[@]}"; do
   ws=$work/$lang
   mkdir -p "$ws/.out"
   cp "$HERE"/test/* "$ws/"
+  host_cas >"$ws/host-cas.txt"
   chown -R 60000:60000 "$ws"
   chmod 700 "$ws"
   if [ -n "$ccmd" ]; then
@@ -93,6 +105,8 @@ for row in "${TABLE[@]}"; do
   if [ "$lang" = bash ]; then
     step "$lang" locked "$image" "$ws" "$rlim" "bash hardening.sh" "hardening ok"
   fi
+  # git, curl, the host's CA bundle, and the language's package tools.
+  step "$lang" tools "$image" "$ws" "512 60 16" "bash tools.sh $lang ${host_sha:-none} host-cas.txt" "tools ok"
 done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -19,9 +19,11 @@
 # Caching, so a re-run on the same machine takes seconds:
 #   - the debootstrap root filesystem is a tar under $WARDEN_CACHE_DIR (default /var/cache/warden),
 #     named by a hash of suite, variant, mirrors, apt settings and the preparation code below;
-#   - every image carries the label dev.warden.build-hash = sha256 of its Dockerfile and its
-#     parent's image id; an image whose label matches is not built again (and a rebuilt parent
-#     changes the id, so its children are rebuilt).
+#   - every image carries the label dev.warden.build-hash = sha256 of its Dockerfile, its
+#     parent's image id and its build context's files (base: the host's CA certificates and
+#     bundle, which the images carry instead of Debian's); an image whose label matches is not
+#     built again (and a rebuilt parent changes the id, so its children are rebuilt). A changed
+#     package list is a changed Dockerfile, so that image and everything below it are rebuilt.
 # RUN steps reach the Debian mirror with --network host by default (no NAT or bridge needed);
 # WARDEN_BUILD_NETWORK=default uses the bridge instead. WARDEN_IMAGE_NS (default warden) names
 # the repository prefix, e.g. to build a second, independent set beside the one in use.
@@ -199,15 +201,47 @@ fi
 # ---- the images ---------------------------------------------------------------------------------
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
 parent_ref() { if [ "$1" = rootfs ]; then echo "$ROOTFS_TAG"; else echo "$NS/$1"; fi; }
+# The files an image's build gets besides its Dockerfile, one "NAME<tab>HOST-PATH" a line (NAME is
+# the path in the build context). Only base has any: the host's CA store, which the images carry
+# instead of Debian's (sandbox-images/base/Dockerfile says why).
+context_files() {
+  [ "$1" = base ] || return 0
+  local d=/usr/local/share/ca-certificates f
+  if [ -d "$d" ]; then
+    while IFS= read -r -d '' f; do
+      printf 'host-ca/local/%s\t%s\n' "${f#"$d"/}" "$f"
+    done < <(find -L "$d" -type f -print0 | LC_ALL=C sort -z)
+  fi
+  if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+    printf 'host-ca/ca-certificates.crt\t%s\n' /etc/ssl/certs/ca-certificates.crt
+  fi
+}
 want_hash() { # image, parent id
-  { cat "$IMAGES_DIR/$1/Dockerfile"; echo "parent=$2"; } | sha256sum | cut -c1-32
+  local name path
+  { cat "$IMAGES_DIR/$1/Dockerfile"; echo "parent=$2"
+    while IFS=$'\t' read -r name path; do
+      printf '%s %s\n' "$name" "$(sha256sum <"$path" | cut -c1-64)"
+    done < <(context_files "$1")
+  } | sha256sum | cut -c1-32
+}
+# Makes the build context of an image in a new directory and prints its path: the Dockerfile
+# (FROM warden/... renamed to the namespace) and the context files.
+stage_context() {
+  local ctx name path
+  ctx=$(mktemp -d "$CACHE/context.$1.XXXXXX") || return 1
+  sed "s#^FROM warden/#FROM $NS/#" "$IMAGES_DIR/$1/Dockerfile" >"$ctx/Dockerfile" || return 1
+  if [ "$1" = base ]; then mkdir -p "$ctx/host-ca/local"; fi
+  while IFS=$'\t' read -r name path; do
+    mkdir -p "$ctx/$(dirname "$name")" && cp "$path" "$ctx/$name" || return 1
+  done < <(context_files "$1")
+  echo "$ctx"
 }
 size_mb() { docker image inspect -f '{{.Size}}' "$1" 2>/dev/null | awk '{ printf "%d MB", $1 / 1000000 }'; }
 
 # Builds one image; runs in a background subshell; its exit code is its result.
 build_one() {
   local n=$1 tag=$NS/$1 df=$IMAGES_DIR/$1/Dockerfile log=$CACHE/logs/$1.log
-  local pid h have t
+  local pid h have t ctx rc
   [ -f "$df" ] || { say "$tag: FAILED: no $df"; return 1; }
   pid=$(image_id "$(parent_ref "${PARENT[$n]}")") || { say "$tag: FAILED: parent $(parent_ref "${PARENT[$n]}") is missing"; return 1; }
   h=$(want_hash "$n" "$pid")
@@ -218,9 +252,13 @@ build_one() {
   fi
   t=${EPOCHREALTIME/,/.}
   say "$tag: building (log $log)"
-  if ! docker build --pull=false --network "$NETWORK" --force-rm ${refresh:+--no-cache} \
-      --label "$HASH_LABEL=$h" --label "dev.warden.parent=$pid" \
-      -t "$tag" - < <(sed "s#^FROM warden/#FROM $NS/#" "$df") >"$log" 2>&1; then
+  ctx=$(stage_context "$n") || { say "$tag: FAILED: could not make its build context"; return 1; }
+  rc=0
+  docker build --pull=false --network "$NETWORK" --force-rm ${refresh:+--no-cache} \
+    --label "$HASH_LABEL=$h" --label "dev.warden.parent=$pid" \
+    -t "$tag" "$ctx" >"$log" 2>&1 || rc=$?
+  rm -rf "$ctx"
+  if [ "$rc" != 0 ]; then
     echo "---- $tag: last lines of $log" >&2
     tail -n 25 "$log" >&2
     say "$tag: FAILED after $(since "$t")s (see $log)"
