@@ -35,7 +35,7 @@ public interface EgressPort extends AutoCloseable {
     /**
      * The variables every run with a port gets, so pip, npm, git, curl, wget, Python's urllib and
      * Node's fetch use the proxy with no setup in the agent's code; and packages a run installs land in
-     * the workspace (pip's user base under HOME, which is the workspace; npm's node_modules beside the
+     * the workspace (pip's user base /workspace/.local, npm's cache /workspace/.npm and node_modules beside the
      * call's directory), never refused as an "externally managed environment".
      *
      * @param caBundle the CA bundle runs trust, as seen inside the sandbox
@@ -49,6 +49,10 @@ public interface EgressPort extends AutoCloseable {
         env.put("NO_PROXY", "localhost,127.0.0.1");
         env.put("no_proxy", "localhost,127.0.0.1");
         env.put("PIP_USER", "1");
+        // the user base in the workspace whatever HOME is (L3 runs have HOME=/tmp): what a call installs
+        // is there for the session's next calls
+        env.put("PYTHONUSERBASE", "/workspace/.local");
+        env.put("npm_config_cache", "/workspace/.npm");
         env.put("PIP_BREAK_SYSTEM_PACKAGES", "1");
         env.put("PIP_DISABLE_PIP_VERSION_CHECK", "1");
         env.put("PIP_NO_WARN_SCRIPT_LOCATION", "1");

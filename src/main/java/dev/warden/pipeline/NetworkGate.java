@@ -180,14 +180,17 @@ final class NetworkGate {
     }
 
     /**
-     * The network of a call that runs: the policy's standing entries, this session's grants, and, for
-     * an approved call, what was asked for and the presets its package command needs (a session
-     * approval keeps those for the session).
+     * The network of a call that runs: the policy's standing entries, this session's grants, the
+     * registry presets its rules grant (a package command's, not blocked by the policy), and, for an
+     * approved call, what was asked for (a session approval keeps that and the presets for the session).
      */
     CallNetwork forCall(CallContext c, Asked asked, Ruling ruling) {
         String session = c.caller.sessionId();
         List<CallNetwork.Entry> granted = new ArrayList<>(sessionGrants.getOrDefault(session, List.of()));
         Set<String> presets = new LinkedHashSet<>(sessionPresets(session));
+        // the presets the call's rules grant (a package command's registry): the rule's own action
+        // said whether that needs a person, so a call that runs has them (never a blocked preset)
+        presets.addAll(c.decision().presets());
         if (ruling != null) {
             String by = (ruling.scope() == Scope.SESSION ? "approved for the session by " : "approved once by ")
                     + (ruling.approver() == null ? "a person" : ruling.approver());
