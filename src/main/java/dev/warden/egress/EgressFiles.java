@@ -1,14 +1,44 @@
 package dev.warden.egress;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 
-/** The files a port's directory holds beside the socket (placeholder until the relay branch lands). */
+/**
+ * The files a port's directory holds beside the socket, for the run inside: {@link #CA_FILE}, the CA
+ * certificates runs trust (the host's bundle, which on a machine behind an intercepting proxy holds
+ * its CA, plus the policy's {@code network.ca_certificates}).
+ */
 final class EgressFiles {
 
-    private EgressFiles() {
+    static final String CA_FILE = "ca.pem";
+    static final Path HOST_BUNDLE = Path.of("/etc/ssl/certs/ca-certificates.crt");
+
+    private final byte[] bundle;
+
+    private EgressFiles(byte[] bundle) {
+        this.bundle = bundle;
     }
 
-    static void populate(Path dir) {
-        // the Node preload is written here (see dev.warden.exec, relay branch)
+    /** The host's bundle and the operator's certificates, read once at start. */
+    static EgressFiles of(Path hostBundle, List<Path> extra) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        if (Files.isReadable(hostBundle)) {
+            all.write(Files.readAllBytes(hostBundle));
+        }
+        for (Path p : extra) {
+            all.write('\n');
+            all.write(Files.readAllBytes(p));
+        }
+        return new EgressFiles(all.toByteArray());
+    }
+
+    void populate(Path dir) throws IOException {
+        Path ca = dir.resolve(CA_FILE);
+        Files.write(ca, bundle);
+        Files.setPosixFilePermissions(ca, PosixFilePermissions.fromString("rw-r--r--"));
     }
 }

@@ -62,6 +62,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
     private final Path root;
     private final NetworkPolicy policy;
     private final Map<Connector, Port> ports = new ConcurrentHashMap<>();
+    private final EgressFiles files;
 
     /** One sandbox's socket, and the call using that sandbox now (null between calls: everything refused). */
     public final class Port implements EgressPort {
@@ -110,6 +111,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
     public EgressProxy(NetworkPolicy policy, Path root) throws IOException {
         this.policy = policy;
         this.root = root;
+        this.files = EgressFiles.of(EgressFiles.HOST_BUNDLE, policy.caCertificates());
         Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         QueuedThreadPool threads = new QueuedThreadPool(64, 2);
         threads.setName("egress");
@@ -159,7 +161,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         deleteTree(dir);
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        EgressFiles.populate(dir);
+        files.populate(dir);
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         http.setSendDateHeader(false);

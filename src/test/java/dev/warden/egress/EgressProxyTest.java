@@ -207,6 +207,19 @@ class EgressProxyTest {
     }
 
     @Test
+    void eachPortHoldsTheCaBundleRunsTrustWithTheOperatorsCertificates() throws IOException {
+        Path extra = tmp.resolve("corp.pem");
+        Files.writeString(extra, "-----BEGIN CERTIFICATE-----\nCORPORATE\n-----END CERTIFICATE-----\n");
+        proxy = new EgressProxy(policy("ca_certificates: ['" + extra + "']\n"), tmp.resolve("net"));
+        EgressPort port = proxy.open("l3-x");
+        String ca = Files.readString(port.dir().resolve("ca.pem"));
+        has(ca, "CORPORATE");
+        if (Files.isReadable(EgressFiles.HOST_BUNDLE)) {
+            assertTrue(ca.startsWith(Files.readString(EgressFiles.HOST_BUNDLE)), "the host's bundle first");
+        }
+    }
+
+    @Test
     void wardensOwnPortsAreRefusedEvenWhereTheAddressIsNamed() throws IOException {
         Addresses own = Addresses.of(Set.of());
         own.ownPort(webPort);
