@@ -142,6 +142,7 @@ class Server:
         self.send_raw(data)
         msg = self.response(rid)
         t1 = time.perf_counter()
+        self.last = msg
         return t1 - t0, *status_of(msg)
 
     def rss_kb(self):
