@@ -1,6 +1,11 @@
 package dev.warden.exec;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,6 +29,8 @@ public interface EgressPort extends AutoCloseable {
     String RELAY = RELAY_PORT + ":" + MOUNT + "/" + SOCKET;
     /** The preload that makes Node's fetch use the proxy variables (Node's own http ignores them). */
     String NODE_PRELOAD = MOUNT + "/node-proxy.cjs";
+    /** The preload's name, in the port's directory and among the jar's resources (under egress/). */
+    String NODE_PRELOAD_FILE = "node-proxy.cjs";
 
     /** The host directory bound at {@link #MOUNT}. */
     Path dir();
@@ -63,5 +70,35 @@ public interface EgressPort extends AutoCloseable {
         env.put("npm_config_audit", "false");
         env.put("NODE_OPTIONS", "--require " + NODE_PRELOAD);
         return env;
+    }
+
+    /**
+     * Puts into a port's directory, before the port is used, the files runs read from it: the Node
+     * preload that {@link #env} names in NODE_OPTIONS (a missing one would stop every node from
+     * starting). Readable by all (runs are other uids), writable by none of them.
+     *
+     * @param dir the port's host directory
+     */
+    static void populate(Path dir) throws IOException {
+        Path target = dir.resolve(NODE_PRELOAD_FILE);
+        try (InputStream in = EgressPort.class.getResourceAsStream("/egress/" + NODE_PRELOAD_FILE)) {
+            if (in == null) {
+                throw new IOException("the jar has no egress/" + NODE_PRELOAD_FILE);
+            }
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
+    }
+
+    /**
+     * Adds {@link #env} to a run's environment: the proxy's values replace the call's (there is no
+     * other way out anyway), except that a NODE_OPTIONS of the call is kept after the preload.
+     */
+    static void addEnv(Map<String, String> runEnv, String caBundle) {
+        String nodeOptions = runEnv.get("NODE_OPTIONS");
+        runEnv.putAll(env(caBundle));
+        if (nodeOptions != null && !nodeOptions.isBlank()) {
+            runEnv.put("NODE_OPTIONS", runEnv.get("NODE_OPTIONS") + " " + nodeOptions);
+        }
     }
 }
