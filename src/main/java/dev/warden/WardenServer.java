@@ -15,6 +15,7 @@ import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
 import dev.warden.exec.DaemonThreads;
+import dev.warden.exec.EgressPorts;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
 import dev.warden.exec.RefusingExecutor;
@@ -294,14 +295,14 @@ final class WardenServer implements AutoCloseable {
         java.util.concurrent.ThreadFactory startupThreads = DaemonThreads.named("warden-startup");
         java.util.concurrent.Executor startup = job -> startupThreads.newThread(job).start();
         CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
-                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir), startup), r -> r.join().close());
+                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir, EgressPorts.NONE), startup), r -> r.join().close());
         Policy policy = new Policy(new PolicyLoader().load(
                 config.policy().file().isEmpty() ? null : Path.of(config.policy().file()), config.policy().preset()));
         log().info("policy: preset {}{}", policy.preset(),
                 config.policy().file().isEmpty() ? "" : ", with " + config.policy().file());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
         ContainerRuntime containers = own("container runtime", ContainerRuntime.start(config, stateDir,
-                policy::containerLimits, policy.containerRuntime(), answered), c -> c.close());
+                policy::containerLimits, policy.containerRuntime(), answered, EgressPorts.NONE), c -> c.close());
         // the workspace quota (a volume per session) is proven and set up in the background too
         CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
             Leftovers.sweep(Path.of(System.getProperty("java.io.tmpdir")));
