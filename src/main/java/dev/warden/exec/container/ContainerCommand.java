@@ -1,6 +1,7 @@
 package dev.warden.exec.container;
 
 import dev.warden.config.WardenConfig;
+import dev.warden.exec.EgressPort;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
 import dev.warden.exec.StubRequest;
@@ -20,6 +21,8 @@ import java.util.regex.Pattern;
 final class ContainerCommand {
 
     static final String BUILD_DIR = "/tmp/warden";
+    /** The CA bundle runs trust, as seen inside the images (Debian's ca-certificates). */
+    static final String CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
     private static final Pattern JAVA_PUBLIC_CLASS = Pattern.compile(
             "public\\s+(?:(?:final|abstract|strictfp)\\s+)*class\\s+([A-Za-z_][A-Za-z0-9_]*)");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{(code|source|class)\\}");
@@ -37,14 +40,19 @@ final class ContainerCommand {
     private final ExecRequest request;
     private final WardenConfig.ContainerLanguage lang;
     private final List<String> imageEnv;
+    private final boolean egress;
     private final Map<String, String> vars;
     private final String source;
 
-    /** @param imageEnv the image's own environment (Config.Env, KEY=value) */
-    ContainerCommand(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> imageEnv) {
+    /**
+     * @param imageEnv the image's own environment (Config.Env, KEY=value)
+     * @param egress whether the container has an egress port (the run then gets the proxy's variables)
+     */
+    ContainerCommand(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> imageEnv, boolean egress) {
         this.request = request;
         this.lang = lang;
         this.imageEnv = imageEnv;
+        this.egress = egress;
         String code = code();
         String className = javaClass(code);
         this.source = lang.source() == null ? null : lang.source().replace("{class}", className);
@@ -105,7 +113,8 @@ final class ContainerCommand {
 
     /**
      * The image's own environment (PATH, the toolchain's cache directories), then the language's
-     * from config, then the call's (already filtered by the policy). Nothing of Warden's own.
+     * from config, then the call's (already filtered by the policy); with egress, the proxy's
+     * variables last. Nothing else of Warden's own.
      */
     Map<String, String> environment() {
         Map<String, String> env = new LinkedHashMap<>();
@@ -123,6 +132,9 @@ final class ContainerCommand {
             env.putAll(lang.env());
         }
         env.putAll(request.env());
+        if (egress) {
+            EgressPort.addEnv(env, CA_BUNDLE);
+        }
         return env;
     }
 
