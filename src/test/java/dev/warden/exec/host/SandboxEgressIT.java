@@ -9,13 +9,12 @@ import dev.warden.config.ConfigLoader;
 import dev.warden.exec.CallEgress;
 import dev.warden.exec.EgressPort;
 import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.EgressEscapes;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.FakeEgress;
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -182,54 +181,6 @@ class SandboxEgressIT extends SandboxContractIT {
         assertEquals(5, out(o).lines().filter(l -> l.equals("refused 30") || l.equals("refused 13")).count(), out(o));
     }
 
-    /** The host's own IPv4 addresses, the docker bridge's gateway, public resolvers. */
-    static List<String> outsideAddresses() throws IOException {
-        Set<String> hosts = new TreeSet<>(List.of("172.17.0.1", "1.1.1.1", "8.8.8.8", "10.0.2.2"));
-        for (NetworkInterface nif : java.util.Collections.list(NetworkInterface.getNetworkInterfaces())) {
-            for (InetAddress a : java.util.Collections.list(nif.getInetAddresses())) {
-                if (a instanceof Inet4Address && !a.isLoopbackAddress()) {
-                    hosts.add(a.getHostAddress());
-                }
-            }
-        }
-        return List.copyOf(hosts);
-    }
-
-    /** A python program that tries every way out; it prints OUT for any that works. */
-    static String escapeAttempts(List<String> hosts, int listenerPort) {
-        StringBuilder pyHosts = new StringBuilder();
-        hosts.forEach(a -> pyHosts.append('"').append(a).append("\", "));
-        return """
-            import socket
-            for host in (%s):
-                for port in (%d, 22, 53, 80, 443, 2375, 3128):
-                    try:
-                        socket.create_connection((host, port), timeout=1).close(); print("OUT tcp", host, port)
-                    except OSError as e:
-                        pass
-            for port in (22, 80, 443, 8080):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close(); print("OUT loopback", port)
-                except OSError:
-                    pass
-            try:
-                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("1.1.1.1", 53)); print("OUT udp")
-            except OSError as e:
-                print("udp refused", e.errno)
-            try:
-                print("OUT dns", socket.getaddrinfo("example.com", 443))
-            except OSError as e:
-                print("dns refused")
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_RAW):
-                try:
-                    i = socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP)
-                    i.sendto(b"\\x08\\x00\\xf7\\xff\\x00\\x00\\x00\\x00", ("1.1.1.1", 0)); print("OUT icmp", kind)
-                except OSError as e:
-                    print("icmp refused", e.errno)
-            socket.create_connection(("127.0.0.1", 3128), timeout=2).close(); print("relay answers")
-            """.formatted(pyHosts, listenerPort);
-    }
-
     @Test
     void onlyTheRelayAnswersEveryOtherWayOutFails() throws Exception {
         try (ServerSocket listener = new ServerSocket()) {
@@ -248,7 +199,7 @@ class SandboxEgressIT extends SandboxContractIT {
             t.setDaemon(true);
             t.start();
             int seenBefore = fake.seen().size();
-            ExecOutcome o = python(escapeAttempts(outsideAddresses(), listener.getLocalPort()), 120_000);
+            ExecOutcome o = python(EgressEscapes.program(EgressEscapes.outsideAddresses(), listener.getLocalPort()), 120_000);
             assertInstanceOf(ExecOutcome.Completed.class, o, () -> "got " + o);
             assertFalse(out(o).contains("OUT"), out(o));
             assertTrue(out(o).contains("udp refused") && out(o).contains("dns refused")
