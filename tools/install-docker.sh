@@ -10,11 +10,15 @@
 # Nothing is pulled from a registry, here or later: the images are built from a debootstrap root
 # filesystem (tools/build-images.sh).
 #
-# runsc is registered with two flags, both measured on Debian 12's runsc (20221219) on kernel 6.x:
+# runsc is registered with three flags, each measured on Debian 12's runsc (20221219) on kernel 6.x:
 #   --network=none  its network set-up takes every network namespace for the host's (it looks for
 #                   /proc/sys/net/core/rmem_default, which newer kernels have in every namespace) and
 #                   refuses to start; Warden's containers have no network anyway
 #   --oci-seccomp   applies the container's seccomp profile (Warden's) inside gVisor too
+#   --host-uds=open lets a program in the sandbox connect to a host unix socket bound into it: the
+#                   egress relay reaches Warden's proxy through /.warden/net/proxy.sock (without it,
+#                   connect() fails with ECONNREFUSED); creating host sockets stays refused
+# An engine that has runsc registered with other flags (an older Warden's) gets these instead.
 # Its platform is ptrace (the default; this runsc has no systrap, and kvm needs /dev/kvm).
 #
 # Environment: WARDEN_DOCKERD_TIMEOUT (seconds to wait for the socket, default 60),
@@ -44,8 +48,10 @@ server_line() {
 
 runsc_wanted() { [ "$GVISOR" != skip ]; }
 
+# Registered with the flags of register_runsc (an engine still on an older registration is not).
 runsc_registered() {
-  timeout 10 docker -H "unix://$SOCK" info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc":'
+  timeout 10 docker -H "unix://$SOCK" info --format '{{json .Runtimes}}' 2>/dev/null |
+    grep '"runsc":' | grep -q -- '--host-uds=open'
 }
 
 # Adds runsc to daemon.json's runtimes (keeping whatever else it holds); says whether it changed.
@@ -59,7 +65,7 @@ conf = {}
 if os.path.exists(path) and os.path.getsize(path) > 0:
     with open(path) as f:
         conf = json.load(f)
-want = {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none", "--oci-seccomp"]}
+want = {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none", "--oci-seccomp", "--host-uds=open"]}
 if conf.get("runtimes", {}).get("runsc") == want:
     sys.exit(1)
 conf.setdefault("runtimes", {})["runsc"] = want

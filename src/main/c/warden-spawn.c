@@ -32,12 +32,22 @@
  * for the one request it will ever serve, read as "<length>\n" followed by that
  * many bytes of NUL-terminated tokens. It reads exactly those bytes, so what
  * follows on stdin is the program's own input.
+ *
+ * --relay PORT:PATH (a sandbox with egress): before anything else, even before the request, listen
+ * on 127.0.0.1:PORT of the sandbox's own loopback and fork the relay, one process that carries each
+ * TCP connection to the unix socket PATH (Warden's egress proxy, bound in read-only), the sandbox's
+ * only way out. It listens before any program can run, so no program can take the port first, and
+ * it dies with this process (which becomes the program). One process for all connections: the
+ * sandbox's pids limit is not eaten by a client that opens many at once (npm opens ~15).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/landlock.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,8 +55,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/filter.h>
@@ -75,6 +87,7 @@ struct spec {
     char *env[MAX_LIST + 1]; int nenv;
     const char *files[MAX_LIST]; const char *data[MAX_LIST]; int nfiles;
     const char *chdir_to;
+    const char *relay;
     long umask_to;
     long uid, gid;
     int request_mode, reap, session_keyring, seccomp, mark_exec;
@@ -109,6 +122,7 @@ static int parse(struct spec *s, int argc, char **argv, int start, int privilege
         if (strcmp(a, "--cgroup") == 0 && privileged) push(s->cgroups, &s->ncgroups, v, a);
         else if (strcmp(a, "--uid") == 0 && privileged) s->uid = number(v, a);
         else if (strcmp(a, "--gid") == 0 && privileged) s->gid = number(v, a);
+        else if (strcmp(a, "--relay") == 0 && privileged) s->relay = v;
         else if (strcmp(a, "--rlimit") == 0) push(s->rlimits, &s->nrlimits, v, a);
         else if (strcmp(a, "--landlock-ro") == 0) push(s->ro, &s->nro, v, a);
         else if (strcmp(a, "--landlock-rw") == 0) push(s->rw, &s->nrw, v, a);
@@ -233,6 +247,153 @@ static void apply_seccomp(void) {
     struct sock_fprog prog = { (unsigned short)(sizeof seccomp_filter / sizeof seccomp_filter[0]),
                                (struct sock_filter *)seccomp_filter };
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) die("seccomp: cannot load the filter", NULL);
+}
+
+/* ---- the egress relay (--relay PORT:PATH) ---- */
+#define RELAY_PAIRS 256     /* connections at once; one more is accepted and closed at once */
+#define RELAY_BUF 16384     /* per direction of each connection */
+
+/* One connection: side 0 is the program's TCP socket, side 1 the proxy's unix socket. buf[d] holds
+ * what was read from side d and is still to be written to side !d, at [off, len). */
+struct relay_pair {
+    int fd[2];
+    size_t off[2], len[2];
+    char eof[2];    /* side d said it will send no more */
+    char shut[2];   /* ... and that was passed on: shutdown(SHUT_WR) of side !d */
+    char buf[2][RELAY_BUF];
+};
+static struct relay_pair relay_pairs[RELAY_PAIRS]; /* untouched, so unpaid, until used */
+
+static void relay_close(struct relay_pair *p) {
+    close(p->fd[0]); close(p->fd[1]);
+    p->fd[0] = p->fd[1] = -1;
+}
+
+/* Moves what can be moved now, both ways, never waiting; returns -1 when the pair is done. */
+static int relay_pump(struct relay_pair *p) {
+    for (int d = 0; d < 2; d++) {
+        int from = p->fd[d], to = p->fd[!d];
+        if (!p->eof[d] && p->len[d] < RELAY_BUF) {
+            ssize_t r = recv(from, p->buf[d] + p->len[d], RELAY_BUF - p->len[d], 0);
+            if (r > 0) p->len[d] += (size_t)r;
+            else if (r == 0) p->eof[d] = 1;
+            else if (errno != EAGAIN && errno != EINTR) return -1;
+        }
+        if (p->off[d] < p->len[d]) {
+            ssize_t w = send(to, p->buf[d] + p->off[d], p->len[d] - p->off[d], MSG_NOSIGNAL);
+            if (w > 0) p->off[d] += (size_t)w;
+            else if (errno != EAGAIN && errno != EINTR) return -1;
+            if (p->off[d] == p->len[d]) p->off[d] = p->len[d] = 0;
+        }
+        if (p->eof[d] && p->len[d] == 0 && !p->shut[d]) { /* half-close: pass the end of input on */
+            if (shutdown(to, SHUT_WR) != 0 && errno != ENOTCONN) return -1;
+            p->shut[d] = 1;
+        }
+    }
+    return p->shut[0] && p->shut[1] ? -1 : 0;
+}
+
+/* A new connection: its pair, connected to the proxy, or closed at once (no room, no proxy). */
+static void relay_accept(int listener, const struct sockaddr_un *proxy) {
+    int c = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) return;
+    struct relay_pair *p = NULL;
+    for (int i = 0; i < RELAY_PAIRS && !p; i++) if (relay_pairs[i].fd[0] < 0) p = &relay_pairs[i];
+    /* a unix connect never waits: it succeeds, or fails (EAGAIN when the proxy's backlog is full) */
+    int u = p ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+    if (u < 0 || connect(u, (const struct sockaddr *)proxy, sizeof *proxy) != 0) {
+        if (u >= 0) close(u);
+        close(c); /* the program sees its connection closed: refused */
+        return;
+    }
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    p->fd[0] = c; p->fd[1] = u;
+    p->off[0] = p->off[1] = p->len[0] = p->len[1] = 0;
+    p->eof[0] = p->eof[1] = p->shut[0] = p->shut[1] = 0;
+}
+
+/* The relay's loop: one poll() over the listener and every pair's two sockets, forever. */
+static void relay_loop(int listener, const struct sockaddr_un *proxy) {
+    static struct pollfd fds[1 + 2 * RELAY_PAIRS];
+    static int at[RELAY_PAIRS]; /* where pair i's two sockets are in fds, or -1 */
+    for (int i = 0; i < RELAY_PAIRS; i++) relay_pairs[i].fd[0] = relay_pairs[i].fd[1] = -1;
+    for (;;) {
+        int n = 0;
+        fds[n++] = (struct pollfd){ listener, POLLIN, 0 };
+        for (int i = 0; i < RELAY_PAIRS; i++) {
+            struct relay_pair *p = &relay_pairs[i];
+            at[i] = -1;
+            if (p->fd[0] < 0) continue;
+            at[i] = n;
+            for (int d = 0; d < 2; d++) {
+                short ev = 0;
+                if (!p->eof[d] && p->len[d] < RELAY_BUF) ev |= POLLIN;   /* room to read from side d */
+                if (p->off[!d] < p->len[!d]) ev |= POLLOUT;              /* data waiting for side d */
+                /* nothing wanted: left out, or a hang-up reported on it would wake this loop forever */
+                fds[n++] = (struct pollfd){ ev ? p->fd[d] : -1, ev, 0 };
+            }
+        }
+        if (poll(fds, n, -1) < 0) {
+            if (errno == EINTR) continue;
+            _exit(1);
+        }
+        for (int i = 0; i < RELAY_PAIRS; i++) {
+            if (at[i] < 0 || !(fds[at[i]].revents | fds[at[i] + 1].revents)) continue;
+            if (relay_pump(&relay_pairs[i]) != 0) relay_close(&relay_pairs[i]);
+        }
+        if (fds[0].revents) relay_accept(listener, proxy);
+    }
+}
+
+/* Listens on 127.0.0.1:PORT now, then forks the relay; this process goes on without the socket. */
+static void start_relay(const char *spec, int seccomp) {
+    char *colon = strchr(spec, ':');
+    if (!colon || colon == spec) { errno = 0; die("--relay needs PORT:PATH, got", spec); }
+    char port_text[8];
+    if ((size_t)(colon - spec) >= sizeof port_text) { errno = 0; die("--relay: bad port in", spec); }
+    memcpy(port_text, spec, colon - spec); port_text[colon - spec] = 0;
+    long port = number(port_text, "--relay");
+    struct sockaddr_un proxy = { .sun_family = AF_UNIX };
+    if (port < 1 || port > 65535 || colon[1] != '/' || strlen(colon + 1) >= sizeof proxy.sun_path) {
+        errno = 0; die("--relay: bad port or path in", spec);
+    }
+    strcpy(proxy.sun_path, colon + 1);
+
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listener < 0) die("--relay: socket", NULL);
+    int one = 1;
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0) die("--relay: cannot listen on 127.0.0.1 port", port_text);
+    if (listen(listener, 128) != 0) die("--relay: listen", NULL);
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) die("--relay: fork", NULL);
+    if (pid > 0) { close(listener); return; }
+
+    /* The relay. It dies with its parent, which becomes the program: the run ends when the
+     * program does, the relay never keeps it (or its output) alive. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent) _exit(1);
+    prctl(PR_SET_NAME, "warden-relay", 0, 0, 0);
+    /* not dumpable: the program (same uid) cannot ptrace it or read its memory through /proc */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
+    /* nothing of the run's: stdin, stdout and stderr are /dev/null (holding the run's pipes would
+     * keep its output open after the program ended), every other fd but the listener is closed */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(1);
+    if (listener != 3 && dup3(listener, 3, O_CLOEXEC) < 0) _exit(1);
+    syscall(SYS_close_range, 4, ~0U, 0);
+    /* two fds a connection: make sure the soft limit allows them all (never above the hard one) */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 2 * RELAY_PAIRS + 8) {
+        nofile.rlim_cur = nofile.rlim_max < 2 * RELAY_PAIRS + 8 ? nofile.rlim_max : 2 * RELAY_PAIRS + 8;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if (seccomp) apply_seccomp();
+    relay_loop(3, &proxy);
 }
 
 static void join_new_session_keyring(void) {
@@ -374,6 +535,7 @@ int main(int argc, char **argv) {
     struct spec s; memset(&s, 0, sizeof s);
     s.uid = -1; s.gid = -1; s.umask_to = -1;
     parse(&s, argc, argv, 1, 1);
+    if (s.relay) start_relay(s.relay, s.seccomp);
 
     if (s.request_mode) {
         /* The request may not name cgroups or uids: those were fixed when the sandbox was made. */

@@ -15,6 +15,7 @@ import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
 import dev.warden.exec.DaemonThreads;
+import dev.warden.exec.EgressPorts;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
 import dev.warden.exec.RefusingExecutor;
@@ -28,7 +29,6 @@ import dev.warden.policy.PolicyLoader;
 import dev.warden.egress.Addresses;
 import dev.warden.egress.EgressProxy;
 import dev.warden.egress.NetworkPolicy;
-import dev.warden.exec.EgressPorts;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.Leftovers;
 import dev.warden.session.Volumes;
@@ -330,10 +330,11 @@ final class WardenServer implements AutoCloseable {
                     }
                 });
         CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
-                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir), startup), r -> r.join().close());
+                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir, egress.join()), startup),
+                r -> r.join().close());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
         ContainerRuntime containers = own("container runtime", ContainerRuntime.start(config, stateDir,
-                policy::containerLimits, policy.containerRuntime(), answered), c -> c.close());
+                policy::containerLimits, policy.containerRuntime(), answered, port -> egress.join().open(port)), c -> c.close());
         // the workspace quota (a volume per session) is proven and set up in the background too
         CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
             Leftovers.sweep(Path.of(System.getProperty("java.io.tmpdir")));

@@ -4,17 +4,15 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 
 /**
- * The files a port's directory holds beside the socket, for the run inside: {@link #CA_FILE}, the CA
+ * The files a port's directory holds beside the socket, for the run inside: the Node preload and the CA
  * certificates runs trust (the host's bundle, which on a machine behind an intercepting proxy holds
  * its CA, plus the policy's {@code network.ca_certificates}).
  */
 final class EgressFiles {
 
-    static final String CA_FILE = "ca.pem";
     static final Path HOST_BUNDLE = Path.of("/etc/ssl/certs/ca-certificates.crt");
 
     private final byte[] bundle;
@@ -36,9 +34,8 @@ final class EgressFiles {
         return new EgressFiles(all.toByteArray());
     }
 
+    /** The preload and the bundle, into a port's directory. */
     void populate(Path dir) throws IOException {
-        Path ca = dir.resolve(CA_FILE);
-        Files.write(ca, bundle);
-        Files.setPosixFilePermissions(ca, PosixFilePermissions.fromString("rw-r--r--"));
+        dev.warden.exec.EgressPort.populate(dir, bundle);
     }
 }

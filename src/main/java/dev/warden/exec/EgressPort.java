@@ -1,6 +1,11 @@
 package dev.warden.exec;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,6 +29,14 @@ public interface EgressPort extends AutoCloseable {
     String RELAY = RELAY_PORT + ":" + MOUNT + "/" + SOCKET;
     /** The preload that makes Node's fetch use the proxy variables (Node's own http ignores them). */
     String NODE_PRELOAD = MOUNT + "/node-proxy.cjs";
+    /**
+     * The CA bundle runs trust, in the port's directory: the host's bundle (which on a machine behind
+     * an intercepting proxy holds its CA) and the policy's {@code network.ca_certificates}.
+     */
+    String CA_FILE = "ca.pem";
+    String CA_BUNDLE = MOUNT + "/" + CA_FILE;
+    /** The preload's name, in the port's directory and among the jar's resources (under egress/). */
+    String NODE_PRELOAD_FILE = "node-proxy.cjs";
 
     /** The host directory bound at {@link #MOUNT}. */
     Path dir();
@@ -38,9 +51,9 @@ public interface EgressPort extends AutoCloseable {
      * the workspace (pip's user base /workspace/.local, npm's cache /workspace/.npm and node_modules beside the
      * call's directory), never refused as an "externally managed environment".
      *
-     * @param caBundle the CA bundle runs trust, as seen inside the sandbox
      */
-    static Map<String, String> env(String caBundle) {
+    static Map<String, String> env() {
+        String caBundle = CA_BUNDLE;
         String url = "http://127.0.0.1:" + RELAY_PORT;
         Map<String, String> env = new LinkedHashMap<>();
         for (String k : new String[] {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"}) {
@@ -67,5 +80,39 @@ public interface EgressPort extends AutoCloseable {
         env.put("npm_config_audit", "false");
         env.put("NODE_OPTIONS", "--require " + NODE_PRELOAD);
         return env;
+    }
+
+    /**
+     * Puts into a port's directory, before the port is used, the files runs read from it: the Node
+     * preload that {@link #env} names in NODE_OPTIONS (a missing one would stop every node from
+     * starting) and the CA bundle. Readable by all (runs are other uids), writable by none of them.
+     *
+     * @param dir the port's host directory
+     * @param caBundle the certificates runs trust (PEM)
+     */
+    static void populate(Path dir, byte[] caBundle) throws IOException {
+        Path ca = dir.resolve(CA_FILE);
+        Files.write(ca, caBundle);
+        Files.setPosixFilePermissions(ca, PosixFilePermissions.fromString("rw-r--r--"));
+        Path target = dir.resolve(NODE_PRELOAD_FILE);
+        try (InputStream in = EgressPort.class.getResourceAsStream("/egress/" + NODE_PRELOAD_FILE)) {
+            if (in == null) {
+                throw new IOException("the jar has no egress/" + NODE_PRELOAD_FILE);
+            }
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
+    }
+
+    /**
+     * Adds {@link #env} to a run's environment: the proxy's values replace the call's (there is no
+     * other way out anyway), except that a NODE_OPTIONS of the call is kept after the preload.
+     */
+    static void addEnv(Map<String, String> runEnv) {
+        String nodeOptions = runEnv.get("NODE_OPTIONS");
+        runEnv.putAll(env());
+        if (nodeOptions != null && !nodeOptions.isBlank()) {
+            runEnv.put("NODE_OPTIONS", runEnv.get("NODE_OPTIONS") + " " + nodeOptions);
+        }
     }
 }

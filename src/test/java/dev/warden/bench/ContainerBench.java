@@ -62,7 +62,7 @@ public final class ContainerBench {
         Path ws = root.resolve("session");
         WorkspaceDirs.create(ws, config.sandbox().gid());
         ContainerRuntime runtime = ContainerRuntime.start(config, state, policy::containerLimits, oci,
-                java.util.concurrent.CompletableFuture.completedFuture(null));
+                java.util.concurrent.CompletableFuture.completedFuture(null), dev.warden.exec.EgressPorts.NONE);
         try {
             String down = runtime.unavailable("python").orElse(null);
             if (down != null) {

@@ -1,7 +1,12 @@
 package dev.warden.exec.container;
 
+import dev.warden.exec.EgressPort;
 import java.nio.file.Path;
 
-/** A started container waiting for its one request: bound to one session's workspace, of one language. */
-record Container(String id, String name, Path workspace, String language, boolean warm, String runtime) {
+/**
+ * A started container waiting for its one request: bound to one session's workspace, of one language;
+ * with egress, its own port (null without), closed when the container is removed.
+ */
+record Container(String id, String name, Path workspace, String language, boolean warm, String runtime,
+        EgressPort port) {
 }

@@ -1,6 +1,7 @@
 package dev.warden.exec.container;
 
 import dev.warden.config.WardenConfig;
+import dev.warden.exec.EgressPort;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
 import dev.warden.exec.StubRequest;
@@ -37,14 +38,19 @@ final class ContainerCommand {
     private final ExecRequest request;
     private final WardenConfig.ContainerLanguage lang;
     private final List<String> imageEnv;
+    private final boolean egress;
     private final Map<String, String> vars;
     private final String source;
 
-    /** @param imageEnv the image's own environment (Config.Env, KEY=value) */
-    ContainerCommand(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> imageEnv) {
+    /**
+     * @param imageEnv the image's own environment (Config.Env, KEY=value)
+     * @param egress whether the container has an egress port (the run then gets the proxy's variables)
+     */
+    ContainerCommand(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> imageEnv, boolean egress) {
         this.request = request;
         this.lang = lang;
         this.imageEnv = imageEnv;
+        this.egress = egress;
         String code = code();
         String className = javaClass(code);
         this.source = lang.source() == null ? null : lang.source().replace("{class}", className);
@@ -105,7 +111,8 @@ final class ContainerCommand {
 
     /**
      * The image's own environment (PATH, the toolchain's cache directories), then the language's
-     * from config, then the call's (already filtered by the policy). Nothing of Warden's own.
+     * from config, then the call's (already filtered by the policy); with egress, the proxy's
+     * variables last. Nothing else of Warden's own.
      */
     Map<String, String> environment() {
         Map<String, String> env = new LinkedHashMap<>();
@@ -123,6 +130,9 @@ final class ContainerCommand {
             env.putAll(lang.env());
         }
         env.putAll(request.env());
+        if (egress) {
+            EgressPort.addEnv(env);
+        }
         return env;
     }
 

@@ -5,7 +5,10 @@ import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig;
+import dev.warden.exec.CallEgress;
 import dev.warden.exec.Cancel;
+import dev.warden.exec.EgressPort;
+import dev.warden.exec.EgressPorts;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -86,6 +89,9 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final AtomicLong counter = new AtomicLong();
     private final WarmPool<Key, Container> warm;
     private final Map<String, String> live = new ConcurrentHashMap<>(); // id -> name, until removed
+    private final EgressPorts egress;
+    /** Each container's egress port (id to port), closed when the container is removed. */
+    private final Map<String, EgressPort> ports = new ConcurrentHashMap<>();
     /** Sessions that ended (workspace to when): a warm container being started for one is removed, not kept. */
     private final Map<Path, Long> ended = new ConcurrentHashMap<>();
     /** Calls in containers at once (container.max_running): what L3 may take from the host is bounded. */
@@ -94,8 +100,9 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     ContainerExecutor(com.github.dockerjava.api.DockerClient docker, EngineSocket socket, CgroupFiles cgroups,
             WardenConfig.Container config, int gid, Path stub, Function<String, ContainerLimits> limitsOf,
             Function<String, List<String>> imageEnv, ScheduledExecutorService timer, ExecutorService io,
-            ExecutorService background, Supplier<String> runtime) {
+            ExecutorService background, Supplier<String> runtime, EgressPorts egress) {
         this.engine = new DockerEngine(docker);
+        this.egress = egress;
         this.session = new ContainerSession(engine, socket, cgroups, timer, io);
         this.runtime = runtime;
         this.cgroups = cgroups;
@@ -163,12 +170,15 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         Container target = c;
         // an operator's stop or the kill switch kills the container; unregistered before it is destroyed
         Cancel.Registration stopHook = request.cancel().onCancel(() -> engine.kill(target.id()));
+        // the container's port is the call's from before the request until the container is killed
+        // (destroy closes the use then: whatever the program left running is gone with it)
+        CallEgress.Use use = request.egress().use(c.port());
         try {
             if (cgroups != null && c.warm()) {
                 cgroups.reset(c.name());
             }
-            ExecOutcome outcome = runIn(c, new ContainerCommand(request, lang, imageEnv.apply(language)), request,
-                    limits);
+            ExecOutcome outcome = runIn(c, new ContainerCommand(request, lang, imageEnv.apply(language),
+                    c.port() != null), request, limits);
             String stopped = request.cancel().reason();
             if (stopped != null && !(outcome instanceof ExecOutcome.Refused)) {
                 return stoppedBy(stopped, outcome);
@@ -177,7 +187,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         finally {
             stopHook.close();
-            destroy(c);
+            destroy(c, use);
             refill(request.workspace(), language);
         }
     }
@@ -273,23 +283,59 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     Container start(Path workspace, String language, boolean forPool) {
         String name = "warden-" + ownerPid + "-" + counter.incrementAndGet();
         String oci = runtime.get();
-        ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user(),
-                limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub,
-                cgroups == null ? null : cgroups.parentOf(name));
-        String id = engine.create(spec);
+        EgressPort port = openPort(name);
+        String id;
+        try {
+            ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user(),
+                    limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub,
+                    cgroups == null ? null : cgroups.parentOf(name), port == null ? null : port.dir());
+            id = engine.create(spec);
+        }
+        catch (RuntimeException e) {
+            if (port != null) {
+                port.close();
+            }
+            throw e;
+        }
         live.put(id, name);
+        if (port != null) {
+            ports.put(id, port);
+        }
         try {
             engine.start(id);
         }
         catch (RuntimeException e) {
-            destroy(new Container(id, name, workspace, language, false, oci));
+            destroy(new Container(id, name, workspace, language, false, oci, port), null);
             throw e;
         }
-        return new Container(id, name, workspace, language, forPool, oci);
+        return new Container(id, name, workspace, language, forPool, oci, port);
     }
 
-    /** Removes the container, its anonymous volumes and tmpfs, and its parent cgroup; off the call's path. */
-    void destroy(Container c) {
+    /** The container's own egress port ("l3-" and its name), or null without egress. */
+    private EgressPort openPort(String name) {
+        try {
+            return egress.open("l3-" + name);
+        }
+        catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("no egress port for " + name, e);
+        }
+    }
+
+    /**
+     * Removes the container, its anonymous volumes and tmpfs, its parent cgroup and its port; off the
+     * call's path. The call's use of the port ({@code use}, may be null) ends once the container is killed.
+     */
+    void destroy(Container c, CallEgress.Use use) {
+        Runnable kill = () -> {
+            try {
+                engine.kill(c.id());
+            }
+            finally {
+                if (use != null) {
+                    use.close();
+                }
+            }
+        };
         Runnable remove = () -> {
             try {
                 engine.remove(c.id());
@@ -305,16 +351,23 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         try {
             // at once, in parallel: whatever still runs in it stops now (a program that printed the end
             // marker itself and went on), not when its turn for removal comes
-            io.execute(() -> engine.kill(c.id()));
+            io.execute(kill);
             reaper.execute(remove);
         }
         catch (java.util.concurrent.RejectedExecutionException e) {
-            remove.run();
+            remove.run(); // a forced removal kills it too
+            if (use != null) {
+                use.close();
+            }
         }
     }
 
     private void forgetLive(String id, String name) {
         live.remove(id);
+        EgressPort port = ports.remove(id);
+        if (port != null) {
+            port.close();
+        }
         if (cgroups != null) {
             cgroups.remove(name);
         }
@@ -348,7 +401,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
                 return;
             }
             if (!warm.offer(key, c, () -> wanted(workspace))) {
-                destroy(c);
+                destroy(c, null);
                 return;
             }
         }

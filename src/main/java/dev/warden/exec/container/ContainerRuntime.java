@@ -10,6 +10,7 @@ import dev.warden.config.ContainerLimits;
 import dev.warden.config.WardenConfig;
 import dev.warden.exec.ContainerStatus;
 import dev.warden.exec.DaemonThreads;
+import dev.warden.exec.EgressPorts;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -80,9 +81,13 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     /** The OCI runtimes the engine has registered (its /info), read with each probe. */
     private volatile Set<String> engineRuntimes = Set.of();
     private volatile long runtimesCheckedAt;
+    /** The containers' way out: each container opens its own port. */
+    private final EgressPorts egress;
 
     private ContainerRuntime(WardenConfig.Container config, int gid, Path stateDir,
-            Function<String, ContainerLimits> limitsOf, String runtime, CompletionStage<?> setupAfter) {
+            Function<String, ContainerLimits> limitsOf, String runtime, CompletionStage<?> setupAfter,
+            EgressPorts egress) {
+        this.egress = egress;
         if (!List.of(RUNC, ContainerExecutor.RUNSC, AUTO).contains(runtime)) {
             throw new IllegalArgumentException("container runtime must be runc, runsc or auto (was " + runtime + ")");
         }
@@ -103,16 +108,18 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
      */
     public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
             CompletionStage<?> setupAfter) {
-        return start(config, stateDir, limitsOf, RUNC, setupAfter);
+        return start(config, stateDir, limitsOf, RUNC, setupAfter, EgressPorts.NONE);
     }
 
     /**
      * @param runtime the policy's container_runtime: runc, runsc (calls are refused while the engine
      *     has no runsc; never run under runc instead) or auto (runsc when the engine has it, else runc)
+     * @param egress the containers' way out (a port per container): EgressPorts.NONE for none
      */
     public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
-            String runtime, CompletionStage<?> setupAfter) {
-        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, runtime, setupAfter);
+            String runtime, CompletionStage<?> setupAfter, EgressPorts egress) {
+        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, runtime, setupAfter,
+                egress);
     }
 
     static final String RUNC = "runc";
@@ -280,7 +287,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 cgroups.sweep();
             }
             client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, this::envOf,
-                    timer, io, background, this::runtime));
+                    timer, io, background, this::runtime, egress));
             log.info("container engine: Docker {} (API {}), usage from cgroups: {}", version.getVersion(),
                     version.getApiVersion(), cgroupV1 ? "v1" : "no");
         }

@@ -1,6 +1,8 @@
 package dev.warden.exec.container;
 
 import dev.warden.config.ContainerLimits;
+import dev.warden.exec.EgressPort;
+import java.util.ArrayList;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,29 +56,40 @@ record ContainerSpec(String image, String name, Map<String, String> labels, Stri
      * @param runtime the OCI runtime: runc or runsc
      * @param seccomp the seccomp profile (JSON) for that runtime
      * @param stub the launcher stub on the host, bound read-only
+     * @param egress the container's egress port directory, bound read-only at {@link EgressPort#MOUNT},
+     *     with the stub's relay listening on the container's loopback; null: no network at all
      */
     static ContainerSpec of(String image, String name, String label, String ownerPid, String language, String user,
             ContainerLimits limits, int tmpMb, String runtime, String seccomp, Path workspace, Path stub,
-            String cgroupParent) {
+            String cgroupParent, Path egress) {
         long memory = (long) limits.memoryMb() * 1024 * 1024;
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(label, "1");
         labels.put(label + ".pid", ownerPid);
         labels.put(label + ".language", language);
+        List<String> cmd = new ArrayList<>(List.of("--request", "--mark-exec"));
+        List<Mount> binds = new ArrayList<>(List.of(new Mount(workspace.toString(), WORKSPACE, false),
+                new Mount(stub.toString(), STUB, true)));
+        if (egress != null) {
+            // the relay listens on the container's loopback before the stub waits for its request
+            cmd.addAll(List.of("--relay", EgressPort.RELAY));
+            binds.add(new Mount(egress.toString(), EgressPort.MOUNT, true));
+        }
+        // the relay is one more process in the container
+        int pids = egress == null ? limits.pids() : limits.pids() + 1;
         return new ContainerSpec(image, name, labels, user,
                 // the stub waits on stdin for its one request, then execs the program
-                STUB, List.of("--request", "--mark-exec"), WORKSPACE, "sandbox", true, true,
+                STUB, cmd, WORKSPACE, "sandbox", true, true,
                 runtime, true, "none", List.of("ALL"), List.of("no-new-privileges", "seccomp=" + seccomp),
                 memory, memory, // equal: no swap beyond the memory limit
-                hostPids(limits.pids(), runtime), (long) (limits.cpus() * 1_000_000_000L), true, "private",
+                hostPids(pids, runtime), (long) (limits.cpus() * 1_000_000_000L), true, "private",
                 // exec: compiled programs run from here; the rest as Docker's own default for a tmpfs
                 Map.of("/tmp", "rw,exec,nosuid,nodev,size=" + tmpMb + "m,mode=1777"),
                 Map.of("core", 0L),
                 // no log driver: Warden reads the output from the attach stream, and the default json-file
                 // driver would copy everything a run prints, uncapped, onto the host's disk
                 "none",
-                List.of(new Mount(workspace.toString(), WORKSPACE, false), new Mount(stub.toString(), STUB, true)),
-                cgroupParent);
+                binds, cgroupParent);
     }
 
     /**

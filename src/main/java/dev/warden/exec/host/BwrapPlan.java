@@ -1,5 +1,6 @@
 package dev.warden.exec.host;
 
+import dev.warden.exec.EgressPort;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
 import dev.warden.exec.StubRequest;
@@ -25,12 +26,15 @@ import java.util.Map;
  * @param bwrap bubblewrap on the host
  * @param etcDir the files that stand in for /etc (passwd, group, hosts, nsswitch.conf)
  * @param workspace the session workspace, the only writable host directory
+ * @param egress the slot's egress port directory, bound read-only at {@link EgressPort#MOUNT} with the
+ *     stub's relay listening at 127.0.0.1:{@link EgressPort#RELAY_PORT}; null: no network at all
  */
 record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
-        Path etcDir, Path workspace) {
+        Path etcDir, Path workspace, Path egress) {
 
     static final String WORKSPACE = "/workspace";
     static final String STUB = "/.warden/spawn";
+    /** The CA bundle runs trust, as seen inside the sandbox (the host's /etc/ssl, bound read-only). */
 
     BwrapPlan {
         cgroups = List.copyOf(cgroups);
@@ -39,7 +43,8 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
     /** The plan of a slot's sandbox for a workspace, under the server's base limits. */
     static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace) {
         return new BwrapPlan(launcher, slot.cgroups() == null ? List.of() : slot.cgroups().joinPaths(), slot.uid(),
-                slot.gid(), base.pids(), (long) base.tmpMb() * 1024 * 1024, bwrap, etcDir, workspace);
+                slot.gid(), base.pids(), (long) base.tmpMb() * 1024 * 1024, bwrap, etcDir, workspace,
+                slot.port() == null ? null : slot.port().dir());
     }
 
     /** The launcher's command line: it runs bwrap, which runs the stub that waits for its request. */
@@ -51,7 +56,9 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
             cmd.add(p.toString());
         }
         // a fresh session keyring, joined as root before the uid drop: the server's own stays out of reach
-        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + pids, "--rlimit", "core=0",
+        // the relay is one more process of the slot's uid
+        int nproc = egress == null ? pids : pids + 1;
+        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + nproc, "--rlimit", "core=0",
                 "--uid", Integer.toString(uid), "--gid", Integer.toString(gid), "--",
                 bwrap.toString(),
                 // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
@@ -71,7 +78,12 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
                 "--ro-bind", etcDir.resolve("group").toString(), "/etc/group",
                 "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",
                 "--ro-bind", etcDir.resolve("nsswitch.conf").toString(), "/etc/nsswitch.conf",
-                "--ro-bind", launcher.toString(), STUB,
+                "--ro-bind", launcher.toString(), STUB));
+        if (egress != null) {
+            // the proxy's socket: the only way out of the new network namespace, read-only
+            cmd.addAll(List.of("--ro-bind", egress.toString(), EgressPort.MOUNT));
+        }
+        cmd.addAll(List.of(
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", Long.toString(tmpBytes), "--tmpfs", "/tmp",
                 "--bind", workspace.toString(), WORKSPACE,
@@ -82,18 +94,26 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
                 // the syscall filter is the stub's, after bwrap has made the namespaces and mounts it forbids;
                 // the mark on stderr tells Warden the program was started (no mark: the sandbox was not made)
                 "--", STUB, "--request", "--seccomp", "--mark-exec"));
+        if (egress != null) {
+            // listening on the sandbox's loopback before the stub waits for its request (before any program)
+            cmd.addAll(List.of("--relay", EgressPort.RELAY));
+        }
         return List.copyOf(cmd);
     }
 
-    /** The one request of the waiting stub: rlimits, umask, directory, environment, files, argv. */
-    static StubRequest request(ExecRequest request, Limits limits) {
+    /**
+     * The one request of the waiting stub: rlimits, umask, directory, environment, files, argv.
+     *
+     * @param egress whether the sandbox has an egress port (the run then gets the proxy's variables)
+     */
+    static StubRequest request(ExecRequest request, Limits limits, boolean egress) {
         StubRequest stub = new StubRequest()
             .option("--rlimit", "cpu=" + limits.cpuSeconds())
             .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
             .option("--rlimit", "nofile=" + limits.openFiles())
             .option("--umask", "0002")
             .option("--chdir", request.cwd().isEmpty() ? WORKSPACE : WORKSPACE + "/" + request.cwd());
-        for (Map.Entry<String, String> e : env(request.env()).entrySet()) {
+        for (Map.Entry<String, String> e : env(request.env(), egress).entrySet()) {
             stub.option("--env", e.getKey() + "=" + e.getValue());
         }
         for (Map.Entry<String, String> f : request.files().entrySet()) {
@@ -102,9 +122,15 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
         return stub.argv(request.argv());
     }
 
-    /** Nothing of the server's environment: a fixed minimal set, then the call's filtered extras. */
-    static Map<String, String> env(Map<String, String> extra) {
+    /**
+     * Nothing of the server's environment: the call's filtered extras, with egress the proxy's
+     * variables, then a fixed minimal set.
+     */
+    static Map<String, String> env(Map<String, String> extra, boolean egress) {
         Map<String, String> env = new LinkedHashMap<>(extra);
+        if (egress) {
+            EgressPort.addEnv(env);
+        }
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
         env.put("HOME", WORKSPACE);
         env.put("TMPDIR", "/tmp");

@@ -1,6 +1,7 @@
 package dev.warden.exec.host;
 
 import dev.warden.exec.AfterAnswer;
+import dev.warden.exec.CallEgress;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.ExitClassifier;
@@ -126,10 +127,12 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             pidHitsBefore = cg.pidsLimitHits();
             oomBefore = cg.oomKills();
         }
-        byte[] preamble = BwrapPlan.request(request, limits).encode();
+        byte[] preamble = BwrapPlan.request(request, limits, sb.slot().port() != null).encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
-        try {
+        // the slot's port is the call's from before the request until every process of the run is gone:
+        // the launcher (the tree's reaper) has exited, or the tree was killed and waited for
+        try (CallEgress.Use use = request.egress().use(sb.slot().port())) {
             raw = processes.run(sb.process(), preamble, request.stdin(), limits.timeoutMs(), limits.outputBytes(),
                     killTree, request.cancel());
         }

@@ -1,6 +1,7 @@
 package dev.warden.exec.host;
 
 import dev.warden.exec.DaemonThreads;
+import dev.warden.exec.EgressPorts;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -39,10 +40,12 @@ public final class SandboxRuntime implements AutoCloseable {
     private final int uidCount;
     private final String cgroupName;
     private final Path cgroupRoot;
+    private final SlotPool slots;
 
     private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, List<ExecutorService> pools,
-            InstanceLease lease, int uidBase, int uidCount, String cgroupName, Path cgroupRoot) {
+            InstanceLease lease, int uidBase, int uidCount, String cgroupName, Path cgroupRoot, SlotPool slots) {
         this.cgroupRoot = cgroupRoot;
+        this.slots = slots;
         this.inline = inline;
         this.sandbox = sandbox;
         this.sandboxImpl = sandboxImpl;
@@ -80,10 +83,11 @@ public final class SandboxRuntime implements AutoCloseable {
 
     private static SandboxRuntime refusing(String reason, List<ExecutorService> pools, InstanceLease lease) {
         Executor refusing = new RefusingExecutor("the sandbox is unavailable on this host: " + reason);
-        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null);
+        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null, null);
     }
 
-    public static SandboxRuntime create(WardenConfig config, Path stateDir) {
+    /** @param egress the sandboxes' way out (each slot opens its port once): EgressPorts.NONE for none */
+    public static SandboxRuntime create(WardenConfig config, Path stateDir, EgressPorts egress) {
         ExecutorService io = Executors.newCachedThreadPool(DaemonThreads.named("warden-io"));
         ExecutorService background = Executors.newFixedThreadPool(2, DaemonThreads.named("warden-prewarm"));
         ScheduledExecutorService timer =
@@ -97,13 +101,14 @@ public final class SandboxRuntime implements AutoCloseable {
             return refusing(problem, pools, null);
         }
         InstanceLease lease = null;
+        SlotPool slots = null;
         try {
             lease = InstanceLease.acquire();
             int uidBase = sc.uidBase() + lease.index() * 2 * sc.slots(); // sandbox uids, then inline uids
             Launcher launcher = Launcher.unpack(stateDir);
             sweepDeadInstances(Path.of(sc.cgroupRoot()), sc.cgroupName(), lease.index());
-            SlotPool slots = new SlotPool(sc.slots(), uidBase, sc.gid(), Path.of(sc.cgroupRoot()),
-                    sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true);
+            slots = new SlotPool(sc.slots(), uidBase, sc.gid(), Path.of(sc.cgroupRoot()),
+                    sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true, egress);
             Path etc = stateDir.resolve("etc");
             SandboxExecutor.writeEtc(etc, uidBase, 2 * sc.slots(), sc.gid());
             ProcessRun processes = new ProcessRun(io, timer);
@@ -114,14 +119,18 @@ public final class SandboxRuntime implements AutoCloseable {
             if (selfTest != null) {
                 log.error("sandbox self-test failed: {}. Calls that need L1 or L2 will be refused.", selfTest);
                 sandbox.close();
+                slots.close();
                 return refusing(selfTest, pools, lease);
             }
             log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
                     sc.slots(), uidBase, uidBase + 2 * sc.slots() - 1);
             return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, 2 * sc.slots(),
-                    sc.cgroupName(), Path.of(sc.cgroupRoot()));
+                    sc.cgroupName(), Path.of(sc.cgroupRoot()), slots);
         }
         catch (IOException e) {
+            if (slots != null) {
+                slots.close();
+            }
             log.error("sandbox unavailable: {}", e.getMessage());
             return refusing("the sandbox could not be set up", pools, lease);
         }
@@ -238,6 +247,9 @@ public final class SandboxRuntime implements AutoCloseable {
         }
         if (sandboxImpl != null) {
             sandboxImpl.close();
+        }
+        if (slots != null) {
+            slots.close(); // the ports, once no sandbox is left to use them
         }
         pools.forEach(ExecutorService::shutdownNow);
         if (lease != null && cgroupName != null && cgroupRoot != null) {

@@ -28,7 +28,7 @@ class ContainerCommandTest {
     void aCompiledLanguageCompilesFromStdinIntoTmpThenRunsInTheEndMarkerShell() {
         String code = "public final class Hello { }";
         ContainerCommand c = new ContainerCommand(ExecRequest.code(List.of(), WS, null, Map.of(),
-                Map.of("in.txt", "x"), "java", code), JAVA, IMAGE_ENV);
+                Map.of("in.txt", "x"), "java", code), JAVA, IMAGE_ENV, false);
         assertTrue(c.compiled());
         assertEquals(List.of("/bin/sh", "-c",
                 "umask 077 && mkdir -p /tmp/warden && cat > \"/tmp/warden/$0\" && umask 002 && exec \"$@\"",
@@ -58,7 +58,7 @@ class ContainerCommandTest {
     void runCommandRunsItsArgvInTheBashImageWithTheCallsDirectory() {
         ExecRequest r = new ExecRequest(List.of("ls", "-la"), WS, "src", null, Map.of("TMPDIR", "/elsewhere"));
         assertEquals("bash", ContainerCommand.languageOf(r));
-        ContainerCommand c = new ContainerCommand(r, BASH, List.of());
+        ContainerCommand c = new ContainerCommand(r, BASH, List.of(), false);
         assertFalse(c.compiled());
         assertEquals(List.of("/bin/sh", "-c", ContainerCommand.RUN_WRAPPER, "sh", "ls", "-la"), c.runArgv());
         List<String> t = c.stubRequest(c.runArgv(), true, LIMITS).tokens();
@@ -68,9 +68,24 @@ class ContainerCommandTest {
     }
 
     @Test
+    void withEgressTheRunGetsTheProxysVariablesAndKeepsItsOwnNodeOptions() {
+        ExecRequest r = new ExecRequest(List.of("node", "x.js"), WS, "", null,
+                Map.of("HTTP_PROXY", "http://elsewhere:1", "NODE_OPTIONS", "--max-old-space-size=64"));
+        Map<String, String> env = new ContainerCommand(r, BASH, List.of(), true).environment();
+        Map<String, String> expected = new java.util.LinkedHashMap<>(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin",
+                "HOME", "/tmp", "LANG", "C.UTF-8", "TMPDIR", "/tmp"));
+        expected.putAll(dev.warden.exec.EgressPort.env());
+        expected.put("NODE_OPTIONS", "--require /.warden/net/node-proxy.cjs --max-old-space-size=64");
+        assertEquals(expected, env);
+        assertEquals(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin", "HOME", "/tmp", "LANG", "C.UTF-8", "TMPDIR", "/tmp",
+                "HTTP_PROXY", "http://elsewhere:1", "NODE_OPTIONS", "--max-old-space-size=64"),
+                new ContainerCommand(r, BASH, List.of(), false).environment(), "no port: no proxy variables");
+    }
+
+    @Test
     void codeIsNeverSearchedForPlaceholdersAgain() {
         ContainerCommand c = new ContainerCommand(ExecRequest.code(List.of(), WS, null, Map.of(), Map.of(), "bash",
-                "echo {class} {source}"), BASH, List.of());
+                "echo {class} {source}"), BASH, List.of(), false);
         assertEquals(List.of("bash", "-c", "echo {class} {source}"), c.runArgv().subList(4, 7));
     }
 }

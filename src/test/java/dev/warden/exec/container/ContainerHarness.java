@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.warden.config.ConfigLoader;
 import dev.warden.config.WardenConfig;
+import dev.warden.exec.EgressPorts;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
@@ -49,6 +50,12 @@ final class ContainerHarness implements AutoCloseable {
      * @param containerYaml more keys of the container section, each line indented by two spaces
      */
     ContainerHarness(String poolOverlay, String prefix, String runtime, String containerYaml) throws IOException {
+        this(poolOverlay, prefix, runtime, containerYaml, EgressPorts.NONE);
+    }
+
+    /** @param egress the containers' way out (a {@link dev.warden.exec.FakeEgress} in the egress tests) */
+    ContainerHarness(String poolOverlay, String prefix, String runtime, String containerYaml, EgressPorts egress)
+            throws IOException {
         if ("skip".equals(System.getenv("WARDEN_IT_DOCKER"))) {
             Assumptions.abort("WARDEN_IT_DOCKER=skip: container tests skipped on request");
         }
@@ -65,7 +72,7 @@ final class ContainerHarness implements AutoCloseable {
         this.workspace = root.resolve("session");
         WorkspaceDirs.create(workspace, config.sandbox().gid());
         this.runtime = ContainerRuntime.start(config, state, policy::containerLimits, runtime,
-                java.util.concurrent.CompletableFuture.completedFuture(null));
+                java.util.concurrent.CompletableFuture.completedFuture(null), egress);
     }
 
     /** Fails (never skips) when the engine or an image is missing: CI installs both. */
@@ -83,8 +90,13 @@ final class ContainerHarness implements AutoCloseable {
      * policy's container_runtime {@code runtime}, that requires the images of {@code languages}.
      */
     static ContainerHarness unpooled(String runtime, String... languages) throws Exception {
+        return unpooled(runtime, EgressPorts.NONE, languages);
+    }
+
+    /** {@link #unpooled(String, String...)} with containers that reach {@code egress}. */
+    static ContainerHarness unpooled(String runtime, EgressPorts egress, String... languages) throws Exception {
         ContainerHarness h = new ContainerHarness("{python: 0, javascript: 0, typescript: 0, bash: 0, java: 0, c: 0, cpp: 0, go: 0, rust: 0}",
-                System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"), runtime, "");
+                System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"), runtime, "", egress);
         h.require(languages);
         org.junit.jupiter.api.Assertions.assertEquals(runtime, h.runtime.runtime(), "the containers run under " + runtime);
         return h;

@@ -22,9 +22,13 @@ class ContainerSpecTest {
     private static final ContainerLimits PYTHON = new ContainerLimits(512, 30_000, 128, 1.5, 60_000);
 
     private static ContainerSpec spec(String runtime, String cgroupParent) {
+        return spec(runtime, cgroupParent, null);
+    }
+
+    private static ContainerSpec spec(String runtime, String cgroupParent, Path egress) {
         return ContainerSpec.of("warden/python", "warden-4242-7", "dev.warden", "4242", "python", "61100:61000", PYTHON,
                 64, runtime, "{\"defaultAction\":\"SCMP_ACT_ERRNO\"}", Path.of("/var/lib/warden/sessions/abc"),
-                Path.of("/var/lib/warden/container/bin/warden-spawn"), cgroupParent);
+                Path.of("/var/lib/warden/container/bin/warden-spawn"), cgroupParent, egress);
     }
 
     @Test
@@ -39,6 +43,25 @@ class ContainerSpecTest {
                 List.of(new ContainerSpec.Mount("/var/lib/warden/sessions/abc", "/workspace", false),
                         new ContainerSpec.Mount("/var/lib/warden/container/bin/warden-spawn", "/.warden/spawn", true)),
                 "/warden-l3/warden-4242-7"), spec("runc", "/warden-l3/warden-4242-7"));
+    }
+
+    /** With egress: the port's directory read-only at /.warden/net, the stub's relay, one more process. */
+    @Test
+    void theSpecOfAContainerWithEgress() {
+        ContainerSpec s = spec("runc", "/warden-l3/warden-4242-7", Path.of("/run/warden/egress/l3-warden-4242-7"));
+        assertEquals(new ContainerSpec("warden/python", "warden-4242-7",
+                Map.of("dev.warden", "1", "dev.warden.pid", "4242", "dev.warden.language", "python"),
+                "61100:61000", "/.warden/spawn",
+                List.of("--request", "--mark-exec", "--relay", "3128:/.warden/net/proxy.sock"), "/workspace", "sandbox",
+                true, true, "runc", true, "none", List.of("ALL"),
+                List.of("no-new-privileges", "seccomp={\"defaultAction\":\"SCMP_ACT_ERRNO\"}"),
+                536870912L, 536870912L, 129L, 1_500_000_000L, true, "private",
+                Map.of("/tmp", "rw,exec,nosuid,nodev,size=64m,mode=1777"), Map.of("core", 0L), "none",
+                List.of(new ContainerSpec.Mount("/var/lib/warden/sessions/abc", "/workspace", false),
+                        new ContainerSpec.Mount("/var/lib/warden/container/bin/warden-spawn", "/.warden/spawn", true),
+                        new ContainerSpec.Mount("/run/warden/egress/l3-warden-4242-7", "/.warden/net", true)),
+                "/warden-l3/warden-4242-7"), s);
+        assertEquals(64 + 129 * 10, spec("runsc", null, Path.of("/e")).pidsLimit(), "gVisor: room for the relay too");
     }
 
     @Test

@@ -26,7 +26,7 @@ class IsolationPlanTest {
     void theSandboxLaunch() {
         BwrapPlan plan = new BwrapPlan(SPAWN,
                 List.of(Path.of("/sys/fs/cgroup/memory/warden/i0/s3"), Path.of("/sys/fs/cgroup/pids/warden/i0/s3")),
-                61003, 61000, 64, 64L * 1024 * 1024, Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS);
+                61003, 61000, 64, 64L * 1024 * 1024, Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS, null);
         assertEquals(List.of(
                 "/var/lib/warden/bin/warden-spawn",
                 "--cgroup", "/sys/fs/cgroup/memory/warden/i0/s3",
@@ -57,10 +57,42 @@ class IsolationPlanTest {
                 "--", "/.warden/spawn", "--request", "--seccomp", "--mark-exec"), plan.argv());
     }
 
+    /** With egress: one more process, the port's directory read-only at /.warden/net, the stub's relay. */
+    @Test
+    void theSandboxLaunchWithEgress() {
+        BwrapPlan plan = new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 64L * 1024 * 1024, Path.of("/usr/bin/bwrap"),
+                Path.of("/var/lib/warden/etc"), WS, Path.of("/run/warden/egress/l2-3"));
+        List<String> argv = plan.argv();
+        assertEquals(List.of("/var/lib/warden/bin/warden-spawn", "--session-keyring", "--reap", "--rlimit", "nproc=65"),
+                argv.subList(0, 5));
+        int stub = argv.indexOf("/.warden/spawn");
+        assertEquals(List.of("--ro-bind", "/var/lib/warden/bin/warden-spawn", "/.warden/spawn",
+                "--ro-bind", "/run/warden/egress/l2-3", "/.warden/net", "--proc", "/proc"), argv.subList(stub - 2, stub + 6));
+        assertEquals(List.of("--", "/.warden/spawn", "--request", "--seccomp", "--mark-exec",
+                "--relay", "3128:/.warden/net/proxy.sock"), argv.subList(argv.size() - 7, argv.size()));
+        assertEquals(argv.size(), new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 64L * 1024 * 1024,
+                Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS, null).argv().size() + 5);
+    }
+
+    @Test
+    void withEgressTheRunGetsTheProxysVariables() {
+        ExecRequest r = new ExecRequest(List.of("env"), WS, "", null, Map.of("HTTPS_PROXY", "http://elsewhere:1",
+                "NODE_OPTIONS", "--no-warnings"));
+        List<String> env = envOf(BwrapPlan.request(r, LIMITS, true).tokens());
+        List<String> expected = new java.util.ArrayList<>(List.of("HOME=/workspace", "LANG=C.UTF-8",
+                "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/tmp", "USER=sandbox"));
+        dev.warden.exec.EgressPort.env().forEach((k, v) -> expected.add(k + "="
+                + (k.equals("NODE_OPTIONS") ? v + " --no-warnings" : v)));
+        java.util.Collections.sort(expected);
+        assertEquals(expected, env);
+        assertEquals(true, env.contains("HTTPS_PROXY=http://127.0.0.1:3128"), env.toString());
+        assertEquals(true, env.contains("NODE_OPTIONS=--require /.warden/net/node-proxy.cjs --no-warnings"), env.toString());
+    }
+
     @Test
     void aSandboxWithoutCgroupsJoinsNone() {
         BwrapPlan plan = new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 1024, Path.of("/usr/bin/bwrap"),
-                Path.of("/etc-dir"), WS);
+                Path.of("/etc-dir"), WS, null);
         assertEquals(List.of("/var/lib/warden/bin/warden-spawn", "--session-keyring", "--reap"),
                 plan.argv().subList(0, 3));
     }
@@ -79,7 +111,7 @@ class IsolationPlanTest {
                 "--env", "PATH=/usr/local/bin:/usr/bin:/bin", "--env", "HOME=/workspace", "--env", "TMPDIR=/tmp",
                 "--env", "LANG=C.UTF-8", "--env", "USER=sandbox",
                 "--file", "main.py", "--data", "print(1)", "--file", "data/in.txt", "--data", "x",
-                "--", "/usr/bin/python3", "main.py"), BwrapPlan.request(r, LIMITS).tokens());
+                "--", "/usr/bin/python3", "main.py"), BwrapPlan.request(r, LIMITS, false).tokens());
     }
 
     @Test
@@ -87,7 +119,7 @@ class IsolationPlanTest {
         ExecRequest r = new ExecRequest(List.of("env"), WS, "", null, Map.of("HOME", "/root", "PATH", "/evil",
                 "USER", "root", "LANG", "x", "TMPDIR", "/var/tmp"));
         assertEquals(List.of("HOME=/workspace", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/tmp",
-                "USER=sandbox"), envOf(BwrapPlan.request(r, LIMITS).tokens()));
+                "USER=sandbox"), envOf(BwrapPlan.request(r, LIMITS, false).tokens()));
         assertEquals(List.of("HOME=/var/lib/warden/sessions/abc", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin",
                 "TMPDIR=/var/tmp", "USER=root"), envOf(InlinePlan.request(r, LIMITS).tokens()));
     }

@@ -21,7 +21,12 @@ class SandboxContractIT extends ExecutorContract {
 
     @BeforeAll
     void start() throws IOException {
-        h = new SandboxHarness();
+        h = harness();
+    }
+
+    /** The sandbox runtime the contract runs against. */
+    SandboxHarness harness() throws IOException {
+        return new SandboxHarness();
     }
 
     @AfterAll

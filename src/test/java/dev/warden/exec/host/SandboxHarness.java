@@ -1,5 +1,6 @@
 package dev.warden.exec.host;
 
+import dev.warden.exec.EgressPorts;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
@@ -27,6 +28,11 @@ public final class SandboxHarness implements AutoCloseable {
     }
 
     SandboxHarness(WardenConfig config) throws IOException {
+        this(config, EgressPorts.NONE);
+    }
+
+    /** @param egress the sandboxes' way out (a {@link dev.warden.exec.FakeEgress} in the egress tests) */
+    SandboxHarness(WardenConfig config, EgressPorts egress) throws IOException {
         this.config = config;
         this.state = Files.createTempDirectory("warden-it-state-");
         Files.setAttribute(state, "unix:mode", 0755);
@@ -34,7 +40,7 @@ public final class SandboxHarness implements AutoCloseable {
         Files.setAttribute(root, "unix:mode", 0711);
         this.workspace = root.resolve("session");
         WorkspaceDirs.create(workspace, config.sandbox().gid());
-        this.runtime = SandboxRuntime.create(config, state);
+        this.runtime = SandboxRuntime.create(config, state, egress);
     }
 
     Limits limits(long timeoutMs) {
