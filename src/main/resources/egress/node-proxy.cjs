@@ -20,6 +20,19 @@
     return process.env[name] || process.env[name.toLowerCase()] || '';
   }
 
+  // The CA bundle runs trust (SSL_CERT_FILE: the host's, with any CA of an intercepting proxy, and
+  // the operator's): Node's TLS reads only its own bundled roots otherwise. Undefined: Node's default.
+  function ca() {
+    try {
+      const file = env('SSL_CERT_FILE');
+      const pem = file ? require('fs').readFileSync(file, 'latin1') : '';
+      return pem.includes('BEGIN CERTIFICATE') ? pem : undefined;
+    }
+    catch (e) {
+      return undefined;
+    }
+  }
+
   // NO_PROXY: "*", or names and suffixes (".example.com" or "example.com" also covers sub.example.com).
   function direct(host) {
     const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -35,7 +48,7 @@
 
   // A connector for undici's Agent: a socket to the origin through an HTTP CONNECT tunnel, TLS on
   // top for https (a custom connector does its own TLS).
-  function tunnelConnector(net, tls) {
+  function tunnelConnector(net, tls, roots) {
     return (opts, callback) => {
       const https = opts.protocol === 'https:';
       const host = opts.hostname;
@@ -52,7 +65,7 @@
           return done(null, socket);
         }
         const t = tls.connect({ socket, servername: opts.servername || host.replace(/^\[|\]$/g, ''),
-          ALPNProtocols: ['http/1.1'] });
+          ALPNProtocols: ['http/1.1'], ca: roots });
         t.once('secureConnect', () => done(null, t));
         t.once('error', done);
         return undefined;
@@ -111,13 +124,15 @@
       new Function('module', 'exports', 'require', source)(m, m.exports, require);
       const undici = m.exports;
       const key = Symbol.for('undici.globalDispatcher.1');
+      const roots = ca();
+      const tlsOptions = roots ? { connect: { ca: roots }, requestTls: { ca: roots } } : {};
       let dispatcher;
       if (typeof undici.EnvHttpProxyAgent === 'function') {
-        dispatcher = new undici.EnvHttpProxyAgent();
+        dispatcher = new undici.EnvHttpProxyAgent(tlsOptions);
       }
       else if (typeof undici.ProxyAgent === 'function') {
         // ProxyAgent knows one proxy and no NO_PROXY: the names NO_PROXY lists go direct
-        const proxied = new undici.ProxyAgent(proxy);
+        const proxied = new undici.ProxyAgent({ uri: proxy, ...tlsOptions });
         const plain = globalThis[key];
         dispatcher = plain && typeof plain.dispatch === 'function'
           ? { dispatch: (o, h) => (direct(new URL(o.origin).hostname) ? plain : proxied).dispatch(o, h),
@@ -130,7 +145,7 @@
         if (!plain || typeof plain.constructor !== 'function') {
           return;
         }
-        dispatcher = new plain.constructor({ connect: tunnelConnector(require('net'), require('tls')) });
+        dispatcher = new plain.constructor({ connect: tunnelConnector(require('net'), require('tls'), roots) });
       }
       if (typeof undici.setGlobalDispatcher === 'function') {
         undici.setGlobalDispatcher(dispatcher);

@@ -92,9 +92,6 @@ public final class Addresses {
                 return "a cloud metadata address";
             }
         }
-        if (own.contains(a)) {
-            return "an address of Warden's own machine";
-        }
         if (a.isLoopbackAddress()) {
             return "a loopback address";
         }
@@ -106,6 +103,9 @@ public final class Addresses {
         }
         if (a.isMulticastAddress()) {
             return "a multicast address";
+        }
+        if (own.contains(a)) {
+            return "an address of Warden's own machine";
         }
         if (a instanceof Inet4Address) {
             int x = b[0] & 0xff;

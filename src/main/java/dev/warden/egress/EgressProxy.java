@@ -365,6 +365,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
             }
             CallNetwork.Allowed a = (CallNetwork.Allowed) v;
             request.setAttribute(ADDRESS, a.address());
+            a.attempt().sent(headBytes(request.getMethod() + " " + uri + " HTTP/1.1", request.getHeaders()));
             return super.handle(new CountedRequest(request, a.attempt()), new CountedResponse(response, a.attempt()),
                     callback);
         }
@@ -381,6 +382,15 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         protected void addProxyHeaders(Request clientToProxyRequest, org.eclipse.jetty.client.Request proxyToServerRequest) {
             // no Via or Forwarded: nothing about the sandbox or this machine goes to the destination
         }
+    }
+
+    /** The size of a request or response head as sent: its first line and its header lines. */
+    private static long headBytes(String firstLine, org.eclipse.jetty.http.HttpFields headers) {
+        long n = firstLine.length() + 2L + 2L;
+        for (org.eclipse.jetty.http.HttpField f : headers) {
+            n += f.getName().length() + 2L + (f.getValue() == null ? 0 : f.getValue().length()) + 2L;
+        }
+        return n;
     }
 
     /** The request body a run sends, counted. */
@@ -416,8 +426,14 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
             this(wrapped.getRequest(), wrapped, attempt);
         }
 
+        private boolean headCounted;
+
         @Override
         public void write(boolean last, ByteBuffer content, Callback callback) {
+            if (!headCounted) {
+                headCounted = true;
+                attempt.received(headBytes("HTTP/1.1 " + getStatus() + " OK", getHeaders()));
+            }
             if (content != null && content.hasRemaining() && !attempt.received(content.remaining())) {
                 callback.failed(new IOException("byte limit"));
                 return;
