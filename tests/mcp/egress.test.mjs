@@ -301,3 +301,90 @@ describe('egress in L3 containers', { skip: !l3 && 'no Docker engine or python i
 
   defineEgressTests('L3', () => ({ c, servers }), { tier: 'L3', executor: 'container' });
 });
+
+// Real installs through the proxy, against the npm registry this machine reaches (through its own
+// TLS-intercepting egress, whose CA runs trust from the host's bundle). WARDEN_IT_NETWORK=skip skips them.
+const noNet = process.env.WARDEN_IT_NETWORK === 'skip';
+describe('installs through the proxy (npm registry)', { skip: noNet && 'WARDEN_IT_NETWORK=skip' }, () => {
+  const dir = tempDir('egress-npm');
+  const workspace = path.join(dir, 'ws');
+  fs.mkdirSync(workspace);
+  let server;
+  let c;
+
+  before(async () => {
+    const config = writeConfig(dir, { port: 1 },
+      l3 ? 'rules:\n  - {id: code.container_only, match: {code: {languages: [javascript]}}}\n' : '');
+    server = await startHttpServer({ audit: path.join(dir, 'audit.jsonl'), workspace, config, env: { WARDEN_TOKEN: CLIENT_TOKEN } });
+    c = await httpClient(server, { headers: { Authorization: `Bearer ${CLIENT_TOKEN}` }, name: 'egress-npm' });
+  });
+
+  after(async () => {
+    await c?.close();
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function approved(sc) {
+    assert.equal(sc.status, 'needs_approval', JSON.stringify(sc));
+    const waiting = c.client.callTool({ name: 'request_approval', arguments: { execution_id: sc.execution_id } },
+      undefined, { timeout: 240_000 });
+    await approveWithCli(dir, sc.execution_id);
+    const r = (await waiting).structuredContent;
+    assert.equal(r.decision, 'approved', JSON.stringify(r));
+    return r.result;
+  }
+
+  it('approve `npm install` in L2 and the package is installed into the workspace', async () => {
+    const held = await c.call('run_command', { command: 'npm install --no-audit --no-fund --fetch-retries=0 is-number@7.0.0', timeout_ms: 120_000 });
+    const preset = held.findings.find((f) => f.rule === 'network.preset');
+    assert.ok(preset && /registry\.npmjs\.org/.test(preset.detail), JSON.stringify(held.findings));
+    const r = await approved(held);
+    assert.equal(r.status, 'ok', JSON.stringify(r));
+    assert.equal(r.tier, 'L2');
+    assert.deepEqual(r.network.presets, ['npm']);
+    assert.ok(r.network.allowed.some((a) => a.host === 'registry.npmjs.org' && a.bytes_in > 1000), JSON.stringify(r.network));
+    const pkg = await c.call('run_command', { command: 'cat node_modules/is-number/package.json' });
+    assert.equal(pkg.status, 'ok', JSON.stringify(pkg));
+    assert.match(pkg.stdout, /"version": "7\.0\.0"/);
+  });
+
+  it('without the npm preset the registry is refused, with the reason and how to ask', async () => {
+    const sc = await c.call('execute_code', {
+      language: 'python',
+      code: 'import urllib.request\ntry:\n    urllib.request.urlopen("https://registry.npmjs.org/is-number", timeout=20)\nexcept Exception as e:\n    print("refused", e)',
+    });
+    assert.match(sc.stdout, /^refused/);
+    const d = denied(sc, 'registry.npmjs.org');
+    assert.match(d.reason, /"network": \["npm"\]/);
+  });
+
+  it(`Node's fetch over HTTPS to the registry, granted by the call's network input (${l3 ? 'L3' : 'L2'})`, async () => {
+    const held = await c.call('execute_code', {
+      language: 'javascript',
+      network: ['npm'],
+      code: "(async () => { const r = await fetch('https://registry.npmjs.org/is-number/7.0.0'); const j = await r.json();\n"
+        + 'console.log(r.status, j.name, j.version); })();',
+    });
+    const r = await approved(held);
+    assert.equal(r.status, 'ok', JSON.stringify(r));
+    assert.equal(r.stdout, '200 is-number 7.0.0\n');
+  });
+
+  it('approve an `npm install` in an L3 container and the package lands in the workspace', { skip: !l3 && 'no Docker engine' }, async () => {
+    const held = await c.call('execute_code', {
+      language: 'javascript',
+      network: ['npm'],
+      timeout_ms: 120_000,
+      code: "const { execFileSync } = require('node:child_process');\n"
+        + "execFileSync('npm', ['install', '--no-audit', '--no-fund', '--fetch-retries=0', 'is-odd@3.0.1'], { stdio: 'inherit' });\n"
+        + "console.log('installed');",
+    });
+    const r = await approved(held);
+    assert.equal(r.status, 'ok', JSON.stringify(r));
+    assert.equal(r.tier, 'L3');
+    assert.match(r.stdout, /installed\n$/);
+    const pkg = await c.call('run_command', { command: 'cat node_modules/is-odd/package.json' });
+    assert.match(pkg.stdout, /"version": "3\.0\.1"/);
+  });
+});
