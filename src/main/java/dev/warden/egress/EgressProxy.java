@@ -255,7 +255,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
                 channel = SocketChannel.open();
                 channel.socket().setTcpNoDelay(true);
                 if (policy.upstreamProxy() != null) {
-                    upstreamTunnel(channel, new InetSocketAddress(address, port));
+                    upstreamTunnel(channel, host, port);
                     channel.configureBlocking(false);
                 }
                 else {
@@ -303,14 +303,17 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         }
     }
 
-    /** CONNECT through the host's own proxy: asked synchronously, before the channel goes non-blocking. */
-    private void upstreamTunnel(SocketChannel channel, InetSocketAddress target) throws IOException {
+    /**
+     * CONNECT through the host's own proxy: asked synchronously, before the channel goes non-blocking.
+     * The host's proxy gets the name (its own rules are by name) and resolves it itself; Warden's
+     * check of the name's addresses has refused what it must before this.
+     */
+    private void upstreamTunnel(SocketChannel channel, String host, int port) throws IOException {
         HostPort up = new HostPort(policy.upstreamProxy());
         channel.socket().connect(new InetSocketAddress(up.getHost(), up.getPort(3128)),
                 (int) policy.limits().connectTimeoutMs());
         channel.socket().setSoTimeout((int) policy.limits().connectTimeoutMs());
-        String authority = (target.getAddress().getAddress().length == 16 ? "[" + target.getAddress().getHostAddress() + "]"
-                : target.getAddress().getHostAddress()) + ":" + target.getPort();
+        String authority = (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
         channel.socket().getOutputStream().write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority
                 + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         InputStream in = channel.socket().getInputStream();
@@ -372,6 +375,9 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
 
         @Override
         protected HttpURI rewriteHttpURI(Request request) {
+            if (policy.upstreamProxy() != null) {
+                return request.getHttpURI(); // the host's proxy resolves the name (see upstreamTunnel)
+            }
             InetAddress address = (InetAddress) request.getAttribute(ADDRESS);
             String host = address.getAddress().length == 16 ? "[" + address.getHostAddress() + "]" : address.getHostAddress();
             HttpURI uri = request.getHttpURI();

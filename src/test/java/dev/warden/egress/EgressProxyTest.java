@@ -220,6 +220,61 @@ class EgressProxyTest {
     }
 
     @Test
+    void throughTheHostsOwnProxyBothWaysGoVerbatimAndAreStillJudgedHere() throws Exception {
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        org.eclipse.jetty.server.Server upstream = new org.eclipse.jetty.server.Server();
+        org.eclipse.jetty.server.ServerConnector c = new org.eclipse.jetty.server.ServerConnector(upstream);
+        c.setHost("127.0.0.1");
+        upstream.addConnector(c);
+        org.eclipse.jetty.server.handler.ConnectHandler tunnels = new org.eclipse.jetty.server.handler.ConnectHandler(
+                new org.eclipse.jetty.proxy.ProxyHandler.Forward());
+        upstream.setHandler(new org.eclipse.jetty.server.Handler.Wrapper(tunnels) {
+            @Override
+            public boolean handle(org.eclipse.jetty.server.Request request, org.eclipse.jetty.server.Response response,
+                    org.eclipse.jetty.util.Callback callback) throws Exception {
+                seen.add(request.getMethod() + " " + request.getHttpURI().getAuthority());
+                return super.handle(request, response, callback);
+            }
+        });
+        upstream.start();
+        try {
+            NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\nhosts: {web.test: 127.0.0.1}\nupstream_proxy: '127.0.0.1:"
+                    + c.getLocalPort() + "'\n");
+            proxy = new EgressProxy(p, tmp.resolve("net"));
+            EgressPort port = proxy.open("l2-0");
+            CallNetwork call = call(p);
+            try (CallEgress.Use u = call.use(port)) {
+                has(exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://localhost:" + webPort
+                        + "/x HTTP/1.1\r\nHost: localhost:" + webPort + "\r\nConnection: close\r\n\r\n"), "HTTP/1.1 200", "hello localhost");
+                has(exchange(port.dir().resolve(EgressPort.SOCKET), "CONNECT localhost:" + webPort + " HTTP/1.1\r\nHost: localhost:"
+                        + webPort + "\r\n\r\nGET /t HTTP/1.1\r\nHost: tunnel\r\nConnection: close\r\n\r\n"), "hello tunnel");
+                has(exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://example.org/ HTTP/1.1\r\nHost: example.org\r\n\r\n"),
+                        "HTTP/1.1 403");
+            }
+            assertEquals(List.of("GET localhost:" + webPort, "CONNECT localhost:" + webPort), seen,
+                    "both went through the upstream, by name; the one refused here never left");
+        }
+        finally {
+            upstream.stop();
+        }
+    }
+
+    @Test
+    void whatIsNotAHostAndPortIsRefusedNeverOpened() throws IOException {
+        NetworkPolicy p = policy("allow: ['*.test:*']\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        EgressPort port = proxy.open("l2-0");
+        CallNetwork call = call(p);
+        try (CallEgress.Use u = call.use(port)) {
+            for (String target : List.of("/var/run/docker.sock", "unix:/var/run/docker.sock", "web.test:0", "web.test:99999")) {
+                String got = exchange(port.dir().resolve(EgressPort.SOCKET), "CONNECT " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+                assertFalse(got.startsWith("HTTP/1.1 200"), target + ": " + got);
+            }
+        }
+        assertTrue(call.report().allowed().isEmpty(), call.report().toString());
+    }
+
+    @Test
     void wardensOwnPortsAreRefusedEvenWhereTheAddressIsNamed() throws IOException {
         Addresses own = Addresses.of(Set.of());
         own.ownPort(webPort);
