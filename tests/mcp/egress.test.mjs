@@ -5,7 +5,7 @@
 // result's network.denied, limits cut transfers, a request for a new host is held and approved with
 // the CLI, and Warden's own port stays out of reach even when asked for. L3 gives the same answers.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -19,14 +19,41 @@ const run = promisify(execFile);
 const OPERATOR_TOKEN = 'operator-token-for-egress-tests-0123';
 const CLIENT_TOKEN = 'client-token-for-egress-tests-012345';
 
+/** A wheel of a one-module package (`import warden_demo` prints its greeting), built by the host's python. */
+function demoWheel() {
+  const py = `import base64, hashlib, io, sys, zipfile
+files = {"warden_demo/__init__.py": b"GREETING = 'installed through the proxy'\\n",
+         "warden_demo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\\nName: warden-demo\\nVersion: 1.0\\n",
+         "warden_demo-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\\nGenerator: warden-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+record = ""
+for name, data in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record += "%s,sha256=%s,%d\\n" % (name, digest, len(data))
+record += "warden_demo-1.0.dist-info/RECORD,,\\n"
+out = io.BytesIO()
+with zipfile.ZipFile(out, "w") as z:
+    for name, data in files.items():
+        z.writestr(name, data)
+    z.writestr("warden_demo-1.0.dist-info/RECORD", record)
+sys.stdout.buffer.write(out.getvalue())`;
+  return execFileSync('python3', ['-c', py]);
+}
+
 /** Two servers on 127.0.0.1: `allowed` (named by the policy) and `other` (not). */
 async function testServers() {
   const big = Buffer.alloc(5 * 1024 * 1024, 0x61);
+  const wheel = demoWheel();
   let otherPort;
   const allowed = http.createServer((req, res) => {
     if (req.url === '/redirect') {
       res.writeHead(302, { Location: `http://other.test:${otherPort}/after-redirect` });
       res.end();
+    } else if (req.url === '/simple/warden-demo/') {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<html><body><a href="/files/warden_demo-1.0-py3-none-any.whl">warden_demo-1.0-py3-none-any.whl</a></body></html>');
+    } else if (req.url === '/files/warden_demo-1.0-py3-none-any.whl') {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': wheel.length });
+      res.end(wheel);
     } else if (req.url === '/big') {
       res.writeHead(200, { 'Content-Length': big.length });
       res.end(big);
@@ -255,6 +282,22 @@ catch (e) { console.log('error', e.cause?.code ?? e.message); }`,
     const r = (await waiting).structuredContent;
     assert.match(r.result.stdout, /HTTPError 403 .*Warden's own service/);
     denied(r.result, 'other.test');
+  });
+
+  it('approve `pip install` and it installs into the workspace, for the session\'s next calls', async () => {
+    const held = await c.call('run_command', {
+      command: `pip install --index-url http://egress.test:${servers.port}/simple/ warden-demo`, timeout_ms: 60_000 });
+    assert.equal(held.status, 'needs_approval', JSON.stringify(held));
+    assert.ok(held.findings.some((f) => f.rule === 'network.preset' && f.detail.includes('pypi.org')), JSON.stringify(held.findings));
+    const waiting = c.client.callTool({ name: 'request_approval', arguments: { execution_id: held.execution_id } },
+      undefined, { timeout: 90_000 });
+    await approveWithCli(dir, held.execution_id);
+    const r = (await waiting).structuredContent.result;
+    assert.equal(r.status, 'ok', JSON.stringify(r));
+    assert.doesNotMatch(r.stderr, /externally-managed-environment/);
+    const used = await c.call('execute_code', { language: 'python', code: 'import warden_demo\nprint(warden_demo.GREETING, warden_demo.__file__)' });
+    assert.equal(used.status, 'ok', JSON.stringify(used));
+    assert.match(used.stdout, /^installed through the proxy \/workspace\/\.local\/lib\/python3[.0-9]*\/site-packages\/warden_demo\/__init__\.py\n$/);
   });
 
   it('no run may use the network input to widen the policy without an approval, and bad input is invalid', async () => {

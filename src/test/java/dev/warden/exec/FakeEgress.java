@@ -130,6 +130,7 @@ public final class FakeEgress implements EgressPorts, AutoCloseable {
                 server.close();
                 Files.deleteIfExists(dir.resolve(SOCKET));
                 Files.deleteIfExists(dir.resolve(NODE_PRELOAD_FILE));
+                Files.deleteIfExists(dir.resolve(EgressPort.CA_FILE));
                 Files.deleteIfExists(dir);
             }
             catch (IOException e) {
