@@ -286,7 +286,8 @@ catch (e) { console.log('error', e.cause?.code ?? e.message); }`,
 
   it('approve `pip install` and it installs into the workspace, for the session\'s next calls', async () => {
     const held = await c.call('run_command', {
-      command: `pip install --index-url http://egress.test:${servers.port}/simple/ warden-demo`, timeout_ms: 60_000 });
+      command: `pip install --index-url http://egress.test:${servers.port}/simple/ --trusted-host egress.test warden-demo`,
+      timeout_ms: 60_000 });
     assert.equal(held.status, 'needs_approval', JSON.stringify(held));
     assert.ok(held.findings.some((f) => f.rule === 'network.preset' && f.detail.includes('pypi.org')), JSON.stringify(held.findings));
     const waiting = c.client.callTool({ name: 'request_approval', arguments: { execution_id: held.execution_id } },
