@@ -251,7 +251,7 @@ static void apply_seccomp(void) {
 
 /* ---- the egress relay (--relay PORT:PATH) ---- */
 #define RELAY_PAIRS 256     /* connections at once; one more is accepted and closed at once */
-#define RELAY_BUF 16384     /* per direction of each connection */
+#define RELAY_BUF 65536     /* per direction of each connection (pages are touched only as used) */
 
 /* One connection: side 0 is the program's TCP socket, side 1 the proxy's unix socket. buf[d] holds
  * what was read from side d and is still to be written to side !d, at [off, len). */

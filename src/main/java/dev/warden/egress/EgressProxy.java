@@ -121,6 +121,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         Tunnels tunnels = new Tunnels(forward);
         tunnels.setConnectTimeout(policy.limits().connectTimeoutMs());
         tunnels.setIdleTimeout(policy.limits().idleTimeoutMs());
+        tunnels.setBufferSize(64 * 1024); // Jetty's 4 KiB default makes a tunnel a quarter as fast
         server.setHandler(tunnels);
         try {
             server.start();
