@@ -83,11 +83,15 @@ describe('an audit that cannot be written: fail closed', { skip: !root && 'needs
 
     // every answered call has its one line, the late ones after the gap line that explains them
     const lines = readAudit(audit);
-    const gap = lines.find((l) => l.type === 'audit_gap');
-    assert.ok(gap, 'an audit_gap line');
-    assert.equal(gap.reason, 'No space left on device');
-    assert.equal(gap.lost_lines, 0);
-    assert.ok(gap.late_lines >= 2, JSON.stringify(gap));
+    // a gap line small enough for the slack of the file's last block may be written while the
+    // backlog after it is not: that is a second outage with a gap line of its own, so count them all
+    const gaps = lines.filter((l) => l.type === 'audit_gap');
+    assert.ok(gaps.length >= 1, 'an audit_gap line');
+    for (const gap of gaps) {
+      assert.equal(gap.reason, 'No space left on device');
+      assert.equal(gap.lost_lines, 0, JSON.stringify(gap));
+    }
+    assert.ok(gaps.reduce((n, g) => n + g.late_lines, 0) >= 2, JSON.stringify(gaps));
     const calls = lines.filter((l) => l.type === 'call');
     for (const id of t.ids) {
       assert.equal(calls.filter((l) => l.execution_id === id).length, 1, `the audit line of ${id}`);

@@ -49,10 +49,10 @@ export function defineHandshakeTests(get) {
     }
     const rc = tools.find((t) => t.name === 'run_command');
     assert.deepEqual(rc.inputSchema.required, ['command']);
-    assert.deepEqual(Object.keys(rc.inputSchema.properties).sort(), ['command', 'cwd', 'env', 'stdin', 'timeout_ms']);
+    assert.deepEqual(Object.keys(rc.inputSchema.properties).sort(), ['command', 'cwd', 'env', 'network', 'stdin', 'timeout_ms']);
     const ec = tools.find((t) => t.name === 'execute_code');
     assert.deepEqual(ec.inputSchema.required.slice().sort(), ['code', 'language']);
-    assert.deepEqual(Object.keys(ec.inputSchema.properties).sort(), ['code', 'files', 'language', 'stdin', 'timeout_ms']);
+    assert.deepEqual(Object.keys(ec.inputSchema.properties).sort(), ['code', 'files', 'language', 'network', 'stdin', 'timeout_ms']);
     for (const lang of ['python', 'javascript', 'bash']) {
       assert.ok(ec.inputSchema.properties.language.enum.includes(lang), `language ${lang} offered`);
     }
@@ -301,7 +301,8 @@ export function defineBadInputTests(get) {
     ['execute_code: language is a number', 'execute_code', { language: 7, code: 'print(1)' }, /language must be a string/],
     ['execute_code: timeout_ms is a string', 'execute_code', { language: 'python', code: 'print(1)', timeout_ms: 'soon' }, /timeout_ms/],
     ['execute_code: timeout_ms is fractional', 'execute_code', { language: 'python', code: 'print(1)', timeout_ms: 1.5 }, /timeout_ms/],
-    ['execute_code: unknown argument', 'execute_code', { language: 'python', code: 'print(1)', network: true }, /unknown argument "network"/],
+    ['execute_code: unknown argument', 'execute_code', { language: 'python', code: 'print(1)', internet: true }, /unknown argument "internet"/],
+    ['execute_code: network not a list', 'execute_code', { language: 'python', code: 'print(1)', network: true }, /network must be an array/],
     ['execute_code: unpaired surrogate in code', 'execute_code', { language: 'python', code: 'print("\udc00")' }, /surrogate|Unicode/i],
     ['execute_code: files value not a string', 'execute_code', { language: 'python', code: 'print(1)', files: { 'a.txt': 5 } }, /files/],
     ['execute_code: files path escaping the workspace', 'execute_code', { language: 'python', code: 'print(1)', files: { '../escape.txt': 'x' } }, /files/],
