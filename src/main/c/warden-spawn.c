@@ -251,7 +251,7 @@ static void apply_seccomp(void) {
 
 /* ---- the egress relay (--relay PORT:PATH) ---- */
 #define RELAY_PAIRS 256     /* connections at once; one more is accepted and closed at once */
-#define RELAY_BUF 65536     /* per direction of each connection (pages are touched only as used) */
+#define RELAY_BUF 65536     /* per direction of each connection, allocated when it is accepted */
 
 /* One connection: side 0 is the program's TCP socket, side 1 the proxy's unix socket. buf[d] holds
  * what was read from side d and is still to be written to side !d, at [off, len). */
@@ -260,13 +260,16 @@ struct relay_pair {
     size_t off[2], len[2];
     char eof[2];    /* side d said it will send no more */
     char shut[2];   /* ... and that was passed on: shutdown(SHUT_WR) of side !d */
-    char buf[2][RELAY_BUF];
+    char *buf[2];
 };
-static struct relay_pair relay_pairs[RELAY_PAIRS]; /* untouched, so unpaid, until used */
+/* small: the relay starts with every sandbox, so it touches as little memory as it can until used */
+static struct relay_pair relay_pairs[RELAY_PAIRS];
 
 static void relay_close(struct relay_pair *p) {
     close(p->fd[0]); close(p->fd[1]);
     p->fd[0] = p->fd[1] = -1;
+    free(p->buf[0]);
+    p->buf[0] = p->buf[1] = NULL;
 }
 
 /* Moves what can be moved now, both ways, never waiting; returns -1 when the pair is done. */
@@ -301,11 +304,15 @@ static void relay_accept(int listener, const struct sockaddr_un *proxy) {
     for (int i = 0; i < RELAY_PAIRS && !p; i++) if (relay_pairs[i].fd[0] < 0) p = &relay_pairs[i];
     /* a unix connect never waits: it succeeds, or fails (EAGAIN when the proxy's backlog is full) */
     int u = p ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
-    if (u < 0 || connect(u, (const struct sockaddr *)proxy, sizeof *proxy) != 0) {
+    char *bufs = u >= 0 ? malloc(2 * RELAY_BUF) : NULL;
+    if (!bufs || connect(u, (const struct sockaddr *)proxy, sizeof *proxy) != 0) {
+        free(bufs);
         if (u >= 0) close(u);
         close(c); /* the program sees its connection closed: refused */
         return;
     }
+    p->buf[0] = bufs;
+    p->buf[1] = bufs + RELAY_BUF;
     int one = 1;
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     p->fd[0] = c; p->fd[1] = u;
