@@ -123,7 +123,10 @@ public final class CallNetwork implements CallEgress {
     private final Resolver resolver;
     private final Addresses addresses;
     private final NetworkPolicy.Hint hint;
+    /** The ledger; past {@link #LEDGER_MAX} refusals are only counted, so a run cannot grow it without end. */
     private final List<Attempt> attempts = new ArrayList<>();
+    private long unlisted;
+    static final int LEDGER_MAX = 1000;
     private final AtomicLong total = new AtomicLong();
     private int connections;
 
@@ -175,6 +178,11 @@ public final class CallNetwork implements CallEgress {
             connections++;
         }
         Entry byName = entries.stream().filter(e -> e.pattern().matchesName(host, port)).findFirst().orElse(null);
+        if (byName == null && HostPattern.literal(host) == null
+                && entries.stream().noneMatch(e -> e.pattern().network() != null)) {
+            // nothing could allow it: refused without a lookup (no run makes the proxy wait on DNS for nothing)
+            return refuse(host, port, null, notAllowed(host, port));
+        }
         List<InetAddress> resolved;
         try {
             resolved = resolver.resolve(host);
@@ -221,14 +229,19 @@ public final class CallNetwork implements CallEgress {
 
     private Refused refuse(String host, int port, String address, String reason) {
         synchronized (this) {
-            attempts.add(new Attempt(host, port, address, null, reason));
+            if (attempts.size() < LEDGER_MAX) {
+                attempts.add(new Attempt(host, port, address, null, reason));
+            }
+            else {
+                unlisted++;
+            }
         }
         return new Refused(reason);
     }
 
     /** What the call's runs did on the network so far. */
     public synchronized NetworkReport report() {
-        return NetworkReport.of(List.copyOf(attempts), presets);
+        return NetworkReport.of(List.copyOf(attempts), presets, unlisted);
     }
 
     static String normal(String host) {

@@ -29,8 +29,15 @@ public record NetworkReport(List<Map<String, Object>> allowed, List<Map<String, 
         return m;
     }
 
-    /** Built from the attempts of a call: allowed ones summed per host and port, denied ones each once per reason. */
-    static NetworkReport of(List<CallNetwork.Attempt> attempts, List<String> presets) {
+    /** At most this many denials in a result (the audit line has every attempt listed, up to the ledger's size). */
+    static final int DENIED_MAX = 50;
+
+    /**
+     * Built from the attempts of a call: allowed ones summed per host and port, denied ones each once
+     * per reason (the first {@value #DENIED_MAX}; a last entry says how many more), and refusals past
+     * the ledger's size counted.
+     */
+    static NetworkReport of(List<CallNetwork.Attempt> attempts, List<String> presets, long unlisted) {
         Map<String, Map<String, Object>> allowed = new LinkedHashMap<>();
         Map<String, Map<String, Object>> denied = new LinkedHashMap<>();
         List<Map<String, Object>> lines = new ArrayList<>();
@@ -60,6 +67,21 @@ public record NetworkReport(List<Map<String, Object>> allowed, List<Map<String, 
                 });
             }
         }
-        return new NetworkReport(List.copyOf(allowed.values()), List.copyOf(denied.values()), presets, lines);
+        List<Map<String, Object>> refused = new ArrayList<>(denied.values());
+        long more = unlisted + Math.max(0, refused.size() - DENIED_MAX);
+        if (refused.size() > DENIED_MAX) {
+            refused = new ArrayList<>(refused.subList(0, DENIED_MAX));
+        }
+        if (more > 0) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("host", "*");
+            m.put("port", 0);
+            m.put("reason", more + " more refused connection attempts are not listed one by one");
+            refused.add(m);
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("unlisted_refusals", unlisted);
+            lines.add(line);
+        }
+        return new NetworkReport(List.copyOf(allowed.values()), refused, presets, lines);
     }
 }

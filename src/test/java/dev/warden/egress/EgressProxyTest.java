@@ -275,6 +275,24 @@ class EgressProxyTest {
     }
 
     @Test
+    void aFloodOfRefusalsNeitherGrowsTheLedgerNorTheResultWithoutEndNorWaitsOnDns() {
+        java.util.concurrent.atomic.AtomicInteger lookups = new java.util.concurrent.atomic.AtomicInteger();
+        CallNetwork call = NetworkPolicy.closed().forCall("ex", List.of(new CallNetwork.Entry(
+                HostPattern.parse("ok.test").orElseThrow(), "test")), List.of(), h -> {
+                    lookups.incrementAndGet();
+                    return List.of(addr("93.184.216.34"));
+                }, Addresses.of(Set.of()));
+        for (int i = 0; i < 5000; i++) {
+            call.open("h" + i + ".example.org", 443);
+        }
+        assertEquals(0, lookups.get(), "names nothing could allow are not looked up");
+        NetworkReport r = call.report();
+        assertEquals(NetworkReport.DENIED_MAX + 1, r.denied().size());
+        has((String) r.denied().get(NetworkReport.DENIED_MAX).get("reason"), "4950 more refused");
+        assertTrue(r.attempts().size() <= CallNetwork.LEDGER_MAX + 1, "ledger " + r.attempts().size());
+    }
+
+    @Test
     void wardensOwnPortsAreRefusedEvenWhereTheAddressIsNamed() throws IOException {
         Addresses own = Addresses.of(Set.of());
         own.ownPort(webPort);
