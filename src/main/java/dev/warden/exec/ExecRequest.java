@@ -9,19 +9,20 @@ import java.util.Map;
  * {@code cwd} is relative to the workspace and already checked to stay inside it. {@code files}
  * (relative path to text) are written into the workspace by the executor, inside its confinement,
  * just before the program starts: never by Warden itself as root. {@code cancel} stops it from outside;
- * {@code egress} is the call's network, which the executor attaches to its sandbox's port while the run lasts.
+ * {@code egress} is the call's network, which the executor attaches to its sandbox's port while the run lasts;
+ * {@code live} gets the program's stdout as the executor drains it (the latest lines of a running call).
  */
 public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
-        Map<String, String> files, String language, String code, Cancel cancel, CallEgress egress) {
+        Map<String, String> files, String language, String code, Cancel cancel, CallEgress egress, LiveOutput live) {
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
             Map<String, String> files, String language, String code, Cancel cancel) {
-        this(argv, workspace, cwd, stdin, env, files, language, code, cancel, CallEgress.NONE);
+        this(argv, workspace, cwd, stdin, env, files, language, code, cancel, CallEgress.NONE, new LiveOutput());
     }
 
     /** The same request with the call's network: what its sandbox's connections are judged by. */
     public ExecRequest withEgress(CallEgress e) {
-        return new ExecRequest(argv, workspace, cwd, stdin, env, files, language, code, cancel, e);
+        return new ExecRequest(argv, workspace, cwd, stdin, env, files, language, code, cancel, e, live);
     }
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {
@@ -61,5 +62,6 @@ public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] 
         cwd = cwd == null ? "" : cwd;
         cancel = cancel == null ? new Cancel() : cancel;
         egress = egress == null ? CallEgress.NONE : egress;
+        live = live == null ? new LiveOutput() : live;
     }
 }

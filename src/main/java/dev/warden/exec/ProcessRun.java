@@ -58,6 +58,12 @@ public final class ProcessRun {
      */
     public Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree,
             Cancel cancel) throws InterruptedException {
+        return run(p, preamble, stdin, timeoutMs, outputCap, killTree, cancel, null);
+    }
+
+    /** As above, with the program's stdout also fed to {@code live} as it comes (null: nowhere). */
+    public Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree,
+            Cancel cancel, LiveOutput live) throws InterruptedException {
         long start = System.nanoTime();
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> limit = timer.schedule(() -> {
@@ -71,14 +77,14 @@ public final class ProcessRun {
         });
         try {
             // room for the mark, so the program still gets its full share of the cap
-            Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap + EXEC_MARK.length));
+            Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap + EXEC_MARK.length, null));
             if (preamble.length + stdin.length <= INLINE_STDIN) {
                 feed(p.getOutputStream(), preamble, stdin);
             }
             else {
                 io.submit(() -> feed(p.getOutputStream(), preamble, stdin));
             }
-            Output out = drain(p.getInputStream(), outputCap);
+            Output out = drain(p.getInputStream(), outputCap, live);
             if (!p.waitFor(timeoutMs + 5000, TimeUnit.MILLISECONDS)) {
                 // stdout closed but the process lives on past its limit: the timer has fired or will
                 killTree.run();
@@ -176,13 +182,16 @@ public final class ProcessRun {
         }
     }
 
-    static Output drain(InputStream in, int cap) {
+    static Output drain(InputStream in, int cap, LiveOutput live) {
         ByteArrayOutputStream kept = new ByteArrayOutputStream(Math.min(cap, 8192));
         byte[] buf = new byte[65536];
         boolean truncated = false;
         try (in) {
             int n;
             while ((n = in.read(buf)) >= 0) {
+                if (live != null) {
+                    live.write(buf, 0, n);
+                }
                 int room = cap - kept.size();
                 if (n > room) {
                     truncated = true;

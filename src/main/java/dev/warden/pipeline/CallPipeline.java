@@ -75,6 +75,7 @@ public final class CallPipeline {
     private final HeldCalls held;
     private final Checkpoint checkpoint;
     private final NetworkGate network;
+    private final Heartbeats heartbeats;
 
     /**
      * @param containers whether L3 can run a language now (else a call routed there is refused or falls back)
@@ -114,6 +115,7 @@ public final class CallPipeline {
         this.held = new HeldCalls(approvals, rates, gate, results, workspaces, clock);
         this.checkpoint = new Checkpoint(policy, workspaces);
         this.network = new NetworkGate(network, addresses, workspaces);
+        this.heartbeats = new Heartbeats(sanitizer);
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -194,7 +196,7 @@ public final class CallPipeline {
         routing.route(c, req);
         gate.tier(c, c.tier(), "this client is over its " + c.tier() + " rate");
         auditWritable(c, c.tier()); // a held call approved while the audit went down does not run either
-        try (Executions.Ticket place = gate.place(c)) {
+        try (Executions.Ticket place = gate.place(c); Heartbeats.Beat beat = heartbeats.start(c, req.live())) {
             Executor executor = executors.apply(c.tier());
             if (!network.enabled() || c.tier() == Tier.L1) {
                 return results.outcome(c, executor.name(), executor.run(req, c.limits()));

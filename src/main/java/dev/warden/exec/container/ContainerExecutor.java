@@ -216,7 +216,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             }
         }
         byte[] req = command.stubRequest(command.runArgv(), !command.compiled(), limits).encode();
-        ContainerSession.Step step = session.attach(c, req, request.stdin(), limits.timeoutMs(), limits.outputBytes());
+        ContainerSession.Step step = session.attach(c, req, request.stdin(), limits.timeoutMs(), limits.outputBytes(),
+                request.live());
         if (step.refused != null) {
             return step.refused;
         }

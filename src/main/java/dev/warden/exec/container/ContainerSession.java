@@ -1,6 +1,7 @@
 package dev.warden.exec.container;
 
 import dev.warden.exec.ExecOutcome;
+import dev.warden.exec.LiveOutput;
 import dev.warden.exec.Output;
 import dev.warden.exec.ProcessRun;
 import java.io.IOException;
@@ -58,7 +59,7 @@ final class ContainerSession {
     }
 
     /** The run phase: the container's own waiting stub gets the request. */
-    Step attach(Container c, byte[] request, byte[] stdin, long timeoutMs, int cap) {
+    Step attach(Container c, byte[] request, byte[] stdin, long timeoutMs, int cap, LiveOutput live) {
         Step step = new Step();
         long t0 = System.nanoTime();
         EngineSocket.Hijacked stream;
@@ -71,7 +72,7 @@ final class ContainerSession {
             return step;
         }
         try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, END_MARKER);
+            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, END_MARKER, live);
         }
         // a fresh container: any OOM kill in it is this run's
         boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
@@ -112,7 +113,7 @@ final class ContainerSession {
             return step;
         }
         try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, null);
+            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, null, null);
         }
         boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
         if (!step.timedOut) {
@@ -142,7 +143,7 @@ final class ContainerSession {
 
     /** Feed the input, drain the output with caps, and kill the container at the wall limit. */
     private void pump(Container c, EngineSocket.Hijacked stream, byte[] request, byte[] stdin, long timeoutMs, int cap,
-            Step step, long t0, byte[] endMarker) {
+            Step step, long t0, byte[] endMarker, LiveOutput live) {
         AtomicBoolean fired = new AtomicBoolean();
         ScheduledFuture<?> limit = timer.schedule(() -> {
             fired.set(true);
@@ -161,7 +162,7 @@ final class ContainerSession {
             else {
                 feeding = io.submit(() -> send(stream, request, stdin));
             }
-            EngineSocket.Hijacked.Outputs out = stream.drain(cap, endMarker);
+            EngineSocket.Hijacked.Outputs out = stream.drain(cap, endMarker, live);
             step.stdout = out.stdout();
             // the stub's start mark: whether the program ran is never read from the program's own words
             step.started = ProcessRun.startsWithMark(out.stderr());

@@ -1,5 +1,6 @@
 package dev.warden.exec.container;
 
+import dev.warden.exec.LiveOutput;
 import dev.warden.exec.Output;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -243,8 +244,8 @@ final class EngineSocket {
          * each stream after the program exits: each stream is one ordered pipe, so all the program
          * wrote comes before it. The marker is taken off the output.
          */
-        Outputs drain(int cap, byte[] marker) {
-            return EngineSocket.drain(ch, pending, cap, marker);
+        Outputs drain(int cap, byte[] marker, LiveOutput live) {
+            return EngineSocket.drain(ch, pending, cap, marker, live);
         }
 
         @Override
@@ -260,8 +261,14 @@ final class EngineSocket {
 
     /** The engine's multiplexed frames from {@code ch} (after {@code pending}), as {@link Hijacked#drain}. */
     static Hijacked.Outputs drain(java.nio.channels.ReadableByteChannel ch, ByteBuffer pending, int cap, byte[] marker) {
-        Sink out = new Sink(cap, marker);
-        Sink err = new Sink(cap, marker);
+        return drain(ch, pending, cap, marker, null);
+    }
+
+    /** As above, with the program's stdout also fed to {@code live} (null: nowhere) as frames arrive. */
+    static Hijacked.Outputs drain(java.nio.channels.ReadableByteChannel ch, ByteBuffer pending, int cap, byte[] marker,
+            LiveOutput live) {
+        Sink out = new Sink(cap, marker, live);
+        Sink err = new Sink(cap, marker, null);
         ByteBuffer buf = ByteBuffer.allocate(Math.max(65536, pending.remaining()));
         buf.put(pending.duplicate());
         byte[] header = new byte[8];
@@ -318,15 +325,21 @@ final class EngineSocket {
         private Integer ended;
         private int endedLength;
 
-        Sink(int cap, byte[] marker) {
+        private final LiveOutput live;
+
+        Sink(int cap, byte[] marker, LiveOutput live) {
             this.cap = cap;
             this.marker = marker;
+            this.live = live;
         }
 
         void take(ByteBuffer b, int n) {
             int start = b.arrayOffset() + b.position();
             int room = (int) Math.max(0, Math.min(n, (long) cap + MARKER_MAX - kept.size()));
             kept.write(b.array(), start, room);
+            if (live != null) {
+                live.write(b.array(), start, n);
+            }
             for (int i = 0; i < n; i++) {
                 push(b.array()[start + i]);
             }

@@ -96,7 +96,7 @@ public final class InlineExecutor implements Executor {
         Process p = stub.process();
         try {
             ProcessRun.Raw raw = processes.run(p, req.encode(), request.stdin(),
-                    limits.timeoutMs(), limits.outputBytes(), p::destroyForcibly, request.cancel());
+                    limits.timeoutMs(), limits.outputBytes(), p::destroyForcibly, request.cancel(), request.live());
             if (raw.stopped() != null) {
                 return new ExecOutcome.Killed(raw.stopped(), raw.stdout(), raw.stderr(), raw.durationMs(), Usage.UNKNOWN);
             }
