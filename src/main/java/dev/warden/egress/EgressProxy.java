@@ -113,7 +113,9 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         this.root = root;
         this.files = EgressFiles.of(EgressFiles.HOST_BUNDLE, policy.caCertificates());
         Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-        QueuedThreadPool threads = new QueuedThreadPool(64, 2);
+        // every port's selector holds a thread for as long as the port is open (an L2 slot's: as long as
+        // Warden runs), so the pool's ceiling is well above ports plus the work of their connections
+        QueuedThreadPool threads = new QueuedThreadPool(512, 2);
         threads.setName("egress");
         threads.setDaemon(true);
         server = new Server(threads);
@@ -169,7 +171,8 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         // a run may send a Host header that differs from the URL's authority (a virtual host on an
         // address, say): the proxy judges and connects to the authority, and passes the Host on
         http.setHttpCompliance(HttpCompliance.RFC9110.with("warden-proxy", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
-        UnixDomainServerConnector c = new UnixDomainServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        // no acceptor thread: the port's one selector accepts too, so a port costs one thread
+        UnixDomainServerConnector c = new UnixDomainServerConnector(server, 0, 1, new HttpConnectionFactory(http));
         Path sock = dir.resolve(EgressPort.SOCKET);
         c.setUnixDomainPath(sock);
         c.setIdleTimeout(policy.limits().idleTimeoutMs());

@@ -293,6 +293,24 @@ class EgressProxyTest {
     }
 
     @Test
+    void manyPortsOpenAtOnceEachStillAnswers() throws IOException {
+        NetworkPolicy p = policy("allow: ['127.0.0.1:" + webPort + "']\n");
+        proxy = new EgressProxy(p, tmp.resolve("net"));
+        List<EgressPort> ports = new java.util.ArrayList<>();
+        for (int i = 0; i < 120; i++) { // 16 slots and a hundred containers: more than a thread per port once held
+            ports.add(proxy.open("l3-" + i));
+        }
+        for (EgressPort port : List.of(ports.get(0), ports.get(60), ports.get(119))) {
+            CallNetwork call = call(p);
+            try (CallEgress.Use u = call.use(port)) {
+                has(exchange(port.dir().resolve(EgressPort.SOCKET), "GET http://127.0.0.1:" + webPort
+                        + "/x HTTP/1.1\r\nHost: 127.0.0.1:" + webPort + "\r\nConnection: close\r\n\r\n"), "HTTP/1.1 200");
+            }
+        }
+        ports.forEach(EgressPort::close);
+    }
+
+    @Test
     void wardensOwnPortsAreRefusedEvenWhereTheAddressIsNamed() throws IOException {
         Addresses own = Addresses.of(Set.of());
         own.ownPort(webPort);
