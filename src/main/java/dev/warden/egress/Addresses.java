@@ -8,7 +8,6 @@ import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.util.Collections;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -19,7 +18,8 @@ import java.util.Set;
 public final class Addresses {
 
     /** The cloud metadata services (AWS, GCP, Azure: 169.254.169.254; AWS IPv6; Alibaba). */
-    private static final List<String> METADATA = List.of("169.254.169.254", "fd00:ec2:0:0:0:0:0:254", "100.100.100.200");
+    private static final Set<InetAddress> METADATA = Set.of(HostPattern.literal("169.254.169.254"),
+            HostPattern.literal("fd00:ec2::254"), HostPattern.literal("100.100.100.200"));
 
     private final Set<InetAddress> own;
     /** The ports Warden itself listens on (MCP over HTTP, the operator console): never reachable, named or not. */
@@ -87,10 +87,8 @@ public final class Addresses {
     String special(InetAddress address) {
         InetAddress a = canonical(address);
         byte[] b = a.getAddress();
-        for (String m : METADATA) {
-            if (a.getHostAddress().equals(m) || a.equals(HostPattern.literal(m))) {
-                return "a cloud metadata address";
-            }
+        if (METADATA.contains(a)) {
+            return "a cloud metadata address";
         }
         if (a.isLoopbackAddress()) {
             return "a loopback address";

@@ -12,6 +12,8 @@ import java.util.Set;
 public final class Presets {
 
     private static final Map<String, List<String>> HOSTS = new LinkedHashMap<>();
+    /** The same, parsed once: every call and every refused connection consults them. */
+    private static final Map<String, List<HostPattern>> PATTERNS = new LinkedHashMap<>();
 
     static {
         HOSTS.put("pypi", List.of("pypi.org", "files.pythonhosted.org"));
@@ -22,6 +24,8 @@ public final class Presets {
         HOSTS.put("go", List.of("proxy.golang.org", "sum.golang.org", "index.golang.org"));
         HOSTS.put("debian", List.of("deb.debian.org", "security.debian.org"));
         HOSTS.put("github", List.of("github.com", "*.github.com", "*.githubusercontent.com"));
+        HOSTS.forEach((name, hosts) -> PATTERNS.put(name,
+                hosts.stream().map(h -> HostPattern.parse(h).orElseThrow()).toList()));
     }
 
     private Presets() {
@@ -34,7 +38,7 @@ public final class Presets {
 
     /** A preset's host patterns; empty for a name that is not one. */
     public static List<HostPattern> hosts(String preset) {
-        return HOSTS.getOrDefault(preset, List.of()).stream().map(h -> HostPattern.parse(h).orElseThrow()).toList();
+        return PATTERNS.getOrDefault(preset, List.of());
     }
 
     /** A preset's hosts as written. */
