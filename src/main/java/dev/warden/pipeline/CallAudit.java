@@ -66,8 +66,8 @@ final class CallAudit {
             line.put("workspace_restored", r.workspaceRestored());
         }
         boolean refused = false;
-        if (c.network() != null) {
-            dev.warden.egress.NetworkReport n = c.network().report();
+        if (c.networkReport() != null) {
+            dev.warden.egress.NetworkReport n = c.networkReport();
             line.put("network", Map.of("presets", n.presets(), "connections", n.attempts()));
             refused = !n.denied().isEmpty();
         }

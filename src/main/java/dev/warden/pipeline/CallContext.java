@@ -36,7 +36,7 @@ final class CallContext {
     private Tier tier;
     private NetworkGate.Asked asked = NetworkGate.Asked.NONE;
     private dev.warden.approval.Ruling ruling;
-    private dev.warden.egress.CallNetwork network;
+    private dev.warden.egress.NetworkReport networkReport;
     /** The held call's own context this approved copy was made from: it writes the audit line. */
     private CallContext parent;
 
@@ -133,15 +133,15 @@ final class CallContext {
         this.ruling = r;
     }
 
-    /** The run's network, null until it runs in a tier with egress. */
-    dev.warden.egress.CallNetwork network() {
-        return network;
+    /** What the run did on the network, null unless it ran in a tier with egress. */
+    dev.warden.egress.NetworkReport networkReport() {
+        return networkReport;
     }
 
-    void network(dev.warden.egress.CallNetwork n) {
-        this.network = n;
+    void networkReport(dev.warden.egress.NetworkReport r) {
+        this.networkReport = r;
         if (parent != null) {
-            parent.network(n);
+            parent.networkReport(r);
         }
     }
 

@@ -202,9 +202,14 @@ public final class CallPipeline {
                 return results.outcome(c, executor.name(), executor.run(req, c.limits()));
             }
             CallNetwork net = network.forCall(c, c.asked(), c.ruling());
-            c.network(net);
-            return network.withReport(results.outcome(c, executor.name(), executor.run(req.withEgress(net), c.limits())),
-                    net);
+            CallResult result;
+            try {
+                result = results.outcome(c, executor.name(), executor.run(req.withEgress(net), c.limits()));
+            }
+            finally {
+                c.networkReport(net.report()); // once the run is over: for the result and the audit line alike
+            }
+            return network.withReport(result, c.networkReport());
         }
     }
 

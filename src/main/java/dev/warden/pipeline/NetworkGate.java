@@ -39,14 +39,31 @@ final class NetworkGate {
     private final NetworkPolicy policy;
     private final Resolver resolver;
     private final dev.warden.egress.Addresses addresses;
-    /** What approve_session granted, per session: gone with the session. */
-    private final Map<String, List<CallNetwork.Entry>> sessionGrants = new ConcurrentHashMap<>();
+    /** What every run may reach (the policy's allow list and the presets it allows): fixed at start. */
+    private final List<CallNetwork.Entry> standing;
+    /** What approve_session granted, per session (hosts, and presets by name): gone with the session. */
+    private final Map<String, List<CallNetwork.Entry>> sessionHosts = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> sessionPresets = new ConcurrentHashMap<>();
 
     NetworkGate(NetworkPolicy policy, dev.warden.egress.Addresses addresses, Workspaces workspaces) {
         this.policy = policy;
         this.resolver = Resolver.system(policy.hosts());
         this.addresses = addresses;
-        workspaces.onSessionEnd(sessionGrants::remove);
+        this.standing = policy.standing();
+        workspaces.onSessionEnd(session -> {
+            sessionHosts.remove(session);
+            sessionPresets.remove(session);
+        });
+    }
+
+    /** What a session may reach without asking: the standing entries, its granted hosts and its granted presets' hosts. */
+    private List<CallNetwork.Entry> reachable(String session) {
+        List<CallNetwork.Entry> have = new ArrayList<>(standing);
+        have.addAll(sessionHosts.getOrDefault(session, List.of()));
+        for (String p : sessionPresets.getOrDefault(session, Set.of())) {
+            Presets.hosts(p).forEach(h -> have.add(new CallNetwork.Entry(h, "session preset " + p)));
+        }
+        return have;
     }
 
     boolean enabled() {
@@ -61,8 +78,7 @@ final class NetworkGate {
         if (!policy.enabled()) {
             return HostCheck.NONE;
         }
-        List<CallNetwork.Entry> have = new ArrayList<>(policy.standing());
-        have.addAll(sessionGrants.getOrDefault(session, List.of()));
+        List<CallNetwork.Entry> have = reachable(session);
         return (host, port) -> NetworkPolicy.coveredByName(have, host, port);
     }
 
@@ -120,8 +136,7 @@ final class NetworkGate {
             }
             hosts.add(p);
         }
-        List<CallNetwork.Entry> have = new ArrayList<>(policy.standing());
-        have.addAll(sessionGrants.getOrDefault(c.caller.sessionId(), List.of()));
+        List<CallNetwork.Entry> have = reachable(c.caller.sessionId());
         List<HostPattern> newHosts = hosts.stream().filter(h -> !covered(have, h)).distinct().toList();
         List<String> blocked = presets.stream().filter(p -> !policy.grantable(p)).toList();
         if (!blocked.isEmpty()) {
@@ -129,7 +144,7 @@ final class NetworkGate {
                     + "policy never grants the " + String.join(", ", blocked) + " preset under this preset.", c.limits()));
         }
         List<String> newPresets = presets.stream().filter(p -> !policy.allowedPresets().contains(p)
-                && !sessionPresets(c.caller.sessionId()).contains(p)).toList();
+                && !sessionPresets.getOrDefault(c.caller.sessionId(), Set.of()).contains(p)).toList();
         Asked asked = new Asked(newHosts, newPresets);
         if (!asked.any()) {
             c.found(new Finding(REQUEST_RULE, Severity.INFO, "asks for " + String.join(", ", network)
@@ -169,16 +184,6 @@ final class NetworkGate {
         return false; // an address is never covered by name, so it is asked for
     }
 
-    private Set<String> sessionPresets(String session) {
-        Set<String> out = new LinkedHashSet<>();
-        for (CallNetwork.Entry e : sessionGrants.getOrDefault(session, List.of())) {
-            if (e.by().startsWith("session preset ")) {
-                out.add(e.by().substring("session preset ".length()));
-            }
-        }
-        return out;
-    }
-
     /**
      * The network of a call that runs: the policy's standing entries, this session's grants, the
      * registry presets its rules grant (a package command's, not blocked by the policy), and, for an
@@ -186,8 +191,8 @@ final class NetworkGate {
      */
     CallNetwork forCall(CallContext c, Asked asked, Ruling ruling) {
         String session = c.caller.sessionId();
-        List<CallNetwork.Entry> granted = new ArrayList<>(sessionGrants.getOrDefault(session, List.of()));
-        Set<String> presets = new LinkedHashSet<>(sessionPresets(session));
+        List<CallNetwork.Entry> granted = new ArrayList<>(sessionHosts.getOrDefault(session, List.of()));
+        Set<String> presets = new LinkedHashSet<>(sessionPresets.getOrDefault(session, Set.of()));
         // the presets the call's rules grant (a package command's registry): the rule's own action
         // said whether that needs a person, so a call that runs has them (never a blocked preset)
         presets.addAll(c.decision().presets());
@@ -201,21 +206,16 @@ final class NetworkGate {
             granted.addAll(now);
             presets.addAll(newPresets);
             if (ruling.scope() == Scope.SESSION) {
-                List<CallNetwork.Entry> keep = new ArrayList<>(now);
-                for (String p : newPresets) {
-                    if (policy.grantable(p)) {
-                        Presets.hosts(p).forEach(h -> keep.add(new CallNetwork.Entry(h, "session preset " + p)));
-                    }
-                }
-                sessionGrants.computeIfAbsent(session, s -> new CopyOnWriteArrayList<>()).addAll(keep);
+                sessionHosts.computeIfAbsent(session, s -> new CopyOnWriteArrayList<>()).addAll(now);
+                newPresets.stream().filter(policy::grantable)
+                    .forEach(p -> sessionPresets.computeIfAbsent(session, s -> ConcurrentHashMap.newKeySet()).add(p));
             }
         }
         return policy.forCall(c.id, granted, presets, resolver, addresses);
     }
 
     /** The result with what the run did on the network; refusals as findings the model can act on. */
-    CallResult withReport(CallResult r, CallNetwork network) {
-        NetworkReport report = network.report();
+    CallResult withReport(CallResult r, NetworkReport report) {
         List<Finding> refusals = new ArrayList<>();
         for (Map<String, Object> d : report.denied()) {
             refusals.add(new Finding("network.denied", Severity.MEDIUM, (String) d.get("reason")));
