@@ -5,17 +5,15 @@
 // result's network.denied, limits cut transfers, a request for a new host is held and approved with
 // the CLI, and Warden's own port stays out of reach even when asked for. L3 gives the same answers.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 
-import { checkResult, httpClient, jarPath, readAudit, sleep, startHttpServer, tempDir } from './lib/warden.mjs';
+import { checkResult, httpClient, operatorCli, readAudit, sleep, startHttpServer, tempDir } from './lib/warden.mjs';
 import { l3Available } from './lib/faults.mjs';
 
-const run = promisify(execFile);
 const OPERATOR_TOKEN = 'operator-token-for-egress-tests-0123';
 const CLIENT_TOKEN = 'client-token-for-egress-tests-012345';
 
@@ -94,25 +92,41 @@ function writeConfig(dir, servers, extraPolicy = '') {
   return config;
 }
 
-async function cli(args) {
-  const jar = await jarPath();
-  try {
-    const { stdout, stderr } = await run('java', ['-jar', jar, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
 /** Approves a held call with the operator CLI, retrying until the server lists it. */
 async function approveWithCli(dir, id) {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const r = await cli(['approvals', 'approve', id, '--state', path.join(dir, 'operator.json'), '--as', 'egress-tests']);
+    const r = await operatorCli(['approvals', 'approve', id, '--state', path.join(dir, 'operator.json'), '--as', 'egress-tests']);
     if (r.code === 0) return;
     if (Date.now() > deadline) throw new Error(`could not approve ${id}: ${r.stderr}`);
     await sleep(300);
   }
+}
+
+/**
+ * The set-up of one describe: the test servers (unless testServers is false), a Warden over HTTP
+ * with the test policy plus extraPolicy, and one client; all of it gone after. Its fields are
+ * filled in before the describe's own hooks run.
+ */
+function serveEgress(name, extraPolicy = '', { testServers: withServers = true } = {}) {
+  const s = { dir: tempDir(name) };
+  s.audit = path.join(s.dir, 'audit.jsonl');
+  const workspace = path.join(s.dir, 'ws');
+  fs.mkdirSync(workspace);
+  before(async () => {
+    s.servers = withServers ? await testServers() : { port: 1 };
+    s.server = await startHttpServer({ audit: s.audit, workspace, config: writeConfig(s.dir, s.servers, extraPolicy),
+      env: { WARDEN_TOKEN: CLIENT_TOKEN } });
+    s.c = await httpClient(s.server, { headers: { Authorization: `Bearer ${CLIENT_TOKEN}` }, name });
+  });
+  after(async () => {
+    await s.c?.close();
+    await s.server?.stop();
+    s.servers?.allowed?.close();
+    s.servers?.other?.close();
+    fs.rmSync(s.dir, { recursive: true, force: true });
+  });
+  return s;
 }
 
 const py = (body) => `import urllib.request, urllib.error, sys
@@ -178,27 +192,12 @@ function defineEgressTests(label, get, { tier, executor }) {
 }
 
 describe('egress over HTTP (L2 sandbox)', () => {
-  const dir = tempDir('egress');
-  const audit = path.join(dir, 'audit.jsonl');
-  const workspace = path.join(dir, 'ws');
-  fs.mkdirSync(workspace);
+  const s = serveEgress('egress');
+  const { dir, audit } = s;
   let servers;
   let server;
   let c;
-
-  before(async () => {
-    servers = await testServers();
-    server = await startHttpServer({ audit, workspace, config: writeConfig(dir, servers), env: { WARDEN_TOKEN: CLIENT_TOKEN } });
-    c = await httpClient(server, { headers: { Authorization: `Bearer ${CLIENT_TOKEN}` }, name: 'egress' });
-  });
-
-  after(async () => {
-    await c?.close();
-    await server?.stop();
-    servers?.allowed.close();
-    servers?.other.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => ({ servers, server, c } = s));
 
   defineEgressTests('L2', () => ({ c, servers }), { tier: 'L2', executor: 'sandbox' });
 
@@ -321,27 +320,10 @@ catch (e) { console.log('error', e.cause?.code ?? e.message); }`,
 
 const l3 = l3Available(['python']);
 describe('egress in L3 containers', { skip: !l3 && 'no Docker engine or python image' }, () => {
-  const dir = tempDir('egress-l3');
-  const workspace = path.join(dir, 'ws');
-  fs.mkdirSync(workspace);
+  const s = serveEgress('egress-l3', 'rules:\n  - {id: code.container_only, match: {code: {languages: [python]}}}\n');
   let servers;
-  let server;
   let c;
-
-  before(async () => {
-    servers = await testServers();
-    const config = writeConfig(dir, servers, 'rules:\n  - {id: code.container_only, match: {code: {languages: [python]}}}\n');
-    server = await startHttpServer({ audit: path.join(dir, 'audit.jsonl'), workspace, config, env: { WARDEN_TOKEN: CLIENT_TOKEN } });
-    c = await httpClient(server, { headers: { Authorization: `Bearer ${CLIENT_TOKEN}` }, name: 'egress-l3' });
-  });
-
-  after(async () => {
-    await c?.close();
-    await server?.stop();
-    servers?.allowed.close();
-    servers?.other.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => ({ servers, c } = s));
 
   defineEgressTests('L3', () => ({ c, servers }), { tier: 'L3', executor: 'container' });
 });
@@ -350,24 +332,11 @@ describe('egress in L3 containers', { skip: !l3 && 'no Docker engine or python i
 // TLS-intercepting egress, whose CA runs trust from the host's bundle). WARDEN_IT_NETWORK=skip skips them.
 const noNet = process.env.WARDEN_IT_NETWORK === 'skip';
 describe('installs through the proxy (npm registry)', { skip: noNet && 'WARDEN_IT_NETWORK=skip' }, () => {
-  const dir = tempDir('egress-npm');
-  const workspace = path.join(dir, 'ws');
-  fs.mkdirSync(workspace);
-  let server;
+  const s = serveEgress('egress-npm',
+    l3 ? 'rules:\n  - {id: code.container_only, match: {code: {languages: [javascript]}}}\n' : '', { testServers: false });
+  const { dir } = s;
   let c;
-
-  before(async () => {
-    const config = writeConfig(dir, { port: 1 },
-      l3 ? 'rules:\n  - {id: code.container_only, match: {code: {languages: [javascript]}}}\n' : '');
-    server = await startHttpServer({ audit: path.join(dir, 'audit.jsonl'), workspace, config, env: { WARDEN_TOKEN: CLIENT_TOKEN } });
-    c = await httpClient(server, { headers: { Authorization: `Bearer ${CLIENT_TOKEN}` }, name: 'egress-npm' });
-  });
-
-  after(async () => {
-    await c?.close();
-    await server?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => ({ c } = s));
 
   async function approved(sc) {
     assert.equal(sc.status, 'needs_approval', JSON.stringify(sc));
