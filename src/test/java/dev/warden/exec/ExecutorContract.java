@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -259,21 +257,8 @@ public abstract class ExecutorContract {
     @Test
     void aConnectionToAHostLoopbackListenerNeverArrives() throws Exception {
         applies(Case.NETWORK);
-        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AtomicInteger accepted = new AtomicInteger();
-            Thread t = new Thread(() -> {
-                while (!listener.isClosed()) {
-                    try (Socket s = listener.accept()) {
-                        accepted.incrementAndGet();
-                    }
-                    catch (IOException e) {
-                        return;
-                    }
-                }
-            });
-            t.setDaemon(true);
-            t.start();
-            int port = listener.getLocalPort();
+        try (CountingListener listener = new CountingListener(InetAddress.getLoopbackAddress())) {
+            int port = listener.port();
             ExecOutcome o = python("""
                 import socket
                 for host in ("127.0.0.1", "localhost", "::1", "1.1.1.1"):
@@ -288,7 +273,7 @@ public abstract class ExecutorContract {
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
                 Thread.sleep(100);
             }
-            assertEquals(1, accepted.get(), "only the host's own connection arrived");
+            assertEquals(1, listener.accepted.get(), "only the host's own connection arrived");
         }
     }
 

@@ -8,20 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.warden.exec.CountingListener;
 import dev.warden.exec.ExecOutcome;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -64,34 +62,6 @@ class ContainerEscapeIT {
         assertEquals(List.of(), h.awaitNoContainers(), "every container is removed after its call");
     }
 
-    /** A listener that counts the connections that reach it. */
-    private static final class Listener implements AutoCloseable {
-        final ServerSocket socket;
-        final AtomicInteger accepted = new AtomicInteger();
-
-        Listener(InetAddress address) throws IOException {
-            socket = new ServerSocket();
-            socket.bind(new InetSocketAddress(address, 0));
-            Thread t = new Thread(() -> {
-                while (!socket.isClosed()) {
-                    try (Socket s = socket.accept()) {
-                        accepted.incrementAndGet();
-                    }
-                    catch (IOException e) {
-                        return;
-                    }
-                }
-            });
-            t.setDaemon(true);
-            t.start();
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
-    }
-
     private static InetAddress dockerGateway() throws IOException {
         NetworkInterface docker0 = NetworkInterface.getByName("docker0");
         if (docker0 != null) {
@@ -107,8 +77,8 @@ class ContainerEscapeIT {
     @Test
     void neitherHostLoopbackNorDockerGatewayIsReachable() throws Exception {
         InetAddress gateway = dockerGateway();
-        try (Listener loop = new Listener(InetAddress.getLoopbackAddress());
-                Listener gw = new Listener(gateway)) {
+        try (CountingListener loop = new CountingListener(InetAddress.getLoopbackAddress());
+                CountingListener gw = new CountingListener(gateway)) {
             String code = """
                 import socket
                 for host, port in (("127.0.0.1", %d), ("%s", %d), ("1.1.1.1", 80)):

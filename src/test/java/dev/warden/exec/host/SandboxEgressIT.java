@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.config.ConfigLoader;
 import dev.warden.exec.CallEgress;
+import dev.warden.exec.CountingListener;
 import dev.warden.exec.EgressPort;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.EgressEscapes;
@@ -14,8 +15,6 @@ import dev.warden.exec.ExecRequest;
 import dev.warden.exec.FakeEgress;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +24,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -183,34 +181,20 @@ class SandboxEgressIT extends SandboxContractIT {
 
     @Test
     void onlyTheRelayAnswersEveryOtherWayOutFails() throws Exception {
-        try (ServerSocket listener = new ServerSocket()) {
-            listener.bind(new InetSocketAddress("0.0.0.0", 0));
-            AtomicInteger accepted = new AtomicInteger();
-            Thread t = new Thread(() -> {
-                while (!listener.isClosed()) {
-                    try (Socket s = listener.accept()) {
-                        accepted.incrementAndGet();
-                    }
-                    catch (IOException e) {
-                        return;
-                    }
-                }
-            });
-            t.setDaemon(true);
-            t.start();
+        try (CountingListener listener = new CountingListener(InetAddress.getByName("0.0.0.0"))) {
             int seenBefore = fake.seen().size();
-            ExecOutcome o = python(EgressEscapes.program(EgressEscapes.outsideAddresses(), listener.getLocalPort()), 120_000);
+            ExecOutcome o = python(EgressEscapes.program(EgressEscapes.outsideAddresses(), listener.port()), 120_000);
             assertInstanceOf(ExecOutcome.Completed.class, o, () -> "got " + o);
             assertFalse(out(o).contains("OUT"), out(o));
             assertTrue(out(o).contains("udp refused") && out(o).contains("dns refused")
                     && out(o).contains("icmp refused"), out(o) + err(o));
             assertTrue(out(o).endsWith("relay answers\n"), out(o) + err(o));
-            assertEquals(0, accepted.get(), "nothing reached the host's listener");
+            assertEquals(0, listener.accepted.get(), "nothing reached the host's listener");
             assertEquals(seenBefore, fake.seen().size(), "an empty connection through the relay is no request");
-            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort())) {
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), listener.port())) {
                 Thread.sleep(100);
             }
-            assertEquals(1, accepted.get(), "the host's listener works");
+            assertEquals(1, listener.accepted.get(), "the host's listener works");
         }
     }
 }
