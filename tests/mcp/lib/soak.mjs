@@ -18,7 +18,8 @@ import { REPO, checkResult, httpClient, readAudit, sleep, startHttpServer, stdio
 // grows only with what lives outside the heap (threads, buffers, mapped files, native memory); a
 // JVM growing its heap towards the machine's default maximum would otherwise look like a leak.
 // A leak inside the heap shows as an OutOfMemoryError, i.e. as failed calls and a dead server.
-const SOAK_JVM = ['-Xms320m', '-Xmx320m', '-XX:+AlwaysPreTouch'];
+// SOAK_JVM_EXTRA adds options for a diagnosis, e.g. -XX:NativeMemoryTracking=summary.
+const SOAK_JVM = ['-Xms320m', '-Xmx320m', '-XX:+AlwaysPreTouch', ...(process.env.SOAK_JVM_EXTRA ?? '').split(' ').filter(Boolean)];
 
 /** Seeded PRNG (mulberry32): the same seed gives the same mix of calls. */
 function prng(seed) {
@@ -645,17 +646,21 @@ export async function runSoak(options = {}) {
       byProc.get(key).push(s);
     }
     const mean = (xs) => xs.reduce((a, x) => a + x.kb, 0) / xs.length;
-    const span = trafficEnd - t0; // the second half of the traffic, in time
+    const span = trafficEnd - t0;
     for (const [key, xs] of byProc) {
-      const first = xs.filter((x) => x.t >= 0.5 * span && x.t < 0.6 * span);
-      const last = xs.filter((x) => x.t >= 0.9 * span);
-      const lived = xs[0].t < 0.5 * span && xs[xs.length - 1].t >= 0.95 * span - 2 * o.sampleMs;
+      // the second half of this process's own life under traffic: a server started again half way
+      // spends the run's second half warming up (classes, compiled code), which is not a leak
+      const born = xs[0].t;
+      const life = span - born;
+      const first = xs.filter((x) => x.t >= born + 0.5 * life && x.t < born + 0.6 * life);
+      const last = xs.filter((x) => x.t >= born + 0.9 * life);
+      const lived = life >= 0.4 * span && xs[xs.length - 1].t >= span - 0.05 * life - 2 * o.sampleMs;
       const entry = { proc: key, samples: xs.length, startKb: xs[0].kb, peakKb: Math.max(...xs.map((x) => x.kb)), endKb: xs[xs.length - 1].kb };
       if (lived && first.length && last.length) {
         entry.growth = mean(last) / mean(first) - 1;
         if (entry.growth >= 0.10) {
           problems.push(`RSS of the ${key} server grew ${(entry.growth * 100).toFixed(1)}% over the second half `
-            + `(${Math.round(mean(first) / 1024)} MB at 50–60% of the run's time → ${Math.round(mean(last) / 1024)} MB at 90–100%)`);
+            + `(${Math.round(mean(first) / 1024)} MB at 50–60% of its time under traffic → ${Math.round(mean(last) / 1024)} MB at 90–100%)`);
         }
       }
       rss.push(entry);

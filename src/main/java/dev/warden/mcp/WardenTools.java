@@ -20,8 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -67,14 +67,16 @@ public final class WardenTools {
             Duration approvalTimeout, ObjectMapper json, CallAdmission admission) {
         this.admission = admission;
         AtomicInteger n = new AtomicInteger();
-        int threads = admission.total() + 8;
-        this.callThreads = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        // A thread is made only when no idle one is waiting (a hand-off queue), so their number follows
+        // the calls in flight, which the admission bounds: a pool with as many core threads as the
+        // admission's total would make a new thread for each of the first 256 calls, even one at a
+        // time, and keep them all (each stack a few hundred KB of memory that never comes back).
+        this.callThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 r -> {
                     Thread t = new Thread(r, "warden-call-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
-        this.callThreads.allowCoreThreadTimeOut(true);
         this.pipeline = pipeline;
         this.arguments = new ToolArguments(limits);
         this.catalog = new ToolCatalog(json);
