@@ -20,7 +20,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..', '..');
 
 export const STATUSES = ['ok', 'failed', 'timeout', 'killed', 'blocked', 'needs_approval', 'denied', 'rate_limited',
-  'invalid'];
+  'invalid', 'running'];
 
 /** A fresh scratch directory (the caller removes it). */
 export function tempDir(prefix) {
@@ -312,7 +312,9 @@ export function checkResult(res) {
   assert.equal(res.content[0].type, 'text');
   assert.deepEqual(JSON.parse(res.content[0].text), sc, 'content[0].text must be the same JSON as structuredContent');
   assert.ok(STATUSES.includes(sc.status), `unknown status ${sc.status}`);
-  assert.equal(res.isError === true, sc.status !== 'ok', `isError must be true exactly when status != ok (${sc.status})`);
+  // running (a background run that goes on) is no error either
+  assert.equal(res.isError === true, sc.status !== 'ok' && sc.status !== 'running',
+    `isError must be true exactly when status is neither ok nor running (${sc.status})`);
   assert.ok(sc.exit_code === null || Number.isInteger(sc.exit_code), 'exit_code int or null');
   assert.equal(typeof sc.stdout, 'string');
   assert.equal(typeof sc.stderr, 'string');

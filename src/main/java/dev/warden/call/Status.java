@@ -5,7 +5,9 @@ import java.util.Locale;
 
 /** The {@code status} of a result, exactly the values of CONTRACT.md. */
 public enum Status {
-    OK, FAILED, TIMEOUT, KILLED, BLOCKED, NEEDS_APPROVAL, DENIED, RATE_LIMITED, INVALID;
+    OK, FAILED, TIMEOUT, KILLED, BLOCKED, NEEDS_APPROVAL, DENIED, RATE_LIMITED, INVALID,
+    /** A background run that goes on: get_execution reads it. */
+    RUNNING;
 
     @JsonValue
     public String wire() {

@@ -114,6 +114,10 @@ public final class ConfigLoader {
         atLeast(problems, "limits.disk_mb", l.diskMb(), 0);
         positive(problems, "limits.code_bytes", l.codeBytes());
         positive(problems, "limits.command_bytes", l.commandBytes());
+        positive(problems, "limits.max_background_timeout_ms", l.maxBackgroundTimeoutMs());
+        atLeast(problems, "limits.max_background_per_session", l.maxBackgroundPerSession(), 0);
+        atLeast(problems, "limits.max_background", l.maxBackground(), 0);
+        atLeast(problems, "limits.background_buffer_bytes", l.backgroundBufferBytes(), 1024);
         var s = c.sandbox();
         // uid 0 would be root; uids below 1000 belong to system accounts on the host.
         atLeast(problems, "sandbox.uid_base", s.uidBase(), 1000);

@@ -53,9 +53,16 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
         }
     }
 
+    /**
+     * @param maxBackgroundTimeoutMs the wall limit of a background run (and the most it may ask for)
+     * @param maxBackgroundPerSession background runs one session may have running at once
+     * @param maxBackground background runs of all sessions running at once
+     * @param backgroundBufferBytes per stream of a background run: the latest bytes kept for its client
+     */
     public record LimitsConfig(long timeoutMs, long maxTimeoutMs, long cpuMs, int memoryMb, int pids, int outputBytes,
             int fileSizeMb, int openFiles, int tmpMb, int stdinBytes, int codeBytes, int commandBytes,
-            int filesBytes, int envEntries, int diskMb) {
+            int filesBytes, int envEntries, int diskMb, long maxBackgroundTimeoutMs, int maxBackgroundPerSession,
+            int maxBackground, int backgroundBufferBytes) {
     }
 
     public record Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,

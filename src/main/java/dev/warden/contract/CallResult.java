@@ -4,6 +4,7 @@ import dev.warden.call.Status;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.warden.policy.Finding;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +17,8 @@ import java.util.Map;
  */
 @JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
         "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message",
-        "compile", "approval", "workspace_restored", "network"})
+        "compile", "approval", "workspace_restored", "network", "stdout_offset", "stderr_offset", "stdout_dropped",
+        "stderr_dropped"})
 public record CallResult(
         @JsonProperty("status") Status status,
         @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
@@ -37,7 +39,27 @@ public record CallResult(
         @JsonProperty("compile") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> compile,
         @JsonProperty("approval") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> approval,
         @JsonProperty("workspace_restored") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean workspaceRestored,
-        @JsonProperty("network") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> network) {
+        @JsonProperty("network") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> network,
+        @JsonUnwrapped Offsets offsets) {
+
+    /**
+     * Of a background run (get_execution, stop_execution): where the next read of each stream starts,
+     * and how many bytes before this read's output a full buffer lost. Absent from other results.
+     */
+    public record Offsets(@JsonProperty("stdout_offset") long stdoutOffset, @JsonProperty("stderr_offset") long stderrOffset,
+            @JsonProperty("stdout_dropped") long stdoutDropped, @JsonProperty("stderr_dropped") long stderrDropped) {
+    }
+
+    /** Without a compile phase (every language but the compiled ones at L3) and outside L4. */
+    public CallResult(Status status, Integer exitCode, String stdout, String stderr, boolean stdoutTruncated,
+            boolean stderrTruncated, long durationMs, String tier, String executor, List<Finding> findings,
+            int redactions, String executionId, Map<String, Object> limits, Map<String, Object> usage,
+            Long retryAfterMs, String message, Map<String, Object> compile, Map<String, Object> approval,
+            Boolean workspaceRestored, Map<String, Object> network) {
+        this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
+                redactions, executionId, limits, usage, retryAfterMs, message, compile, approval, workspaceRestored,
+                network, null);
+    }
 
     /** Without a compile phase (every language but the compiled ones at L3) and outside L4. */
     public CallResult(Status status, Integer exitCode, String stdout, String stderr, boolean stdoutTruncated,
@@ -48,22 +70,35 @@ public record CallResult(
                 redactions, executionId, limits, usage, retryAfterMs, message, null, null, null, null);
     }
 
+    /**
+     * The same result as a background run's client reads it: the output of this read (sanitized), its
+     * truncation flags, offsets and drops, and the status and message of the run at this moment.
+     */
+    public CallResult asRead(Status now, String stdoutText, String stderrText, boolean outMore, boolean errMore,
+            int readRedactions, long durationNow, String newMessage, Offsets at) {
+        return new CallResult(now, exitCode, stdoutText, stderrText, outMore, errMore, durationNow, tier, executor,
+                findings, readRedactions, executionId, limits, usage, retryAfterMs, newMessage, compile, approval,
+                workspaceRestored, network, at);
+    }
+
+    /** Every status but ok is an error, and running: a background run that goes on is no failure. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean isError() {
-        return status != Status.OK;
+        return status != Status.OK && status != Status.RUNNING;
     }
 
     /** The same result with its compile phase, whose redactions add to the run's. */
     public CallResult withCompile(Map<String, Object> compilePhase, int compileRedactions) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions + compileRedactions, executionId, limits, usage, retryAfterMs, message,
-                compilePhase, approval, workspaceRestored, network);
+                compilePhase, approval, workspaceRestored, network, offsets);
     }
 
     /** The same result with the approval that let it run ({@code decision}, approver, channel, scope, time). */
     public CallResult withApproval(Map<String, Object> approvalInfo, Boolean restored, String newMessage) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions, executionId, limits, usage, retryAfterMs, newMessage, compile,
-                approvalInfo, restored, network);
+                approvalInfo, restored, network, offsets);
     }
 
     /**
@@ -75,6 +110,6 @@ public record CallResult(
         all.addAll(refusals);
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, all, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
-                workspaceRestored, networkField);
+                workspaceRestored, networkField, offsets);
     }
 }

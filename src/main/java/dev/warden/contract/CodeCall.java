@@ -5,12 +5,17 @@ import java.util.Map;
 
 /**
  * execute_code arguments, already type-checked. Optional ones are null when absent; {@code network}
- * as in {@link CommandCall}.
+ * and {@code background} as in {@link CommandCall}.
  */
 public record CodeCall(String language, String code, String stdin, Long timeoutMs, Map<String, String> files,
-        List<String> network) {
+        List<String> network, boolean background) {
 
     public CodeCall(String language, String code, String stdin, Long timeoutMs, Map<String, String> files) {
-        this(language, code, stdin, timeoutMs, files, null);
+        this(language, code, stdin, timeoutMs, files, null, false);
+    }
+
+    public CodeCall(String language, String code, String stdin, Long timeoutMs, Map<String, String> files,
+            List<String> network) {
+        this(language, code, stdin, timeoutMs, files, network, false);
     }
 }

@@ -5,12 +5,18 @@ import java.util.Map;
 
 /**
  * run_command arguments, already type-checked. Optional ones are null when absent; {@code network}
- * names hosts ({@code host} or {@code host:port}) or registry presets the call asks for beyond the policy.
+ * names hosts ({@code host} or {@code host:port}) or registry presets the call asks for beyond the policy;
+ * {@code background}: answer at once with status running, the run going on (get_execution reads it).
  */
 public record CommandCall(String command, String cwd, Long timeoutMs, String stdin, Map<String, String> env,
-        List<String> network) {
+        List<String> network, boolean background) {
 
     public CommandCall(String command, String cwd, Long timeoutMs, String stdin, Map<String, String> env) {
-        this(command, cwd, timeoutMs, stdin, env, null);
+        this(command, cwd, timeoutMs, stdin, env, null, false);
+    }
+
+    public CommandCall(String command, String cwd, Long timeoutMs, String stdin, Map<String, String> env,
+            List<String> network) {
+        this(command, cwd, timeoutMs, stdin, env, network, false);
     }
 }

@@ -27,9 +27,16 @@ public final class ContractSchemas {
     public static final String REQUEST_APPROVAL_INPUT = "request_approval.input.json";
     public static final String CALL_RESULT = "call-result.json";
     public static final String APPROVAL_RESULT = "approval-result.json";
+    public static final String GET_EXECUTION_INPUT = "get_execution.input.json";
+    public static final String SEND_INPUT_INPUT = "send_input.input.json";
+    public static final String STOP_EXECUTION_INPUT = "stop_execution.input.json";
+    public static final String LIST_EXECUTIONS_INPUT = "list_executions.input.json";
+    public static final String INPUT_RESULT = "input-result.json";
+    public static final String EXECUTION_LIST = "execution-list.json";
     /** Every file, in the order above. */
     public static final List<String> FILES = List.of(RUN_COMMAND_INPUT, EXECUTE_CODE_INPUT, REQUEST_APPROVAL_INPUT,
-            CALL_RESULT, APPROVAL_RESULT);
+            CALL_RESULT, APPROVAL_RESULT, GET_EXECUTION_INPUT, SEND_INPUT_INPUT, STOP_EXECUTION_INPUT,
+            LIST_EXECUTIONS_INPUT, INPUT_RESULT, EXECUTION_LIST);
 
     /** The placeholder in the {@code timeout_ms} descriptions, replaced by the configured maximum. */
     static final String MAX_TIMEOUT_PLACEHOLDER = "{max_timeout_ms}";
@@ -69,6 +76,11 @@ public final class ContractSchemas {
     /** The outputSchema of request_approval: an {@link ApprovalResult}. */
     public static Map<String, Object> approvalResult() {
         return toMap(copy(APPROVAL_RESULT));
+    }
+
+    /** The schema of one file as served, with nothing to fill in (the execution tools' inputs and results). */
+    public static Map<String, Object> served(String name) {
+        return toMap(copy(name));
     }
 
     /** One file exactly as it is in the repository (placeholders unfilled), as a fresh tree. */

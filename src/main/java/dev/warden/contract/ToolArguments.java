@@ -12,8 +12,16 @@ import java.util.Set;
  */
 public final class ToolArguments {
 
-    static final Set<String> RUN_COMMAND_KEYS = Set.of("command", "cwd", "timeout_ms", "stdin", "env", "network");
-    static final Set<String> EXECUTE_CODE_KEYS = Set.of("language", "code", "stdin", "timeout_ms", "files", "network");
+    static final Set<String> RUN_COMMAND_KEYS = Set.of("command", "cwd", "timeout_ms", "stdin", "env", "network",
+            "background");
+    static final Set<String> EXECUTE_CODE_KEYS = Set.of("language", "code", "stdin", "timeout_ms", "files", "network",
+            "background");
+    static final Set<String> GET_EXECUTION_KEYS = Set.of("execution_id", "wait_ms", "stdout_offset", "stderr_offset");
+    static final Set<String> SEND_INPUT_KEYS = Set.of("execution_id", "data", "close");
+    static final Set<String> STOP_EXECUTION_KEYS = Set.of("execution_id");
+    /** The longest get_execution may wait for news. */
+    public static final long WAIT_MAX_MS = 30_000;
+    private static final int ID_MAX = 200;
     static final Set<String> REQUEST_APPROVAL_KEYS = Set.of("execution_id", "action", "reason");
     private static final int ACTION_MAX = 8192;
     private static final int PATH_MAX = 4096;
@@ -35,12 +43,69 @@ public final class ToolArguments {
         }
         return new CommandCall(command, optionalString(a, "cwd", PATH_MAX), optionalLong(a, "timeout_ms"),
                 optionalString(a, "stdin", limits.stdinBytes()), stringMap(a, "env", limits.envEntries(), ENV_VALUE_MAX, -1),
-                network(a));
+                network(a), flag(a, "background"));
+    }
+
+    public ExecutionCall getExecution(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, GET_EXECUTION_KEYS, "get_execution");
+        String id = executionId(a);
+        long wait = nonNegative(a, "wait_ms");
+        if (wait > WAIT_MAX_MS) {
+            throw new InvalidArguments("wait_ms is " + wait + "; the most get_execution waits is " + WAIT_MAX_MS
+                    + " ms (call it again to go on waiting).");
+        }
+        return new ExecutionCall(id, wait, nonNegative(a, "stdout_offset"), nonNegative(a, "stderr_offset"), null, false);
+    }
+
+    public ExecutionCall sendInput(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, SEND_INPUT_KEYS, "send_input");
+        String id = executionId(a);
+        String data = optionalString(a, "data", limits.stdinBytes());
+        boolean close = flag(a, "close");
+        if (data == null && !close) {
+            throw new InvalidArguments("send_input needs data (text for the program's stdin), close: true, or both.");
+        }
+        return new ExecutionCall(id, 0, 0, 0, data == null ? "" : data, close);
+    }
+
+    public ExecutionCall stopExecution(Map<String, Object> args) throws InvalidArguments {
+        return new ExecutionCall(executionId(known(args, STOP_EXECUTION_KEYS, "stop_execution")), 0, 0, 0, null, false);
+    }
+
+    public void listExecutions(Map<String, Object> args) throws InvalidArguments {
+        known(args, Set.of(), "list_executions");
+    }
+
+    private static String executionId(Map<String, Object> a) throws InvalidArguments {
+        String id = requiredString(a, "execution_id", ID_MAX);
+        if (id.isBlank()) {
+            throw new InvalidArguments("execution_id is empty.");
+        }
+        return id;
+    }
+
+    private static long nonNegative(Map<String, Object> a, String key) throws InvalidArguments {
+        Long v = optionalLong(a, key);
+        if (v != null && v < 0) {
+            throw new InvalidArguments(key + " must not be negative.");
+        }
+        return v == null ? 0 : v;
+    }
+
+    private static boolean flag(Map<String, Object> a, String key) throws InvalidArguments {
+        Object v = a.get(key);
+        if (v == null) {
+            return false;
+        }
+        if (!(v instanceof Boolean b)) {
+            throw new InvalidArguments(key + " must be true or false, not " + typeName(v) + ".");
+        }
+        return b;
     }
 
     public ApprovalCall requestApproval(Map<String, Object> args) throws InvalidArguments {
         Map<String, Object> a = known(args, REQUEST_APPROVAL_KEYS, "request_approval");
-        String id = optionalString(a, "execution_id", 200);
+        String id = optionalString(a, "execution_id", ID_MAX);
         String action = optionalString(a, "action", ACTION_MAX);
         String reason = optionalString(a, "reason", ACTION_MAX);
         if (id != null && (action != null || reason != null)) {
@@ -68,7 +133,7 @@ public final class ToolArguments {
         }
         return new CodeCall(language, code, optionalString(a, "stdin", limits.stdinBytes()),
                 optionalLong(a, "timeout_ms"), stringMap(a, "files", FILES_MAX, limits.filesBytes(), limits.filesBytes()),
-                network(a));
+                network(a), flag(a, "background"));
     }
 
     /** {@code network}: a list of up to {@value #NETWORK_MAX} host, host:port or preset names. */
@@ -99,8 +164,8 @@ public final class ToolArguments {
         Map<String, Object> a = args == null ? Map.of() : args;
         for (String k : a.keySet()) {
             if (!keys.contains(k)) {
-                throw new InvalidArguments("unknown argument \"" + printable(k) + "\"; " + tool + " takes "
-                        + String.join(", ", keys.stream().sorted().toList()) + ".");
+                throw new InvalidArguments("unknown argument \"" + printable(k) + "\"; " + tool + (keys.isEmpty()
+                        ? " takes no arguments." : " takes " + String.join(", ", keys.stream().sorted().toList()) + "."));
             }
         }
         return a;

@@ -10,19 +10,27 @@ import java.util.Map;
  * (relative path to text) are written into the workspace by the executor, inside its confinement,
  * just before the program starts: never by Warden itself as root. {@code cancel} stops it from outside;
  * {@code egress} is the call's network, which the executor attaches to its sandbox's port while the run lasts;
- * {@code live} gets the program's stdout as the executor drains it (the latest lines of a running call).
+ * {@code live} gets the program's output as the executor drains it (the latest lines of a running call,
+ * both streams of a background run); {@code input}, of a background run only (else null), is what its
+ * client keeps sending to its stdin after {@code stdin}.
  */
 public record ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
-        Map<String, String> files, String language, String code, Cancel cancel, CallEgress egress, LiveOutput live) {
+        Map<String, String> files, String language, String code, Cancel cancel, CallEgress egress, LiveOutput live,
+        StdinPipe input) {
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env,
             Map<String, String> files, String language, String code, Cancel cancel) {
-        this(argv, workspace, cwd, stdin, env, files, language, code, cancel, CallEgress.NONE, new LiveOutput());
+        this(argv, workspace, cwd, stdin, env, files, language, code, cancel, CallEgress.NONE, new LiveOutput(), null);
     }
 
     /** The same request with the call's network: what its sandbox's connections are judged by. */
     public ExecRequest withEgress(CallEgress e) {
-        return new ExecRequest(argv, workspace, cwd, stdin, env, files, language, code, cancel, e, live);
+        return new ExecRequest(argv, workspace, cwd, stdin, env, files, language, code, cancel, e, live, input);
+    }
+
+    /** The same request run in the background: its output kept in {@code streams}, its stdin kept open to {@code more}. */
+    public ExecRequest inBackground(LiveOutput streams, StdinPipe more) {
+        return new ExecRequest(argv, workspace, cwd, stdin, env, files, language, code, cancel, egress, streams, more);
     }
 
     public ExecRequest(List<String> argv, Path workspace, String cwd, byte[] stdin, Map<String, String> env) {

@@ -3,9 +3,10 @@ package dev.warden.exec;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The latest bytes a running program wrote to stdout, for the heartbeats of a call that is still
- * running: executors feed it as they drain the output; the pipeline reads its last lines. Bounded
- * ({@value #KEEP} bytes) whatever the program writes; the result's output is collected apart.
+ * What a running program writes, as it writes it: executors feed it as they drain the output. It
+ * keeps the latest bytes of stdout, for the heartbeats of a call that is still running (bounded,
+ * {@value #KEEP} bytes, whatever the program writes); a background run also has a {@link
+ * StreamBuffer} per stream, which its client reads by offsets. The result's output is collected apart.
  */
 public final class LiveOutput {
 
@@ -13,9 +14,61 @@ public final class LiveOutput {
 
     private final byte[] ring = new byte[KEEP];
     private long written;
+    private final StreamBuffer out;
+    private final StreamBuffer err;
+    private final byte[] errHead = new byte[ProcessRun.EXEC_MARK.length];
+    private int errHeadFill;
+    private boolean errStarted;
 
-    /** Bytes the program wrote, in order. */
-    public synchronized void write(byte[] b, int off, int len) {
+    /** A synchronous run's: the tail of stdout only. */
+    public LiveOutput() {
+        this(null, null);
+    }
+
+    /** A background run's: both streams kept for its client as well. */
+    public LiveOutput(StreamBuffer out, StreamBuffer err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /**
+     * Bytes the program wrote to stderr, in order, with the launcher's start mark in front (as the
+     * executors drain it): the mark is taken off, and without it nothing is kept (the bytes are then
+     * the launcher's own words, never the program's).
+     */
+    public void writeErr(byte[] b, int off, int len) {
+        if (err == null) {
+            return;
+        }
+        int from = off;
+        synchronized (this) {
+            if (!errStarted) {
+                while (from < off + len && errHeadFill < errHead.length) {
+                    errHead[errHeadFill++] = b[from++];
+                }
+                if (errHeadFill < errHead.length) {
+                    return;
+                }
+                if (!java.util.Arrays.equals(errHead, ProcessRun.EXEC_MARK)) {
+                    return; // not started: this stays the launcher's
+                }
+                errStarted = true;
+            }
+        }
+        if (from < off + len) {
+            err.write(b, from, off + len - from);
+        }
+    }
+
+    /** Bytes the program wrote to stdout, in order. */
+    public void write(byte[] b, int off, int len) {
+        if (out != null) {
+            out.write(b, off, len);
+        }
+        keep(b, off, len);
+    }
+
+    private synchronized void keep(byte[] b, int off, int len) {
         int from = off;
         if (len > KEEP) { // only the last KEEP bytes can stay: the ones before count as written
             from = off + len - KEEP;

@@ -64,6 +64,16 @@ public final class ProcessRun {
     /** As above, with the program's stdout also fed to {@code live} as it comes (null: nowhere). */
     public Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree,
             Cancel cancel, LiveOutput live) throws InterruptedException {
+        return run(p, preamble, stdin, timeoutMs, outputCap, killTree, cancel, live, null);
+    }
+
+    /**
+     * As above, with both streams fed to {@code live}, and the input a client keeps sending ({@code
+     * input}, null: none) pumped into the program's stdin after {@code stdin}, until the client
+     * closes it or the run ends.
+     */
+    public Raw run(Process p, byte[] preamble, byte[] stdin, long timeoutMs, int outputCap, Runnable killTree,
+            Cancel cancel, LiveOutput live, StdinPipe input) throws InterruptedException {
         long start = System.nanoTime();
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> limit = timer.schedule(() -> {
@@ -77,14 +87,19 @@ public final class ProcessRun {
         });
         try {
             // room for the mark, so the program still gets its full share of the cap
-            Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap + EXEC_MARK.length, null));
-            if (preamble.length + stdin.length <= INLINE_STDIN) {
-                feed(p.getOutputStream(), preamble, stdin);
+            Future<Output> err = io.submit(() -> drain(p.getErrorStream(), outputCap + EXEC_MARK.length,
+                    live == null ? null : live::writeErr));
+            Future<?> feeding = null;
+            if (input != null) {
+                feeding = io.submit(() -> feed(p.getOutputStream(), preamble, stdin, input));
+            }
+            else if (preamble.length + stdin.length <= INLINE_STDIN) {
+                feed(p.getOutputStream(), preamble, stdin, null);
             }
             else {
-                io.submit(() -> feed(p.getOutputStream(), preamble, stdin));
+                io.submit(() -> feed(p.getOutputStream(), preamble, stdin, null));
             }
-            Output out = drain(p.getInputStream(), outputCap, live);
+            Output out = drain(p.getInputStream(), outputCap, live == null ? null : live::write);
             if (!p.waitFor(timeoutMs + 5000, TimeUnit.MILLISECONDS)) {
                 // stdout closed but the process lives on past its limit: the timer has fired or will
                 killTree.run();
@@ -92,6 +107,10 @@ public final class ProcessRun {
                 p.waitFor(5, TimeUnit.SECONDS);
             }
             long durationMs = (System.nanoTime() - start) / 1_000_000;
+            if (feeding != null) {
+                input.close(); // the program is gone: the feeding thread ends with what is left
+                feeding.cancel(true);
+            }
             Output e = collect(err, killTree);
             int code = p.isAlive() ? -1 : p.exitValue();
             boolean started = startsWithMark(e);
@@ -168,7 +187,7 @@ public final class ProcessRun {
         return out.toString();
     }
 
-    static void feed(OutputStream os, byte[] preamble, byte[] stdin) {
+    static void feed(OutputStream os, byte[] preamble, byte[] stdin, StdinPipe input) {
         try (os) {
             if (preamble.length > 0) {
                 os.write(preamble);
@@ -176,13 +195,25 @@ public final class ProcessRun {
             if (stdin.length > 0) {
                 os.write(stdin);
             }
+            if (input != null) {
+                os.flush();
+                input.pumpInto(os);
+            }
         }
         catch (IOException ignored) {
             // The program exited or closed stdin without reading it all: that is its right.
         }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the run is over
+        }
     }
 
-    static Output drain(InputStream in, int cap, LiveOutput live) {
+    /** Where the bytes of a stream go as they are read, besides the capped copy. */
+    interface Tap {
+        void write(byte[] b, int off, int len);
+    }
+
+    static Output drain(InputStream in, int cap, Tap live) {
         ByteArrayOutputStream kept = new ByteArrayOutputStream(Math.min(cap, 8192));
         byte[] buf = new byte[65536];
         boolean truncated = false;

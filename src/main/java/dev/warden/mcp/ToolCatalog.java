@@ -21,7 +21,9 @@ final class ToolCatalog {
             .description("Run one command in this session's private workspace. Read-only tools (ls, cat, grep, ...) run "
                     + "inline; everything else runs in an isolated sandbox: no network, a private filesystem view, "
                     + "memory, process and time limits. Files persist in the workspace across calls of the session. "
-                    + "Returns status, exit_code, stdout, stderr and the limits applied.")
+                    + "Returns status, exit_code, stdout, stderr and the limits applied. For anything that may take "
+                    + "more than a minute (a build, a test suite) or that keeps running (a server), pass background: "
+                    + "true and follow it with get_execution.")
             .outputSchema(ContractSchemas.callResult())
             .annotations(McpSchema.ToolAnnotations.builder().title("Run a command in the sandbox").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
@@ -34,10 +36,53 @@ final class ToolCatalog {
             .description("Run a program in " + String.join(", ", languages) + " inside an isolated sandbox: no network, "
                     + "a private filesystem view with this session's workspace as the working directory, memory, "
                     + "process and time limits. Optional files are written into the workspace first. Returns status, "
-                    + "exit_code, stdout, stderr, usage and the limits applied.")
+                    + "exit_code, stdout, stderr, usage and the limits applied. For work that may take more than a "
+                    + "minute, pass background: true and follow it with get_execution.")
             .outputSchema(ContractSchemas.callResult())
             .annotations(McpSchema.ToolAnnotations.builder().title("Execute code in the sandbox").readOnlyHint(false)
                 .destructiveHint(true).idempotentHint(false).openWorldHint(false).build())
+            .build();
+    }
+
+    McpSchema.Tool getExecution() {
+        return tool("get_execution", ContractSchemas.GET_EXECUTION_INPUT, ContractSchemas.CALL_RESULT,
+                "Read a background execution",
+                "Read the output of a background execution (started with background: true) from the given offsets, "
+                        + "waiting up to wait_ms (at most 30000) for new output or its end. While it runs, status is "
+                        + "running; pass the returned stdout_offset and stderr_offset to the next call to get only "
+                        + "what is new. Once it has ended, this is its final result (exit_code, usage, findings).",
+                true);
+    }
+
+    McpSchema.Tool sendInput() {
+        return tool("send_input", ContractSchemas.SEND_INPUT_INPUT, ContractSchemas.INPUT_RESULT,
+                "Write to a background execution's stdin",
+                "Write text to the stdin of a running background execution (add \\n to end a line); close: true "
+                        + "closes its stdin afterwards, so it reads end of file.", false);
+    }
+
+    McpSchema.Tool stopExecution() {
+        return tool("stop_execution", ContractSchemas.STOP_EXECUTION_INPUT, ContractSchemas.CALL_RESULT,
+                "Stop a background execution",
+                "End a background execution with every process it started, and return its final result (status "
+                        + "killed, with all the output kept).", false);
+    }
+
+    McpSchema.Tool listExecutions() {
+        return tool("list_executions", ContractSchemas.LIST_EXECUTIONS_INPUT, ContractSchemas.EXECUTION_LIST,
+                "List background executions",
+                "List this session's background executions, running and ended: execution_id, tool, summary, "
+                        + "status, started_at, duration_ms.", true);
+    }
+
+    private static McpSchema.Tool tool(String name, String input, String output, String title, String description,
+            boolean readOnly) {
+        return McpSchema.Tool.builder(name, ContractSchemas.served(input))
+            .title(title)
+            .description(description)
+            .outputSchema(ContractSchemas.served(output))
+            .annotations(McpSchema.ToolAnnotations.builder().title(title).readOnlyHint(readOnly)
+                .destructiveHint(!readOnly).idempotentHint(readOnly).openWorldHint(false).build())
             .build();
     }
 

@@ -8,6 +8,8 @@ import dev.warden.config.WardenConfig.LimitsConfig;
 import dev.warden.contract.ApprovalResult;
 import dev.warden.pipeline.CallPipeline;
 import dev.warden.contract.CallResult;
+import dev.warden.contract.ExecutionList;
+import dev.warden.contract.InputResult;
 import dev.warden.pipeline.Caller;
 import dev.warden.exec.Cancel;
 import dev.warden.limit.CallAdmission;
@@ -104,7 +106,54 @@ public final class WardenTools {
                 AsyncToolSpecification.builder().tool(catalog.requestApproval(approvalTimeout.toSeconds()))
                     .callHandler((ex, req) -> admitted(ex, transport, "request_approval", req,
                             caller -> approval(caller, req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.getExecution())
+                    .callHandler((ex, req) -> admitted(ex, transport, "get_execution", req,
+                            caller -> execution(caller, "get_execution", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.sendInput())
+                    .callHandler((ex, req) -> admitted(ex, transport, "send_input", req,
+                            caller -> execution(caller, "send_input", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.stopExecution())
+                    .callHandler((ex, req) -> admitted(ex, transport, "stop_execution", req,
+                            caller -> execution(caller, "stop_execution", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.listExecutions())
+                    .callHandler((ex, req) -> admitted(ex, transport, "list_executions", req,
+                            caller -> execution(caller, "list_executions", req)))
                     .build());
+    }
+
+    /** get_execution, send_input, stop_execution, list_executions: bad arguments get status invalid, like every tool. */
+    private McpSchema.CallToolResult execution(Caller caller, String tool, McpSchema.CallToolRequest req) {
+        Map<String, Object> args = req.arguments();
+        try {
+            return switch (tool) {
+                case "get_execution" -> {
+                    CallResult r = pipeline.getExecution(caller, arguments.getExecution(args));
+                    yield structured(r, r.isError(), r.executionId());
+                }
+                case "stop_execution" -> {
+                    CallResult r = pipeline.stopExecution(caller, arguments.stopExecution(args));
+                    yield structured(r, r.isError(), r.executionId());
+                }
+                case "send_input" -> {
+                    InputResult r = pipeline.sendInput(caller, arguments.sendInput(args));
+                    yield structured(r, r.isError(), r.executionId());
+                }
+                case "list_executions" -> {
+                    arguments.listExecutions(args);
+                    ExecutionList r = pipeline.listExecutions(caller);
+                    yield structured(r, r.isError(), null);
+                }
+                default -> throw new IllegalStateException("no such tool " + tool);
+            };
+        }
+        catch (InvalidArguments e) {
+            CallResult r = pipeline.invalidExecutionCall(caller, tool, args, e.getMessage());
+            return structured(r, true, null);
+        }
     }
 
     /**

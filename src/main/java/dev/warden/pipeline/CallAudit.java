@@ -81,6 +81,41 @@ final class CallAudit {
         }
     }
 
+    /**
+     * The end of a background run: its final result, as a call's line (type {@code execution_end}),
+     * written before any client can read that result. The call's own line said {@code running}.
+     */
+    void ended(CallContext c, CallResult r) {
+        Map<String, Object> line = head(c.caller, r.executionId(), c.tool, c.auditArgs);
+        line.put("type", "execution_end");
+        line.put("tier", r.tier());
+        line.put("executor", r.executor());
+        line.put("status", r.status());
+        line.put("exit_code", r.exitCode());
+        line.put("duration_ms", r.durationMs());
+        line.put("usage", r.usage());
+        line.put("redactions", r.redactions());
+        line.put("message", r.message());
+        if (c.networkReport() != null) {
+            line.put("network", Map.of("presets", c.networkReport().presets(), "connections", c.networkReport().attempts()));
+        }
+        if (r.status() == Status.KILLED) {
+            audit.incident(line);
+        }
+        else {
+            audit.append(line);
+        }
+    }
+
+    /** One line per get_execution, send_input, stop_execution, list_executions call (type {@code execution}). */
+    void execution(Caller caller, String tool, Map<String, Object> args, String id, Status status, String message) {
+        Map<String, Object> line = head(caller, id, tool, args);
+        line.put("type", "execution");
+        line.put("status", status);
+        line.put("message", message);
+        audit.append(line);
+    }
+
     /** One line per request_approval call: the decision, and the held call's outcome if it ran. */
     void approval(Caller caller, Map<String, Object> args, String id, ApprovalResult r, long totalMs) {
         Map<String, Object> line = head(caller, id, "request_approval", args);

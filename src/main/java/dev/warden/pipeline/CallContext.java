@@ -39,6 +39,8 @@ final class CallContext {
     private dev.warden.egress.NetworkReport networkReport;
     /** The held call's own context this approved copy was made from: it writes the audit line. */
     private CallContext parent;
+    /** Asked to run in the background: answered at once with status running. */
+    private boolean background;
 
     CallContext(String id, Caller caller, String tool, Map<String, Object> auditArgs, Limits defaults) {
         this.id = id;
@@ -59,7 +61,16 @@ final class CallContext {
         c.tier = runTier;
         c.asked = asked;
         c.parent = this;
+        c.background = background;
         return c;
+    }
+
+    boolean background() {
+        return background;
+    }
+
+    void background(boolean b) {
+        background = b;
     }
 
     Workspace workspace() {

@@ -12,6 +12,9 @@ import dev.warden.contract.ApprovalResult;
 import dev.warden.contract.CallResult;
 import dev.warden.contract.CodeCall;
 import dev.warden.contract.CommandCall;
+import dev.warden.contract.ExecutionCall;
+import dev.warden.contract.ExecutionList;
+import dev.warden.contract.InputResult;
 import dev.warden.egress.Addresses;
 import dev.warden.egress.CallNetwork;
 import dev.warden.egress.NetworkPolicy;
@@ -76,6 +79,7 @@ public final class CallPipeline {
     private final Checkpoint checkpoint;
     private final NetworkGate network;
     private final Heartbeats heartbeats;
+    private final BackgroundRuns background;
 
     /**
      * @param containers whether L3 can run a language now (else a call routed there is refused or falls back)
@@ -116,6 +120,7 @@ public final class CallPipeline {
         this.checkpoint = new Checkpoint(policy, workspaces);
         this.network = new NetworkGate(network, addresses, workspaces);
         this.heartbeats = new Heartbeats(sanitizer);
+        this.background = new BackgroundRuns(limits, workspaces, clock);
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -128,14 +133,18 @@ public final class CallPipeline {
         if (call.network() != null) {
             args.put("network", call.network());
         }
+        if (call.background()) {
+            args.put("background", true);
+        }
         CallContext c = new CallContext(newId(), caller, "run_command", args, results.defaults());
+        c.background(call.background());
         return answer(c, () -> {
             gate.client(c);
             Workspace ws = c.workspace(workspaces.forSession(caller.sessionId()));
             String cwd = directoryInside(c, ws, call.cwd());
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
             Policy.EnvFilter env = policy.filterEnv(call.env());
-            c.decided(policy.decideCommand(call.command(), ws, cwd, asksTooLong(call.timeoutMs()),
+            c.decided(policy.decideCommand(call.command(), ws, cwd, asksTooLong(c, call.timeoutMs()),
                     network.hosts(caller.sessionId())), env.findings());
             notBlocked(c, granted);
             c.asked(network.judge(c, call.network(), results));
@@ -155,14 +164,19 @@ public final class CallPipeline {
         if (call.network() != null) {
             args.put("network", call.network());
         }
+        if (call.background()) {
+            args.put("background", true);
+        }
         CallContext c = new CallContext(newId(), caller, "execute_code", args, results.defaults());
+        c.background(call.background());
         return answer(c, () -> {
             gate.client(c);
             Language lang = language(c, call.language());
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
             Workspace ws = c.workspace(workspaces.forSession(caller.sessionId()));
             Map<String, String> files = checkedFiles(c, ws, call.files() == null ? Map.of() : call.files());
-            c.decided(policy.decideCode(lang.name(), call.code(), asksTooLong(call.timeoutMs()), network.hosts(caller.sessionId())),
+            c.decided(policy.decideCode(lang.name(), call.code(), asksTooLong(c, call.timeoutMs()),
+                    network.hosts(caller.sessionId())),
                     List.of());
             notBlocked(c, granted);
             c.asked(network.judge(c, call.network(), results));
@@ -180,6 +194,16 @@ public final class CallPipeline {
     /** An approved call: checkpointed, run in the tier it was approved for, and the approval shown. */
     private CallResult approvedRun(CallContext c, ExecRequest req, Ruling ruling) {
         c.ruling(ruling);
+        if (c.background()) { // no checkpoint: the run goes on after the answer, nothing to roll back to then
+            CallResult r;
+            try {
+                r = run(c, req);
+            }
+            catch (Stop refused) {
+                r = refused.result();
+            }
+            return r.withApproval(HeldCalls.approvalInfo(ruling), null, r.message());
+        }
         Checkpoint.Outcome o = checkpoint.around(c, () -> {
             try {
                 return run(c, req);
@@ -196,21 +220,187 @@ public final class CallPipeline {
         routing.route(c, req);
         gate.tier(c, c.tier(), "this client is over its " + c.tier() + " rate");
         auditWritable(c, c.tier()); // a held call approved while the audit went down does not run either
-        try (Executions.Ticket place = gate.place(c); Heartbeats.Beat beat = heartbeats.start(c, req.live())) {
-            Executor executor = executors.apply(c.tier());
-            if (!network.enabled() || c.tier() == Tier.L1) {
-                return results.outcome(c, executor.name(), executor.run(req, c.limits()));
-            }
-            CallNetwork net = network.forCall(c, c.asked(), c.ruling());
-            CallResult result;
-            try {
-                result = results.outcome(c, executor.name(), executor.run(req.withEgress(net), c.limits()));
-            }
-            finally {
-                c.networkReport(net.report()); // once the run is over: for the result and the audit line alike
-            }
-            return network.withReport(result, c.networkReport());
+        if (c.background()) {
+            return inBackground(c, req);
         }
+        try (Executions.Ticket place = gate.place(c); Heartbeats.Beat beat = heartbeats.start(c, req.live())) {
+            return execute(c, req);
+        }
+    }
+
+    /** The executor of the call's tier runs it, with the call's network where there is one. */
+    private CallResult execute(CallContext c, ExecRequest req) {
+        Executor executor = executors.apply(c.tier());
+        if (!network.enabled() || c.tier() == Tier.L1) {
+            return results.outcome(c, executor.name(), executor.run(req, c.limits()));
+        }
+        CallNetwork net = network.forCall(c, c.asked(), c.ruling());
+        CallResult result;
+        try {
+            result = results.outcome(c, executor.name(), executor.run(req.withEgress(net), c.limits()));
+        }
+        finally {
+            c.networkReport(net.report()); // once the run is over: for the result and the audit line alike
+        }
+        return network.withReport(result, c.networkReport());
+    }
+
+    /**
+     * A background run: under the caps, with a fair place like any run (held until it ends), started
+     * on a thread of its own; the call answers at once with status running. The end of the run is
+     * audited (its own line) before any client can read its final result.
+     */
+    private CallResult inBackground(CallContext c, ExecRequest req) {
+        background.admit(c).ifPresent(why -> {
+            throw new Stop(results.rateLimited(c.id, c.tier(), c.findings(), 5000, why));
+        });
+        Executions.Ticket place;
+        try {
+            place = gate.place(c);
+        }
+        catch (Stop refused) {
+            background.abandon(c.id);
+            throw refused;
+        }
+        BackgroundRuns.Run r = background.get(c.id);
+        CallResult started = results.running(c, executors.apply(c.tier()).name());
+        ExecRequest streamed = req.inBackground(r.live, r.input);
+        background.start(r, started, () -> {
+            try (place) {
+                return execute(c, streamed);
+            }
+        }, result -> audit.ended(c, result));
+        return started;
+    }
+
+    /** get_execution: the output after the offsets, waiting up to wait_ms for news; the final result once ended. */
+    public CallResult getExecution(Caller caller, ExecutionCall call) {
+        return executionCall(caller, "get_execution", call, r -> {
+            try {
+                r.await(call.stdoutOffset(), call.stderrOffset(), call.waitMs());
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return read(r, call.stdoutOffset(), call.stderrOffset());
+        });
+    }
+
+    /** stop_execution: ends the run (status killed) and returns its final result, all its output kept. */
+    public CallResult stopExecution(Caller caller, ExecutionCall call) {
+        return executionCall(caller, "stop_execution", call, r -> {
+            try {
+                background.stop(r, "its client stopped it (stop_execution)");
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return read(r, 0, 0);
+        });
+    }
+
+    private CallResult read(BackgroundRuns.Run r, long outOffset, long errOffset) {
+        CallResult end = r.ended();
+        if (end != null) {
+            return results.read(end, end.status(), end.message(), end.durationMs(), r.out, r.err, outOffset, errOffset,
+                    false, r.c.workspace().root());
+        }
+        long ms = r.durationMs();
+        return results.read(background.started(r), Status.RUNNING, "It is still running (" + ms / 1000 + " s so far): "
+                + "call get_execution again with the offsets given here for what comes next.", ms, r.out, r.err,
+                outOffset, errOffset, true, r.c.workspace().root());
+    }
+
+    private CallResult executionCall(Caller caller, String tool, ExecutionCall call,
+            Function<BackgroundRuns.Run, CallResult> body) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("execution_id", clip(call.executionId()));
+        if (call.waitMs() > 0) {
+            args.put("wait_ms", call.waitMs());
+        }
+        CallResult r;
+        Optional<Long> over = gate.rate(caller);
+        if (over.isPresent()) {
+            r = results.rateLimited(call.executionId(), Tier.L2, List.of(), over.get(), "this client is over its rate limit of calls");
+        }
+        else {
+            Optional<BackgroundRuns.Run> run = background.of(caller, call);
+            r = run.isEmpty() ? results.invalid(newId(), unknown(call.executionId())) : body.apply(run.get());
+        }
+        audit.execution(caller, tool, args, call.executionId(), r.status(), r.message());
+        return r;
+    }
+
+    private static String unknown(String id) {
+        return "No background execution \"" + clip(id) + "\" of this client: execution ids come from run_command or "
+                + "execute_code called with background: true (list_executions lists this session's).";
+    }
+
+    /** send_input: the data waits for the program's stdin (bounded), and close ends its input. */
+    public InputResult sendInput(Caller caller, ExecutionCall call) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("execution_id", clip(call.executionId()));
+        args.put("data_bytes", bytes(call.data()).length);
+        args.put("close", call.close());
+        InputResult r;
+        Optional<Long> over = gate.rate(caller);
+        Optional<BackgroundRuns.Run> run = background.of(caller, call);
+        if (over.isPresent()) {
+            r = new InputResult(Status.RATE_LIMITED, call.executionId(), 0, false, over.get(),
+                    "Rate limited: this client is over its rate limit of calls; retry after " + over.get() + " ms.");
+        }
+        else if (run.isEmpty()) {
+            r = new InputResult(Status.INVALID, call.executionId(), 0, false, null, unknown(call.executionId()));
+        }
+        else if (run.get().ended() != null) {
+            r = new InputResult(Status.INVALID, call.executionId(), 0, true, null, "Execution " + call.executionId()
+                    + " has ended (status " + run.get().ended().status().wire() + "): nothing was sent.");
+        }
+        else {
+            byte[] data = bytes(call.data());
+            r = switch (run.get().input.write(data)) {
+                case FULL -> new InputResult(Status.RATE_LIMITED, call.executionId(), 0, false, 500L, "The program has not "
+                        + "read the " + run.get().input.pending() + " bytes sent before; nothing was sent, retry after 500 ms.");
+                case CLOSED -> new InputResult(Status.INVALID, call.executionId(), 0, true, null,
+                        "Its stdin was closed by an earlier send_input with close: true; nothing was sent.");
+                case SENT -> {
+                    if (call.close()) {
+                        run.get().input.close();
+                    }
+                    yield new InputResult(Status.OK, call.executionId(), data.length, call.close(), null, null);
+                }
+            };
+        }
+        audit.execution(caller, "send_input", args, call.executionId(), r.status(), r.message());
+        return r;
+    }
+
+    /** list_executions: this session's background executions, oldest first. */
+    public ExecutionList listExecutions(Caller caller) {
+        ExecutionList r;
+        Optional<Long> over = gate.rate(caller);
+        if (over.isPresent()) {
+            r = new ExecutionList(Status.RATE_LIMITED, List.of(), over.get(),
+                    "Rate limited: this client is over its rate limit of calls; retry after " + over.get() + " ms.");
+        }
+        else {
+            List<Map<String, Object>> all = new java.util.ArrayList<>();
+            for (BackgroundRuns.Run run : background.ofSession(caller.sessionId())) {
+                Map<String, Object> m = BackgroundRuns.summary(run);
+                m.put("summary", sanitizer.message((String) m.get("summary")));
+                all.add(m);
+            }
+            r = new ExecutionList(Status.OK, all, null, null);
+        }
+        audit.execution(caller, "list_executions", Map.of(), null, r.status(), r.message());
+        return r;
+    }
+
+    /** A call to one of the execution tools whose arguments failed validation: answered and audited. */
+    public CallResult invalidExecutionCall(Caller caller, String tool, Map<String, Object> rawArgs, String message) {
+        CallResult r = results.invalid(newId(), "Invalid " + tool + " arguments: " + message);
+        audit.execution(caller, tool, keys(rawArgs), null, r.status(), r.message());
+        return r;
     }
 
     /**
@@ -325,18 +515,24 @@ public final class CallPipeline {
      */
     private Limits limitsFor(CallContext c, Long timeoutMs) {
         Limits base = results.defaults();
+        long max = maxTimeoutMs(c);
         if (timeoutMs == null) {
-            return base;
+            return c.background() ? base.withTimeoutMs(max) : base;
         }
         if (timeoutMs < 1) {
             throw new Stop(results.invalid(c.id, "timeout_ms must be a positive number of milliseconds (this server "
-                    + "allows up to " + limits.maxTimeoutMs() + ")."));
+                    + "allows up to " + max + ")."));
         }
-        return base.withTimeoutMs(Math.min(timeoutMs, limits.maxTimeoutMs()));
+        return base.withTimeoutMs(Math.min(timeoutMs, max));
     }
 
-    private boolean asksTooLong(Long timeoutMs) {
-        return timeoutMs != null && timeoutMs > limits.maxTimeoutMs();
+    /** The most a call may run without a person's approval: a background run has its own, longer limit. */
+    private long maxTimeoutMs(CallContext c) {
+        return c.background() ? limits.maxBackgroundTimeoutMs() : limits.maxTimeoutMs();
+    }
+
+    private boolean asksTooLong(CallContext c, Long timeoutMs) {
+        return timeoutMs != null && timeoutMs > maxTimeoutMs(c);
     }
 
     private String directoryInside(CallContext c, Workspace ws, String cwd) {

@@ -35,6 +35,11 @@ final class Gate {
         });
     }
 
+    /** The per-client bucket for a call that runs nothing (the execution tools): how long to wait, if over. */
+    java.util.Optional<Long> rate(Caller caller) {
+        return rates.take(caller.identity(), null);
+    }
+
     /** The tier's bucket (L4: how fast a client may ask people). */
     void tier(CallContext c, Tier tier, String what) {
         rates.take(c.caller.identity(), tier.name()).ifPresent(ms -> {

@@ -8,6 +8,7 @@ import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.Limits;
 import dev.warden.exec.Output;
 import dev.warden.exec.Phase;
+import dev.warden.exec.StreamBuffer;
 import dev.warden.exec.Usage;
 import dev.warden.policy.Finding;
 import dev.warden.sanitize.Sanitizer;
@@ -64,6 +65,31 @@ final class Results {
     /** Failed inside Warden (or before its isolation existed): never ran. */
     CallResult failed(String id, String message) {
         return notRun(id, Status.FAILED, Tier.L2, List.of(), message, defaults());
+    }
+
+    /** A background run that started: what its client gets at once. */
+    CallResult running(CallContext c, String executor) {
+        return new CallResult(Status.RUNNING, null, "", "", false, false, 0, c.tier().name(), executor, c.findings(), 0,
+                c.id, limitsMap(c.limits()), Map.of(), null, "It runs in the background (for at most "
+                        + c.limits().timeoutMs() + " ms): read its output and final result with get_execution, "
+                        + "write to its stdin with send_input, end it with stop_execution.");
+    }
+
+    /**
+     * One read of a background run: the output after the offsets (sanitized, at most the output limit
+     * per stream), where the next read starts, and the run's status now ({@code base}: its final
+     * result once ended, else the answer it gave at start).
+     */
+    CallResult read(CallResult base, Status now, String message, long durationMs, StreamBuffer out, StreamBuffer err,
+            long outOffset, long errOffset, boolean more, java.nio.file.Path workspace) {
+        Map<String, String> rewrites = Map.of(workspace.toString(), "/workspace");
+        StreamBuffer.Chunk o = out.read(outOffset, configured.outputBytes(), more);
+        StreamBuffer.Chunk e = err.read(errOffset, configured.outputBytes(), more);
+        Sanitizer.Clean oc = sanitizer.clean(o.bytes(), rewrites);
+        Sanitizer.Clean ec = sanitizer.clean(e.bytes(), rewrites);
+        return base.asRead(now, oc.text(), ec.text(), o.next() < out.end(), e.next() < err.end(),
+                oc.redactions() + ec.redactions(), durationMs, message,
+                new CallResult.Offsets(o.next(), e.next(), o.dropped(), e.dropped()));
     }
 
     /** How the run ended, as the contract's result: every outcome handled, or this does not compile. */

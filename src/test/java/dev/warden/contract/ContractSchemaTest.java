@@ -56,7 +56,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -290,7 +289,8 @@ class ContractSchemaTest {
                 SERVER_JSON.valueToTree(ContractSchemas.requestApprovalInput()));
 
         JsonNode run = SERVER_JSON.valueToTree(ContractSchemas.runCommandInput(300_000));
-        assertEquals("wall-clock limit in ms; up to 300000 runs at once, more needs a human's approval",
+        assertEquals("wall-clock limit in ms; up to 300000 runs at once, more needs a human's approval (with "
+                + "background: true, the background limit instead)",
                 run.at("/properties/timeout_ms/description").asText());
         JsonNode code = SERVER_JSON.valueToTree(ContractSchemas.executeCodeInput(List.of("python", "bash"), 5000));
         assertEquals(List.of("python", "bash"), strings(code.at("/properties/language/enum")));
@@ -438,12 +438,19 @@ class ContractSchemaTest {
     }
 
     /** The JSON names of a result record's fields, in the order it writes them. */
+    /** The JSON names of a record's fields; an unwrapped component's fields stand in for it. */
+    @SuppressWarnings("unchecked")
     private static Set<String> recordFields(Class<? extends Record> type) {
-        return Arrays.stream(type.getRecordComponents())
-            .map(c -> c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class) != null
-                    ? c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class).value()
-                    : c.getName())
-            .collect(Collectors.toCollection(TreeSet::new));
+        Set<String> names = new TreeSet<>();
+        for (var c : type.getRecordComponents()) {
+            if (c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonUnwrapped.class) != null) {
+                names.addAll(recordFields((Class<? extends Record>) c.getType()));
+                continue;
+            }
+            var p = c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+            names.add(p != null ? p.value() : c.getName());
+        }
+        return names;
     }
 
     private static Output out(String s) {

@@ -217,7 +217,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         }
         byte[] req = command.stubRequest(command.runArgv(), !command.compiled(), limits).encode();
         ContainerSession.Step step = session.attach(c, req, request.stdin(), limits.timeoutMs(), limits.outputBytes(),
-                request.live());
+                request.live(), request.input());
         if (step.refused != null) {
             return step.refused;
         }

@@ -4,6 +4,7 @@ import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.LiveOutput;
 import dev.warden.exec.Output;
 import dev.warden.exec.ProcessRun;
+import dev.warden.exec.StdinPipe;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -59,7 +60,7 @@ final class ContainerSession {
     }
 
     /** The run phase: the container's own waiting stub gets the request. */
-    Step attach(Container c, byte[] request, byte[] stdin, long timeoutMs, int cap, LiveOutput live) {
+    Step attach(Container c, byte[] request, byte[] stdin, long timeoutMs, int cap, LiveOutput live, StdinPipe input) {
         Step step = new Step();
         long t0 = System.nanoTime();
         EngineSocket.Hijacked stream;
@@ -72,7 +73,7 @@ final class ContainerSession {
             return step;
         }
         try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, END_MARKER, live);
+            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, END_MARKER, live, input);
         }
         // a fresh container: any OOM kill in it is this run's
         boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
@@ -113,7 +114,7 @@ final class ContainerSession {
             return step;
         }
         try (stream) {
-            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, null, null);
+            pump(c, stream, request, stdin, timeoutMs, cap, step, t0, null, null, null);
         }
         boolean oomSeen = !step.timedOut && cgroups != null && cgroups.oomKills(c.name(), c.id()) > 0;
         if (!step.timedOut) {
@@ -143,7 +144,7 @@ final class ContainerSession {
 
     /** Feed the input, drain the output with caps, and kill the container at the wall limit. */
     private void pump(Container c, EngineSocket.Hijacked stream, byte[] request, byte[] stdin, long timeoutMs, int cap,
-            Step step, long t0, byte[] endMarker, LiveOutput live) {
+            Step step, long t0, byte[] endMarker, LiveOutput live, StdinPipe input) {
         AtomicBoolean fired = new AtomicBoolean();
         ScheduledFuture<?> limit = timer.schedule(() -> {
             fired.set(true);
@@ -156,11 +157,11 @@ final class ContainerSession {
         }, Math.max(1, timeoutMs - (System.nanoTime() - t0) / 1_000_000), TimeUnit.MILLISECONDS);
         try {
             Future<?> feeding = null;
-            if (request.length + stdin.length <= INLINE_INPUT) {
-                send(stream, request, stdin);
+            if (input == null && request.length + stdin.length <= INLINE_INPUT) {
+                send(stream, request, stdin, null);
             }
             else {
-                feeding = io.submit(() -> send(stream, request, stdin));
+                feeding = io.submit(() -> send(stream, request, stdin, input));
             }
             EngineSocket.Hijacked.Outputs out = stream.drain(cap, endMarker, live);
             step.stdout = out.stdout();
@@ -171,6 +172,9 @@ final class ContainerSession {
                 step.exitCode = out.exitCode();
             }
             if (feeding != null) {
+                if (input != null) {
+                    input.close(); // the program is gone: the feeding thread ends with what is left
+                }
                 feeding.cancel(true);
             }
         }
@@ -180,12 +184,15 @@ final class ContainerSession {
         }
     }
 
-    private static void send(EngineSocket.Hijacked stream, byte[] request, byte[] stdin) {
+    private static void send(EngineSocket.Hijacked stream, byte[] request, byte[] stdin, StdinPipe input) {
         try {
-            stream.send(request, stdin);
+            stream.send(request, stdin, input);
         }
         catch (IOException ignored) {
             // the program exited or closed stdin without reading it all: that is its right
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the run is over
         }
     }
 }

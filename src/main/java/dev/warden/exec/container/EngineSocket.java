@@ -2,6 +2,7 @@ package dev.warden.exec.container;
 
 import dev.warden.exec.LiveOutput;
 import dev.warden.exec.Output;
+import dev.warden.exec.StdinPipe;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -217,11 +218,15 @@ final class EngineSocket {
             this.pending = pending;
         }
 
-        void send(byte[] first, byte[] second) throws IOException {
+        /** Writes {@code first}, {@code second}, then what a client keeps sending ({@code more}, null: nothing). */
+        void send(byte[] first, byte[] second, StdinPipe more) throws IOException, InterruptedException {
             try {
                 writeFully(ch, first);
                 if (second.length > 0) {
                     writeFully(ch, second);
+                }
+                if (more != null) {
+                    more.pumpInto(java.nio.channels.Channels.newOutputStream(ch));
                 }
             }
             finally {
@@ -267,8 +272,8 @@ final class EngineSocket {
     /** As above, with the program's stdout also fed to {@code live} (null: nowhere) as frames arrive. */
     static Hijacked.Outputs drain(java.nio.channels.ReadableByteChannel ch, ByteBuffer pending, int cap, byte[] marker,
             LiveOutput live) {
-        Sink out = new Sink(cap, marker, live);
-        Sink err = new Sink(cap, marker, null);
+        Sink out = new Sink(cap, marker, live, false);
+        Sink err = new Sink(cap, marker, live, true);
         ByteBuffer buf = ByteBuffer.allocate(Math.max(65536, pending.remaining()));
         buf.put(pending.duplicate());
         byte[] header = new byte[8];
@@ -307,6 +312,8 @@ final class EngineSocket {
             // closed under us after a kill: keep what arrived
         }
         Integer code = out.ended() != null && out.ended().equals(err.ended()) ? out.ended() : null;
+        out.endLive(code != null);
+        err.endLive(code != null);
         return new Hijacked.Outputs(out.output(code != null), err.output(code != null), code);
     }
 
@@ -326,11 +333,83 @@ final class EngineSocket {
         private int endedLength;
 
         private final LiveOutput live;
+        private final boolean stderr;
+        /** Bytes that may be the start of the end marker, not given to {@code live} until they are known not to be. */
+        private final ByteArrayOutputStream held = new ByteArrayOutputStream();
 
-        Sink(int cap, byte[] marker, LiveOutput live) {
+        Sink(int cap, byte[] marker, LiveOutput live, boolean stderr) {
             this.cap = cap;
             this.marker = marker;
             this.live = live;
+            this.stderr = stderr;
+        }
+
+        /** The bytes as they come, to {@code live}, except what may be the end marker (held until known). */
+        private void toLive(byte[] a, int off, int n) {
+            if (marker == null) {
+                emit(a, off, n);
+                return;
+            }
+            int run = off;
+            for (int i = off; i < off + n; i++) {
+                if (held.size() == 0) {
+                    if (a[i] == marker[0]) {
+                        emit(a, run, i - run);
+                        held.write(a[i]);
+                        run = i + 1;
+                    }
+                    continue;
+                }
+                held.write(a[i]);
+                run = i + 1;
+                if (!mayBeMarker(held.toByteArray())) {
+                    byte[] h = held.toByteArray();
+                    held.reset();
+                    boolean restart = h[h.length - 1] == marker[0];
+                    emit(h, 0, restart ? h.length - 1 : h.length);
+                    if (restart) {
+                        held.write(marker[0]);
+                    }
+                }
+            }
+            emit(a, run, off + n - run);
+        }
+
+        /** Whether {@code h} is the start of "marker digits newline", or all of it. */
+        private boolean mayBeMarker(byte[] h) {
+            for (int k = 0; k < Math.min(h.length, marker.length); k++) {
+                if (h[k] != marker[k]) {
+                    return false;
+                }
+            }
+            for (int k = marker.length; k < h.length; k++) {
+                boolean digit = h[k] >= '0' && h[k] <= '9';
+                boolean lastNewline = h[k] == '\n' && k == h.length - 1 && k > marker.length;
+                if (!digit && !lastNewline || h.length > MARKER_MAX) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** The stream is over: the end marker held back is dropped, anything else held goes out. */
+        void endLive(boolean endedWithMarker) {
+            if (live != null && held.size() > 0 && !endedWithMarker) {
+                emit(held.toByteArray(), 0, held.size());
+            }
+            held.reset();
+        }
+
+        private void emit(byte[] a, int off, int n) {
+            if (n <= 0) {
+                return;
+            }
+            if (stderr) {
+                live.writeErr(a, off, n);
+            }
+            else {
+                live.write(a, off, n);
+            }
         }
 
         void take(ByteBuffer b, int n) {
@@ -338,7 +417,7 @@ final class EngineSocket {
             int room = (int) Math.max(0, Math.min(n, (long) cap + MARKER_MAX - kept.size()));
             kept.write(b.array(), start, room);
             if (live != null) {
-                live.write(b.array(), start, n);
+                toLive(b.array(), start, n);
             }
             for (int i = 0; i < n; i++) {
                 push(b.array()[start + i]);

@@ -96,7 +96,7 @@ public final class InlineExecutor implements Executor {
         Process p = stub.process();
         try {
             ProcessRun.Raw raw = processes.run(p, req.encode(), request.stdin(),
-                    limits.timeoutMs(), limits.outputBytes(), p::destroyForcibly, request.cancel(), request.live());
+                    limits.timeoutMs(), limits.outputBytes(), p::destroyForcibly, request.cancel(), request.live(), request.input());
             if (raw.stopped() != null) {
                 return new ExecOutcome.Killed(raw.stopped(), raw.stdout(), raw.stderr(), raw.durationMs(), Usage.UNKNOWN);
             }

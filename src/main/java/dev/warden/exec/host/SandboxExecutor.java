@@ -134,7 +134,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         // the launcher (the tree's reaper) has exited, or the tree was killed and waited for
         try (CallEgress.Use use = request.egress().use(sb.slot().port())) {
             raw = processes.run(sb.process(), preamble, request.stdin(), limits.timeoutMs(), limits.outputBytes(),
-                    killTree, request.cancel(), request.live());
+                    killTree, request.cancel(), request.live(), request.input());
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
