@@ -9,7 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { l3Available } from './lib/faults.mjs';
 import { checkResult, connectAll, httpClient, readAudit, sleep, startHttpServer, stdioClient, tempDir } from './lib/warden.mjs';
+
+const l3 = l3Available(['go']);
 
 const TOKEN_A = 'client-token-for-background-tests-a-0123';
 const TOKEN_B = 'client-token-for-background-tests-b-0123';
@@ -212,6 +215,27 @@ describe('background executions', () => {
     assert.ok(all.stdout.endsWith(`${String(3999).padStart(49, '0')}\n`));
     assert.equal(all.stdout_offset, 200_000);
     assert.equal(all.stdout_truncated, false);
+  });
+
+  it('in an L3 container too: a compiled program reads its input, the output shows no marker of Warden\'s', { skip: !l3.ok && l3.why }, async () => {
+    const [c] = clients;
+    const started = await call(c, 'execute_code', {
+      language: 'go',
+      code: 'package main\nimport ("bufio";"fmt";"os")\nfunc main(){ fmt.Println("ready"); fmt.Fprintln(os.Stderr, "e1"); '
+        + 'sc:=bufio.NewScanner(os.Stdin); for sc.Scan(){ fmt.Println("got", sc.Text()) }; fmt.Println("eof"); os.Exit(4) }\n',
+      background: true,
+    });
+    assert.equal(started.status, 'running', JSON.stringify(started));
+    assert.equal(started.tier, 'L3');
+    assert.ok(started.limits.timeout_ms >= 3_600_000, 'the background limit, not the container\'s 30 s');
+    const first = await call(c, 'get_execution', { execution_id: started.execution_id, wait_ms: 30_000 });
+    assert.equal(first.stdout, 'ready\n');
+    await call(c, 'send_input', { execution_id: started.execution_id, data: 'abc\n', close: true });
+    const { final, out, err } = await readToEnd(c, started.execution_id);
+    assert.equal(final.status, 'failed');
+    assert.equal(final.exit_code, 4);
+    assert.equal(out, 'ready\ngot abc\neof\n');
+    assert.equal(err, 'e1\n');
   });
 
   it('the end of a session stops its runs, and every call and end is audited', async () => {

@@ -319,7 +319,7 @@ catch (e) { console.log('error', e.cause?.code ?? e.message); }`,
 });
 
 const l3 = l3Available(['python']);
-describe('egress in L3 containers', { skip: !l3 && 'no Docker engine or python image' }, () => {
+describe('egress in L3 containers', { skip: !l3.ok && l3.why }, () => {
   const s = serveEgress('egress-l3', 'rules:\n  - {id: code.container_only, match: {code: {languages: [python]}}}\n');
   let servers;
   let c;
@@ -384,7 +384,7 @@ describe('installs through the proxy (npm registry)', { skip: noNet && 'WARDEN_I
     assert.equal(r.stdout, '200 is-number 7.0.0\n');
   });
 
-  it('approve an `npm install` in an L3 container and the package lands in the workspace', { skip: !l3 && 'no Docker engine' }, async () => {
+  it('approve an `npm install` in an L3 container and the package lands in the workspace', { skip: !l3.ok && l3.why }, async () => {
     const held = await c.call('execute_code', {
       language: 'javascript',
       network: ['npm'],

@@ -81,8 +81,10 @@ public record CallResult(
                 workspaceRestored, network, at);
     }
 
-    /** Every status but ok is an error, and running: a background run that goes on is no failure. */
-    @com.fasterxml.jackson.annotation.JsonIgnore
+    /**
+     * Every status but ok is an error, and running: a background run that goes on is no failure. (On the
+     * wire as {@code error} too, as it always was.)
+     */
     public boolean isError() {
         return status != Status.OK && status != Status.RUNNING;
     }

@@ -43,7 +43,7 @@ final class Routing {
         if (c.tier() == Tier.L3) {
             Optional<String> down = containers.unavailable(name);
             if (down.isEmpty()) {
-                c.limits(containerLimits(name, c.subject().askedTimeoutMs(), c.limits()));
+                c.limits(containerLimits(name, c.subject().askedTimeoutMs(), c.limits(), c.background()));
             }
             else if (policy.l3FallbackToL2() && req.language() != null && onHost) {
                 c.tier(Tier.L2);
@@ -68,9 +68,11 @@ final class Routing {
      * A container's limits: memory and pids of the language's container (policy), the call's timeout
      * if it named one (already capped at the maximum), else the language's; the rest as configured.
      */
-    private Limits containerLimits(String language, Long askedTimeoutMs, Limits granted) {
+    private Limits containerLimits(String language, Long askedTimeoutMs, Limits granted, boolean background) {
         ContainerLimits c = policy.containerLimits(language);
-        long timeout = askedTimeoutMs != null ? granted.timeoutMs() : Math.min(c.timeoutMs(), limits.maxTimeoutMs());
+        // a background run without a timeout of its own keeps the background limit it was granted
+        long timeout = askedTimeoutMs != null || background ? granted.timeoutMs()
+                : Math.min(c.timeoutMs(), limits.maxTimeoutMs());
         return new Limits(timeout, granted.cpuMs(), c.memoryMb(), c.pids(), granted.outputBytes(), granted.fileSizeMb(),
                 granted.openFiles(), granted.tmpMb());
     }

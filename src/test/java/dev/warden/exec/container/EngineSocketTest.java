@@ -54,6 +54,24 @@ class EngineSocketTest {
         }
     }
 
+    /** What a background run's client reads while the frames arrive: the marker never, whatever splits it. */
+    @Test
+    void theLiveStreamsNeverShowTheMarkerButShowEverythingElse() {
+        frame(1, "a\u001eb\n").frame(1, "no newline\u001eWARD").frame(1, "EN-EXIT:0").frame(1, "\n")
+            .frame(2, "\0warden:exec\0").frame(2, "warn \u001eWARDEN-EXIT:x\n").frame(2, "\u001eWARDEN-EXIT:0\n");
+        for (int split : new int[] {0, 7, 30, 1000}) {
+            dev.warden.exec.StreamBuffer out = new dev.warden.exec.StreamBuffer(4096, new Object());
+            dev.warden.exec.StreamBuffer err = new dev.warden.exec.StreamBuffer(4096, new Object());
+            byte[] all = wire.toByteArray();
+            int cut = Math.min(split, all.length);
+            var o = EngineSocket.drain(Channels.newChannel(new ByteArrayInputStream(all, cut, all.length - cut)),
+                    ByteBuffer.wrap(all, 0, cut).slice(), 1024, MARKER, new dev.warden.exec.LiveOutput(out, err));
+            assertEquals(0, o.exitCode());
+            assertEquals("a\u001eb\nno newline", text(out.read(0, 4096, false).bytes()));
+            assertEquals("warn \u001eWARDEN-EXIT:x\n", text(err.read(0, 4096, false).bytes()), "the start mark is off too");
+        }
+    }
+
     @Test
     void aMarkerSplitAcrossFramesAndGluedToOutputIsFound() {
         frame(1, "no newline\u001eWARD").frame(1, "EN-EXIT:0").frame(1, "\n").frame(2, "\u001eWARDEN-EXIT:0\n");
