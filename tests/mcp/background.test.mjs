@@ -228,7 +228,12 @@ describe('background executions', () => {
     assert.equal(started.status, 'running', JSON.stringify(started));
     assert.equal(started.tier, 'L3');
     assert.ok(started.limits.timeout_ms >= 3_600_000, 'the background limit, not the container\'s 30 s');
-    const first = await call(c, 'get_execution', { execution_id: started.execution_id, wait_ms: 30_000 });
+    // the two streams are separate pipes: stderr's line may come first, so wait for stdout's
+    let first = { stdout: '', stdout_offset: 0 };
+    const deadline = Date.now() + 60_000;
+    while (first.stdout === '' && Date.now() < deadline) {
+      first = await call(c, 'get_execution', { execution_id: started.execution_id, wait_ms: 10_000 });
+    }
     assert.equal(first.stdout, 'ready\n');
     await call(c, 'send_input', { execution_id: started.execution_id, data: 'abc\n', close: true });
     const { final, out, err } = await readToEnd(c, started.execution_id);
