@@ -106,8 +106,14 @@ describe('background executions', () => {
       });
       assert.equal(started.status, 'running');
       const id = started.execution_id;
-      const first = await call(c, 'get_execution', { execution_id: id, wait_ms: 10_000 });
-      assert.match(first.stdout, /^ready\n/);
+      // a read returns what is there: 'ready' and its newline may be two writes (PYTHONUNBUFFERED)
+      let first = await call(c, 'get_execution', { execution_id: id, wait_ms: 10_000 });
+      let text = first.stdout;
+      while (!text.includes('\n') && first.status === 'running') {
+        first = await call(c, 'get_execution', { execution_id: id, wait_ms: 10_000, stdout_offset: first.stdout_offset });
+        text += first.stdout;
+      }
+      assert.equal(text, 'ready\n');
       const sent = await call(c, 'send_input', { execution_id: id, data: 'hello\nworld\n' });
       assert.equal(sent.status, 'ok');
       assert.equal(sent.sent_bytes, 12);
@@ -149,7 +155,10 @@ describe('background executions', () => {
       assert.equal(entry.tool, 'run_command');
       assert.match(entry.summary, /sleep 300/);
       assert.ok(!Number.isNaN(Date.parse(entry.started_at)));
-      const up = await call(c, 'get_execution', { execution_id: server1.execution_id, wait_ms: 10_000 });
+      let up = { stdout: '' };
+      while (!up.stdout.includes('\n')) {
+        up = await call(c, 'get_execution', { execution_id: server1.execution_id, wait_ms: 10_000 });
+      }
       assert.equal(up.stdout, 'up\n');
       const t0 = Date.now();
       const stopped = await call(c, 'stop_execution', { execution_id: server1.execution_id });
@@ -231,7 +240,7 @@ describe('background executions', () => {
     // the two streams are separate pipes: stderr's line may come first, so wait for stdout's
     let first = { stdout: '', stdout_offset: 0 };
     const deadline = Date.now() + 60_000;
-    while (first.stdout === '' && Date.now() < deadline) {
+    while (!first.stdout.includes('\n') && Date.now() < deadline) {
       first = await call(c, 'get_execution', { execution_id: started.execution_id, wait_ms: 10_000 });
     }
     assert.equal(first.stdout, 'ready\n');
@@ -241,6 +250,46 @@ describe('background executions', () => {
     assert.equal(final.exit_code, 4);
     assert.equal(out, 'ready\ngot abc\neof\n');
     assert.equal(err, 'e1\n');
+  });
+
+  it('runs of a session share its loopback: a server started in the background is reached by its later runs, never by another session', async () => {
+    const [, http] = clients;
+    const serve = 'import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n'
+      + 's.bind(("127.0.0.1", 8765))\ns.listen()\nprint("listening", flush=True)\nwhile True:\n'
+      + '    c, _ = s.accept()\n    c.sendall(b"hello from the session\\n")\n    c.close()\n';
+    const started = await call(http, 'execute_code', { language: 'python', code: serve, background: true });
+    assert.equal(started.status, 'running', JSON.stringify(started));
+    let up = { stdout: '' };
+    while (!up.stdout.includes('listening') && up.status !== 'failed') {
+      up = await call(http, 'get_execution', { execution_id: started.execution_id, wait_ms: 10_000 });
+    }
+    assert.equal(up.status, 'running', JSON.stringify(up));
+    const probe = 'import socket\ntry:\n    c = socket.create_connection(("127.0.0.1", 8765), timeout=3)\n'
+      + '    print(c.recv(100).decode(), end="")\nexcept OSError as e:\n    print("refused:", e)\n';
+    // a later run of the same session, several times (each in a fresh sandbox)
+    for (let i = 0; i < 3; i++) {
+      const r = await call(http, 'execute_code', { language: 'python', code: probe });
+      assert.equal(r.stdout, 'hello from the session\n', JSON.stringify(r));
+    }
+    // another session (the stdio server, and a second HTTP session) sees nothing there
+    const stranger = await httpClient(server, { headers: { Authorization: `Bearer ${TOKEN_A}` }, name: 'background-stranger' });
+    try {
+      for (const c of [stranger, clients[0]]) {
+        const r = await call(c, 'execute_code', { language: 'python', code: probe });
+        assert.match(r.stdout, /^refused:/, `another session reached the server: ${JSON.stringify(r)}`);
+      }
+      // nor can a run of the session borrow another sandbox's relay to the proxy: only its own answers
+      const relays = 'import os, socket\nown = int(os.environ["HTTP_PROXY"].rsplit(":", 1)[1])\nreached = []\n'
+        + 'for port in range(28000, 28016):\n    try:\n        socket.create_connection(("127.0.0.1", port), timeout=2).close()\n'
+        + '        reached.append(port)\n    except OSError:\n        pass\nprint(own, reached)\n';
+      const r = await call(http, 'execute_code', { language: 'python', code: relays });
+      const [own, reached] = r.stdout.trim().split(' ', 2);
+      assert.ok(Number(own) >= 28000, `the relay's port is the slot's: ${r.stdout}`);
+      assert.equal(reached.trim(), `[${own}]`, `only its own relay answers: ${r.stdout}`);
+    } finally {
+      await stranger.close();
+    }
+    await call(http, 'stop_execution', { execution_id: started.execution_id });
   });
 
   it('the end of a session stops its runs, and every call and end is audited', async () => {

@@ -115,7 +115,8 @@ describe('stdio framing (raw JSON-RPC lines)', () => {
     srv.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     srv.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const list = await srv.byId(2);
-    assert.deepEqual(list.result.tools.map((t) => t.name).sort(), ['execute_code', 'request_approval', 'run_command']);
+    assert.deepEqual(list.result.tools.map((t) => t.name).sort(), ['execute_code', 'get_execution', 'list_executions',
+      'request_approval', 'run_command', 'send_input', 'stop_execution']);
   });
 
   it('a malformed line in the middle of a session is answered and the session goes on', async () => {

@@ -25,11 +25,23 @@ export function defineHandshakeTests(get) {
   it('tools/list: run_command and execute_code with schemas, annotations, descriptions', async () => {
     const { tools } = await get().listTools();
     const names = tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ['execute_code', 'request_approval', 'run_command']);
+    assert.deepEqual(names, ['execute_code', 'get_execution', 'list_executions', 'request_approval', 'run_command',
+      'send_input', 'stop_execution']);
+    for (const name of ['get_execution', 'send_input', 'stop_execution', 'list_executions']) {
+      const t = tools.find((x) => x.name === name);
+      assert.ok(t.description && t.description.length > 40, `${name} description`);
+      assert.equal(t.inputSchema.additionalProperties, false, `${name} refuses unknown arguments`);
+      assert.equal(t.outputSchema.type, 'object');
+      assert.ok(t.annotations, `${name} annotations`);
+    }
+    assert.deepEqual(Object.keys(tools.find((t) => t.name === 'get_execution').inputSchema.properties).sort(),
+      ['execution_id', 'stderr_offset', 'stdout_offset', 'wait_ms']);
+    assert.deepEqual(Object.keys(tools.find((t) => t.name === 'send_input').inputSchema.properties).sort(),
+      ['close', 'data', 'execution_id']);
     const ra = tools.find((t) => t.name === 'request_approval');
     assert.deepEqual(Object.keys(ra.inputSchema.properties).sort(), ['action', 'execution_id', 'reason']);
     assert.deepEqual(ra.outputSchema.properties.decision.enum, ['approved', 'denied', 'expired']);
-    for (const tool of tools.filter((t) => t.name !== 'request_approval')) {
+    for (const tool of tools.filter((t) => t.name === 'run_command' || t.name === 'execute_code')) {
       assert.ok(tool.description && tool.description.length > 40, `${tool.name} description`);
       assert.equal(tool.inputSchema.type, 'object');
       assert.equal(tool.inputSchema.additionalProperties, false, `${tool.name} refuses unknown arguments`);
@@ -41,7 +53,8 @@ export function defineHandshakeTests(get) {
         assert.ok(tool.outputSchema.properties[f], `${tool.name} outputSchema describes ${f}`);
       }
       assert.deepEqual(tool.outputSchema.properties.status.enum.slice().sort(),
-        ['blocked', 'denied', 'failed', 'invalid', 'killed', 'needs_approval', 'ok', 'rate_limited', 'timeout']);
+        ['blocked', 'denied', 'failed', 'invalid', 'killed', 'needs_approval', 'ok', 'rate_limited', 'running', 'timeout']);
+      assert.match(tool.description, /background: true/, `${tool.name} points long work at background`);
       assert.ok(tool.annotations, `${tool.name} annotations`);
       assert.equal(tool.annotations.readOnlyHint, false);
       assert.equal(tool.annotations.destructiveHint, true);
@@ -49,10 +62,12 @@ export function defineHandshakeTests(get) {
     }
     const rc = tools.find((t) => t.name === 'run_command');
     assert.deepEqual(rc.inputSchema.required, ['command']);
-    assert.deepEqual(Object.keys(rc.inputSchema.properties).sort(), ['command', 'cwd', 'env', 'network', 'stdin', 'timeout_ms']);
+    assert.deepEqual(Object.keys(rc.inputSchema.properties).sort(), ['background', 'command', 'cwd', 'env', 'network', 'stdin',
+      'timeout_ms']);
     const ec = tools.find((t) => t.name === 'execute_code');
     assert.deepEqual(ec.inputSchema.required.slice().sort(), ['code', 'language']);
-    assert.deepEqual(Object.keys(ec.inputSchema.properties).sort(), ['code', 'files', 'language', 'network', 'stdin', 'timeout_ms']);
+    assert.deepEqual(Object.keys(ec.inputSchema.properties).sort(), ['background', 'code', 'files', 'language', 'network', 'stdin',
+      'timeout_ms']);
     for (const lang of ['python', 'javascript', 'bash']) {
       assert.ok(ec.inputSchema.properties.language.enum.includes(lang), `language ${lang} offered`);
     }

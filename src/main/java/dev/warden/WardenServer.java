@@ -354,6 +354,7 @@ final class WardenServer implements AutoCloseable {
                         containers.forget(ws);
                         runtime.join().forget(ws);
                     }), w -> w.close());
+            workspaces.onWorkspaceEnd(ws -> runtime.join().endSession(ws));
         }
         catch (java.io.IOException e) {
             throw new StartupFailure("cannot use the workspace root " + wsRoot + " (" + Warden.describe(e)

@@ -53,8 +53,13 @@ public interface EgressPort extends AutoCloseable {
      *
      */
     static Map<String, String> env() {
+        return env(RELAY_PORT);
+    }
+
+    /** As above, with the relay at {@code relayPort} of the sandbox's loopback. */
+    static Map<String, String> env(int relayPort) {
         String caBundle = CA_BUNDLE;
-        String url = "http://127.0.0.1:" + RELAY_PORT;
+        String url = "http://127.0.0.1:" + relayPort;
         Map<String, String> env = new LinkedHashMap<>();
         for (String k : new String[] {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"}) {
             env.put(k, url);
@@ -109,8 +114,13 @@ public interface EgressPort extends AutoCloseable {
      * other way out anyway), except that a NODE_OPTIONS of the call is kept after the preload.
      */
     static void addEnv(Map<String, String> runEnv) {
+        addEnv(runEnv, RELAY_PORT);
+    }
+
+    /** As above, with the relay at {@code relayPort}. */
+    static void addEnv(Map<String, String> runEnv, int relayPort) {
         String nodeOptions = runEnv.get("NODE_OPTIONS");
-        runEnv.putAll(env());
+        runEnv.putAll(env(relayPort));
         if (nodeOptions != null && !nodeOptions.isBlank()) {
             runEnv.put("NODE_OPTIONS", runEnv.get("NODE_OPTIONS") + " " + nodeOptions);
         }

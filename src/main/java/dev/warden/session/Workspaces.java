@@ -31,6 +31,7 @@ public final class Workspaces implements AutoCloseable {
     private final Consumer<Path> onCreate;
     private final Consumer<Path> onRemove;
     private final List<Consumer<String>> endListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<Path>> removedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * @param onCreate told of each new workspace (to pre-create its first sandbox)
@@ -128,6 +129,14 @@ public final class Workspaces implements AutoCloseable {
     }
 
     /**
+     * Told of each workspace whose session ended, once it is gone (not of a restore, which keeps the
+     * session): what a session kept beside its workspace (its network namespace) goes then.
+     */
+    public void onWorkspaceEnd(Consumer<Path> listener) {
+        removedListeners.add(listener);
+    }
+
+    /**
      * Copies the session's workspace aside, before an approved call that may change it.
      *
      * @return the checkpoint, or empty if the workspace is larger than {@code maxBytes}
@@ -180,6 +189,14 @@ public final class Workspaces implements AutoCloseable {
                 WorkspaceDirs.delete(vol.get());
             }
             WorkspaceDirs.delete(ws.root());
+            for (Consumer<Path> l : removedListeners) {
+                try {
+                    l.accept(ws.root());
+                }
+                catch (RuntimeException e) {
+                    log.warn("session {} workspace end listener failed: {}", sessionId, e.getMessage());
+                }
+            }
             log.debug("session {} ended, workspace removed", sessionId);
         }
     }

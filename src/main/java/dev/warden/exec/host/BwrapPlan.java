@@ -27,10 +27,24 @@ import java.util.Map;
  * @param etcDir the files that stand in for /etc (passwd, group, hosts, nsswitch.conf)
  * @param workspace the session workspace, the only writable host directory
  * @param egress the slot's egress port directory, bound read-only at {@link EgressPort#MOUNT} with the
- *     stub's relay listening at 127.0.0.1:{@link EgressPort#RELAY_PORT}; null: no network at all
+ *     stub's relay listening at 127.0.0.1:{@code relayPort}; null: no network at all
+ * @param netns the session's network namespace, which the sandbox joins (loopback shared with the
+ *     session's other runs); null: a namespace of its own
+ * @param relayPort where the relay listens ({@link EgressPort#RELAY_PORT} in a namespace of its own, the
+ *     slot's port in a session's)
  */
 record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
-        Path etcDir, Path workspace, Path egress) {
+        Path etcDir, Path workspace, Path egress, Path netns, int relayPort) {
+
+    /** nsenter (util-linux): the launcher joins the session's network namespace before anything else. */
+    static final String NSENTER = "/usr/bin/nsenter";
+
+    /** A sandbox with a network namespace of its own. */
+    BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
+            Path etcDir, Path workspace, Path egress) {
+        this(launcher, cgroups, uid, gid, pids, tmpBytes, bwrap, etcDir, workspace, egress, null,
+                EgressPort.RELAY_PORT);
+    }
 
     static final String WORKSPACE = "/workspace";
     static final String STUB = "/.warden/spawn";
@@ -40,16 +54,20 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
         cgroups = List.copyOf(cgroups);
     }
 
-    /** The plan of a slot's sandbox for a workspace, under the server's base limits. */
-    static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace) {
+    /** The plan of a slot's sandbox for a workspace, under the server's base limits; {@code netns} as above. */
+    static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace, Path netns) {
         return new BwrapPlan(launcher, slot.cgroups() == null ? List.of() : slot.cgroups().joinPaths(), slot.uid(),
                 slot.gid(), base.pids(), (long) base.tmpMb() * 1024 * 1024, bwrap, etcDir, workspace,
-                slot.port() == null ? null : slot.port().dir());
+                slot.port() == null ? null : slot.port().dir(), netns,
+                netns == null ? EgressPort.RELAY_PORT : SessionNetworks.relayPort(slot));
     }
 
     /** The launcher's command line: it runs bwrap, which runs the stub that waits for its request. */
     List<String> argv() {
         List<String> cmd = new ArrayList<>();
+        if (netns != null) {
+            cmd.addAll(List.of(NSENTER, "--net=" + netns));
+        }
         cmd.add(launcher.toString());
         for (Path p : cgroups) {
             cmd.add("--cgroup");
@@ -65,7 +83,11 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
                 // --as-pid-1: the program is the namespace's init, so when it exits the kernel kills
                 // everything it left; without it bwrap leaves a zombie on the host for every run.
                 "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
-                "--as-pid-1",
+                "--as-pid-1"));
+        if (netns != null) {
+            cmd.add("--share-net"); // the session's namespace, joined above: loopback only, like one of its own
+        }
+        cmd.addAll(List.of(
                 "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
                 "--ro-bind", "/usr", "/usr",
                 "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
@@ -96,7 +118,7 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
                 "--", STUB, "--request", "--seccomp", "--mark-exec"));
         if (egress != null) {
             // listening on the sandbox's loopback before the stub waits for its request (before any program)
-            cmd.addAll(List.of("--relay", EgressPort.RELAY));
+            cmd.addAll(List.of("--relay", relayPort + ":" + EgressPort.MOUNT + "/" + EgressPort.SOCKET));
         }
         return List.copyOf(cmd);
     }
@@ -107,13 +129,18 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
      * @param egress whether the sandbox has an egress port (the run then gets the proxy's variables)
      */
     static StubRequest request(ExecRequest request, Limits limits, boolean egress) {
+        return request(request, limits, egress, EgressPort.RELAY_PORT);
+    }
+
+    /** As above, the relay at {@code relayPort} of the sandbox's loopback. */
+    static StubRequest request(ExecRequest request, Limits limits, boolean egress, int relayPort) {
         StubRequest stub = new StubRequest()
             .option("--rlimit", "cpu=" + limits.cpuSeconds())
             .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
             .option("--rlimit", "nofile=" + limits.openFiles())
             .option("--umask", "0002")
             .option("--chdir", request.cwd().isEmpty() ? WORKSPACE : WORKSPACE + "/" + request.cwd());
-        for (Map.Entry<String, String> e : env(request.env(), egress).entrySet()) {
+        for (Map.Entry<String, String> e : env(request.env(), egress, relayPort).entrySet()) {
             stub.option("--env", e.getKey() + "=" + e.getValue());
         }
         for (Map.Entry<String, String> f : request.files().entrySet()) {
@@ -126,10 +153,10 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
      * Nothing of the server's environment: the call's filtered extras, with egress the proxy's
      * variables, then a fixed minimal set.
      */
-    static Map<String, String> env(Map<String, String> extra, boolean egress) {
+    static Map<String, String> env(Map<String, String> extra, boolean egress, int relayPort) {
         Map<String, String> env = new LinkedHashMap<>(extra);
         if (egress) {
-            EgressPort.addEnv(env);
+            EgressPort.addEnv(env, relayPort);
         }
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
         env.put("HOME", WORKSPACE);

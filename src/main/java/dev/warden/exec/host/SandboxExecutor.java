@@ -21,8 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * L2: every run in fresh namespaces made by bubblewrap (user, pid, net with only loopback, mount,
- * ipc, uts, cgroup), as a slot's own unprivileged uid, inside the slot's cgroups (memory, pids,
+ * L2: every run in fresh namespaces made by bubblewrap (user, pid, mount, ipc, uts, cgroup; the
+ * network namespace is its session's, loopback only, shared by the session's runs: {@link
+ * SessionNetworks}), as a slot's own unprivileged uid, inside the slot's cgroups (memory, pids,
  * cpu accounting), with rlimits, a private /tmp, the session workspace as the only writable host
  * directory, and a minimal environment. Killing the bwrap process ends the pid namespace, and with
  * it every process the run started, daemons included.
@@ -50,9 +51,12 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
      */
     private final Map<Path, Integer> generations = new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** A sandbox started up to its stub, bound to one workspace and one slot. */
-    private record Sandbox(Process process, Slot slot, Path workspace) {
+    /** A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its loopback. */
+    private record Sandbox(Process process, Slot slot, Path workspace, int relayPort) {
     }
+
+    /** The sessions' network namespaces, or null: each sandbox makes its own. */
+    private volatile SessionNetworks nets;
 
     SandboxExecutor(Launcher launcher, SlotPool slots, Path bwrap, Path etcDir, Limits baseLimits,
             ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax) {
@@ -127,7 +131,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             pidHitsBefore = cg.pidsLimitHits();
             oomBefore = cg.oomKills();
         }
-        byte[] preamble = BwrapPlan.request(request, limits, sb.slot().port() != null).encode();
+        byte[] preamble = BwrapPlan.request(request, limits, sb.slot().port() != null, sb.relayPort()).encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
         // the slot's port is the call's from before the request until every process of the run is gone:
@@ -162,9 +166,26 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     }
 
     Sandbox start(Slot slot, Path workspace) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace).argv());
+        SessionNetworks n = nets;
+        BwrapPlan plan = BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace,
+                n == null ? null : n.of(workspace));
+        ProcessBuilder pb = new ProcessBuilder(plan.argv());
         pb.environment().clear();
-        return new Sandbox(pb.start(), slot, workspace);
+        return new Sandbox(pb.start(), slot, workspace, plan.relayPort());
+    }
+
+    /** From now on the sandboxes of a session share its network namespace (made by {@code n}). */
+    void shareNetworks(SessionNetworks n) {
+        this.nets = n;
+    }
+
+    /** A session is over (not merely restored): its network namespace goes too. */
+    public void endSession(Path workspace) {
+        forget(workspace);
+        SessionNetworks n = nets;
+        if (n != null) {
+            n.remove(workspace);
+        }
     }
 
     /** Writes the files that stand in for the host's /etc inside every sandbox. */
@@ -304,5 +325,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     @Override
     public void close() {
         warm.drain().forEach(this::destroy);
+        SessionNetworks n = nets;
+        if (n != null) {
+            n.sweep();
+        }
     }
 }

@@ -115,6 +115,9 @@ public final class SandboxRuntime implements AutoCloseable {
             InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
                     background, sc.warmPerSession(), sc.warmMax());
+            SessionNetworks nets = new SessionNetworks("warden-i" + lease.index() + "-", sc.slots(), uidBase);
+            nets.sweep(); // a killed server's, with this lease
+            sandbox.shareNetworks(nets);
             String selfTest = selfTest(sandbox, inline, stateDir, sc.gid(), base);
             if (selfTest != null) {
                 log.error("sandbox self-test failed: {}. Calls that need L1 or L2 will be refused.", selfTest);
@@ -175,7 +178,7 @@ public final class SandboxRuntime implements AutoCloseable {
             return null;
         }
         finally {
-            sandbox.forget(ws);
+            sandbox.endSession(ws);
             WorkspaceDirs.delete(ws);
         }
     }
@@ -225,6 +228,13 @@ public final class SandboxRuntime implements AutoCloseable {
         }
     }
 
+    /** A session is over: its sandboxes and its network namespace go. */
+    public void endSession(Path workspace) {
+        if (sandboxImpl != null) {
+            sandboxImpl.endSession(workspace);
+        }
+    }
+
     @Override
     public void close() {
         // no new pre-created sandbox may start while the existing ones are destroyed
@@ -246,7 +256,7 @@ public final class SandboxRuntime implements AutoCloseable {
             }
         }
         if (sandboxImpl != null) {
-            sandboxImpl.close();
+            sandboxImpl.close(); // the sessions' network namespaces too
         }
         if (slots != null) {
             slots.close(); // the ports, once no sandbox is left to use them

@@ -1,6 +1,7 @@
 package dev.warden.exec.host;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
@@ -72,6 +73,27 @@ class IsolationPlanTest {
                 "--relay", "3128:/.warden/net/proxy.sock"), argv.subList(argv.size() - 7, argv.size()));
         assertEquals(argv.size(), new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 64L * 1024 * 1024,
                 Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS, null).argv().size() + 5);
+    }
+
+    /**
+     * In a session's network namespace: the launcher joins it first (nsenter), bwrap keeps it
+     * (--share-net, right after the namespaces it makes) and the relay listens on the slot's port,
+     * which is also what the run's proxy variables name.
+     */
+    @Test
+    void theSandboxLaunchInItsSessionsNetworkNamespace() {
+        Path ns = Path.of("/run/netns/warden-i0-s-abc");
+        BwrapPlan plan = new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 64L * 1024 * 1024, Path.of("/usr/bin/bwrap"),
+                Path.of("/var/lib/warden/etc"), WS, Path.of("/run/warden/egress/l2-3"), ns, 28003);
+        List<String> argv = plan.argv();
+        assertEquals(List.of("/usr/bin/nsenter", "--net=/run/netns/warden-i0-s-abc", "/var/lib/warden/bin/warden-spawn"),
+                argv.subList(0, 3));
+        int all = argv.indexOf("--unshare-all");
+        assertEquals(List.of("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+                "--as-pid-1", "--share-net", "--cap-drop"), argv.subList(all, all + 8));
+        assertEquals(List.of("--relay", "28003:/.warden/net/proxy.sock"), argv.subList(argv.size() - 2, argv.size()));
+        ExecRequest r = new ExecRequest(List.of("env"), WS, "", null, Map.of());
+        assertTrue(envOf(BwrapPlan.request(r, LIMITS, true, 28003).tokens()).contains("HTTPS_PROXY=http://127.0.0.1:28003"));
     }
 
     @Test
