@@ -8,7 +8,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** The ways out a run with egress tries (L2 and L3 alike): only the relay on 127.0.0.1:3128 may answer. */
+/**
+ * The ways out a run with egress tries (L2 and L3 alike): only its own relay (the port its HTTP_PROXY
+ * names: 3128 in a namespace of its own, its slot's in a session's) may answer; other relay ports of a
+ * session's namespace refuse it.
+ */
 public final class EgressEscapes {
 
     private EgressEscapes() {
@@ -32,14 +36,17 @@ public final class EgressEscapes {
         StringBuilder pyHosts = new StringBuilder();
         hosts.forEach(a -> pyHosts.append('"').append(a).append("\", "));
         return """
-            import socket
+            import os, socket
+            relay = int(os.environ["HTTP_PROXY"].rsplit(":", 1)[1])
             for host in (%s):
                 for port in (%d, 22, 53, 80, 443, 2375, 3128):
                     try:
                         socket.create_connection((host, port), timeout=1).close(); print("OUT tcp", host, port)
                     except OSError as e:
                         pass
-            for port in (22, 80, 443, 8080):
+            for port in (22, 80, 443, 8080, 3128, 28000, 28001, 28002, 28003):
+                if port == relay:
+                    continue
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close(); print("OUT loopback", port)
                 except OSError:
@@ -58,7 +65,7 @@ public final class EgressEscapes {
                     i.sendto(b"\\x08\\x00\\xf7\\xff\\x00\\x00\\x00\\x00", ("1.1.1.1", 0)); print("OUT icmp", kind)
                 except OSError as e:
                     print("icmp refused", e.errno)
-            socket.create_connection(("127.0.0.1", 3128), timeout=2).close(); print("relay answers")
+            socket.create_connection(("127.0.0.1", relay), timeout=2).close(); print("relay answers")
             """.formatted(pyHosts, listenerPort);
     }
 }
