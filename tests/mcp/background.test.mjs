@@ -18,6 +18,10 @@ const TOKEN_A = 'client-token-for-background-tests-a-0123';
 const TOKEN_B = 'client-token-for-background-tests-b-0123';
 
 async function call(c, name, args) {
+  if (!c.listedForSchemas) {
+    await c.listTools(); // the SDK client then checks every structuredContent against its tool's outputSchema
+    c.listedForSchemas = true;
+  }
   const res = await c.client.callTool({ name, arguments: args });
   if (name === 'run_command' || name === 'execute_code' || name === 'get_execution' || name === 'stop_execution') {
     return checkResult(res);
@@ -290,6 +294,24 @@ describe('background executions', () => {
       await stranger.close();
     }
     await call(http, 'stop_execution', { execution_id: started.execution_id });
+  });
+
+  it('a client that disconnects and reconnects to its session finds its executions', async () => {
+    const first = await httpClient(server, { headers: { Authorization: `Bearer ${TOKEN_A}` }, name: 'background-reconnect' });
+    const started = await call(first, 'run_command', { command: "bash -c 'echo one; sleep 2; echo two'", background: true });
+    assert.equal(started.status, 'running');
+    const sessionId = first.transport.sessionId;
+    await first.client.close(); // the connection goes, the session stays (no DELETE)
+    const again = await httpClient(server, { headers: { Authorization: `Bearer ${TOKEN_A}` }, sessionId });
+    try {
+      const list = await call(again, 'list_executions', {});
+      assert.ok(list.executions.some((e) => e.execution_id === started.execution_id), JSON.stringify(list));
+      const { final, out } = await readToEnd(again, started.execution_id);
+      assert.equal(final.status, 'ok');
+      assert.equal(out, 'one\ntwo\n');
+    } finally {
+      await again.close();
+    }
   });
 
   it('the end of a session stops its runs, and every call and end is audited', async () => {

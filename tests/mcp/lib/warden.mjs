@@ -208,9 +208,10 @@ export async function startHttpServer({ env = {}, audit, workspace, config, star
 }
 
 /** An SDK client over Streamable HTTP (/mcp). */
-export async function httpClient(server, { headers, name = 'warden-mcp-tests', onElicit } = {}) {
-  const transport = new StreamableHTTPClientTransport(new URL(server.url),
-    headers ? { requestInit: { headers } } : undefined);
+/** sessionId: reconnect to that session (the SDK then sends no initialize). */
+export async function httpClient(server, { headers, name = 'warden-mcp-tests', onElicit, sessionId } = {}) {
+  const options = { ...(headers ? { requestInit: { headers } } : {}), ...(sessionId ? { sessionId } : {}) };
+  const transport = new StreamableHTTPClientTransport(new URL(server.url), options);
   const client = newClient(name, onElicit);
   await client.connect(transport);
   const tracked = track(client);

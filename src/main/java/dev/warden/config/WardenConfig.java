@@ -65,8 +65,9 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
             int maxBackground, int backgroundBufferBytes) {
     }
 
+    /** @param shareSessionNetwork the runs of a session share one network namespace (loopback only) */
     public record Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,
-            String cgroupRoot, String cgroupName) {
+            String cgroupRoot, String cgroupName, boolean shareSessionNetwork) {
     }
 
     /** Which policy applies: an operator file on top of the built-in config/policy.yaml, and the preset. */

@@ -117,7 +117,9 @@ public final class SandboxRuntime implements AutoCloseable {
                     background, sc.warmPerSession(), sc.warmMax());
             SessionNetworks nets = new SessionNetworks("warden-i" + lease.index() + "-", sc.slots(), uidBase);
             nets.sweep(); // a killed server's, with this lease
-            sandbox.shareNetworks(nets);
+            if (sc.shareSessionNetwork()) {
+                sandbox.shareNetworks(nets);
+            }
             String selfTest = selfTest(sandbox, inline, stateDir, sc.gid(), base);
             if (selfTest != null) {
                 log.error("sandbox self-test failed: {}. Calls that need L1 or L2 will be refused.", selfTest);
