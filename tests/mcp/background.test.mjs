@@ -332,6 +332,15 @@ describe('background executions', () => {
     const lines = readAudit(httpAudit);
     const callLine = lines.find((l) => l.type === 'call' && l.execution_id === started.execution_id);
     assert.equal(callLine.status, 'running');
+    assert.ok(lines.indexOf(callLine) < lines.findIndex((l) => l.type === 'execution_end' && l.execution_id === started.execution_id),
+      'the call\'s line comes before its end\'s');
+    // a run that ends at once is audited in that order too
+    const quick = await call(clients[1], 'run_command', { command: 'true', background: true });
+    await readToEnd(clients[1], quick.execution_id);
+    const after = readAudit(httpAudit);
+    const qCall = after.findIndex((l) => l.type === 'call' && l.execution_id === quick.execution_id);
+    const qEnd = after.findIndex((l) => l.type === 'execution_end' && l.execution_id === quick.execution_id);
+    assert.ok(qCall >= 0 && qEnd > qCall, `call line ${qCall}, end line ${qEnd}`);
     assert.equal(callLine.arguments.background, true);
     assert.ok(lines.some((l) => l.type === 'execution' && l.tool === 'get_execution'));
     assert.ok(lines.some((l) => l.type === 'execution' && l.tool === 'send_input'));

@@ -151,8 +151,7 @@ public final class WardenTools {
             };
         }
         catch (InvalidArguments e) {
-            CallResult r = pipeline.invalidExecutionCall(caller, tool, args, e.getMessage());
-            return structured(r, true, null);
+            return structured(pipeline.invalidExecutionCall(caller, tool, args, e.getMessage()), true, null);
         }
     }
 

@@ -34,6 +34,8 @@ final class BackgroundRuns {
     static final int KEEP_ENDED = 32;
     /** How long stop_execution and the end of a session wait for a stopped run to be over. */
     private static final long STOP_WAIT_MS = 15_000;
+    /** The most a run's end waits for its call's own audit line (written as the call answers). */
+    private static final long ANSWER_WAIT_MS = 10_000;
 
     /** One background run. */
     final class Run {
@@ -49,6 +51,8 @@ final class BackgroundRuns {
         private CallResult started;
         private CallResult ended;
         private long endedNanos;
+        /** Counted down once the call's own audit line (status running) is written: the end's line comes after it. */
+        private final java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(1);
 
         Run(CallContext c, String summary, Instant startedAt) {
             this.c = c;
@@ -165,6 +169,12 @@ final class BackgroundRuns {
                 r.input.close();
             }
             try {
+                r.answered.await(ANSWER_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
                 done.accept(result);
             }
             finally {
@@ -173,6 +183,14 @@ final class BackgroundRuns {
         }, "warden-bg-" + r.c.id);
         t.setDaemon(true);
         t.start();
+    }
+
+    /** The call that started this run has its audit line: the run's end may be audited now. */
+    void answered(String id) {
+        Run r = byId.get(id);
+        if (r != null) {
+            r.answered.countDown();
+        }
     }
 
     /** The answer the run gave at its start (its tier, limits, findings), the base of every read while it runs. */

@@ -396,11 +396,18 @@ public final class CallPipeline {
         return r;
     }
 
-    /** A call to one of the execution tools whose arguments failed validation: answered and audited. */
-    public CallResult invalidExecutionCall(Caller caller, String tool, Map<String, Object> rawArgs, String message) {
-        CallResult r = results.invalid(newId(), "Invalid " + tool + " arguments: " + message);
-        audit.execution(caller, tool, keys(rawArgs), null, r.status(), r.message());
-        return r;
+    /**
+     * A call to one of the execution tools whose arguments failed validation: answered (in the shape of
+     * that tool's result) and audited.
+     */
+    public Object invalidExecutionCall(Caller caller, String tool, Map<String, Object> rawArgs, String message) {
+        String why = "Invalid " + tool + " arguments: " + message;
+        audit.execution(caller, tool, keys(rawArgs), null, Status.INVALID, why);
+        return switch (tool) {
+            case "send_input" -> new InputResult(Status.INVALID, null, 0, false, null, why);
+            case "list_executions" -> new ExecutionList(Status.INVALID, List.of(), null, why);
+            default -> results.invalid(newId(), why);
+        };
     }
 
     /**
@@ -430,6 +437,9 @@ public final class CallPipeline {
             result = ApprovalResult.refused(id, "Warden could not complete this request because of an internal error.", null);
         }
         audit.approval(caller, args, id, result, (System.nanoTime() - start) / 1_000_000);
+        if (result.result() != null && result.result().status() == Status.RUNNING) {
+            background.answered(id);
+        }
         return result;
     }
 
@@ -484,6 +494,9 @@ public final class CallPipeline {
                     + c.id + ").");
         }
         audit.call(c, result);
+        if (result.status() == Status.RUNNING) {
+            background.answered(c.id); // its end's line may follow now
+        }
         return result;
     }
 
