@@ -61,6 +61,7 @@ def main():
     base_config = bench.BENCH_CONFIG
     rows = []
     with tempfile.TemporaryDirectory(prefix="warden-bench-bg-") as dir_:
+        os.chmod(dir_, 0o711)  # the sandbox's uids pass through it to the workspaces
         shared = start(args, config(dir_, True), dir_, "shared")
         bench.BENCH_CONFIG = base_config
         own = start(args, config(dir_, False), dir_, "own")
