@@ -117,6 +117,7 @@ public final class SandboxRuntime implements AutoCloseable {
                     background, sc.warmPerSession(), sc.warmMax());
             SessionNetworks nets = new SessionNetworks("warden-i" + lease.index() + "-", sc.slots(), uidBase);
             nets.sweep(); // a killed server's, with this lease
+            SessionNetworks.sweepDead(lease.index()); // and those of killed servers with other leases
             if (sc.shareSessionNetwork()) {
                 sandbox.shareNetworks(nets);
             }

@@ -128,6 +128,26 @@ final class SessionNetworks {
         }
     }
 
+    /**
+     * The namespaces of servers that were killed with other leases than {@code own} (kill -9 leaves
+     * them; a clean stop removes its own): removed, each while holding its lease, so no server that
+     * starts at the same moment can be using them.
+     */
+    static void sweepDead(int own) {
+        java.util.Set<Integer> leases = new java.util.TreeSet<>();
+        try (var names = Files.list(NETNS_DIR)) {
+            names.map(p -> p.getFileName().toString()).map(n -> java.util.regex.Pattern.compile("^warden-i(\\d{1,4})-")
+                .matcher(n)).filter(java.util.regex.Matcher::find).map(m -> Integer.parseInt(m.group(1)))
+                .filter(i -> i != own).forEach(leases::add);
+        }
+        catch (IOException e) {
+            return; // no /run/netns: nothing to sweep
+        }
+        for (int i : leases) {
+            InstanceLease.whileFree(i, () -> new SessionNetworks("warden-i" + i + "-", 0, 0).sweep());
+        }
+    }
+
     private static void run(String stdin, String... argv) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
         pb.environment().clear();
