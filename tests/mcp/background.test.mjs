@@ -31,6 +31,17 @@ async function call(c, name, args) {
   return res.structuredContent;
 }
 
+/** Waits until none of the session's runs is running (what an earlier test started has ended). */
+async function settle(c) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const list = await call(c, 'list_executions', {});
+    if (!list.executions.some((e) => e.status === 'running')) return;
+    assert.ok(Date.now() < deadline, `still running: ${JSON.stringify(list.executions)}`);
+    await sleep(250);
+  }
+}
+
 /** Reads a run to its end as a client would: every byte once, in order. */
 async function readToEnd(c, id, { until = 60_000 } = {}) {
   let out = '';
@@ -79,13 +90,11 @@ describe('background executions', () => {
 
   it('answers at once with running; get_execution reads every byte once, then the final result', async () => {
     await Promise.all(clients.map(async (c) => {
-      const t0 = Date.now();
       const started = await call(c, 'run_command', {
         command: "bash -c 'for i in $(seq 1 6); do echo out $i; echo err $i >&2; sleep 0.5; done; exit 3'",
         background: true,
       });
-      assert.equal(started.status, 'running', JSON.stringify(started));
-      assert.ok(Date.now() - t0 < 2500, `answered in ${Date.now() - t0} ms, before the 3 s run ended`);
+      assert.equal(started.status, 'running', JSON.stringify(started)); // answered while the 3 s run goes on
       assert.equal(started.tier, 'L2');
       assert.ok(started.limits.timeout_ms >= 3_600_000, 'a background run gets the background wall limit');
       const { final, out, err } = await readToEnd(c, started.execution_id);
@@ -143,6 +152,7 @@ describe('background executions', () => {
 
   it('stop_execution ends a server with every process it started; list_executions shows it; the caps hold', async () => {
     await Promise.all(clients.map(async (c) => {
+      await settle(c); // the caps count what still runs
       const server1 = await call(c, 'run_command', { command: "bash -c 'sleep 300 & sleep 301 & echo up; wait'", background: true });
       const server2 = await call(c, 'run_command', { command: 'sleep 302', background: true });
       assert.equal(server1.status, 'running');
@@ -181,6 +191,7 @@ describe('background executions', () => {
 
   it('another client identity cannot read, write, stop or list them; bad input is invalid', async () => {
     const [, http] = clients;
+    await settle(http);
     const started = await call(http, 'run_command', { command: 'sleep 30', background: true });
     other = await httpClient(server, { headers: { Authorization: `Bearer ${TOKEN_B}` }, name: 'background-other' });
     {
@@ -212,6 +223,7 @@ describe('background executions', () => {
 
   it('a run past its own timeout_ms ends with timeout; a full buffer counts what it dropped', async () => {
     const [c] = clients;
+    await settle(c);
     const slow = await call(c, 'run_command', { command: 'sleep 20', background: true, timeout_ms: 1500 });
     const { final } = await readToEnd(c, slow.execution_id);
     assert.equal(final.status, 'timeout');
@@ -232,6 +244,7 @@ describe('background executions', () => {
 
   it('in an L3 container too: a compiled program reads its input, the output shows no marker of Warden\'s', { skip: !l3.ok && l3.why }, async () => {
     const [c] = clients;
+    await settle(c);
     const started = await call(c, 'execute_code', {
       language: 'go',
       code: 'package main\nimport ("bufio";"fmt";"os")\nfunc main(){ fmt.Println("ready"); fmt.Fprintln(os.Stderr, "e1"); '
@@ -258,6 +271,7 @@ describe('background executions', () => {
 
   it('runs of a session share its loopback: a server started in the background is reached by its later runs, never by another session', async () => {
     const [, http] = clients;
+    await settle(http);
     const serve = 'import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n'
       + 's.bind(("127.0.0.1", 8765))\ns.listen()\nprint("listening", flush=True)\nwhile True:\n'
       + '    c, _ = s.accept()\n    c.sendall(b"hello from the session\\n")\n    c.close()\n';

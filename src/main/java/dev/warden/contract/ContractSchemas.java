@@ -33,10 +33,15 @@ public final class ContractSchemas {
     public static final String LIST_EXECUTIONS_INPUT = "list_executions.input.json";
     public static final String INPUT_RESULT = "input-result.json";
     public static final String EXECUTION_LIST = "execution-list.json";
+    public static final String READ_FILE_INPUT = "read_file.input.json";
+    public static final String WRITE_FILE_INPUT = "write_file.input.json";
+    public static final String LIST_FILES_INPUT = "list_files.input.json";
+    public static final String FILE_RESULT = "file-result.json";
     /** Every file, in the order above. */
     public static final List<String> FILES = List.of(RUN_COMMAND_INPUT, EXECUTE_CODE_INPUT, REQUEST_APPROVAL_INPUT,
             CALL_RESULT, APPROVAL_RESULT, GET_EXECUTION_INPUT, SEND_INPUT_INPUT, STOP_EXECUTION_INPUT,
-            LIST_EXECUTIONS_INPUT, INPUT_RESULT, EXECUTION_LIST);
+            LIST_EXECUTIONS_INPUT, INPUT_RESULT, EXECUTION_LIST, READ_FILE_INPUT, WRITE_FILE_INPUT, LIST_FILES_INPUT,
+            FILE_RESULT);
 
     /** The placeholder in the {@code timeout_ms} descriptions, replaced by the configured maximum. */
     static final String MAX_TIMEOUT_PLACEHOLDER = "{max_timeout_ms}";

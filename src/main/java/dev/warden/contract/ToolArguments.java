@@ -19,6 +19,12 @@ public final class ToolArguments {
     static final Set<String> GET_EXECUTION_KEYS = Set.of("execution_id", "wait_ms", "stdout_offset", "stderr_offset");
     static final Set<String> SEND_INPUT_KEYS = Set.of("execution_id", "data", "close");
     static final Set<String> STOP_EXECUTION_KEYS = Set.of("execution_id");
+    static final Set<String> READ_FILE_KEYS = Set.of("path", "offset", "length", "encoding");
+    static final Set<String> WRITE_FILE_KEYS = Set.of("path", "content", "encoding", "mode");
+    static final Set<String> LIST_FILES_KEYS = Set.of("path", "recursive", "max_entries");
+    /** The most entries one list_files answer holds. */
+    public static final int ENTRIES_MAX = 10_000;
+    private static final int ENTRIES_DEFAULT = 1000;
     /** The longest get_execution may wait for news. */
     public static final long WAIT_MAX_MS = 30_000;
     private static final int ID_MAX = 200;
@@ -74,6 +80,50 @@ public final class ToolArguments {
 
     public void listExecutions(Map<String, Object> args) throws InvalidArguments {
         known(args, Set.of(), "list_executions");
+    }
+
+    public FileCall readFile(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, READ_FILE_KEYS, "read_file");
+        String path = requiredString(a, "path", PATH_MAX);
+        Long length = optionalLong(a, "length");
+        if (length != null && length < 0) {
+            throw new InvalidArguments("length must not be negative.");
+        }
+        return new FileCall(path, nonNegative(a, "offset"), length, encoding(a), null, null, false, 0);
+    }
+
+    public FileCall writeFile(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, WRITE_FILE_KEYS, "write_file");
+        String path = requiredString(a, "path", PATH_MAX);
+        if (path.isBlank()) {
+            throw new InvalidArguments("path is empty; name a file inside the workspace.");
+        }
+        // base64 takes 4 bytes for 3: the limit applies to what is written, checked again once decoded
+        String content = requiredString(a, "content", limits.stdinBytes() / 3 * 4 + 4);
+        String mode = optionalString(a, "mode", 16);
+        if (mode != null && !Set.of("create", "overwrite", "append").contains(mode)) {
+            throw new InvalidArguments("mode must be create, overwrite or append, not \"" + printable(mode) + "\".");
+        }
+        return new FileCall(path, 0, null, encoding(a), content, mode == null ? "overwrite" : mode, false, 0);
+    }
+
+    public FileCall listFiles(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, LIST_FILES_KEYS, "list_files");
+        String path = optionalString(a, "path", PATH_MAX);
+        Long max = optionalLong(a, "max_entries");
+        if (max != null && (max < 1 || max > ENTRIES_MAX)) {
+            throw new InvalidArguments("max_entries must be between 1 and " + ENTRIES_MAX + ".");
+        }
+        return new FileCall(path == null ? "" : path, 0, null, null, null, null, flag(a, "recursive"),
+                max == null ? ENTRIES_DEFAULT : max.intValue());
+    }
+
+    private static String encoding(Map<String, Object> a) throws InvalidArguments {
+        String e = optionalString(a, "encoding", 16);
+        if (e != null && !e.equals("text") && !e.equals("base64")) {
+            throw new InvalidArguments("encoding must be text or base64, not \"" + printable(e) + "\".");
+        }
+        return e;
     }
 
     private static String executionId(Map<String, Object> a) throws InvalidArguments {

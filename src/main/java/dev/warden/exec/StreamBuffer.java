@@ -88,7 +88,7 @@ public final class StreamBuffer {
     }
 
     /** The length of {@code b} without a UTF-8 character cut at its end (all of it if none is). */
-    static int wholeCharacters(byte[] b) {
+    public static int wholeCharacters(byte[] b) {
         int n = b.length;
         for (int back = 1; back <= Math.min(3, n); back++) {
             int x = b[n - back] & 0xff;

@@ -75,6 +75,28 @@ final class ToolCatalog {
                         + "status, started_at, duration_ms.", true);
     }
 
+    McpSchema.Tool readFile() {
+        return tool("read_file", ContractSchemas.READ_FILE_INPUT, ContractSchemas.FILE_RESULT, "Read a workspace file",
+                "Read a file of this session's workspace: text (sanitized like command output) or base64 for binary, "
+                        + "from offset for at most length bytes (truncated says more follows; read on from offset + "
+                        + "what you got). An image (PNG, JPEG, GIF, SVG, WebP) read whole also comes back as image "
+                        + "content.", true);
+    }
+
+    McpSchema.Tool writeFile() {
+        return tool("write_file", ContractSchemas.WRITE_FILE_INPUT, ContractSchemas.FILE_RESULT,
+                "Write a workspace file",
+                "Write a file of this session's workspace (missing directories are made): mode create (refused if it "
+                        + "exists), overwrite (default) or append; content as text or base64.", false);
+    }
+
+    McpSchema.Tool listFiles() {
+        return tool("list_files", ContractSchemas.LIST_FILES_INPUT, ContractSchemas.FILE_RESULT,
+                "List workspace files",
+                "List a directory of this session's workspace (default its root), or with recursive: true its whole "
+                        + "tree: path, type (file, dir, symlink), size and modified time of each entry.", true);
+    }
+
     private static McpSchema.Tool tool(String name, String input, String output, String title, String description,
             boolean readOnly) {
         return McpSchema.Tool.builder(name, ContractSchemas.served(input))

@@ -9,6 +9,7 @@ import dev.warden.contract.ApprovalResult;
 import dev.warden.pipeline.CallPipeline;
 import dev.warden.contract.CallResult;
 import dev.warden.contract.ExecutionList;
+import dev.warden.contract.FileResult;
 import dev.warden.contract.InputResult;
 import dev.warden.pipeline.Caller;
 import dev.warden.exec.Cancel;
@@ -122,7 +123,41 @@ public final class WardenTools {
                 AsyncToolSpecification.builder().tool(catalog.listExecutions())
                     .callHandler((ex, req) -> admitted(ex, transport, "list_executions", req,
                             caller -> execution(caller, "list_executions", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.readFile())
+                    .callHandler((ex, req) -> admitted(ex, transport, "read_file", req, caller -> file(caller, "read_file", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.writeFile())
+                    .callHandler((ex, req) -> admitted(ex, transport, "write_file", req, caller -> file(caller, "write_file", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.listFiles())
+                    .callHandler((ex, req) -> admitted(ex, transport, "list_files", req, caller -> file(caller, "list_files", req)))
                     .build());
+    }
+
+    /** read_file, write_file, list_files; a whole image read also comes back as MCP image content. */
+    private McpSchema.CallToolResult file(Caller caller, String tool, McpSchema.CallToolRequest req) {
+        Map<String, Object> args = req.arguments();
+        FileResult r;
+        try {
+            r = switch (tool) {
+                case "read_file" -> pipeline.readFile(caller, arguments.readFile(args));
+                case "write_file" -> pipeline.writeFile(caller, arguments.writeFile(args));
+                case "list_files" -> pipeline.listFiles(caller, arguments.listFiles(args));
+                default -> throw new IllegalStateException("no such tool " + tool);
+            };
+        }
+        catch (InvalidArguments e) {
+            r = pipeline.invalidFileCall(caller, tool, args, e.getMessage());
+        }
+        McpSchema.CallToolResult mcp = structured(r, r.isError(), r.executionId());
+        if (r.image() == null) {
+            return mcp;
+        }
+        List<McpSchema.Content> content = new java.util.ArrayList<>(mcp.content());
+        content.add(McpSchema.ImageContent.builder(r.image(), r.mime()).build());
+        return McpSchema.CallToolResult.builder().content(content).structuredContent(mcp.structuredContent())
+            .isError(mcp.isError()).build();
     }
 
     /** get_execution, send_input, stop_execution, list_executions: bad arguments get status invalid, like every tool. */

@@ -4,6 +4,7 @@ import dev.warden.approval.ApprovalRequest;
 import dev.warden.approval.Ruling;
 import dev.warden.audit.AuditLog;
 import dev.warden.call.Status;
+import dev.warden.call.Tier;
 import dev.warden.contract.ApprovalResult;
 import dev.warden.contract.CallResult;
 import dev.warden.policy.Severity;
@@ -105,6 +106,20 @@ final class CallAudit {
         else {
             audit.append(line);
         }
+    }
+
+    /** One line per read_file, write_file, list_files call: a call of its own (type {@code call}, tier L2). */
+    void file(CallContext c, dev.warden.contract.FileResult r) {
+        Map<String, Object> line = head(c.caller, r.executionId(), c.tool, c.auditArgs);
+        line.put("tier", Tier.L2);
+        line.put("executor", "sandbox");
+        line.put("status", r.status());
+        line.put("size", r.size());
+        line.put("entries", r.entries() == null ? null : r.entries().size());
+        line.put("redactions", r.redactions());
+        line.put("total_ms", c.elapsedMs());
+        line.put("message", r.message());
+        audit.append(line);
     }
 
     /** One line per get_execution, send_input, stop_execution, list_executions call (type {@code execution}). */

@@ -14,6 +14,8 @@ import dev.warden.contract.CodeCall;
 import dev.warden.contract.CommandCall;
 import dev.warden.contract.ExecutionCall;
 import dev.warden.contract.ExecutionList;
+import dev.warden.contract.FileCall;
+import dev.warden.contract.FileResult;
 import dev.warden.contract.InputResult;
 import dev.warden.egress.Addresses;
 import dev.warden.egress.CallNetwork;
@@ -80,6 +82,7 @@ public final class CallPipeline {
     private final NetworkGate network;
     private final Heartbeats heartbeats;
     private final BackgroundRuns background;
+    private final FileTools files;
 
     /**
      * @param containers whether L3 can run a language now (else a call routed there is refused or falls back)
@@ -121,6 +124,7 @@ public final class CallPipeline {
         this.network = new NetworkGate(network, addresses, workspaces);
         this.heartbeats = new Heartbeats(sanitizer);
         this.background = new BackgroundRuns(limits, workspaces, clock);
+        this.files = new FileTools(workspaces, executors, sanitizer, limits, results, gate);
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -372,6 +376,65 @@ public final class CallPipeline {
             };
         }
         audit.execution(caller, "send_input", args, call.executionId(), r.status(), r.message());
+        return r;
+    }
+
+    /** read_file: part or all of a workspace file, as sanitized text or unaltered base64. */
+    public FileResult readFile(Caller caller, FileCall call) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("path", clip(call.path()));
+        args.put("offset", call.offset());
+        args.put("length", call.length());
+        args.put("encoding", call.encoding());
+        return fileCall(caller, "read_file", args, c -> files.read(c, call));
+    }
+
+    /** write_file: creates, overwrites or appends to a workspace file (its directories made as needed). */
+    public FileResult writeFile(Caller caller, FileCall call) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("path", clip(call.path()));
+        args.put("mode", call.mode());
+        args.put("encoding", call.encoding());
+        args.put("content_chars", call.content().length());
+        return fileCall(caller, "write_file", args, c -> files.write(c, call));
+    }
+
+    /** list_files: a workspace directory's entries, or its whole tree. */
+    public FileResult listFiles(Caller caller, FileCall call) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("path", clip(call.path()));
+        args.put("recursive", call.recursive());
+        args.put("max_entries", call.maxEntries());
+        return fileCall(caller, "list_files", args, c -> files.list(c, call));
+    }
+
+    /** A file tool call that failed validation: answered and audited. */
+    public FileResult invalidFileCall(Caller caller, String tool, Map<String, Object> rawArgs, String message) {
+        return fileCall(caller, tool, keys(rawArgs), c -> FileResult.refused(Status.INVALID, c.id, null,
+                "Invalid " + tool + " arguments: " + message));
+    }
+
+    /** Every file tool call ends here: whatever happened becomes its answer, and the audit line is written first. */
+    private FileResult fileCall(Caller caller, String tool, Map<String, Object> args,
+            Function<CallContext, FileResult> body) {
+        CallContext c = new CallContext(newId(), caller, tool, args, results.defaults());
+        FileResult r;
+        try {
+            auditWritable(c, Tier.L2);
+            r = body.apply(c);
+        }
+        catch (Stop stop) {
+            r = FileResult.refused(stop.result().status(), c.id, stop.result().retryAfterMs(), stop.result().message());
+        }
+        catch (FileTools.Refused refused) {
+            r = refused.result;
+        }
+        catch (RuntimeException e) {
+            log.error("{} {} failed inside Warden", tool, c.id, e);
+            r = FileResult.refused(Status.FAILED, c.id, null, "Warden could not complete this call because of an "
+                    + "internal error (execution id " + c.id + ").");
+        }
+        audit.file(c, r);
         return r;
     }
 
