@@ -328,6 +328,22 @@ describe('background executions', () => {
     }
   });
 
+  it('a server that stops audits the end of the runs it stopped', async () => {
+    const own = path.join(dir, 'audit-stopping.jsonl');
+    const c = await stdioClient({ audit: own, workspace, config, name: 'background-stopping' });
+    const started = await call(c, 'run_command', { command: 'sleep 60', background: true });
+    assert.equal(started.status, 'running');
+    await c.close(); // stdin closes: the server shuts down
+    const deadline = Date.now() + 30_000;
+    let end;
+    while (!end && Date.now() < deadline) {
+      await sleep(250);
+      end = readAudit(own).find((l) => l.type === 'execution_end' && l.execution_id === started.execution_id);
+    }
+    assert.ok(end, 'the stopped run\'s end is in the audit');
+    assert.equal(end.status, 'killed');
+  });
+
   it('the end of a session stops its runs, and every call and end is audited', async () => {
     const c = await httpClient(server, { headers: { Authorization: `Bearer ${TOKEN_A}` }, name: 'background-ending' });
     const started = await call(c, 'run_command', { command: 'sleep 299', background: true });

@@ -174,13 +174,18 @@ final class WardenServer implements AutoCloseable {
      * uses goes away. New calls are refused (answered), held ones denied, running ones stopped,
      * then a few seconds for their answers and audit lines.
      */
-    private void quiesce(WardenTools tools, ApprovalService approvals, Executions executions) {
+    private void quiesce(WardenTools tools, ApprovalService approvals, Executions executions, CallPipeline pipeline) {
         own("calls in flight", tools, t -> {
             t.stopAccepting();
             approvals.close();
             executions.stopAll("Warden is shutting down");
             if (!t.drain(java.time.Duration.ofSeconds(10))) {
                 log().warn("{} calls were still in flight at shutdown", t.inFlight());
+            }
+            // background runs were stopped with the rest: their ends are audited before the audit closes
+            int left = pipeline.awaitBackground(java.time.Duration.ofSeconds(10));
+            if (left > 0) {
+                log().warn("{} background runs had not ended at shutdown", left);
             }
         });
     }
@@ -421,7 +426,7 @@ final class WardenServer implements AutoCloseable {
                 answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, instance, operatorState,
                         operatorToken, operatorOnly), startup);
             }
-            quiesce(tools, approvals, executions);
+            quiesce(tools, approvals, executions, pipeline);
             return () -> StdioTransport.run(json, tools, version, () -> answered.complete(null));
         }
         long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
@@ -440,7 +445,7 @@ final class WardenServer implements AutoCloseable {
             ScheduledExecutorService reaper = scheduler("warden-session-reaper");
             reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
-            quiesce(tools, approvals, executions);
+            quiesce(tools, approvals, executions, pipeline);
             answered.complete(null); // nothing to wait for under HTTP: set up the rest now
             String host = HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host();
             String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port() + "/operator";

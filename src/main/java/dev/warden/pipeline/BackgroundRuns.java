@@ -225,6 +225,22 @@ final class BackgroundRuns {
         return byId.values().stream().filter(r -> r.ended() == null).toList();
     }
 
+    /** Waits (at most {@code waitMs} in all) for every run going to end; returns how many have not. */
+    int awaitAll(long waitMs) {
+        long deadline = System.nanoTime() + waitMs * 1_000_000;
+        for (Run r : running()) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            try {
+                r.await(Long.MAX_VALUE, Long.MAX_VALUE, Math.max(0, left));
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return running().size();
+    }
+
     /** The session is over: its runs are stopped (and waited for, before its workspace goes) and forgotten. */
     private void endSession(String session) {
         List<Run> mine = ofSession(session);

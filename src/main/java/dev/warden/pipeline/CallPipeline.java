@@ -277,6 +277,11 @@ public final class CallPipeline {
         return started;
     }
 
+    /** At shutdown, once every run was stopped: waits (at most {@code wait}) for the background runs to end; how many did not. */
+    public int awaitBackground(java.time.Duration wait) {
+        return background.awaitAll(wait.toMillis());
+    }
+
     /** get_execution: the output after the offsets, waiting up to wait_ms for news; the final result once ended. */
     public CallResult getExecution(Caller caller, ExecutionCall call) {
         return executionCall(caller, "get_execution", call, r -> {
