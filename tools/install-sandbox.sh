@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Warden's sandbox and build need on Debian/Ubuntu: bubblewrap (the L2 engine),
-# a C compiler, libc headers and libseccomp (the launcher and its syscall filter), mkfs.ext4 and mount (the workspace quota), Java 17
+# a C compiler, libc headers and libseccomp (the launcher and its syscall filter), mkfs.ext4 and mount (the workspace quota),
+# iproute2 and iptables (a network namespace per session), Java 17
 # and Maven if missing. Needs root.
 set -euo pipefail
 need=()
@@ -15,6 +16,9 @@ command -v python3 >/dev/null || need+=(python3)
 # the workspace quota: an ext4 volume per session (mkfs.ext4), mounted on a loop device (mount)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v losetup >/dev/null || need+=(mount)
+# one network namespace per session (ip netns) with a packet filter on its relay ports (iptables)
+command -v ip >/dev/null || need+=(iproute2)
+command -v iptables-restore >/dev/null || need+=(iptables)
 if [ ${#need[@]} -eq 0 ]; then
   echo "warden: sandbox prerequisites present (bwrap $(bwrap --version | awk '{print $2}'))" >&2
   exit 0
