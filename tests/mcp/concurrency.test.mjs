@@ -98,9 +98,17 @@ describe('200 concurrent calls on one stdio session', () => {
     assertAllAnsweredAndAudited(results, env.audit, { okPattern: /^n\d+\n$/ });
     const calls = readAudit(env.audit).filter((l) => l.type === 'call');
     assert.ok(calls.length >= before + 20);
-    // the cancelled calls were audited too (as killed or rate_limited), each once
-    const cancelledLines = calls.filter((l) => l.tool === 'execute_code' && l.arguments?.language === 'bash');
+    // the cancelled calls were audited too (as killed or rate_limited), each once: the client stopped
+    // waiting when it cancelled, the server answers each in its own time (bounded here at 20 s)
+    const cancelledOf = () => readAudit(env.audit)
+      .filter((l) => l.type === 'call' && l.tool === 'execute_code' && l.arguments?.language === 'bash');
+    const deadline = Date.now() + 20_000;
+    while (cancelledOf().length < 30 && Date.now() < deadline) await sleep(200);
+    const cancelledLines = cancelledOf();
     assert.equal(cancelledLines.length, 30, `30 cancelled calls audited: ${cancelledLines.length}`);
+    assert.equal(new Set(cancelledLines.map((l) => l.execution_id)).size, 30, 'each once');
+    assert.ok(cancelledLines.every((l) => l.status === 'killed' || l.status === 'rate_limited'),
+      JSON.stringify(cancelledLines.map((l) => l.status)));
     assert.match(client.serverLog(), /^(?![\s\S]*could not be written)/, 'no audit write failed');
   });
 });

@@ -44,6 +44,10 @@ public final class Executions {
     public record Busy(long retryAfterMs, String why) implements Entry {
     }
 
+    /** Stopped (its client cancelled it, say) while it waited in the queue: it never ran. */
+    public record Cancelled(String why) implements Entry {
+    }
+
     /** Holds one of the concurrent places while a call runs. */
     public final class Ticket implements AutoCloseable {
 
@@ -141,7 +145,7 @@ public final class Executions {
         lock.lock();
         try {
             if (!mayTake(identity) || queues.containsKey(identity)) {
-                Entry refused = await(identity, queued);
+                Entry refused = await(identity, queued, running.cancel());
                 if (refused != null) {
                     return refused;
                 }
@@ -168,7 +172,7 @@ public final class Executions {
     }
 
     /** With the lock held: queue up and wait to be handed a place. @return null once it holds one */
-    private Entry await(String identity, IntConsumer queued) throws InterruptedException {
+    private Entry await(String identity, IntConsumer queued, Cancel cancel) throws InterruptedException {
         ArrayDeque<Waiter> mine = queues.get(identity);
         int mineWaiting = mine == null ? 0 : mine.size();
         if (waiting >= queueMax || mineWaiting >= queuePerIdentity) {
@@ -183,10 +187,20 @@ public final class Executions {
         waiting++;
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(queueTimeoutMs);
         boolean done = false;
+        // a call stopped while it waits (its client cancelled it) leaves the queue at once
+        Cancel.Registration wake = cancel == null ? () -> { } : cancel.onCancel(() -> {
+            lock.lock();
+            try {
+                w.ready.signal();
+            }
+            finally {
+                lock.unlock();
+            }
+        });
         try {
             while (!w.granted) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || halted != null || closing != null) {
+                if (left <= 0 || halted != null || closing != null || cancel != null && cancel.reason() != null) {
                     break;
                 }
                 int position = waiting;
@@ -204,6 +218,7 @@ public final class Executions {
             done = true;
         }
         finally {
+            wake.close();
             if (!w.granted) {
                 dequeue(w);
             }
@@ -214,6 +229,9 @@ public final class Executions {
         }
         if (w.granted) {
             return null;
+        }
+        if (cancel != null && cancel.reason() != null) {
+            return new Cancelled(cancel.reason());
         }
         if (halted != null) {
             return halted;

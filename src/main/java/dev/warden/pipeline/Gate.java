@@ -69,6 +69,10 @@ final class Gate {
                     "Denied: Warden's operator turned on the kill switch, so nothing runs until they turn it off.",
                     c.limits()));
         }
+        if (entry instanceof Executions.Cancelled x) {
+            throw new Stop(results.notRun(c.id, Status.KILLED, c.tier(), c.findings(), "It was stopped because "
+                    + x.why() + ", before it started (it was waiting for an execution place).", c.limits()));
+        }
         if (entry instanceof Executions.Busy b) {
             throw new Stop(results.rateLimited(c.id, c.tier(), c.findings(), b.retryAfterMs(), b.why()));
         }

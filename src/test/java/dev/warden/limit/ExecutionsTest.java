@@ -50,6 +50,40 @@ class ExecutionsTest {
         assertTrue(reports.get() >= 1);
     }
 
+    /** A call its client cancels while it waits leaves the queue at once, not when a place frees up (or never). */
+    @Test
+    void aQueuedCallThatIsCancelledLeavesTheQueueAtOnce() throws Exception {
+        Executions ex = new Executions(1, 4, 30_000);
+        Executions.Admitted first = (Executions.Admitted) ex.enter(running("a", new Cancel()), q -> {
+        });
+        Cancel c = new Cancel();
+        Thread cancel = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+            }
+            catch (InterruptedException ignored) {
+                // test thread
+            }
+            c.cancel("the client cancelled the request");
+        });
+        long t0 = System.nanoTime();
+        cancel.start();
+        Executions.Entry second = ex.enter(running("b", c), q -> {
+        });
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertInstanceOf(Executions.Cancelled.class, second);
+        assertTrue(ms < 5_000, "left after " + ms + " ms, with the place still taken");
+        assertEquals(0, ex.queued(), "nothing left in the queue");
+        first.ticket().close();
+        assertInstanceOf(Executions.Admitted.class, ex.enter(running("c", new Cancel()), q -> {
+        }), "the place it never took is free for the next");
+        Executions full = new Executions(1, 4, 30_000);
+        full.enter(running("d", new Cancel()), q -> {
+        });
+        assertInstanceOf(Executions.Cancelled.class, full.enter(running("e", c), q -> {
+        }), "a call cancelled before it queues does not wait either");
+    }
+
     @Test
     void theKillSwitchStopsEverythingRunningAndRefusesNewCallsUntilOff() throws Exception {
         Executions ex = new Executions(4, 4, 1000);
