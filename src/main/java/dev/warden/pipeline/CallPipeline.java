@@ -269,11 +269,20 @@ public final class CallPipeline {
         BackgroundRuns.Run r = background.get(c.id);
         CallResult started = results.running(c, executors.apply(c.tier()).name());
         ExecRequest streamed = req.inBackground(r.live, r.input);
-        background.start(r, started, () -> {
-            try (place) {
-                return execute(c, streamed);
-            }
-        }, result -> audit.ended(c, result));
+        try {
+            background.start(r, started, () -> {
+                try (place) {
+                    return execute(c, streamed);
+                }
+            }, result -> audit.ended(c, result));
+        }
+        catch (RuntimeException | OutOfMemoryError couldNotStart) { // no thread for it: nothing ran
+            place.close();
+            background.abandon(c.id);
+            log.error("background run {} could not start: {}", c.id, couldNotStart.toString());
+            throw new Stop(results.notRun(c.id, Status.FAILED, c.tier(), c.findings(),
+                    "It did not run: Warden could not start a thread for it; retry later.", c.limits()));
+        }
         return started;
     }
 
