@@ -8,8 +8,9 @@
  *   1. join the cgroups named by --cgroup (needs root, so before the uid drop)
  *   2. with --session-keyring, join a new, empty session keyring: the server's own (systemd gives
  *      every service one) is otherwise inherited, readable and writable by every run
- *   3. lower rlimits (--rlimit)
- *   4. drop supplementary groups, gid, uid (--gid, --uid); no way back
+ *   3. lower rlimits (--rlimit), all but nproc
+ *   4. drop supplementary groups (keeping only --group, if given), gid, uid (--gid, --uid); no way back
+ *      then RLIMIT_NPROC (after the drop: see main)
  *   5. no_new_privs, always: a setuid binary inside cannot regain root
  *   6. parent-death signal: if Warden dies, its children die with it
  *   7. Landlock (--landlock-ro/--landlock-rw): only the named trees are reachable,
@@ -89,7 +90,7 @@ struct spec {
     const char *chdir_to;
     const char *relay;
     long umask_to;
-    long uid, gid;
+    long uid, gid, group;
     int request_mode, reap, session_keyring, seccomp, mark_exec;
     char **argv;
 };
@@ -122,6 +123,7 @@ static int parse(struct spec *s, int argc, char **argv, int start, int privilege
         if (strcmp(a, "--cgroup") == 0 && privileged) push(s->cgroups, &s->ncgroups, v, a);
         else if (strcmp(a, "--uid") == 0 && privileged) s->uid = number(v, a);
         else if (strcmp(a, "--gid") == 0 && privileged) s->gid = number(v, a);
+        else if (strcmp(a, "--group") == 0 && privileged) s->group = number(v, a);
         else if (strcmp(a, "--relay") == 0 && privileged) s->relay = v;
         else if (strcmp(a, "--rlimit") == 0) push(s->rlimits, &s->nrlimits, v, a);
         else if (strcmp(a, "--landlock-ro") == 0) push(s->ro, &s->nro, v, a);
@@ -157,7 +159,8 @@ static void join_cgroups(struct spec *s) {
     }
 }
 
-static void apply_rlimits(struct spec *s) {
+/* which: 0 every limit but nproc, 1 nproc only */
+static void apply_rlimits(struct spec *s, int which) {
     static const struct { const char *name; int res; } names[] = {
         {"nproc", RLIMIT_NPROC}, {"cpu", RLIMIT_CPU}, {"fsize", RLIMIT_FSIZE},
         {"nofile", RLIMIT_NOFILE}, {"core", RLIMIT_CORE}, {"as", RLIMIT_AS},
@@ -172,6 +175,7 @@ static void apply_rlimits(struct spec *s) {
             if (strlen(names[k].name) == (size_t)(eq - spec) && strncmp(names[k].name, spec, eq - spec) == 0)
                 res = names[k].res;
         if (res < 0) { errno = 0; die("unknown rlimit", spec); }
+        if ((res == RLIMIT_NPROC) != (which == 1)) continue;
         rlim_t v = (rlim_t)number(eq + 1, spec);
         struct rlimit cur;
         if (getrlimit(res, &cur) != 0) die("getrlimit", spec);
@@ -184,7 +188,9 @@ static void apply_rlimits(struct spec *s) {
 
 static void drop_privileges(struct spec *s) {
     if (s->gid >= 0) {
-        if (setgroups(0, NULL) != 0) die("setgroups", NULL);
+        /* one supplementary group at most: the slot's mark, which the run cannot drop (no CAP_SETGID) */
+        gid_t keep = (gid_t)s->group;
+        if (setgroups(s->group >= 0 ? 1 : 0, s->group >= 0 ? &keep : NULL) != 0) die("setgroups", NULL);
         if (setresgid(s->gid, s->gid, s->gid) != 0) die("setresgid", NULL);
     }
     if (s->uid >= 0) {
@@ -540,7 +546,7 @@ static void reap_until_empty(pid_t program) {
 
 int main(int argc, char **argv) {
     struct spec s; memset(&s, 0, sizeof s);
-    s.uid = -1; s.gid = -1; s.umask_to = -1;
+    s.uid = -1; s.gid = -1; s.group = -1; s.umask_to = -1;
     parse(&s, argc, argv, 1, 1);
     if (s.relay) start_relay(s.relay, s.seccomp);
 
@@ -552,8 +558,12 @@ int main(int argc, char **argv) {
 
     join_cgroups(&s);
     if (s.session_keyring) join_new_session_keyring();
-    apply_rlimits(&s);
+    apply_rlimits(&s, 0);
     drop_privileges(&s);
+    /* RLIMIT_NPROC only after the uid drop: set before it, the kernel would mark this process as over
+     * the limit at setresuid whenever the uid already has processes (another run of the same session,
+     * a zombie not yet reaped) and then fail execve with EAGAIN. After it, the limit holds every fork. */
+    apply_rlimits(&s, 1);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs", NULL);
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig", NULL);

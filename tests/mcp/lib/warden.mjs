@@ -114,9 +114,9 @@ export function workspaceDirs(root) {
  * Spawns `java -jar warden.jar --audit A --workspace W` through the SDK's own stdio transport and
  * returns a connected client. close() ends the process.
  */
-export async function stdioClient({ audit, workspace, config, env = {}, name = 'warden-mcp-tests', onElicit, jvm = [] } = {}) {
+export async function stdioClient({ audit, workspace, config, env = {}, name = 'warden-mcp-tests', onElicit, jvm = [], args: more = [] } = {}) {
   const jar = await jarPath();
-  const args = [...jvm, '-jar', jar];
+  const args = [...jvm, '-jar', jar, ...more];
   if (audit) args.push('--audit', audit);
   if (workspace) args.push('--workspace', workspace);
   if (config) args.push('--config', config);

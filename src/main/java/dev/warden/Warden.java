@@ -12,18 +12,20 @@ public final class Warden {
 
 
     static final String USAGE = """
-        usage: java -jar warden.jar [--http HOST:PORT] [--config FILE] [--workspace DIR] [--audit FILE] [--name NAME]
+        usage: java -jar warden.jar [--http HOST:PORT] [--config FILE] [--project DIR] [--workspace DIR] [--audit FILE] [--name NAME]
                java -jar warden.jar approvals list|approve ID [--session]|deny ID   (see `approvals --help`)
                java -jar warden.jar instances list                                    (the servers running here)
           (no --http)       serve MCP over stdio
           --http HOST:PORT  serve Streamable HTTP at /mcp and HTTP+SSE at /sse + /message
           --config FILE     YAML laid over the built-in defaults (see config/warden.yaml)
+          --project DIR     work in this directory (your project): every session's /workspace, at every
+                            tier, as the directory's owner; never deleted (default: an empty one per session)
           --workspace DIR   root of the per-session workspaces (default: a fresh temp dir)
           --audit FILE      audit log (JSON lines; default: in this server's state directory)
           --name NAME       this server's instance id (default http-PORT, or stdio-N: the first free N)
         """;
 
-    record Args(String http, Path config, Path workspace, Path audit, String name) {
+    record Args(String http, Path config, Path workspace, Path audit, String name, Path project) {
     }
 
     private static Logger log() {
@@ -75,6 +77,7 @@ public final class Warden {
         Path workspace = null;
         Path audit = null;
         String name = null;
+        Path project = null;
         for (int i = 0; i < argv.length; i++) {
             String a = argv[i];
             if (a.equals("-h") || a.equals("--help")) {
@@ -89,10 +92,11 @@ public final class Warden {
                 case "--workspace" -> workspace = Path.of(argv[++i]);
                 case "--audit" -> audit = Path.of(argv[++i]);
                 case "--name" -> name = argv[++i];
+                case "--project" -> project = Path.of(argv[++i]);
                 default -> throw new IllegalArgumentException("unknown argument: " + a);
             }
         }
-        return new Args(http, config, workspace, audit, name);
+        return new Args(http, config, workspace, audit, name, project);
     }
 
     static void run(Args args) throws Exception {

@@ -34,6 +34,8 @@ import dev.warden.session.Leftovers;
 import dev.warden.session.Volumes;
 import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Workspaces;
+import dev.warden.session.UidLeases;
+import dev.warden.call.Tenants;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,6 +123,21 @@ final class WardenServer implements AutoCloseable {
      * The egress proxy, or no egress (no proxy, no network at all) when the policy switches it off or
      * it cannot start: said in the log, and runs then simply have no way out.
      */
+    /** The operator's project directory (--project, else server.project_dir), checked now; null for none. */
+    private static Workspaces.Project project(Warden.Args args, WardenConfig config) {
+        Path dir = args.project() != null ? args.project()
+                : config.server().projectDir().isEmpty() ? null : Path.of(config.server().projectDir());
+        if (dir == null) {
+            return null;
+        }
+        try {
+            return Workspaces.Project.of(dir);
+        }
+        catch (java.io.IOException e) {
+            throw new StartupFailure(e.getMessage(), e);
+        }
+    }
+
     private static EgressPorts startEgress(NetworkPolicy network) {
         if (!network.enabled()) {
             log().info("network egress off (network.enabled: false): runs have no network");
@@ -334,12 +351,17 @@ final class WardenServer implements AutoCloseable {
                         p.close();
                     }
                 });
+        // who each workspace's runs are (one uid per session, or the project's owner), for every tier
+        Tenants tenants = new Tenants();
+        Workspaces.Project project = project(args, config);
         CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
-                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir, egress.join()), startup),
+                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir, egress.join(), tenants),
+                        startup),
                 r -> r.join().close());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
         ContainerRuntime containers = own("container runtime", ContainerRuntime.start(config, stateDir,
-                policy::containerLimits, policy.containerRuntime(), answered, port -> egress.join().open(port)), c -> c.close());
+                policy::containerLimits, policy.containerRuntime(), answered, port -> egress.join().open(port), tenants),
+                c -> c.close());
         // the workspace quota (a volume per session) is proven and set up in the background too
         CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
             Leftovers.sweep(Path.of(System.getProperty("java.io.tmpdir")));
@@ -360,6 +382,13 @@ final class WardenServer implements AutoCloseable {
                         runtime.join().forget(ws);
                     }), w -> w.close());
             workspaces.onWorkspaceEnd(ws -> runtime.join().endSession(ws));
+            var sc = config.sandbox();
+            workspaces.tenancy(new Workspaces.Tenancy(tenants,
+                    new UidLeases(UidLeases.defaultDir(), sc.sessionUidBase(), sc.sessionUids()), project));
+            if (project != null) {
+                log().info("project mode: every session works in {} as uid {} gid {}", project.dir(), project.uid(),
+                        project.gid());
+            }
         }
         catch (java.io.IOException e) {
             throw new StartupFailure("cannot use the workspace root " + wsRoot + " (" + Warden.describe(e)

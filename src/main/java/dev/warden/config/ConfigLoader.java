@@ -118,11 +118,24 @@ public final class ConfigLoader {
         atLeast(problems, "limits.max_background_per_session", l.maxBackgroundPerSession(), 0);
         atLeast(problems, "limits.max_background", l.maxBackground(), 0);
         atLeast(problems, "limits.background_buffer_bytes", l.backgroundBufferBytes(), 1024);
+        atLeast(problems, "server.max_workspaces_per_client", c.server().maxWorkspacesPerClient(), 0);
+        positive(problems, "server.max_workspace_ttl_s", c.server().maxWorkspaceTtlS());
         var s = c.sandbox();
         // uid 0 would be root; uids below 1000 belong to system accounts on the host.
         atLeast(problems, "sandbox.uid_base", s.uidBase(), 1000);
         atLeast(problems, "sandbox.gid", s.gid(), 1000);
         atLeast(problems, "sandbox.slots", s.slots(), 1);
+        atLeast(problems, "sandbox.session_uid_base", s.sessionUidBase(), 1000);
+        atLeast(problems, "sandbox.session_uids", s.sessionUids(), 1);
+        long lastSessionUid = (long) s.sessionUidBase() + s.sessionUids() - 1;
+        long lastSlotUid = (long) s.uidBase() + 64L * 2 * s.slots() - 1; // every instance's slot and inline uids
+        if (s.sessionUidBase() <= lastSlotUid && lastSessionUid >= s.uidBase()) {
+            problems.add("sandbox.session_uid_base: the session uids " + s.sessionUidBase() + "-" + lastSessionUid
+                    + " overlap the slots' uids " + s.uidBase() + "-" + lastSlotUid);
+        }
+        if (s.sessionUidBase() <= 65535 && lastSessionUid >= 65534) {
+            problems.add("sandbox.session_uid_base: the session uids may not include 65534 or 65535 (nobody)");
+        }
         if (s.slots() > 1024) {
             problems.add("sandbox.slots may be at most 1024");
         }

@@ -15,10 +15,11 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
      * @param maxSessions live MCP sessions of all clients together
      */
     public record Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir,
-            int maxSessionsPerClient, int maxSessions) {
+            int maxSessionsPerClient, int maxSessions, String projectDir, int maxWorkspacesPerClient,
+            long maxWorkspaceTtlS) {
 
         public Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir) {
-            this(workspaceRoot, sessionIdleTimeoutS, name, stateDir, 8, 64);
+            this(workspaceRoot, sessionIdleTimeoutS, name, stateDir, 8, 64, "", 4, 30L * 86400);
         }
     }
 
@@ -66,8 +67,12 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
     }
 
     /** @param shareSessionNetwork the runs of a session share one network namespace (loopback only) */
+    /**
+     * @param sessionUidBase the first of the uids a session's runs have (one per live session, host-wide)
+     * @param sessionUids how many there are
+     */
     public record Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,
-            String cgroupRoot, String cgroupName, boolean shareSessionNetwork) {
+            String cgroupRoot, String cgroupName, boolean shareSessionNetwork, int sessionUidBase, int sessionUids) {
     }
 
     /** Which policy applies: an operator file on top of the built-in config/policy.yaml, and the preset. */

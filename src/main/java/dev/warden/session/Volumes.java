@@ -147,6 +147,16 @@ public final class Volumes {
         run(List.of("mount", "--bind", "-o", "nosuid,nodev", from.toString(), at.toString()));
     }
 
+    /** A bind mount (nosuid, nodev) whether or not workspaces are volumes: the project directory's. */
+    static void bindAlways(Path from, Path at) throws IOException {
+        run(List.of("mount", "--bind", "-o", "nosuid,nodev", from.toString(), at.toString()));
+    }
+
+    /** Undoes {@link #bindAlways}: false if nothing is unmounted there. */
+    static boolean unbindAlways(Path at) {
+        return umount(at);
+    }
+
     /** Undoes {@link #bind}; nothing if {@code at} was never bound. */
     void unbind(Path at) {
         if (images != null) {

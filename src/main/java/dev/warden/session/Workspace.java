@@ -5,17 +5,48 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Optional;
+import dev.warden.call.Tenant;
 
 /** One session's directory. Every path a call names is resolved through here and cannot escape. */
 public final class Workspace {
 
     private final String sessionId;
     private final Path root;
+    private final String id;
+    private final Tenant tenant;
+    private final boolean project;
     private volatile long lastUsedNanos = System.nanoTime();
 
     Workspace(String sessionId, Path root) {
+        this(sessionId, root, root.getFileName().toString().replaceFirst("^s-", ""), null, false);
+    }
+
+    /**
+     * @param id what names it to clients ({@code warden://workspace/<id>/…}, the {@code workspace} argument)
+     * @param tenant who its runs are (null: the slots' own uids, as a workspace made without tenants)
+     * @param project whether it is the operator's project directory, bound here: never emptied or deleted
+     */
+    Workspace(String sessionId, Path root, String id, Tenant tenant, boolean project) {
         this.sessionId = sessionId;
         this.root = root;
+        this.id = id;
+        this.tenant = tenant;
+        this.project = project;
+    }
+
+    /** The id clients name it by. */
+    public String id() {
+        return id;
+    }
+
+    /** Who its runs are, or null. */
+    public Tenant tenant() {
+        return tenant;
+    }
+
+    /** The operator's project directory (see {@code --project}): never deleted, emptied or swapped. */
+    public boolean project() {
+        return project;
     }
 
     public String sessionId() {

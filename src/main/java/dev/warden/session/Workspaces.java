@@ -11,6 +11,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import dev.warden.call.Tenant;
+import dev.warden.call.Tenants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +59,53 @@ public final class Workspaces implements AutoCloseable {
         Files.setAttribute(root, "unix:mode", 0711);
     }
 
+    /**
+     * Who the runs of each workspace are: one uid per session (leased host-wide), or in project mode
+     * the project directory's owner, so files keep their owner from call to call and tier to tier.
+     *
+     * @param tenants where each workspace's tenant is registered for the executors
+     * @param uids the session uids
+     * @param project the operator's project directory, bound as every session's workspace (null: none)
+     */
+    public record Tenancy(Tenants tenants, UidLeases uids, Project project) {
+    }
+
+    /** The operator's project directory and who owns it (never root: no run ever runs as root). */
+    public record Project(Path dir, int uid, int gid) {
+
+        /** Checks the directory the operator named; the message says what to do about it. */
+        public static Project of(Path dir) throws IOException {
+            Path real;
+            try {
+                real = dir.toRealPath();
+            }
+            catch (IOException e) {
+                throw new IOException("the project directory " + dir + " does not exist", e);
+            }
+            if (!Files.isDirectory(real)) {
+                throw new IOException("the project " + dir + " is not a directory");
+            }
+            if (real.getParent() == null) {
+                throw new IOException("the project directory cannot be /");
+            }
+            int uid = (Integer) Files.getAttribute(real, "unix:uid");
+            int gid = (Integer) Files.getAttribute(real, "unix:gid");
+            if (uid == 0) {
+                throw new IOException("the project directory " + real + " belongs to root, and no run ever runs as "
+                        + "root: chown it (-R) to the user whose project it is, whose uid the runs then have");
+            }
+            return new Project(real, uid, gid);
+        }
+    }
+
+    private volatile Tenancy tenancy;
+    private final Map<String, UidLeases.Lease> uidLeases = new ConcurrentHashMap<>();
+
+    /** From now on each new workspace has a tenant (see {@link Tenancy}); set once, before the first session. */
+    public void tenancy(Tenancy t) {
+        this.tenancy = t;
+    }
+
     /** The session's workspace, created on first use. */
     public Workspace forSession(String sessionId) throws IOException {
         Workspace ws = bySession.get(sessionId);
@@ -64,27 +113,7 @@ public final class Workspaces implements AutoCloseable {
             synchronized (this) {
                 ws = bySession.get(sessionId);
                 if (ws == null) {
-                    String name = HexFormat.of().formatHex(randomBytes());
-                    Path dir = root.resolve("s-" + name);
-                    Volumes volumes = this.volumes.join();
-                    if (volumes.problem() == null) {
-                        makeOnVolume(volumes, dir, root.resolve(".v-" + name));
-                    }
-                    else {
-                        try {
-                            WorkspaceDirs.create(dir, gid);
-                        }
-                        catch (java.nio.file.FileSystemException e) {
-                            // not root: the chgrp to the sandbox's group is what fails; say that, not EPERM
-                            String why = WorkspaceDirs.needsRoot();
-                            if (why == null) {
-                                throw e;
-                            }
-                            WorkspaceDirs.delete(dir);
-                            throw new Unavailable(why, e);
-                        }
-                    }
-                    ws = new Workspace(sessionId, dir.toRealPath());
+                    ws = make(sessionId);
                     bySession.put(sessionId, ws);
                     onCreate.accept(ws.root());
                 }
@@ -94,21 +123,157 @@ public final class Workspaces implements AutoCloseable {
         return ws;
     }
 
+    private Workspace make(String sessionId) throws IOException {
+        String name = HexFormat.of().formatHex(randomBytes());
+        Path dir = root.resolve("s-" + name);
+        Tenancy t = tenancy;
+        Project project = t == null ? null : t.project();
+        Volumes volumes = this.volumes.join();
+        boolean onVolume = volumes.problem() == null;
+        UidLeases.Lease lease = null;
+        try {
+            if (onVolume) {
+                makeOnVolume(volumes, dir, root.resolve(".v-" + name), project == null, t != null ? root.resolve("h-" + name) : null);
+            }
+            else {
+                try {
+                    WorkspaceDirs.create(dir, gid);
+                    if (t != null) {
+                        WorkspaceDirs.create(root.resolve("h-" + name), gid);
+                    }
+                }
+                catch (java.nio.file.FileSystemException e) {
+                    // not root: the chgrp to the sandbox's group is what fails; say that, not EPERM
+                    String why = WorkspaceDirs.needsRoot();
+                    if (why == null) {
+                        throw e;
+                    }
+                    WorkspaceDirs.delete(dir);
+                    throw new Unavailable(why, e);
+                }
+            }
+            if (t == null) {
+                return new Workspace(sessionId, dir.toRealPath());
+            }
+            int uid;
+            int group;
+            if (project != null) {
+                Volumes.bindAlways(project.dir(), dir);
+                uid = project.uid();
+                group = project.gid();
+            }
+            else {
+                lease = t.uids().acquire();
+                uid = lease.uid();
+                group = gid;
+                Files.setAttribute(dir, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
+            Path home = root.resolve("h-" + name);
+            Files.setAttribute(home, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(home, "unix:gid", group, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(home, "unix:mode", 0700, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Path etc = root.resolve("e-" + name);
+            writeAccounts(etc, uid, group);
+            Path real = dir.toRealPath();
+            Tenant tenant = new Tenant(uid, group, home.toRealPath(), etc);
+            t.tenants().register(real, tenant);
+            if (lease != null) {
+                uidLeases.put(sessionId, lease);
+            }
+            return new Workspace(sessionId, real, name, tenant, project != null);
+        }
+        catch (IOException | RuntimeException e) {
+            if (lease != null) {
+                lease.close();
+            }
+            removeDirs(name, project != null, onVolume);
+            throw e instanceof Unavailable u ? u
+                    : new Unavailable("no workspace could be made for this session: " + e.getMessage(), e);
+        }
+    }
+
+    /** The passwd and group that name the tenant's uid, in a directory only root may change. */
+    static void writeAccounts(Path etc, int uid, int gid) throws IOException {
+        Files.createDirectories(etc);
+        Files.setAttribute(etc, "unix:mode", 0755);
+        Files.writeString(etc.resolve("passwd"), Tenant.passwd(uid, gid));
+        Files.writeString(etc.resolve("group"), Tenant.group(gid));
+        Files.setAttribute(etc.resolve("passwd"), "unix:mode", 0644);
+        Files.setAttribute(etc.resolve("group"), "unix:mode", 0644);
+    }
+
+    /**
+     * Everything of a session workspace named {@code name}: its home and accounts, its volume, and
+     * the workspace itself, which in project mode is only unbound and then removed if empty: a
+     * project is never emptied, even if the unmount failed.
+     */
+    private void removeDirs(String name, boolean project, boolean onVolume) {
+        Path dir = root.resolve("s-" + name);
+        Path home = root.resolve("h-" + name);
+        Volumes volumes = this.volumes.join();
+        if (onVolume) {
+            volumes.unbind(home);
+        }
+        if (project) {
+            Volumes.unbindAlways(dir);
+            try {
+                Files.deleteIfExists(dir); // only ever an empty mount point
+            }
+            catch (IOException e) {
+                log.error("the project's mount point {} could not be removed ({}); left as it is", dir, e.getMessage());
+            }
+        }
+        else if (onVolume) {
+            volumes.unbind(dir);
+        }
+        Path vol = root.resolve(".v-" + name);
+        if (onVolume && volumes.isMounted(vol)) {
+            volumes.unmount(vol);
+            WorkspaceDirs.delete(vol);
+        }
+        if (!project) {
+            WorkspaceDirs.delete(dir);
+        }
+        WorkspaceDirs.delete(home);
+        WorkspaceDirs.delete(root.resolve("e-" + name));
+    }
+
     /**
      * With a quota: the session's volume is mounted on .v-NAME (0700, root only), the workspace is
      * its directory w, bind-mounted on s-NAME where everything finds it. A checkpoint and its
      * restore happen beside w inside the volume, so they are renames on one filesystem.
      */
     private void makeOnVolume(Volumes volumes, Path dir, Path vol) throws Unavailable {
+        makeOnVolume(volumes, dir, vol, true, null);
+    }
+
+    /**
+     * @param workspaceOnVolume whether the workspace is the volume's (not in project mode, where the volume
+     *     holds the home only)
+     * @param home where the volume's home directory h is shown as well (null: no home)
+     */
+    private void makeOnVolume(Volumes volumes, Path dir, Path vol, boolean workspaceOnVolume, Path home)
+            throws Unavailable {
         try {
             Files.createDirectory(vol);
             Files.setAttribute(vol, "unix:mode", 0700);
             volumes.mount(vol, dir.getFileName().toString());
-            WorkspaceDirs.create(vol.resolve("w"), gid);
             WorkspaceDirs.create(dir, gid);
-            volumes.bind(vol.resolve("w"), dir);
+            if (workspaceOnVolume) {
+                WorkspaceDirs.create(vol.resolve("w"), gid);
+                volumes.bind(vol.resolve("w"), dir);
+            }
+            if (home != null) { // the home counts against the quota too
+                WorkspaceDirs.create(vol.resolve("h"), gid);
+                WorkspaceDirs.create(home, gid);
+                volumes.bind(vol.resolve("h"), home);
+            }
         }
         catch (IOException e) {
+            if (home != null) {
+                volumes.unbind(home);
+                WorkspaceDirs.delete(home);
+            }
             volumes.unbind(dir);
             volumes.unmount(vol);
             WorkspaceDirs.delete(dir);
@@ -142,6 +307,9 @@ public final class Workspaces implements AutoCloseable {
      * @return the checkpoint, or empty if the workspace is larger than {@code maxBytes}
      */
     public Optional<Path> checkpoint(Workspace ws, String id, long maxBytes) throws IOException {
+        if (ws.project()) {
+            throw new IOException("a project directory is not copied aside (it is the operator's own tree)");
+        }
         Path target = volumeOf(ws).orElse(root).resolve(".ckpt-" + id);
         return WorkspaceDirs.copy(ws.root(), target, maxBytes) ? Optional.of(target) : Optional.empty();
     }
@@ -156,6 +324,12 @@ public final class Workspaces implements AutoCloseable {
         Path live = vol.map(v -> v.resolve("w")).orElse(ws.root());
         Path old = live.resolveSibling(".old-" + checkpoint.getFileName().toString().substring(".ckpt-".length()));
         onRemove.accept(ws.root());
+        if (ws.project()) {
+            throw new IOException("a project directory is never swapped for a copy");
+        }
+        if (ws.tenant() != null) {
+            Files.setAttribute(checkpoint, "unix:uid", ws.tenant().uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        }
         Files.setAttribute(checkpoint, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         Files.setAttribute(checkpoint, "unix:mode", 02770, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         Files.move(live, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -181,14 +355,25 @@ public final class Workspaces implements AutoCloseable {
         Workspace ws = bySession.remove(sessionId);
         if (ws != null) {
             onRemove.accept(ws.root());
-            Optional<Path> vol = volumeOf(ws);
-            if (vol.isPresent()) { // the image goes with the volume: nothing to delete file by file
-                Volumes volumes = this.volumes.join();
-                volumes.unbind(ws.root());
-                volumes.unmount(vol.get());
-                WorkspaceDirs.delete(vol.get());
+            Tenancy t = tenancy;
+            if (ws.tenant() != null && t != null) {
+                t.tenants().remove(ws.root());
+                removeDirs(ws.id(), ws.project(), volumes.join().problem() == null);
+                UidLeases.Lease lease = uidLeases.remove(sessionId);
+                if (lease != null) { // after every directory of the uid is gone
+                    lease.close();
+                }
             }
-            WorkspaceDirs.delete(ws.root());
+            else {
+                Optional<Path> vol = volumeOf(ws);
+                if (vol.isPresent()) { // the image goes with the volume: nothing to delete file by file
+                    Volumes volumes = this.volumes.join();
+                    volumes.unbind(ws.root());
+                    volumes.unmount(vol.get());
+                    WorkspaceDirs.delete(vol.get());
+                }
+                WorkspaceDirs.delete(ws.root());
+            }
             for (Consumer<Path> l : removedListeners) {
                 try {
                     l.accept(ws.root());

@@ -39,6 +39,7 @@ final class ContainerCommand {
     private final WardenConfig.ContainerLanguage lang;
     private final List<String> imageEnv;
     private final boolean egress;
+    private final String home;
     private final Map<String, String> vars;
     private final String source;
 
@@ -47,10 +48,17 @@ final class ContainerCommand {
      * @param egress whether the container has an egress port (the run then gets the proxy's variables)
      */
     ContainerCommand(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> imageEnv, boolean egress) {
+        this(request, lang, imageEnv, egress, null);
+    }
+
+    /** @param home the tenant's HOME, which wins over the image's (null: the image's, else /tmp) */
+    ContainerCommand(ExecRequest request, WardenConfig.ContainerLanguage lang, List<String> imageEnv, boolean egress,
+            String home) {
         this.request = request;
         this.lang = lang;
         this.imageEnv = imageEnv;
         this.egress = egress;
+        this.home = home;
         String code = code();
         String className = javaClass(code);
         this.source = lang.source() == null ? null : lang.source().replace("{class}", className);
@@ -123,6 +131,9 @@ final class ContainerCommand {
             }
         }
         env.putIfAbsent("PATH", "/usr/local/bin:/usr/bin:/bin");
+        if (home != null) {
+            env.put("HOME", home);
+        }
         env.putIfAbsent("HOME", "/tmp");
         env.putIfAbsent("LANG", "C.UTF-8");
         env.put("TMPDIR", "/tmp");

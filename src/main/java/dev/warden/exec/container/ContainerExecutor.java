@@ -16,6 +16,8 @@ import dev.warden.exec.ExitClassifier;
 import dev.warden.exec.Limits;
 import dev.warden.exec.Phase;
 import dev.warden.exec.ProcessRun;
+import dev.warden.call.Tenant;
+import dev.warden.call.Tenants;
 import dev.warden.exec.Usage;
 import dev.warden.exec.WarmPool;
 import java.nio.charset.StandardCharsets;
@@ -97,10 +99,13 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     /** Calls in containers at once (container.max_running): what L3 may take from the host is bounded. */
     private final Semaphore running;
 
+    private final Tenants tenants;
+
     ContainerExecutor(com.github.dockerjava.api.DockerClient docker, EngineSocket socket, CgroupFiles cgroups,
             WardenConfig.Container config, int gid, Path stub, Function<String, ContainerLimits> limitsOf,
             Function<String, List<String>> imageEnv, ScheduledExecutorService timer, ExecutorService io,
-            ExecutorService background, Supplier<String> runtime, EgressPorts egress) {
+            ExecutorService background, Supplier<String> runtime, EgressPorts egress, Tenants tenants) {
+        this.tenants = tenants;
         this.engine = new DockerEngine(docker);
         this.egress = egress;
         this.session = new ContainerSession(engine, socket, cgroups, timer, io);
@@ -178,7 +183,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
                 cgroups.reset(c.name());
             }
             ExecOutcome outcome = runIn(c, new ContainerCommand(request, lang, imageEnv.apply(language),
-                    c.port() != null), request, limits);
+                    c.port() != null, c.home()), request, limits);
             String stopped = request.cancel().reason();
             if (stopped != null && !(outcome instanceof ExecOutcome.Refused)) {
                 return stoppedBy(stopped, outcome);
@@ -199,7 +204,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         if (command.compiled()) {
             byte[] req = command.stubRequest(command.compileArgv(), true, limits).encode();
             long compileTimeout = cl.compileTimeoutMs();
-            ContainerSession.Step step = session.exec(c, user(), req, command.code().getBytes(StandardCharsets.UTF_8),
+            ContainerSession.Step step = session.exec(c, c.user(), req, command.code().getBytes(StandardCharsets.UTF_8),
                     compileTimeout, limits.outputBytes());
             if (step.refused != null) {
                 return step.refused;
@@ -286,10 +291,14 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         String oci = runtime.get();
         EgressPort port = openPort(name);
         String id;
+        // the workspace's tenant: the same uid, gid and home as its L1 and L2 runs
+        Tenant tenant = tenants.of(workspace);
+        String user = tenant == null ? user() : tenant.uid() + ":" + tenant.gid();
+        String home = tenant == null ? null : tenant.homeInSandbox(ContainerSpec.WORKSPACE);
         try {
-            ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user(),
+            ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user,
                     limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub,
-                    cgroups == null ? null : cgroups.parentOf(name), port == null ? null : port.dir());
+                    cgroups == null ? null : cgroups.parentOf(name), port == null ? null : port.dir(), tenant);
             id = engine.create(spec);
         }
         catch (RuntimeException e) {
@@ -306,10 +315,10 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             engine.start(id);
         }
         catch (RuntimeException e) {
-            destroy(new Container(id, name, workspace, language, false, oci, port), null);
+            destroy(new Container(id, name, workspace, language, false, oci, port, user, home), null);
             throw e;
         }
-        return new Container(id, name, workspace, language, forPool, oci, port);
+        return new Container(id, name, workspace, language, forPool, oci, port, user, home);
     }
 
     /** The container's own egress port ("l3-" and its name), or null without egress. */

@@ -11,6 +11,7 @@ import dev.warden.config.WardenConfig;
 import dev.warden.exec.ContainerStatus;
 import dev.warden.exec.DaemonThreads;
 import dev.warden.exec.EgressPorts;
+import dev.warden.call.Tenants;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -86,7 +87,8 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
 
     private ContainerRuntime(WardenConfig.Container config, int gid, Path stateDir,
             Function<String, ContainerLimits> limitsOf, String runtime, CompletionStage<?> setupAfter,
-            EgressPorts egress) {
+            EgressPorts egress, Tenants tenants) {
+        this.tenants = tenants;
         this.egress = egress;
         if (!List.of(RUNC, ContainerExecutor.RUNSC, AUTO).contains(runtime)) {
             throw new IllegalArgumentException("container runtime must be runc, runsc or auto (was " + runtime + ")");
@@ -118,9 +120,17 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
      */
     public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
             String runtime, CompletionStage<?> setupAfter, EgressPorts egress) {
-        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, runtime, setupAfter,
-                egress);
+        return start(config, stateDir, limitsOf, runtime, setupAfter, egress, new Tenants());
     }
+
+    /** @param tenants who each workspace's runs are: its containers run as its uid, with its home */
+    public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
+            String runtime, CompletionStage<?> setupAfter, EgressPorts egress, Tenants tenants) {
+        return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, runtime,
+                setupAfter, egress, tenants);
+    }
+
+    private final Tenants tenants;
 
     static final String RUNC = "runc";
     static final String AUTO = "auto";
@@ -287,7 +297,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 cgroups.sweep();
             }
             client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, this::envOf,
-                    timer, io, background, this::runtime, egress));
+                    timer, io, background, this::runtime, egress, tenants));
             log.info("container engine: Docker {} (API {}), usage from cgroups: {}", version.getVersion(),
                     version.getApiVersion(), cgroupV1 ? "v1" : "no");
         }

@@ -2,6 +2,7 @@ package dev.warden.exec.container;
 
 import dev.warden.config.ContainerLimits;
 import dev.warden.exec.EgressPort;
+import dev.warden.call.Tenant;
 import java.util.ArrayList;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -56,12 +57,13 @@ record ContainerSpec(String image, String name, Map<String, String> labels, Stri
      * @param runtime the OCI runtime: runc or runsc
      * @param seccomp the seccomp profile (JSON) for that runtime
      * @param stub the launcher stub on the host, bound read-only
+     * @param tenant who the workspace's runs are: its home and its passwd and group are bound (null: none)
      * @param egress the container's egress port directory, bound read-only at {@link EgressPort#MOUNT},
      *     with the stub's relay listening on the container's loopback; null: no network at all
      */
     static ContainerSpec of(String image, String name, String label, String ownerPid, String language, String user,
             ContainerLimits limits, int tmpMb, String runtime, String seccomp, Path workspace, Path stub,
-            String cgroupParent, Path egress) {
+            String cgroupParent, Path egress, Tenant tenant) {
         long memory = (long) limits.memoryMb() * 1024 * 1024;
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(label, "1");
@@ -70,6 +72,13 @@ record ContainerSpec(String image, String name, Map<String, String> labels, Stri
         List<String> cmd = new ArrayList<>(List.of("--request", "--mark-exec"));
         List<Mount> binds = new ArrayList<>(List.of(new Mount(workspace.toString(), WORKSPACE, false),
                 new Mount(stub.toString(), STUB, true)));
+        if (tenant != null && tenant.home() != null) {
+            binds.add(new Mount(tenant.home().toString(), Tenant.HOME, false));
+        }
+        if (tenant != null && tenant.etc() != null) { // the tenant's uid named, as in its L2 sandboxes
+            binds.add(new Mount(tenant.etc().resolve("passwd").toString(), "/etc/passwd", true));
+            binds.add(new Mount(tenant.etc().resolve("group").toString(), "/etc/group", true));
+        }
         if (egress != null) {
             // the relay listens on the container's loopback before the stub waits for its request
             cmd.addAll(List.of("--relay", EgressPort.RELAY));

@@ -4,6 +4,7 @@ import dev.warden.exec.EgressPort;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
 import dev.warden.exec.StubRequest;
+import dev.warden.call.Tenant;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,9 +33,22 @@ import java.util.Map;
  *     session's other runs); null: a namespace of its own
  * @param relayPort where the relay listens ({@link EgressPort#RELAY_PORT} in a namespace of its own, the
  *     slot's port in a session's)
+ * @param group the slot's own supplementary group (-1: none): the runs of a session share its uid, and
+ *     this is what tells one of its sandboxes from another at the packet filter of the relay ports
+ * @param nproc RLIMIT_NPROC of the uid, which every sandbox of the session counts against
+ * @param accounts the directory of the passwd and group files bound at /etc (the tenant's)
+ * @param home the tenant's home, bound at {@link dev.warden.call.Tenant#HOME} (null: HOME is the workspace)
  */
 record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
-        Path etcDir, Path workspace, Path egress, Path netns, int relayPort) {
+        Path etcDir, Path workspace, Path egress, Path netns, int relayPort, int group, int nproc, Path accounts,
+        Path home) {
+
+    /** The slot's own plan, as before sessions had a tenant: the slot's uid, the server's accounts. */
+    BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
+            Path etcDir, Path workspace, Path egress, Path netns, int relayPort) {
+        this(launcher, cgroups, uid, gid, pids, tmpBytes, bwrap, etcDir, workspace, egress, netns, relayPort, -1,
+                egress == null ? pids : pids + 1, etcDir, null);
+    }
 
     /** nsenter (util-linux): the launcher joins the session's network namespace before anything else. */
     static final String NSENTER = "/usr/bin/nsenter";
@@ -54,12 +68,26 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
         cgroups = List.copyOf(cgroups);
     }
 
-    /** The plan of a slot's sandbox for a workspace, under the server's base limits; {@code netns} as above. */
-    static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace, Path netns) {
-        return new BwrapPlan(launcher, slot.cgroups() == null ? List.of() : slot.cgroups().joinPaths(), slot.uid(),
-                slot.gid(), base.pids(), (long) base.tmpMb() * 1024 * 1024, bwrap, etcDir, workspace,
-                slot.port() == null ? null : slot.port().dir(), netns,
-                netns == null ? EgressPort.RELAY_PORT : SessionNetworks.relayPort(slot));
+    /**
+     * The plan of a slot's sandbox for a workspace, under the server's base limits; {@code netns} as above.
+     * With a tenant the sandbox runs as the workspace's uid, which every sandbox of the session shares, so
+     * RLIMIT_NPROC allows every slot's worth (each slot's own pids cgroup is what holds one run to its
+     * limit); without one (the self-test) as the slot's own uid.
+     */
+    static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace, Path netns,
+            Tenant tenant, int slots) {
+        List<Path> cgroups = slot.cgroups() == null ? List.of() : slot.cgroups().joinPaths();
+        Path egress = slot.port() == null ? null : slot.port().dir();
+        int relayPort = netns == null ? EgressPort.RELAY_PORT : SessionNetworks.relayPort(slot);
+        long tmpBytes = (long) base.tmpMb() * 1024 * 1024;
+        if (tenant == null) {
+            return new BwrapPlan(launcher, cgroups, slot.uid(), slot.gid(), base.pids(), tmpBytes, bwrap, etcDir,
+                    workspace, egress, netns, relayPort, slot.group(), egress == null ? base.pids() : base.pids() + 1,
+                    etcDir, null);
+        }
+        return new BwrapPlan(launcher, cgroups, tenant.uid(), tenant.gid(), base.pids(), tmpBytes, bwrap, etcDir,
+                workspace, egress, netns, relayPort, slot.group(), (base.pids() + 1) * slots,
+                tenant.etc() == null ? etcDir : tenant.etc(), tenant.home());
     }
 
     /** The launcher's command line: it runs bwrap, which runs the stub that waits for its request. */
@@ -74,10 +102,11 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
             cmd.add(p.toString());
         }
         // a fresh session keyring, joined as root before the uid drop: the server's own stays out of reach
-        // the relay is one more process of the slot's uid
-        int nproc = egress == null ? pids : pids + 1;
-        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + nproc, "--rlimit", "core=0",
-                "--uid", Integer.toString(uid), "--gid", Integer.toString(gid), "--",
+        cmd.addAll(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + nproc, "--rlimit", "core=0"));
+        if (group >= 0) {
+            cmd.addAll(List.of("--group", Integer.toString(group)));
+        }
+        cmd.addAll(List.of("--uid", Integer.toString(uid), "--gid", Integer.toString(gid), "--",
                 bwrap.toString(),
                 // every namespace; no nested user namespaces; gone with its parent; no tty to hijack.
                 // --as-pid-1: the program is the namespace's init, so when it exits the kernel kills
@@ -96,8 +125,8 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
                 "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
                 "--ro-bind-try", "/etc/localtime", "/etc/localtime",
                 "--ro-bind-try", "/etc/ssl", "/etc/ssl",
-                "--ro-bind", etcDir.resolve("passwd").toString(), "/etc/passwd",
-                "--ro-bind", etcDir.resolve("group").toString(), "/etc/group",
+                "--ro-bind", accounts.resolve("passwd").toString(), "/etc/passwd",
+                "--ro-bind", accounts.resolve("group").toString(), "/etc/group",
                 "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",
                 "--ro-bind", etcDir.resolve("nsswitch.conf").toString(), "/etc/nsswitch.conf",
                 "--ro-bind", launcher.toString(), STUB));
@@ -108,7 +137,11 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
         cmd.addAll(List.of(
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", Long.toString(tmpBytes), "--tmpfs", "/tmp",
-                "--bind", workspace.toString(), WORKSPACE,
+                "--bind", workspace.toString(), WORKSPACE));
+        if (home != null) {
+            cmd.addAll(List.of("--bind", home.toString(), Tenant.HOME));
+        }
+        cmd.addAll(List.of(
                 // last: the root tmpfs (/, /etc as a directory, mount points) read-only too; only
                 // /tmp and /workspace, mounts of their own, stay writable
                 "--remount-ro", "/",
@@ -129,18 +162,23 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
      * @param egress whether the sandbox has an egress port (the run then gets the proxy's variables)
      */
     static StubRequest request(ExecRequest request, Limits limits, boolean egress) {
-        return request(request, limits, egress, EgressPort.RELAY_PORT);
+        return request(request, limits, egress, EgressPort.RELAY_PORT, WORKSPACE);
     }
 
     /** As above, the relay at {@code relayPort} of the sandbox's loopback. */
     static StubRequest request(ExecRequest request, Limits limits, boolean egress, int relayPort) {
+        return request(request, limits, egress, relayPort, WORKSPACE);
+    }
+
+    /** As above, with {@code home} as HOME. */
+    static StubRequest request(ExecRequest request, Limits limits, boolean egress, int relayPort, String home) {
         StubRequest stub = new StubRequest()
             .option("--rlimit", "cpu=" + limits.cpuSeconds())
             .option("--rlimit", "fsize=" + (long) limits.fileSizeMb() * 1024 * 1024)
             .option("--rlimit", "nofile=" + limits.openFiles())
             .option("--umask", "0002")
             .option("--chdir", request.cwd().isEmpty() ? WORKSPACE : WORKSPACE + "/" + request.cwd());
-        for (Map.Entry<String, String> e : env(request.env(), egress, relayPort).entrySet()) {
+        for (Map.Entry<String, String> e : env(request.env(), egress, relayPort, home).entrySet()) {
             stub.option("--env", e.getKey() + "=" + e.getValue());
         }
         for (Map.Entry<String, String> f : request.files().entrySet()) {
@@ -154,12 +192,16 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
      * variables, then a fixed minimal set.
      */
     static Map<String, String> env(Map<String, String> extra, boolean egress, int relayPort) {
+        return env(extra, egress, relayPort, WORKSPACE);
+    }
+
+    static Map<String, String> env(Map<String, String> extra, boolean egress, int relayPort, String home) {
         Map<String, String> env = new LinkedHashMap<>(extra);
         if (egress) {
             EgressPort.addEnv(env, relayPort);
         }
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", WORKSPACE);
+        env.put("HOME", home);
         env.put("TMPDIR", "/tmp");
         env.put("LANG", "C.UTF-8");
         env.put("USER", "sandbox");

@@ -8,6 +8,8 @@ import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
 import dev.warden.exec.StubRequest;
+import dev.warden.call.Tenant;
+import dev.warden.call.Tenants;
 import dev.warden.exec.Usage;
 import dev.warden.exec.WarmPool;
 import java.io.IOException;
@@ -31,15 +33,24 @@ public final class InlineExecutor implements Executor {
     private final SlotPool slots;
     private final ProcessRun processes;
     private final ExecutorService background;
-    /** One launcher started ahead, waiting for its request as a slot's inline uid. */
-    private final WarmPool<String, Stub> warm = new WarmPool<>(1);
-    private static final String ANY = "inline";
+    /**
+     * One launcher started ahead, waiting for its request as the uid of the workspace that ran last
+     * (a session's next call is most often its own).
+     */
+    private final WarmPool<Who, Stub> warm = new WarmPool<>(1);
+    private final Tenants tenants;
 
-    /** A launcher ({@code warden-spawn --request}) that will serve exactly one run as its slot's inline uid. */
-    private record Stub(Process process, Slot slot) {
+    /** The uid and gid a launcher drops to when it starts: fixed then, never named by a request. */
+    private record Who(int uid, int gid) {
     }
 
-    InlineExecutor(Launcher launcher, SlotPool slots, ProcessRun processes, ExecutorService background) {
+    /** A launcher ({@code warden-spawn --request}) that will serve exactly one run as {@code who}. */
+    private record Stub(Process process, Slot slot, Who who) {
+    }
+
+    InlineExecutor(Launcher launcher, SlotPool slots, ProcessRun processes, ExecutorService background,
+            Tenants tenants) {
+        this.tenants = tenants;
         this.launcher = launcher;
         this.slots = slots;
         this.processes = processes;
@@ -56,7 +67,9 @@ public final class InlineExecutor implements Executor {
         if (!request.files().isEmpty()) {
             return new ExecOutcome.Refused("inline runs are read-only and take no files", false);
         }
-        Stub stub = takeWarm();
+        Tenant tenant = tenants.of(request.workspace());
+        Who who = tenant == null ? null : new Who(tenant.uid(), tenant.gid());
+        Stub stub = who == null ? null : takeWarm(who);
         if (stub == null) {
             Slot slot;
             try {
@@ -70,7 +83,7 @@ public final class InlineExecutor implements Executor {
                 return new ExecOutcome.Refused("all " + slots.size() + " execution slots are busy", true);
             }
             try {
-                stub = start(slot);
+                stub = start(slot, who == null ? new Who(slot.group(), slot.gid()) : who);
             }
             catch (IOException e) {
                 slots.release(slot);
@@ -86,13 +99,15 @@ public final class InlineExecutor implements Executor {
             Stub done = stub;
             AfterAnswer.run(background, () -> {
                 end(done);
-                refill();
+                if (who != null) {
+                    refill(who);
+                }
             });
         }
     }
 
     private ExecOutcome runIn(Stub stub, ExecRequest request, Limits limits) {
-        StubRequest req = InlinePlan.request(request, limits);
+        StubRequest req = InlinePlan.request(request, limits, tenants.of(request.workspace()));
         Process p = stub.process();
         try {
             ProcessRun.Raw raw = processes.run(p, req.encode(), request.stdin(),
@@ -117,20 +132,25 @@ public final class InlineExecutor implements Executor {
         }
     }
 
-    /** The launcher of a slot's inline uid, waiting for its request (see {@link InlinePlan}). */
-    private Stub start(Slot slot) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(new InlinePlan(launcher.path(), slot.inlineUid(), slot.gid()).argv());
+    /**
+     * A launcher waiting for its request as {@code who} (see {@link InlinePlan}): the workspace's
+     * tenant, or without one (the self-test) the slot's own group id as a uid no sandbox runs as.
+     */
+    private Stub start(Slot slot, Who who) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(new InlinePlan(launcher.path(), who.uid(), who.gid()).argv());
         pb.environment().clear();
-        return new Stub(pb.start(), slot);
+        return new Stub(pb.start(), slot, who);
     }
 
-    private Stub takeWarm() {
-        return warm.take(ANY, s -> s.process().isAlive(), s -> background.execute(() -> end(s)));
+    private Stub takeWarm(Who who) {
+        return warm.take(who, s -> s.process().isAlive(), s -> background.execute(() -> end(s)));
     }
 
-    /** Starts the next launcher (on a background thread), if a slot is spare: a call never waits for one. */
-    private void refill() {
-        if (!warm.reserve(ANY, 1, () -> true)) {
+    /** Starts the next launcher for {@code who}, if a slot is spare: a call never waits for one. */
+    private void refill(Who who) {
+        // the one launcher kept ahead is the latest workspace's: another's gives way
+        warm.removeAll(w -> !w.equals(who)).forEach(this::end);
+        if (!warm.reserve(who, 1, () -> true)) {
             return;
         }
         Slot slot = null;
@@ -140,8 +160,8 @@ public final class InlineExecutor implements Executor {
                 warm.cancelReservation();
                 return;
             }
-            Stub s = start(slot);
-            if (!warm.offer(ANY, s, () -> true)) {
+            Stub s = start(slot, who);
+            if (!warm.offer(who, s, () -> true)) {
                 end(s);
             }
         }

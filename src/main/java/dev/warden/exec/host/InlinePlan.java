@@ -3,6 +3,7 @@ package dev.warden.exec.host;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Limits;
 import dev.warden.exec.StubRequest;
+import dev.warden.call.Tenant;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +15,7 @@ import java.util.Map;
  * the request it then reads (rlimits, Landlock rules, directory, environment, argv).
  *
  * @param launcher warden-spawn on the host
- * @param uid the slot's inline uid
+ * @param uid the workspace tenant's uid (or, without one, the slot's group id as a uid of its own)
  * @param gid the workspace group
  */
 record InlinePlan(Path launcher, int uid, int gid) {
@@ -39,6 +40,12 @@ record InlinePlan(Path launcher, int uid, int gid) {
      * started; a request cannot name them.
      */
     static StubRequest request(ExecRequest request, Limits limits) {
+        return request(request, limits, null);
+    }
+
+    /** As above; with a tenant, its home is readable too and is HOME (git reads its ~/.gitconfig there). */
+    static StubRequest request(ExecRequest request, Limits limits, Tenant tenant) {
+        Path home = tenant == null ? null : tenant.home();
         Path cwd = request.workspace().resolve(request.cwd());
         StubRequest req = new StubRequest()
             .option("--rlimit", "nproc=1").option("--rlimit", "core=0").option("--rlimit", "fsize=0")
@@ -48,19 +55,22 @@ record InlinePlan(Path launcher, int uid, int gid) {
         for (String p : SYSTEM_READ) {
             req.option("--landlock-ro", p);
         }
-        req.option("--landlock-ro", request.workspace().toString()).option("--landlock-rw", "/dev/null")
-            .option("--chdir", cwd.toString());
-        for (Map.Entry<String, String> e : env(request.workspace(), request.env()).entrySet()) {
+        req.option("--landlock-ro", request.workspace().toString());
+        if (home != null) {
+            req.option("--landlock-ro", home.toString());
+        }
+        req.option("--landlock-rw", "/dev/null").option("--chdir", cwd.toString());
+        for (Map.Entry<String, String> e : env(home == null ? request.workspace() : home, request.env()).entrySet()) {
             req.option("--env", e.getKey() + "=" + e.getValue());
         }
         return req.argv(request.argv());
     }
 
     /** The environment of an inline run: the call's own (already filtered), then fixed keys that win. */
-    static Map<String, String> env(Path workspace, Map<String, String> extra) {
+    static Map<String, String> env(Path home, Map<String, String> extra) {
         Map<String, String> env = new LinkedHashMap<>(extra);
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", workspace.toString());
+        env.put("HOME", home.toString());
         env.put("LANG", "C.UTF-8");
         return env;
     }

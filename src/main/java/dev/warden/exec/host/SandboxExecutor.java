@@ -9,6 +9,8 @@ import dev.warden.exec.Executor;
 import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
+import dev.warden.call.Tenant;
+import dev.warden.call.Tenants;
 import dev.warden.exec.Usage;
 import dev.warden.exec.WarmPool;
 import java.io.IOException;
@@ -52,14 +54,17 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     private final Map<Path, Integer> generations = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its loopback. */
-    private record Sandbox(Process process, Slot slot, Path workspace, int relayPort) {
+    private record Sandbox(Process process, Slot slot, Path workspace, int relayPort, String home) {
     }
 
     /** The sessions' network namespaces, or null: each sandbox makes its own. */
     private volatile SessionNetworks nets;
 
+    private final Tenants tenants;
+
     SandboxExecutor(Launcher launcher, SlotPool slots, Path bwrap, Path etcDir, Limits baseLimits,
-            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax) {
+            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax, Tenants tenants) {
+        this.tenants = tenants;
         this.launcher = launcher;
         this.slots = slots;
         this.bwrap = bwrap;
@@ -131,7 +136,8 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             pidHitsBefore = cg.pidsLimitHits();
             oomBefore = cg.oomKills();
         }
-        byte[] preamble = BwrapPlan.request(request, limits, sb.slot().port() != null, sb.relayPort()).encode();
+        byte[] preamble = BwrapPlan.request(request, limits, sb.slot().port() != null, sb.relayPort(), sb.home())
+            .encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
         // the slot's port is the call's from before the request until every process of the run is gone:
@@ -167,11 +173,13 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     Sandbox start(Slot slot, Path workspace) throws IOException {
         SessionNetworks n = nets;
+        Tenant tenant = tenants.of(workspace);
         BwrapPlan plan = BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace,
-                n == null ? null : n.of(workspace));
+                n == null ? null : n.of(workspace), tenant, slots.size());
         ProcessBuilder pb = new ProcessBuilder(plan.argv());
         pb.environment().clear();
-        return new Sandbox(pb.start(), slot, workspace, plan.relayPort());
+        return new Sandbox(pb.start(), slot, workspace, plan.relayPort(),
+                tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE));
     }
 
     /** From now on the sandboxes of a session share its network namespace (made by {@code n}). */

@@ -6,6 +6,8 @@ import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Launcher;
+import dev.warden.call.Tenant;
+import dev.warden.call.Tenants;
 import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
 import dev.warden.exec.RefusingExecutor;
@@ -88,6 +90,11 @@ public final class SandboxRuntime implements AutoCloseable {
 
     /** @param egress the sandboxes' way out (each slot opens its port once): EgressPorts.NONE for none */
     public static SandboxRuntime create(WardenConfig config, Path stateDir, EgressPorts egress) {
+        return create(config, stateDir, egress, new Tenants());
+    }
+
+    /** @param tenants who each workspace's runs are (see {@link Tenant}) */
+    public static SandboxRuntime create(WardenConfig config, Path stateDir, EgressPorts egress, Tenants tenants) {
         ExecutorService io = Executors.newCachedThreadPool(DaemonThreads.named("warden-io"));
         ExecutorService background = Executors.newFixedThreadPool(2, DaemonThreads.named("warden-prewarm"));
         ScheduledExecutorService timer =
@@ -112,9 +119,9 @@ public final class SandboxRuntime implements AutoCloseable {
             Path etc = stateDir.resolve("etc");
             SandboxExecutor.writeEtc(etc, uidBase, 2 * sc.slots(), sc.gid());
             ProcessRun processes = new ProcessRun(io, timer);
-            InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background);
+            InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background, tenants);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
-                    background, sc.warmPerSession(), sc.warmMax());
+                    background, sc.warmPerSession(), sc.warmMax(), tenants);
             SessionNetworks nets = new SessionNetworks("warden-i" + lease.index() + "-", sc.slots(), uidBase);
             nets.sweep(); // a killed server's, with this lease
             SessionNetworks.sweepDead(lease.index()); // and those of killed servers with other leases

@@ -89,8 +89,9 @@ final class SessionNetworks {
             run(null, "ip", "-n", name, "link", "set", "lo", "up");
             StringBuilder rules = new StringBuilder("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
             for (int i = 0; i < slots; i++) {
-                rules.append("-A OUTPUT -o lo -p tcp --dport ").append(RELAY_BASE + i).append(" -m owner ! --uid-owner ")
-                    .append(uidBase + i).append(" -j REJECT --reject-with tcp-reset\n");
+                // the runs of a session share its uid: the slot's own supplementary group tells them apart
+                rules.append("-A OUTPUT -o lo -p tcp --dport ").append(RELAY_BASE + i).append(" -m owner ! --gid-owner ")
+                    .append(uidBase + slots + i).append(" --suppl-groups -j REJECT --reject-with tcp-reset\n");
             }
             rules.append("COMMIT\n");
             run(rules.toString(), "nsenter", "--net=" + ns, "iptables-restore");

@@ -28,7 +28,7 @@ class ContainerSpecTest {
     private static ContainerSpec spec(String runtime, String cgroupParent, Path egress) {
         return ContainerSpec.of("warden/python", "warden-4242-7", "dev.warden", "4242", "python", "61100:61000", PYTHON,
                 64, runtime, "{\"defaultAction\":\"SCMP_ACT_ERRNO\"}", Path.of("/var/lib/warden/sessions/abc"),
-                Path.of("/var/lib/warden/container/bin/warden-spawn"), cgroupParent, egress);
+                Path.of("/var/lib/warden/container/bin/warden-spawn"), cgroupParent, egress, null);
     }
 
     @Test
