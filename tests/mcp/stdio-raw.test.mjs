@@ -115,8 +115,9 @@ describe('stdio framing (raw JSON-RPC lines)', () => {
     srv.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     srv.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const list = await srv.byId(2);
-    assert.deepEqual(list.result.tools.map((t) => t.name).sort(), ['execute_code', 'get_execution', 'list_executions',
-      'list_files', 'read_file', 'request_approval', 'run_command', 'send_input', 'stop_execution', 'write_file']);
+    assert.deepEqual(list.result.tools.map((t) => t.name).sort(), ['create_workspace', 'delete_workspace', 'execute_code',
+      'get_execution', 'list_executions', 'list_files', 'read_file', 'request_approval', 'run_command', 'send_input',
+      'stop_execution', 'write_file']);
   });
 
   it('a malformed line in the middle of a session is answered and the session goes on', async () => {

@@ -25,8 +25,8 @@ export function defineHandshakeTests(get) {
   it('tools/list: run_command and execute_code with schemas, annotations, descriptions', async () => {
     const { tools } = await get().listTools();
     const names = tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ['execute_code', 'get_execution', 'list_executions', 'list_files', 'read_file',
-      'request_approval', 'run_command', 'send_input', 'stop_execution', 'write_file']);
+    assert.deepEqual(names, ['create_workspace', 'delete_workspace', 'execute_code', 'get_execution', 'list_executions',
+      'list_files', 'read_file', 'request_approval', 'run_command', 'send_input', 'stop_execution', 'write_file']);
     for (const name of ['get_execution', 'send_input', 'stop_execution', 'list_executions']) {
       const t = tools.find((x) => x.name === name);
       assert.ok(t.description && t.description.length > 40, `${name} description`);

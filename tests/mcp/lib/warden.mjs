@@ -161,12 +161,12 @@ export async function connectAll(promises) {
  * Starts `java -jar warden.jar --http 127.0.0.1:PORT` on a free port and waits until it answers
  * (startMs each try). Returns { port, url (…/mcp), base, audit, workspace, stop(), log() }.
  */
-export async function startHttpServer({ env = {}, audit, workspace, config, startMs = 30_000, jvm = [] } = {}) {
+export async function startHttpServer({ env = {}, audit, workspace, config, startMs = 30_000, jvm = [], args: more = [] } = {}) {
   const jar = await jarPath();
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const args = [...jvm, '-jar', jar, '--http', `127.0.0.1:${port}`];
+    const args = [...jvm, '-jar', jar, '--http', `127.0.0.1:${port}`, ...more];
     if (audit) args.push('--audit', audit);
     if (workspace) args.push('--workspace', workspace);
     if (config) args.push('--config', config);

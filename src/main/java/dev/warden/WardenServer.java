@@ -35,6 +35,7 @@ import dev.warden.session.Volumes;
 import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Workspaces;
 import dev.warden.session.UidLeases;
+import dev.warden.session.DurableStore;
 import dev.warden.call.Tenants;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -273,6 +274,7 @@ final class WardenServer implements AutoCloseable {
      */
     private Serving start(Warden.Args args) throws Exception {
         WardenConfig config = new ConfigLoader().load(args.config());
+        Workspaces.Project project = project(args, config); // refused now, before anything is set up
         List<String> tokens = new ArrayList<>(config.http().tokens());
         String envToken = System.getenv("WARDEN_TOKEN");
         if (envToken != null && !envToken.isBlank()) {
@@ -353,7 +355,6 @@ final class WardenServer implements AutoCloseable {
                 });
         // who each workspace's runs are (one uid per session, or the project's owner), for every tier
         Tenants tenants = new Tenants();
-        Workspaces.Project project = project(args, config);
         CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
                 answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir, egress.join(), tenants),
                         startup),
@@ -385,6 +386,11 @@ final class WardenServer implements AutoCloseable {
             var sc = config.sandbox();
             workspaces.tenancy(new Workspaces.Tenancy(tenants,
                     new UidLeases(UidLeases.defaultDir(), sc.sessionUidBase(), sc.sessionUids()), project));
+            // durable workspaces: under STATE/workspaces, their uids just above the session uids
+            workspaces.durable(new DurableStore(stateRoot.resolve("workspaces"), sc.sessionUidBase() + sc.sessionUids(),
+                    sc.sessionUids()), config.server().maxWorkspacesPerClient(), config.server().maxWorkspaceTtlS() * 1000);
+            scheduler("warden-workspace-expiry").scheduleWithFixedDelay(workspaces::expireDurable, 5, 60,
+                    TimeUnit.SECONDS);
             if (project != null) {
                 log().info("project mode: every session works in {} as uid {} gid {}", project.dir(), project.uid(),
                         project.gid());

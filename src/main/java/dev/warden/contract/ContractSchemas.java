@@ -37,11 +37,14 @@ public final class ContractSchemas {
     public static final String WRITE_FILE_INPUT = "write_file.input.json";
     public static final String LIST_FILES_INPUT = "list_files.input.json";
     public static final String FILE_RESULT = "file-result.json";
+    public static final String CREATE_WORKSPACE_INPUT = "create_workspace.input.json";
+    public static final String DELETE_WORKSPACE_INPUT = "delete_workspace.input.json";
+    public static final String WORKSPACE_RESULT = "workspace-result.json";
     /** Every file, in the order above. */
     public static final List<String> FILES = List.of(RUN_COMMAND_INPUT, EXECUTE_CODE_INPUT, REQUEST_APPROVAL_INPUT,
             CALL_RESULT, APPROVAL_RESULT, GET_EXECUTION_INPUT, SEND_INPUT_INPUT, STOP_EXECUTION_INPUT,
             LIST_EXECUTIONS_INPUT, INPUT_RESULT, EXECUTION_LIST, READ_FILE_INPUT, WRITE_FILE_INPUT, LIST_FILES_INPUT,
-            FILE_RESULT);
+            FILE_RESULT, CREATE_WORKSPACE_INPUT, DELETE_WORKSPACE_INPUT, WORKSPACE_RESULT);
 
     /** The placeholder in the {@code timeout_ms} descriptions, replaced by the configured maximum. */
     static final String MAX_TIMEOUT_PLACEHOLDER = "{max_timeout_ms}";

@@ -82,6 +82,31 @@ public final class ToolArguments {
         known(args, Set.of(), "list_executions");
     }
 
+    public WorkspaceCall createWorkspace(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, Set.of("name", "ttl_s"), "create_workspace");
+        Long ttl = optionalLong(a, "ttl_s");
+        if (ttl != null && ttl < 1) {
+            throw new InvalidArguments("ttl_s must be at least 1 (whole seconds).");
+        }
+        return new WorkspaceCall(optionalString(a, "name", 100), ttl, null);
+    }
+
+    public WorkspaceCall deleteWorkspace(Map<String, Object> args) throws InvalidArguments {
+        Map<String, Object> a = known(args, Set.of("workspace_id"), "delete_workspace");
+        return new WorkspaceCall(null, null, requiredString(a, "workspace_id", 100));
+    }
+
+    /**
+     * The {@code workspace} every tool takes (a durable workspace's id): null if absent; anything but a
+     * string is invalid. Whether the id exists, and is the caller's, is for the workspaces to say.
+     */
+    public static String workspace(Map<String, Object> args) throws InvalidArguments {
+        return args == null ? null : optionalString(args, WORKSPACE, 100);
+    }
+
+    /** The argument every tool takes besides its own. */
+    public static final String WORKSPACE = "workspace";
+
     public FileCall readFile(Map<String, Object> args) throws InvalidArguments {
         Map<String, Object> a = known(args, READ_FILE_KEYS, "read_file");
         String path = requiredString(a, "path", PATH_MAX);
@@ -213,7 +238,7 @@ public final class ToolArguments {
             throws InvalidArguments {
         Map<String, Object> a = args == null ? Map.of() : args;
         for (String k : a.keySet()) {
-            if (!keys.contains(k)) {
+            if (!keys.contains(k) && !k.equals(WORKSPACE)) {
                 throw new InvalidArguments("unknown argument \"" + printable(k) + "\"; " + tool + (keys.isEmpty()
                         ? " takes no arguments." : " takes " + String.join(", ", keys.stream().sorted().toList()) + "."));
             }

@@ -97,6 +97,20 @@ final class ToolCatalog {
                         + "tree: path, type (file, dir, symlink), size and modified time of each entry.", true);
     }
 
+    McpSchema.Tool createWorkspace() {
+        return tool("create_workspace", ContractSchemas.CREATE_WORKSPACE_INPUT, ContractSchemas.WORKSPACE_RESULT,
+                "Create a durable workspace",
+                "Create a workspace that outlives this session (reconnects, server restarts) until delete_workspace "
+                        + "or its ttl_s. Pass its workspace_id as `workspace` to any tool to work in it; only this "
+                        + "client can.", false);
+    }
+
+    McpSchema.Tool deleteWorkspace() {
+        return tool("delete_workspace", ContractSchemas.DELETE_WORKSPACE_INPUT, ContractSchemas.WORKSPACE_RESULT,
+                "Delete a durable workspace",
+                "Delete a durable workspace of this client: its runs are stopped and its files removed.", false);
+    }
+
     private static McpSchema.Tool tool(String name, String input, String output, String title, String description,
             boolean readOnly) {
         return McpSchema.Tool.builder(name, ContractSchemas.served(input))

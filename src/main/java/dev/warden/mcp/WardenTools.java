@@ -10,6 +10,7 @@ import dev.warden.pipeline.CallPipeline;
 import dev.warden.contract.CallResult;
 import dev.warden.contract.ExecutionList;
 import dev.warden.contract.FileResult;
+import dev.warden.contract.WorkspaceResult;
 import dev.warden.contract.InputResult;
 import dev.warden.pipeline.Caller;
 import dev.warden.exec.Cancel;
@@ -132,7 +133,29 @@ public final class WardenTools {
                     .build(),
                 AsyncToolSpecification.builder().tool(catalog.listFiles())
                     .callHandler((ex, req) -> admitted(ex, transport, "list_files", req, caller -> file(caller, "list_files", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.createWorkspace())
+                    .callHandler((ex, req) -> admitted(ex, transport, "create_workspace", req,
+                            caller -> workspace(caller, "create_workspace", req)))
+                    .build(),
+                AsyncToolSpecification.builder().tool(catalog.deleteWorkspace())
+                    .callHandler((ex, req) -> admitted(ex, transport, "delete_workspace", req,
+                            caller -> workspace(caller, "delete_workspace", req)))
                     .build());
+    }
+
+    /** create_workspace, delete_workspace. */
+    private McpSchema.CallToolResult workspace(Caller caller, String tool, McpSchema.CallToolRequest req) {
+        Map<String, Object> args = req.arguments();
+        WorkspaceResult r;
+        try {
+            r = tool.equals("create_workspace") ? pipeline.createWorkspace(caller, arguments.createWorkspace(args))
+                    : pipeline.deleteWorkspace(caller, arguments.deleteWorkspace(args));
+        }
+        catch (InvalidArguments e) {
+            r = pipeline.invalidWorkspaceCall(caller, tool, args, e.getMessage());
+        }
+        return structured(r, r.isError(), null);
     }
 
     /** read_file, write_file, list_files; a whole image read also comes back as MCP image content. */
@@ -265,8 +288,9 @@ public final class WardenTools {
                 log.debug("progress notification failed: {}", e.getMessage());
             }
         };
+        Object workspace = req.arguments() == null ? null : req.arguments().get(ToolArguments.WORKSPACE);
         return new Caller(session, name, transport, token instanceof String t ? t : session, prompter, progress,
-                new Cancel());
+                new Cancel(), workspace);
     }
 
     /** What the transport guards tell about tools/call and notifications/cancelled messages. */

@@ -33,6 +33,9 @@ import dev.warden.policy.Policy;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.Workspace;
 import dev.warden.session.Workspaces;
+import dev.warden.session.DurableStore;
+import dev.warden.contract.WorkspaceResult;
+import dev.warden.contract.WorkspaceCall;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -144,7 +147,7 @@ public final class CallPipeline {
         c.background(call.background());
         return answer(c, () -> {
             gate.client(c);
-            Workspace ws = c.workspace(workspaces.forSession(caller.sessionId()));
+            Workspace ws = CallWorkspace.of(c, workspaces, results);
             String cwd = directoryInside(c, ws, call.cwd());
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
             Policy.EnvFilter env = policy.filterEnv(call.env());
@@ -177,7 +180,7 @@ public final class CallPipeline {
             gate.client(c);
             Language lang = language(c, call.language());
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
-            Workspace ws = c.workspace(workspaces.forSession(caller.sessionId()));
+            Workspace ws = CallWorkspace.of(c, workspaces, results);
             Map<String, String> files = checkedFiles(c, ws, call.files() == null ? Map.of() : call.files());
             c.decided(policy.decideCode(lang.name(), call.code(), asksTooLong(c, call.timeoutMs()),
                     network.hosts(caller.sessionId())),
@@ -449,6 +452,63 @@ public final class CallPipeline {
                     + "internal error (execution id " + c.id + ").");
         }
         audit.file(c, r);
+        return r;
+    }
+
+    /** create_workspace: a durable workspace of this client, which outlives its session. */
+    public WorkspaceResult createWorkspace(Caller caller, WorkspaceCall call) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("name", call.name() == null ? null : clip(call.name()));
+        args.put("ttl_s", call.ttlS());
+        return workspaceCall(caller, "create_workspace", args, () -> {
+            DurableStore.Meta m = workspaces.createDurable(caller.owner(), call.name(), call.ttlS());
+            return new WorkspaceResult(Status.OK, m.id(), m.name(), java.time.Instant.ofEpochMilli(m.expiresMs())
+                .truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString(), null, null);
+        });
+    }
+
+    /** delete_workspace: stops what runs in it, removes it. */
+    public WorkspaceResult deleteWorkspace(Caller caller, WorkspaceCall call) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("workspace_id", clip(call.workspaceId()));
+        return workspaceCall(caller, "delete_workspace", args, () -> {
+            workspaces.deleteDurable(call.workspaceId(), caller.owner());
+            return new WorkspaceResult(Status.OK, call.workspaceId(), null, null, null, null);
+        });
+    }
+
+    /** A workspace tool call that failed validation: answered and audited. */
+    public WorkspaceResult invalidWorkspaceCall(Caller caller, String tool, Map<String, Object> rawArgs, String message) {
+        return workspaceCall(caller, tool, keys(rawArgs), () -> WorkspaceResult.refused(Status.INVALID, null,
+                "Invalid " + tool + " arguments: " + message));
+    }
+
+    private interface WorkspaceStep {
+        WorkspaceResult run() throws Workspaces.Refused, java.io.IOException;
+    }
+
+    /** Every workspace tool call ends here: rate limited like any call, answered, and audited once. */
+    private WorkspaceResult workspaceCall(Caller caller, String tool, Map<String, Object> args, WorkspaceStep step) {
+        WorkspaceResult r;
+        Optional<Long> over = gate.rate(caller);
+        if (over.isPresent()) {
+            r = WorkspaceResult.refused(Status.RATE_LIMITED, over.get(),
+                    "Rate limited: this client is over its rate limit of calls; retry after " + over.get() + " ms.");
+        }
+        else {
+            try {
+                r = step.run();
+            }
+            catch (Workspaces.Refused e) {
+                r = WorkspaceResult.refused(Status.INVALID, null, e.getMessage() + ".");
+            }
+            catch (java.io.IOException | RuntimeException e) {
+                log.error("{} failed inside Warden: {}", tool, e.toString());
+                r = WorkspaceResult.refused(Status.FAILED, null, "Warden could not complete this call: "
+                        + sanitizer.message(e.getMessage() == null ? e.toString() : e.getMessage()) + ".");
+            }
+        }
+        audit.execution(caller, tool, args, r.workspaceId(), r.status(), r.message());
         return r;
     }
 

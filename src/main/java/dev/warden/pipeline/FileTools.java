@@ -212,7 +212,7 @@ final class FileTools {
     private Workspace workspace(CallContext c, String path) {
         gate.client(c);
         try {
-            return c.workspace(workspaces.forSession(c.caller.sessionId()));
+            return CallWorkspace.of(c, workspaces, results);
         }
         catch (java.io.IOException e) {
             throw new Refused(FileResult.refused(Status.FAILED, c.id, null, "The workspace could not be made: "

@@ -106,6 +106,162 @@ public final class Workspaces implements AutoCloseable {
         this.tenancy = t;
     }
 
+    // ---- durable workspaces (create_workspace) ---------------------------------------------------
+
+    private volatile DurableStore durable;
+    private volatile int maxDurablePerOwner;
+    private volatile long maxDurableTtlMs;
+    private final Map<String, Workspace> openDurable = new ConcurrentHashMap<>();
+
+    /** Durable workspaces are kept in {@code store}; each owner may hold {@code maxPerOwner}, for at most {@code maxTtlMs}. */
+    public void durable(DurableStore store, int maxPerOwner, long maxTtlMs) {
+        this.durable = store;
+        this.maxDurablePerOwner = maxPerOwner;
+        this.maxDurableTtlMs = maxTtlMs;
+    }
+
+    /** Why a durable workspace was not made or not found: said to the client as it is. */
+    public static final class Refused extends Exception {
+
+        private static final long serialVersionUID = 1L;
+
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    /** A new durable workspace of {@code owner}. @param ttlS null: the longest allowed */
+    public DurableStore.Meta createDurable(String owner, String name, Long ttlS) throws Refused, IOException {
+        DurableStore store = durable;
+        if (store == null || tenancy == null) {
+            throw new Refused("durable workspaces are not available on this server (no sandbox to run them in)");
+        }
+        long ttlMs = ttlS == null ? maxDurableTtlMs : Math.min(maxDurableTtlMs, ttlS * 1000);
+        DurableStore.Meta m = store.create(owner, name, ttlMs, maxDurablePerOwner, gid);
+        if (m == null) {
+            throw new Refused("this client already holds " + maxDurablePerOwner
+                    + " durable workspaces, its quota; delete one with delete_workspace first");
+        }
+        return m;
+    }
+
+    /**
+     * The durable workspace {@code id} of {@code owner}, opened in this server if it is not yet.
+     * Another owner's, an expired one and an unknown id are all refused alike: nothing tells a client
+     * that someone else's id exists.
+     */
+    public Workspace forDurable(String id, String owner) throws Refused, IOException {
+        DurableStore store = durable;
+        Tenancy t = tenancy;
+        String unknown = "no workspace " + (DurableStore.wellFormed(id) ? id : "with that id")
+                + " belongs to this client (it may have been deleted or expired)";
+        if (store == null || t == null || !DurableStore.wellFormed(id)) {
+            throw new Refused(unknown);
+        }
+        Optional<DurableStore.Meta> meta = store.find(id);
+        if (meta.isEmpty() || !meta.get().owner().equals(owner) || meta.get().expiresMs() < System.currentTimeMillis()) {
+            throw new Refused(unknown);
+        }
+        Workspace ws = openDurable.get(id);
+        if (ws == null) {
+            synchronized (this) {
+                ws = openDurable.get(id);
+                if (ws == null) {
+                    ws = openDurable(store, t, meta.get());
+                    openDurable.put(id, ws);
+                    onCreate.accept(ws.root());
+                }
+            }
+        }
+        ws.touch();
+        return ws;
+    }
+
+    /**
+     * Shows a durable workspace and its home under this server's root (where every sandbox uid can
+     * reach them; the store itself is root's only) and registers its tenant.
+     */
+    private Workspace openDurable(DurableStore store, Tenancy t, DurableStore.Meta m) throws IOException {
+        Path dir = root.resolve("d-" + m.id());
+        Path home = root.resolve("k-" + m.id());
+        Path etc = root.resolve("f-" + m.id());
+        try {
+            WorkspaceDirs.create(dir, gid);
+            WorkspaceDirs.create(home, gid);
+            Volumes.bindAlways(store.root(m.id()).resolve("w"), dir);
+            Volumes.bindAlways(store.root(m.id()).resolve("h"), home);
+            writeAccounts(etc, m.uid(), gid);
+            Path real = dir.toRealPath();
+            Tenant tenant = new Tenant(m.uid(), gid, home.toRealPath(), etc);
+            t.tenants().register(real, tenant);
+            return new Workspace("durable:" + m.id(), real, m.id(), tenant, false);
+        }
+        catch (IOException | RuntimeException e) {
+            closeDurableDirs(m.id());
+            throw e;
+        }
+    }
+
+    /** Unbinds what {@link #openDurable} showed; the store keeps the workspace itself. */
+    private void closeDurableDirs(String id) {
+        for (String prefix : List.of("d-", "k-")) {
+            Path at = root.resolve(prefix + id);
+            Volumes.unbindAlways(at);
+            try {
+                Files.deleteIfExists(at); // an empty mount point, never the tree it showed
+            }
+            catch (IOException e) {
+                log.error("the mount point {} could not be removed ({}); left as it is", at, e.getMessage());
+            }
+        }
+        WorkspaceDirs.delete(root.resolve("f-" + id));
+    }
+
+    /** Stops what uses an open durable workspace here and unbinds it (the store keeps it). */
+    private void closeDurable(String id) {
+        Workspace ws = openDurable.remove(id);
+        if (ws == null) {
+            return;
+        }
+        onRemove.accept(ws.root());
+        Tenancy t = tenancy;
+        if (t != null) {
+            t.tenants().remove(ws.root());
+        }
+        closeDurableDirs(id);
+        for (Consumer<Path> l : removedListeners) {
+            try {
+                l.accept(ws.root());
+            }
+            catch (RuntimeException e) {
+                log.warn("durable workspace {} end listener failed: {}", id, e.getMessage());
+            }
+        }
+    }
+
+    /** Deletes {@code owner}'s durable workspace {@code id}: its runs stopped, its files gone. */
+    public void deleteDurable(String id, String owner) throws Refused, IOException {
+        forDurable(id, owner); // the same refusal for another's, an expired or an unknown id
+        closeDurable(id);
+        durable.delete(id);
+    }
+
+    /** Deletes every durable workspace past its TTL (and stops what still uses it here). */
+    public void expireDurable() {
+        DurableStore store = durable;
+        if (store == null) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        for (DurableStore.Meta m : store.all()) {
+            if (m.expiresMs() < now) {
+                closeDurable(m.id());
+                store.delete(m.id());
+                log.info("durable workspace {} expired and was deleted", m.id());
+            }
+        }
+    }
+
     /** The session's workspace, created on first use. */
     public Workspace forSession(String sessionId) throws IOException {
         Workspace ws = bySession.get(sessionId);
@@ -421,6 +577,7 @@ public final class Workspaces implements AutoCloseable {
     @Override
     public void close() {
         List.copyOf(bySession.keySet()).forEach(this::end);
+        List.copyOf(openDurable.keySet()).forEach(this::closeDurable);
         if (ownsRoot) {
             WorkspaceDirs.delete(root);
         }
