@@ -60,7 +60,15 @@ public final class Leftovers {
                     continue; // not marked: not ours to judge
                 }
                 long pid = marked.getAsLong();
-                if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isPresent() || mountsUnder(dir)) {
+                if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isPresent()) {
+                    continue;
+                }
+                // what the dead server had bound there (a project directory, durable workspaces, homes) is
+                // unmounted first, deepest first; while anything stays mounted the tree is not touched,
+                // so a recursive delete can never reach into a project
+                unmountUnder(dir);
+                if (mountsUnder(dir)) {
+                    log.warn("left {} in place: something is still mounted below it", dir);
                     continue;
                 }
                 WorkspaceDirs.delete(dir);
@@ -78,6 +86,22 @@ public final class Leftovers {
         }
         catch (IOException | RuntimeException e) {
             return "unknown";
+        }
+    }
+
+    /** Unmounts (lazily if busy) every mount point below {@code dir}, deepest first. */
+    private static void unmountUnder(Path dir) {
+        String prefix = dir.toAbsolutePath() + "/";
+        try {
+            List<String> points = Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8).stream()
+                .map(l -> l.split(" ")).filter(f -> f.length > 4 && f[4].startsWith(prefix)).map(f -> f[4])
+                .sorted(java.util.Comparator.comparingInt(String::length).reversed()).toList();
+            for (String p : points) {
+                Volumes.unbindAlways(Path.of(p.replace("\\040", " ")));
+            }
+        }
+        catch (IOException e) {
+            // mountsUnder then says whether anything is left
         }
     }
 
