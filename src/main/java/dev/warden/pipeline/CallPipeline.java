@@ -342,7 +342,7 @@ public final class CallPipeline {
         CallResult r;
         Optional<Long> over = gate.rate(caller);
         if (over.isPresent()) {
-            r = results.rateLimited(call.executionId(), Tier.L2, List.of(), over.get(), "this client is over its rate limit of calls");
+            r = results.rateLimited(call.executionId(), Tier.L2, List.of(), over.get(), Results.OVER_RATE);
         }
         else {
             Optional<BackgroundRuns.Run> run = background.of(caller, call);
@@ -368,7 +368,7 @@ public final class CallPipeline {
         Optional<BackgroundRuns.Run> run = background.of(caller, call);
         if (over.isPresent()) {
             r = new InputResult(Status.RATE_LIMITED, call.executionId(), 0, false, over.get(),
-                    "Rate limited: this client is over its rate limit of calls; retry after " + over.get() + " ms.");
+                    Results.overRate(over.get()));
         }
         else if (run.isEmpty()) {
             r = new InputResult(Status.INVALID, call.executionId(), 0, false, null, unknown(call.executionId()));
@@ -493,7 +493,7 @@ public final class CallPipeline {
         Optional<Long> over = gate.rate(caller);
         if (over.isPresent()) {
             r = WorkspaceResult.refused(Status.RATE_LIMITED, over.get(),
-                    "Rate limited: this client is over its rate limit of calls; retry after " + over.get() + " ms.");
+                    Results.overRate(over.get()));
         }
         else {
             try {
@@ -518,7 +518,7 @@ public final class CallPipeline {
         Optional<Long> over = gate.rate(caller);
         if (over.isPresent()) {
             r = new ExecutionList(Status.RATE_LIMITED, List.of(), over.get(),
-                    "Rate limited: this client is over its rate limit of calls; retry after " + over.get() + " ms.");
+                    Results.overRate(over.get()));
         }
         else {
             List<Map<String, Object>> all = new java.util.ArrayList<>();

@@ -31,7 +31,7 @@ final class Gate {
     /** The per-client bucket: every call of a client counts, whatever its tier. */
     void client(CallContext c) {
         rates.take(c.caller.identity(), null).ifPresent(ms -> {
-            throw new Stop(results.rateLimited(c.id, Tier.L2, List.of(), ms, "this client is over its rate limit of calls"));
+            throw new Stop(results.rateLimited(c.id, Tier.L2, List.of(), ms, Results.OVER_RATE));
         });
     }
 

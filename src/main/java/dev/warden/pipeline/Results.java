@@ -58,9 +58,21 @@ final class Results {
 
     /** Refused for now, with when to ask again. */
     CallResult rateLimited(String id, Tier tier, List<Finding> findings, long retryAfterMs, String what) {
-        return notRun(id, Status.RATE_LIMITED, tier, findings,
-                "Rate limited: " + what + "; retry after " + retryAfterMs + " ms.", defaults(), retryAfterMs);
+        return notRun(id, Status.RATE_LIMITED, tier, findings, rateLimitedMessage(what, retryAfterMs), defaults(),
+                retryAfterMs);
     }
+
+    /** What a client over a limit is told, in the result of any tool. */
+    static String rateLimitedMessage(String what, long retryAfterMs) {
+        return "Rate limited: " + what + "; retry after " + retryAfterMs + " ms.";
+    }
+
+    /** The same, for a client over its rate limit of calls. */
+    static String overRate(long retryAfterMs) {
+        return rateLimitedMessage(OVER_RATE, retryAfterMs);
+    }
+
+    static final String OVER_RATE = "this client is over its rate limit of calls";
 
     /** Failed inside Warden (or before its isolation existed): never ran. */
     CallResult failed(String id, String message) {
