@@ -1,5 +1,7 @@
 package dev.warden.exec.host;
 
+import dev.warden.call.Tenant;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -178,5 +180,49 @@ class IsolationPlanTest {
                 "--env", "PATH=/usr/local/bin:/usr/bin:/bin", "--env", "HOME=/var/lib/warden/sessions/abc",
                 "--env", "LANG=C.UTF-8",
                 "--", "ls", "-la"), InlinePlan.request(r, LIMITS).tokens());
+    }
+
+    /**
+     * A sandbox of a workspace with a tenant: the session's uid and gid (not the slot's), the slot's own
+     * supplementary group, RLIMIT_NPROC for every slot's worth (the session's sandboxes share the uid;
+     * each slot's pids cgroup holds one run), the tenant's passwd and group, its home at /home/sandbox.
+     */
+    @Test
+    void theSandboxLaunchOfATenant() {
+        Slot slot = new Slot(3, 61003, 61019, 61000, null, null);
+        Tenant tenant = new Tenant(100042, 61000, Path.of("/tmp/ws/h-abc"), Path.of("/tmp/ws/e-abc"));
+        Limits base = new Limits(10_000, 1_500, 256, 64, 65536, 16, 256, 64);
+        BwrapPlan plan = BwrapPlan.of(SPAWN, slot, base, Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS,
+                null, tenant, 16);
+        List<String> argv = plan.argv();
+        int keyring = argv.indexOf("--session-keyring");
+        assertEquals(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + 65 * 16, "--rlimit", "core=0",
+                "--group", "61019", "--uid", "100042", "--gid", "61000", "--"), argv.subList(keyring, keyring + 13));
+        int passwd = argv.indexOf("/etc/passwd");
+        assertEquals(List.of("--ro-bind", "/tmp/ws/e-abc/passwd", "/etc/passwd", "--ro-bind", "/tmp/ws/e-abc/group",
+                "/etc/group"), argv.subList(passwd - 2, passwd + 4));
+        int ws = argv.indexOf("/workspace");
+        assertEquals(List.of("--bind", "/var/lib/warden/sessions/abc", "/workspace", "--bind", "/tmp/ws/h-abc",
+                "/home/sandbox", "--remount-ro", "/"), argv.subList(ws - 2, ws + 6));
+        ExecRequest r = new ExecRequest(List.of("env"), WS, "", null, Map.of());
+        assertTrue(envOf(BwrapPlan.request(r, LIMITS, false, 3128, "/home/sandbox").tokens()).contains("HOME=/home/sandbox"));
+        // the self-test's workspace has no tenant: the slot's own uid, the server's accounts, HOME the workspace
+        List<String> own = BwrapPlan.of(SPAWN, slot, base, Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS,
+                null, null, 16).argv();
+        assertEquals(List.of("--group", "61019", "--uid", "61003"), own.subList(own.indexOf("--group"),
+                own.indexOf("--group") + 4));
+        assertTrue(own.contains("/var/lib/warden/etc/passwd"));
+        assertTrue(!own.contains("/home/sandbox"));
+    }
+
+    /** L1 with a tenant: its uid fixed at start, its home readable under Landlock and HOME. */
+    @Test
+    void theInlineRunOfATenant() {
+        Tenant tenant = new Tenant(100042, 61000, Path.of("/tmp/ws/h-abc"), Path.of("/tmp/ws/e-abc"));
+        ExecRequest r = new ExecRequest(List.of("git", "status"), WS, "", null, Map.of());
+        List<String> tokens = InlinePlan.request(r, LIMITS, tenant).tokens();
+        int home = tokens.indexOf("/tmp/ws/h-abc");
+        assertEquals("--landlock-ro", tokens.get(home - 1));
+        assertTrue(envOf(tokens).contains("HOME=/tmp/ws/h-abc"));
     }
 }
