@@ -97,7 +97,10 @@ describe('project mode (--project)', () => {
     execFileSync('git', ['init', '-q', project]);
     execFileSync('chown', ['-R', `${OWNER}:${OWNER}`, project]);
     fs.chmodSync(dir, 0o755);
-    c = await stdioClient({ workspace, name: 'project', args: ['--project', project] });
+    c = await stdioClient({
+      workspace, name: 'project', args: ['--project', project],
+      onElicit: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
+    });
   });
 
   after(async () => {
@@ -143,6 +146,42 @@ describe('project mode (--project)', () => {
     // never root, even asked
     const root = await c.call('run_command', { command: 'id -u' });
     assert.notEqual(root.stdout.trim(), '0');
+  });
+
+  it('an approved call that fails leaves the project as it was; one that succeeds keeps every kind of change', async () => {
+    const LONG = 200_000; // more than max_timeout_ms: held for a person, approved by the client above
+    fs.mkdirSync(path.join(project, 'keepdir'));
+    fs.writeFileSync(path.join(project, 'keepdir', 'inner.txt'), 'inner\n');
+    execFileSync('chown', ['-R', `${OWNER}:${OWNER}`, path.join(project, 'keepdir')]);
+    const before = fs.readFileSync(path.join(project, 'calc.py'), 'utf8');
+    const bad = await c.call('run_command', {
+      command: 'echo broken > calc.py; rm -f Makefile; rm -rf keepdir; echo junk > junk.txt; exit 3', timeout_ms: LONG,
+    });
+    assert.equal(bad.status, 'failed', JSON.stringify(bad));
+    assert.equal(bad.approval?.decision, 'approved', JSON.stringify(bad));
+    assert.equal(bad.workspace_restored, true, JSON.stringify(bad));
+    assert.equal(fs.readFileSync(path.join(project, 'calc.py'), 'utf8'), before);
+    assert.ok(fs.existsSync(path.join(project, 'Makefile')));
+    assert.equal(fs.readFileSync(path.join(project, 'keepdir', 'inner.txt'), 'utf8'), 'inner\n');
+    assert.ok(!fs.existsSync(path.join(project, 'junk.txt')));
+    const seen = await c.call('run_command', { command: 'cat calc.py; ls junk.txt 2>&1 || true' });
+    assert.equal(seen.stdout.startsWith(before), true, JSON.stringify(seen));
+    const good = await c.call('run_command', {
+      command: 'echo "# v2" >> calc.py; rm -f notes.md; rm -rf keepdir && mkdir keepdir && echo fresh > keepdir/other.txt;'
+        + ' mkdir -p deep/er && echo new > deep/er/new.txt', timeout_ms: LONG,
+    });
+    assert.equal(good.status, 'ok', JSON.stringify(good));
+    assert.equal(good.workspace_restored, false);
+    assert.equal(fs.readFileSync(path.join(project, 'calc.py'), 'utf8'), `${before}# v2\n`);
+    assert.ok(!fs.existsSync(path.join(project, 'notes.md')), 'a deleted file is deleted');
+    assert.deepEqual(fs.readdirSync(path.join(project, 'keepdir')), ['other.txt'], 'a directory replaced whole');
+    assert.equal(fs.readFileSync(path.join(project, 'deep', 'er', 'new.txt'), 'utf8'), 'new\n');
+    assert.equal(fs.statSync(path.join(project, 'deep', 'er', 'new.txt')).uid, OWNER);
+    // the session goes on working in the project itself
+    const after = await c.call('run_command', { command: 'cat deep/er/new.txt; echo later > later.txt' });
+    assert.equal(after.stdout, 'new\n');
+    assert.ok(fs.existsSync(path.join(project, 'later.txt')));
+    fs.writeFileSync(path.join(project, 'notes.md'), '# notes\n'); // for the next test
   });
 
   it('a session that ends leaves the project in place with everything in it', async () => {

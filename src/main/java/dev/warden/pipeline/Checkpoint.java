@@ -5,7 +5,6 @@ import dev.warden.contract.CallResult;
 import dev.warden.policy.Finding;
 import dev.warden.policy.Policy;
 import dev.warden.policy.Severity;
-import dev.warden.session.WorkspaceDirs;
 import dev.warden.session.Workspaces;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -33,7 +32,7 @@ final class Checkpoint {
     /** @return the run's result, with whether the workspace was restored and a message that says so */
     Outcome around(CallContext c, Supplier<CallResult> run) {
         Optional<Path> checkpoint = Optional.empty();
-        if (policy.checkpointMaxBytes() > 0) {
+        if (policy.checkpointMaxBytes() > 0 || c.workspace().project()) {
             try {
                 checkpoint = workspaces.checkpoint(c.workspace(), c.id, policy.checkpointMaxBytes());
                 if (checkpoint.isEmpty()) {
@@ -69,7 +68,14 @@ final class Checkpoint {
             }
         }
         if (!restored) {
-            WorkspaceDirs.delete(checkpoint.get());
+            try {
+                workspaces.keep(c.workspace(), checkpoint.get());
+            }
+            catch (IOException e) {
+                log.error("keeping the changes of {} failed: {}", c.id, e.getMessage());
+                message = (message == null ? "" : message + " ")
+                        + "Its changes could not all be written into the project (the server log says why).";
+            }
         }
         return new Outcome(r, restored, message);
     }

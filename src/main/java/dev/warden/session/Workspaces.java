@@ -464,7 +464,7 @@ public final class Workspaces implements AutoCloseable {
      */
     public Optional<Path> checkpoint(Workspace ws, String id, long maxBytes) throws IOException {
         if (ws.project()) {
-            throw new IOException("a project directory is not copied aside (it is the operator's own tree)");
+            return Optional.of(checkpointProject(ws, id));
         }
         Path target = volumeOf(ws).orElse(root).resolve(".ckpt-" + id);
         return WorkspaceDirs.copy(ws.root(), target, maxBytes) ? Optional.of(target) : Optional.empty();
@@ -480,8 +480,9 @@ public final class Workspaces implements AutoCloseable {
         Path live = vol.map(v -> v.resolve("w")).orElse(ws.root());
         Path old = live.resolveSibling(".old-" + checkpoint.getFileName().toString().substring(".ckpt-".length()));
         onRemove.accept(ws.root());
-        if (ws.project()) {
-            throw new IOException("a project directory is never swapped for a copy");
+        if (ws.project()) { // the call's overlay goes; the session's sandboxes are made again on the project
+            endOverlay(ws, checkpoint, false);
+            return;
         }
         if (ws.tenant() != null) {
             Files.setAttribute(checkpoint, "unix:uid", ws.tenant().uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -497,6 +498,62 @@ public final class Workspaces implements AutoCloseable {
         }
         WorkspaceDirs.delete(old);
         onCreate.accept(ws.root());
+    }
+
+    /** The workspaces whose project view is an approved call's overlay right now (one at a time each). */
+    private final java.util.Set<Path> overlaid = ConcurrentHashMap.newKeySet();
+
+    /**
+     * A project's checkpoint: for the approved call, the session's view of the project becomes an
+     * overlay (see {@link ProjectOverlay}); its pre-created sandboxes, which bind the project itself,
+     * are replaced. @return the overlay's directory, which {@link #restore} or {@link #keep} takes
+     */
+    private Path checkpointProject(Workspace ws, String id) throws IOException {
+        Project project = tenancy.project();
+        if (!overlaid.add(ws.root())) {
+            throw new IOException("another approved call of this session holds the project's checkpoint");
+        }
+        Path dir = root.resolve(".o-" + id);
+        try {
+            onRemove.accept(ws.root());
+            ProjectOverlay.mount(project, ws.root(), dir);
+        }
+        catch (IOException | RuntimeException e) {
+            overlaid.remove(ws.root());
+            WorkspaceDirs.delete(dir);
+            onCreate.accept(ws.root());
+            throw e;
+        }
+        onCreate.accept(ws.root());
+        return dir;
+    }
+
+    /** Ends a project's overlay, its changes written into the project ({@code commit}) or dropped. */
+    private void endOverlay(Workspace ws, Path dir, boolean commit) throws IOException {
+        Project project = tenancy.project();
+        onRemove.accept(ws.root());
+        try {
+            if (commit) {
+                ProjectOverlay.commit(project, ws.root(), dir);
+            }
+            else {
+                ProjectOverlay.discard(project, ws.root(), dir);
+            }
+        }
+        finally {
+            overlaid.remove(ws.root());
+            onCreate.accept(ws.root());
+        }
+    }
+
+    /** An approved call's checkpoint that is not needed (the call succeeded): a project keeps the call's changes. */
+    public void keep(Workspace ws, Path checkpoint) throws IOException {
+        if (ws.project()) {
+            endOverlay(ws, checkpoint, true);
+        }
+        else {
+            WorkspaceDirs.delete(checkpoint);
+        }
     }
 
     public void end(String sessionId) {
