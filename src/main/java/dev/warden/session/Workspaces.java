@@ -476,14 +476,14 @@ public final class Workspaces implements AutoCloseable {
      * pre-created sandboxes, which still see the old directory.
      */
     public void restore(Workspace ws, Path checkpoint) throws IOException {
-        Optional<Path> vol = volumeOf(ws);
-        Path live = vol.map(v -> v.resolve("w")).orElse(ws.root());
-        Path old = live.resolveSibling(".old-" + checkpoint.getFileName().toString().substring(".ckpt-".length()));
-        onRemove.accept(ws.root());
         if (ws.project()) { // the call's overlay goes; the session's sandboxes are made again on the project
             endOverlay(ws, checkpoint, false);
             return;
         }
+        Optional<Path> vol = volumeOf(ws);
+        Path live = vol.map(v -> v.resolve("w")).orElse(ws.root());
+        Path old = live.resolveSibling(".old-" + checkpoint.getFileName().toString().substring(".ckpt-".length()));
+        onRemove.accept(ws.root());
         if (ws.tenant() != null) {
             Files.setAttribute(checkpoint, "unix:uid", ws.tenant().uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
         }
