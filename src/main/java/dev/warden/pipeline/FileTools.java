@@ -5,6 +5,7 @@ import dev.warden.call.Tier;
 import dev.warden.config.WardenConfig.LimitsConfig;
 import dev.warden.contract.FileCall;
 import dev.warden.contract.FileResult;
+import dev.warden.contract.WorkspaceUri;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -114,7 +115,30 @@ final class FileTools {
     }
 
     FileResult read(CallContext c, FileCall call) {
-        Workspace ws = workspace(c, call.path());
+        return read(c, workspace(c, call.path()), call);
+    }
+
+    /**
+     * resources/read of {@code warden://workspace/<id>/<path>}: read_file's whole read (up to the output
+     * limit) of that workspace, which must be this session's. An unknown workspace and another
+     * session's get the same answer, so a URI tells nobody else whether it exists.
+     */
+    FileResult readResource(CallContext c, String uri) {
+        gate.client(c);
+        WorkspaceUri u;
+        try {
+            u = WorkspaceUri.parse(uri);
+        }
+        catch (WorkspaceUri.Malformed e) {
+            throw invalid(c, "The uri names no workspace file: " + e.getMessage() + ".");
+        }
+        Workspace ws = workspaces.byId(u.workspaceId()).filter(w -> w.sessionId().equals(c.caller.sessionId()))
+            .orElseThrow(() -> invalid(c, "No resource " + clean(CallAudit.clip(uri, 300)) + " for this client: its "
+                    + "workspace is not this session's, or it has ended."));
+        return read(c, c.workspace(ws), new FileCall(u.path(), 0, null, null, null, null, false, 0));
+    }
+
+    private FileResult read(CallContext c, Workspace ws, FileCall call) {
         int max = limits.outputBytes();
         long length = call.length() == null ? max : Math.min(call.length(), max);
         ExecOutcome.Completed done = run(c, ws, READ, List.of(relative(c, ws, call.path()), Long.toString(call.offset()),

@@ -26,6 +26,15 @@ public final class Workspace {
         return root;
     }
 
+    /**
+     * The workspace's id, as clients see it in {@code warden://workspace/<id>/...} URIs: the random
+     * name of its directory after "s-" (nothing a client sent, and no host path).
+     */
+    public String id() {
+        String name = root.getFileName().toString();
+        return name.startsWith("s-") ? name.substring(2) : name;
+    }
+
     void touch() {
         lastUsedNanos = System.nanoTime();
     }

@@ -94,6 +94,11 @@ public final class Workspaces implements AutoCloseable {
         return ws;
     }
 
+    /** The live workspace with this id ({@link Workspace#id}), if any; never creates one. */
+    public Optional<Workspace> byId(String id) {
+        return bySession.values().stream().filter(w -> w.id().equals(id)).findFirst();
+    }
+
     /**
      * With a quota: the session's volume is mounted on .v-NAME (0700, root only), the workspace is
      * its directory w, bind-mounted on s-NAME where everything finds it. A checkpoint and its
