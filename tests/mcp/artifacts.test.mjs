@@ -160,6 +160,26 @@ for (const transport of ['stdio', 'http']) {
       assert.deepEqual(sc.artifacts.map((a) => [a.path, a.size]), [['sub dir/notes.txt', 12]]);
     });
 
+    it('a background run\'s final result lists its artifacts (links, no images) in get_execution', async () => {
+      const { sc } = await call(c, 'execute_code', {
+        language: 'python', background: true,
+        code: `import base64; open("bg.png", "wb").write(base64.b64decode("${PNG.toString('base64')}")); print("done")`,
+      });
+      assert.equal(sc.status, 'running', JSON.stringify(sc));
+      assert.equal(sc.artifacts, undefined, 'nothing is known yet');
+      let got;
+      for (let i = 0; i < 20; i++) {
+        got = await call(c, 'get_execution', { execution_id: sc.execution_id, wait_ms: 5000 });
+        if (got.sc.status !== 'running') break;
+      }
+      assert.equal(got.sc.status, 'ok', JSON.stringify(got.sc));
+      assert.deepEqual(got.sc.artifacts.map((a) => [a.path, a.size, a.mime]), [['bg.png', PNG.length, 'image/png']]);
+      assert.deepEqual(got.res.content.filter((x) => x.type === 'resource_link').map((l) => l.uri), [got.sc.artifacts[0].uri]);
+      assert.equal(got.res.content.filter((x) => x.type === 'image').length, 0);
+      const r = await c.client.readResource({ uri: got.sc.artifacts[0].uri });
+      assert.ok(Buffer.from(r.contents[0].blob, 'base64').equals(PNG));
+    });
+
     it('the workspace template is listed; resources/list is empty', async () => {
       const caps = c.client.getServerCapabilities();
       assert.ok(caps.resources, 'resources capability');
