@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Warden benchmark: stdio MCP round trips vs the same programs run bare. See bench/README.md.
-# Usage: bench/run.sh [--policy-only] | [--egress [--downloads 5] [--n 60]] | [--background [--n 40]] | [--files [--n 20]] | [--containers [warm-n] [cold-n] [runtimes]] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
+# Usage: bench/run.sh [--policy-only] | [--egress [--downloads 5] [--n 60]] | [--background [--n 40]] | [--files [--n 20]] | [--artifacts [--n 20] [--sizes 10000,50000]] | [--containers [warm-n] [cold-n] [runtimes]] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
 #   --containers: only the L3 container figures (cold, warm p50/p99, 20 concurrent) under each OCI
 #                 runtime (default runc,runsc; runsc when the engine has it); needs a Docker engine and
 #                 the warden/python image (tools/install-docker.sh, tools/build-images.sh)
@@ -53,6 +53,14 @@ if [[ "${1:-}" == "--files" ]]; then
     # read_file, write_file of 1 MiB and list_files of 10,000 entries against the same done bare
     shift
     exec /usr/bin/python3 "$here/files.py" --jar "$jar" "$@"
+fi
+if [[ "${1:-}" == "--artifacts" ]]; then
+    # the walk for a run's changed files in workspaces of 10,000 and 50,000 files: execute_code bash true with
+    # artifacts on and off, and the same find bare
+    shift
+    [[ -f "$root/target/test-classes/dev/warden/pipeline/ChangedFilesBench.class" ]] || (cd "$root" && mvn -q test-compile)
+    java -cp "$jar:$root/target/test-classes" dev.warden.pipeline.ChangedFilesBench 30 2>/dev/null | tee "$here/out/walk.txt"
+    exec /usr/bin/python3 "$here/artifacts.py" --jar "$jar" "$@"
 fi
 if [[ "${1:-}" == "--containers" ]]; then
     [[ -f "$root/target/test-classes/dev/warden/bench/ContainerBench.class" ]] || (cd "$root" && mvn -q test-compile)

@@ -7,7 +7,7 @@ import { assertInvalid, assertOk } from './warden.mjs';
 
 /** initialize + tools/list as the SDK client sees them. */
 export function defineHandshakeTests(get) {
-  it('initialize: serverInfo is warden, tools and logging capabilities, instructions', async () => {
+  it('initialize: serverInfo is warden, tools, resources and logging capabilities, instructions', async () => {
     const { client } = get();
     const info = client.getServerVersion();
     assert.equal(info.name, 'warden');
@@ -15,6 +15,7 @@ export function defineHandshakeTests(get) {
     const caps = client.getServerCapabilities();
     assert.ok(caps.tools, 'tools capability');
     assert.ok(caps.logging, 'logging capability');
+    assert.ok(caps.resources, 'resources capability (workspace files, by one template)');
     assert.match(client.getInstructions() ?? '', /execute_code/);
   });
 

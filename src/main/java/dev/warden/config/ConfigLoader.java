@@ -120,6 +120,12 @@ public final class ConfigLoader {
         atLeast(problems, "limits.background_buffer_bytes", l.backgroundBufferBytes(), 1024);
         atLeast(problems, "server.max_workspaces_per_client", c.server().maxWorkspacesPerClient(), 0);
         positive(problems, "server.max_workspace_ttl_s", c.server().maxWorkspaceTtlS());
+        atLeast(problems, "limits.artifacts_walk_ms", l.artifactsWalkMs(), 0);
+        atLeast(problems, "limits.max_images", l.maxImages(), 0);
+        atLeast(problems, "limits.max_image_bytes", l.maxImageBytes(), 0);
+        if (l.maxImageBytes() > 16 * 1024 * 1024) {
+            problems.add("limits.max_image_bytes is above 16777216 (16 MiB): every image travels base64 in one answer");
+        }
         var s = c.sandbox();
         // uid 0 would be root; uids below 1000 belong to system accounts on the host.
         atLeast(problems, "sandbox.uid_base", s.uidBase(), 1000);

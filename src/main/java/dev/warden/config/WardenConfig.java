@@ -59,11 +59,14 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
      * @param maxBackgroundPerSession background runs one session may have running at once
      * @param maxBackground background runs of all sessions running at once
      * @param backgroundBufferBytes per stream of a background run: the latest bytes kept for its client
+     * @param artifactsWalkMs the most the walk for a run's changed files may take (0: no artifacts)
+     * @param maxImages images a run wrote sent back as MCP image content, at most (0: none)
+     * @param maxImageBytes the largest image sent back so
      */
     public record LimitsConfig(long timeoutMs, long maxTimeoutMs, long cpuMs, int memoryMb, int pids, int outputBytes,
             int fileSizeMb, int openFiles, int tmpMb, int stdinBytes, int codeBytes, int commandBytes,
             int filesBytes, int envEntries, int diskMb, long maxBackgroundTimeoutMs, int maxBackgroundPerSession,
-            int maxBackground, int backgroundBufferBytes) {
+            int maxBackground, int backgroundBufferBytes, long artifactsWalkMs, int maxImages, int maxImageBytes) {
     }
 
     /** @param shareSessionNetwork the runs of a session share one network namespace (loopback only) */

@@ -1,6 +1,7 @@
 package dev.warden.contract;
 
 import dev.warden.call.Status;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
@@ -13,12 +14,14 @@ import java.util.Map;
  * The result object of run_command and execute_code, field for field as in CONTRACT.md, plus
  * {@code compile} (compiled languages only): the compile phase, {status, exit_code, stdout, stderr,
  * stdout_truncated, stderr_truncated, duration_ms}, sanitized like the run's output; and {@code network}
- * (runs with egress only): the connections of the run, allowed with their bytes and denied with the reason.
+ * (runs with egress only): the connections of the run, allowed with their bytes and denied with the reason;
+ * {@code artifacts} and {@code artifacts_truncated} (runs in L2 and L3 only): the files the run created or
+ * changed. {@code images} is not on the wire: the images among them, sent as MCP image content.
  */
 @JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
         "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message",
         "compile", "approval", "workspace_restored", "network", "stdout_offset", "stderr_offset", "stdout_dropped",
-        "stderr_dropped"})
+        "stderr_dropped", "artifacts", "artifacts_truncated"})
 public record CallResult(
         @JsonProperty("status") Status status,
         @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
@@ -40,7 +43,10 @@ public record CallResult(
         @JsonProperty("approval") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> approval,
         @JsonProperty("workspace_restored") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean workspaceRestored,
         @JsonProperty("network") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> network,
-        @JsonUnwrapped Offsets offsets) {
+        @JsonUnwrapped Offsets offsets,
+        @JsonProperty("artifacts") @JsonInclude(JsonInclude.Include.NON_NULL) List<Artifact> artifacts,
+        @JsonProperty("artifacts_truncated") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean artifactsTruncated,
+        @JsonIgnore List<Image> images) {
 
     /**
      * Of a background run (get_execution, stop_execution): where the next read of each stream starts,
@@ -58,7 +64,7 @@ public record CallResult(
             Boolean workspaceRestored, Map<String, Object> network) {
         this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
                 redactions, executionId, limits, usage, retryAfterMs, message, compile, approval, workspaceRestored,
-                network, null);
+                network, null, null, null, null);
     }
 
     /** Without a compile phase (every language but the compiled ones at L3) and outside L4. */
@@ -70,6 +76,34 @@ public record CallResult(
                 redactions, executionId, limits, usage, retryAfterMs, message, null, null, null, null);
     }
 
+    /** With its offsets, without artifacts (every result but a run's in L2 or L3). */
+    public CallResult(Status status, Integer exitCode, String stdout, String stderr, boolean stdoutTruncated,
+            boolean stderrTruncated, long durationMs, String tier, String executor, List<Finding> findings,
+            int redactions, String executionId, Map<String, Object> limits, Map<String, Object> usage,
+            Long retryAfterMs, String message, Map<String, Object> compile, Map<String, Object> approval,
+            Boolean workspaceRestored, Map<String, Object> network, Offsets offsets) {
+        this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
+                redactions, executionId, limits, usage, retryAfterMs, message, compile, approval, workspaceRestored,
+                network, offsets, null, null, null);
+    }
+
+    /** The images the run wrote, to go back as MCP image content; never serialized. */
+    @Override
+    @JsonIgnore
+    public List<Image> images() {
+        return images;
+    }
+
+    /**
+     * The same result with the files its run created or changed ({@code truncated}: more were changed
+     * than listed) and the images among them sent as image content.
+     */
+    public CallResult withArtifacts(List<Artifact> found, boolean truncated, List<Image> imageContent) {
+        return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
+                executor, findings, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
+                workspaceRestored, network, offsets, List.copyOf(found), truncated, List.copyOf(imageContent));
+    }
+
     /**
      * The same result as a background run's client reads it: the output of this read (sanitized), its
      * truncation flags, offsets and drops, and the status and message of the run at this moment.
@@ -78,7 +112,7 @@ public record CallResult(
             int readRedactions, long durationNow, String newMessage, Offsets at) {
         return new CallResult(now, exitCode, stdoutText, stderrText, outMore, errMore, durationNow, tier, executor,
                 findings, readRedactions, executionId, limits, usage, retryAfterMs, newMessage, compile, approval,
-                workspaceRestored, network, at);
+                workspaceRestored, network, at, artifacts, artifactsTruncated, null);
     }
 
     /**
@@ -93,14 +127,14 @@ public record CallResult(
     public CallResult withCompile(Map<String, Object> compilePhase, int compileRedactions) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions + compileRedactions, executionId, limits, usage, retryAfterMs, message,
-                compilePhase, approval, workspaceRestored, network, offsets);
+                compilePhase, approval, workspaceRestored, network, offsets, artifacts, artifactsTruncated, images);
     }
 
     /** The same result with the approval that let it run ({@code decision}, approver, channel, scope, time). */
     public CallResult withApproval(Map<String, Object> approvalInfo, Boolean restored, String newMessage) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions, executionId, limits, usage, retryAfterMs, newMessage, compile,
-                approvalInfo, restored, network, offsets);
+                approvalInfo, restored, network, offsets, artifacts, artifactsTruncated, images);
     }
 
     /**
@@ -112,6 +146,6 @@ public record CallResult(
         all.addAll(refusals);
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, all, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
-                workspaceRestored, networkField, offsets);
+                workspaceRestored, networkField, offsets, artifacts, artifactsTruncated, images);
     }
 }

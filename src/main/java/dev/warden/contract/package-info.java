@@ -3,7 +3,9 @@
  * ({@link dev.warden.contract.CommandCall}, {@link dev.warden.contract.CodeCall},
  * {@link dev.warden.contract.ApprovalCall}), how a raw argument map becomes one
  * ({@link dev.warden.contract.ToolArguments}), the results every call answers with
- * ({@link dev.warden.contract.CallResult}, {@link dev.warden.contract.ApprovalResult}), and their JSON
+ * ({@link dev.warden.contract.CallResult}, {@link dev.warden.contract.ApprovalResult}), the files a run
+ * changed ({@link dev.warden.contract.Artifact}) and their URIs ({@link dev.warden.contract.WorkspaceUri}),
+ * and their JSON
  * Schemas, the files under {@code src/main/resources/contract/} that
  * {@link dev.warden.contract.ContractSchemas} reads and the tools serve as inputSchema and outputSchema.
  * Depends on call and config, and on the few value types a result carries: policy's

@@ -1,5 +1,6 @@
 package dev.warden.mcp;
 
+import dev.warden.mcp.compat.ReservedExpansionTemplates;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.McpAsyncServer;
@@ -16,7 +17,9 @@ final class McpServers {
             + "and $() run under bash inside the sandbox. Use execute_code for programs and longer scripts "
             + "(language bash for shell scripts). "
             + "Results are structured: check status, exit_code, stdout and stderr; message says why when status is not ok. "
-            + "A call that comes back needs_approval waits for a person: call request_approval with its execution_id.";
+            + "A call that comes back needs_approval waits for a person: call request_approval with its execution_id. "
+            + "Files a run creates or changes are listed in artifacts, each a resource_link you can read with "
+            + "resources/read.";
 
     private McpServers() {
     }
@@ -37,10 +40,13 @@ final class McpServers {
         return spec.jsonMapper(mapper)
             .serverInfo("warden", version)
             .instructions(INSTRUCTIONS)
-            .capabilities(McpSchema.ServerCapabilities.builder().tools(false).logging().build())
+            // resources: the workspace files, by one template (no subscriptions, no list changes)
+            .capabilities(McpSchema.ServerCapabilities.builder().tools(false).resources(false, false).logging().build())
             .validateToolInputs(false) // Warden validates itself, so bad input gets a CONTRACT `invalid` result
             // The SDK's default of 10 s would fail every elicitation a person takes longer to answer.
             .requestTimeout(tools.requestTimeout())
-            .tools(tools.specifications(transport));
+            .tools(tools.specifications(transport))
+            .uriTemplateManagerFactory(new ReservedExpansionTemplates()) // {+path} spans directories
+            .resourceTemplates(tools.resourceTemplates(transport));
     }
 }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.config.WardenConfig.LimitsConfig;
 import dev.warden.contract.ApprovalResult;
+import dev.warden.contract.Artifact;
+import dev.warden.contract.Image;
 import dev.warden.pipeline.CallPipeline;
 import dev.warden.contract.CallResult;
 import dev.warden.contract.ExecutionList;
@@ -93,6 +95,12 @@ public final class WardenTools {
     /** How long a server-to-client request (an elicitation) may wait: a little past the approval timeout. */
     Duration requestTimeout() {
         return approvalTimeout.plusSeconds(15);
+    }
+
+    /** The workspaces as resources (their one template), read through the same door as the tools. */
+    List<io.modelcontextprotocol.server.McpServerFeatures.AsyncResourceTemplateSpecification> resourceTemplates(
+            String transport) {
+        return new WorkspaceResources(pipeline, this).templates(transport);
     }
 
     List<AsyncToolSpecification> specifications(String transport) {
@@ -190,11 +198,11 @@ public final class WardenTools {
             return switch (tool) {
                 case "get_execution" -> {
                     CallResult r = pipeline.getExecution(caller, arguments.getExecution(args));
-                    yield structured(r, r.isError(), r.executionId());
+                    yield withFiles(structured(r, r.isError(), r.executionId()), r);
                 }
                 case "stop_execution" -> {
                     CallResult r = pipeline.stopExecution(caller, arguments.stopExecution(args));
-                    yield structured(r, r.isError(), r.executionId());
+                    yield withFiles(structured(r, r.isError(), r.executionId()), r);
                 }
                 case "send_input" -> {
                     InputResult r = pipeline.sendInput(caller, arguments.sendInput(args));
@@ -220,13 +228,22 @@ public final class WardenTools {
      */
     private Mono<McpSchema.CallToolResult> admitted(McpAsyncServerExchange async, String transport, String tool,
             McpSchema.CallToolRequest req, Function<Caller, McpSchema.CallToolResult> body) {
-        Caller caller = caller(new McpSyncServerExchange(async), transport, req);
+        Caller caller = caller(new McpSyncServerExchange(async), transport, req.meta(),
+                req.arguments() == null ? null : req.arguments().get(ToolArguments.WORKSPACE));
+        return admitted(caller, body, (retryAfterMs, why) -> refused(caller, tool, req, retryAfterMs, why));
+    }
+
+    /**
+     * The door for any request that may block (a tool call, a resources/read): over the caller's
+     * share, {@code refusal} answers at once; else {@code body} runs on Warden's own thread.
+     */
+    <T> Mono<T> admitted(Caller caller, Function<Caller, T> body, java.util.function.BiFunction<Long, String, T> refusal) {
         Optional<CallAdmission.Permit> permit = admission.enter(caller.identity());
         if (permit.isEmpty()) {
             CallAdmission.Refusal r = admission.refusal(caller.identity());
-            return Mono.fromCallable(() -> refused(caller, tool, req, r.retryAfterMs(), r.why()));
+            return Mono.fromCallable(() -> refusal.apply(r.retryAfterMs(), r.why()));
         }
-        CompletableFuture<McpSchema.CallToolResult> answer;
+        CompletableFuture<T> answer;
         try {
             answer = CompletableFuture.supplyAsync(() -> {
                 try (CallAdmission.Permit p = permit.get()) {
@@ -236,7 +253,7 @@ public final class WardenTools {
         }
         catch (RejectedExecutionException shuttingDown) {
             permit.get().close();
-            return Mono.fromCallable(() -> refused(caller, tool, req, 1000, "Warden is shutting down"));
+            return Mono.fromCallable(() -> refusal.apply(1000L, "Warden is shutting down"));
         }
         // suppressCancel: a call is never abandoned half way because the SDK dropped its subscriber;
         // cancellation goes through ClientCancels, which stops the run and still answers and audits
@@ -268,8 +285,11 @@ public final class WardenTools {
         return admission.inFlight();
     }
 
-    /** The caller: its session, its name, the identity rate limits count against, elicitation if declared. */
-    private static Caller caller(McpSyncServerExchange exchange, String transport, McpSchema.CallToolRequest req) {
+    /**
+     * The caller: its session, its name, the identity rate limits count against, elicitation if declared,
+     * and the durable workspace its call names ({@code workspace}, raw; null for none).
+     */
+    static Caller caller(McpSyncServerExchange exchange, String transport, Map<String, Object> meta, Object workspace) {
         McpSchema.Implementation client = exchange.getClientInfo();
         var ctx = exchange.transportContext();
         Object sseSession = ctx == null ? null : ctx.get(SSE_SESSION);
@@ -279,7 +299,7 @@ public final class WardenTools {
         McpSchema.ClientCapabilities caps = exchange.getClientCapabilities();
         ElicitationPrompter prompter = caps != null && caps.elicitation() != null
                 ? new ElicitationPrompter(exchange, name) : null;
-        Object progressToken = req.meta() == null ? null : req.meta().get("progressToken");
+        Object progressToken = meta == null ? null : meta.get("progressToken");
         Caller.Progress progress = progressToken == null ? Caller.Progress.NONE : (done, message) -> {
             try {
                 exchange.progressNotification(new McpSchema.ProgressNotification(progressToken, done, null, message, null));
@@ -288,7 +308,6 @@ public final class WardenTools {
                 log.debug("progress notification failed: {}", e.getMessage());
             }
         };
-        Object workspace = req.arguments() == null ? null : req.arguments().get(ToolArguments.WORKSPACE);
         return new Caller(session, name, transport, token instanceof String t ? t : session, prompter, progress,
                 new Cancel(), workspace);
     }
@@ -306,7 +325,8 @@ public final class WardenTools {
         catch (InvalidArguments e) {
             result = pipeline.invalidApproval(caller, req.arguments(), e.getMessage());
         }
-        return structured(result, result.isError(), result.executionId());
+        McpSchema.CallToolResult mcp = structured(result, result.isError(), result.executionId());
+        return result.result() == null ? mcp : withFiles(mcp, result.result()); // the approved call's files
     }
 
     private McpSchema.CallToolResult handle(Caller caller, String tool, McpSchema.CallToolRequest req) {
@@ -325,12 +345,34 @@ public final class WardenTools {
         }
 
         long t1 = System.nanoTime();
-        McpSchema.CallToolResult mcp = structured(result, result.isError(), result.executionId());
+        McpSchema.CallToolResult mcp = withFiles(structured(result, result.isError(), result.executionId()), result);
         if (log.isDebugEnabled()) {
             log.debug("{} {}: pipeline {}us, to MCP {}us", tool, result.executionId(), (t1 - t0) / 1000,
                     (System.nanoTime() - t1) / 1000);
         }
         return mcp;
+    }
+
+    /**
+     * A run's artifacts as {@code resource_link} items after the JSON text (one per file, in the order
+     * of {@code artifacts}), then the images it wrote as {@code image} items.
+     */
+    static McpSchema.CallToolResult withFiles(McpSchema.CallToolResult mcp, CallResult r) {
+        List<Artifact> files = r.artifacts() == null ? List.of() : r.artifacts();
+        List<Image> images = r.images() == null ? List.of() : r.images();
+        if (files.isEmpty() && images.isEmpty()) {
+            return mcp;
+        }
+        List<McpSchema.Content> content = new java.util.ArrayList<>(mcp.content());
+        for (Artifact a : files) {
+            content.add(McpSchema.ResourceLink.builder().name(a.path()).uri(a.uri()).mimeType(a.mime()).size(a.size())
+                .description("a file this run created or changed; read it with resources/read").build());
+        }
+        for (Image i : images) {
+            content.add(McpSchema.ImageContent.builder(i.data(), i.mime()).build());
+        }
+        return McpSchema.CallToolResult.builder().content(content).structuredContent(mcp.structuredContent())
+            .isError(mcp.isError()).build();
     }
 
     private McpSchema.CallToolResult structured(Object result, boolean isError, String id) {

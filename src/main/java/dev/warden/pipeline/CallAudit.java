@@ -66,6 +66,7 @@ final class CallAudit {
         if (r.workspaceRestored() != null) {
             line.put("workspace_restored", r.workspaceRestored());
         }
+        artifacts(line, r);
         boolean refused = false;
         if (c.networkReport() != null) {
             dev.warden.egress.NetworkReport n = c.networkReport();
@@ -79,6 +80,16 @@ final class CallAudit {
         }
         else {
             audit.append(line);
+        }
+    }
+
+    /** How many files the run created or changed: the count only (up to 100 names would swell every line). */
+    private static void artifacts(Map<String, Object> line, CallResult r) {
+        if (r.artifacts() != null) {
+            line.put("artifacts", r.artifacts().size());
+            if (Boolean.TRUE.equals(r.artifactsTruncated())) {
+                line.put("artifacts_truncated", true);
+            }
         }
     }
 
@@ -97,6 +108,7 @@ final class CallAudit {
         line.put("usage", r.usage());
         line.put("redactions", r.redactions());
         line.put("message", r.message());
+        artifacts(line, r);
         if (c.networkReport() != null) {
             line.put("network", Map.of("presets", c.networkReport().presets(), "connections", c.networkReport().attempts()));
         }

@@ -21,6 +21,7 @@ import dev.warden.egress.Addresses;
 import dev.warden.egress.CallNetwork;
 import dev.warden.egress.NetworkPolicy;
 import dev.warden.exec.ContainerStatus;
+import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Language;
@@ -86,6 +87,7 @@ public final class CallPipeline {
     private final Heartbeats heartbeats;
     private final BackgroundRuns background;
     private final FileTools files;
+    private final Artifacts artifacts;
 
     /**
      * @param containers whether L3 can run a language now (else a call routed there is refused or falls back)
@@ -128,6 +130,7 @@ public final class CallPipeline {
         this.heartbeats = new Heartbeats(sanitizer);
         this.background = new BackgroundRuns(limits, workspaces, clock);
         this.files = new FileTools(workspaces, executors, sanitizer, limits, results, gate);
+        this.artifacts = new Artifacts(new ChangedFiles(limits.artifactsWalkMs()), executors, results, limits, clock);
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -219,7 +222,11 @@ public final class CallPipeline {
                 return refused.result();
             }
         });
-        return o.result().withApproval(HeldCalls.approvalInfo(ruling), o.restored(), o.message());
+        CallResult r = o.result();
+        if (Boolean.TRUE.equals(o.restored()) && r.artifacts() != null) { // put back as it was: nothing changed
+            r = r.withArtifacts(List.of(), false, List.of());
+        }
+        return r.withApproval(HeldCalls.approvalInfo(ruling), o.restored(), o.message());
     }
 
     /** Where it runs, the tier's rate, the audit still writable, a fair place; then the executor. */
@@ -235,21 +242,28 @@ public final class CallPipeline {
         }
     }
 
-    /** The executor of the call's tier runs it, with the call's network where there is one. */
+    /**
+     * The executor of the call's tier runs it, with the call's network where there is one; then the
+     * files it created or changed are listed ({@link Artifacts}), while the call still holds its place.
+     */
     private CallResult execute(CallContext c, ExecRequest req) {
         Executor executor = executors.apply(c.tier());
+        java.time.Instant since = artifacts.mark();
         if (!network.enabled() || c.tier() == Tier.L1) {
-            return results.outcome(c, executor.name(), executor.run(req, c.limits()));
+            ExecOutcome outcome = executor.run(req, c.limits());
+            return artifacts.attach(c, results.outcome(c, executor.name(), outcome), since, outcome);
         }
         CallNetwork net = network.forCall(c, c.asked(), c.ruling());
+        ExecOutcome outcome;
         CallResult result;
         try {
-            result = results.outcome(c, executor.name(), executor.run(req.withEgress(net), c.limits()));
+            outcome = executor.run(req.withEgress(net), c.limits());
+            result = results.outcome(c, executor.name(), outcome);
         }
         finally {
             c.networkReport(net.report()); // once the run is over: for the result and the audit line alike
         }
-        return network.withReport(result, c.networkReport());
+        return artifacts.attach(c, network.withReport(result, c.networkReport()), since, outcome);
     }
 
     /**
@@ -423,6 +437,17 @@ public final class CallPipeline {
         args.put("recursive", call.recursive());
         args.put("max_entries", call.maxEntries());
         return fileCall(caller, "list_files", args, c -> files.list(c, call));
+    }
+
+    /**
+     * resources/read of a workspace file ({@code warden://workspace/<id>/<path>}): read_file's answer for
+     * the whole file (up to the output limit), of this session's workspace only; audited as tool
+     * {@code resources/read}.
+     */
+    public FileResult readResource(Caller caller, String uri) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("uri", clip(uri));
+        return fileCall(caller, "resources/read", args, c -> files.readResource(c, uri));
     }
 
     /** A file tool call that failed validation: answered and audited. */

@@ -5,6 +5,7 @@ import dev.warden.call.Tier;
 import dev.warden.config.WardenConfig.LimitsConfig;
 import dev.warden.contract.FileCall;
 import dev.warden.contract.FileResult;
+import dev.warden.contract.WorkspaceUri;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
@@ -13,6 +14,7 @@ import dev.warden.limit.Executions;
 import dev.warden.sanitize.Sanitizer;
 import dev.warden.session.Workspace;
 import dev.warden.session.Workspaces;
+import dev.warden.session.DurableStore;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -114,7 +116,42 @@ final class FileTools {
     }
 
     FileResult read(CallContext c, FileCall call) {
-        Workspace ws = workspace(c, call.path());
+        return read(c, workspace(c, call.path()), call);
+    }
+
+    /**
+     * resources/read of {@code warden://workspace/<id>/<path>}: read_file's whole read (up to the output
+     * limit) of that workspace, which must be this session's. An unknown workspace and another
+     * session's get the same answer, so a URI tells nobody else whether it exists.
+     */
+    FileResult readResource(CallContext c, String uri) {
+        gate.client(c);
+        WorkspaceUri u;
+        try {
+            u = WorkspaceUri.parse(uri);
+        }
+        catch (WorkspaceUri.Malformed e) {
+            throw invalid(c, "The uri names no workspace file: " + e.getMessage() + ".");
+        }
+        java.util.function.Supplier<Refused> none = () -> invalid(c, "No resource " + clean(CallAudit.clip(uri, 300))
+                + " for this client: its workspace is not this session's or this client's, or it has ended.");
+        Workspace ws;
+        if (DurableStore.wellFormed(u.workspaceId())) { // a durable workspace: its owner's, in any of its sessions
+            try {
+                ws = workspaces.forDurable(u.workspaceId(), c.caller.owner());
+            }
+            catch (Workspaces.Refused | java.io.IOException e) {
+                throw none.get();
+            }
+        }
+        else {
+            ws = workspaces.byId(u.workspaceId()).filter(w -> w.sessionId().equals(c.caller.sessionId()))
+                .orElseThrow(none);
+        }
+        return read(c, c.workspace(ws), new FileCall(u.path(), 0, null, null, null, null, false, 0));
+    }
+
+    private FileResult read(CallContext c, Workspace ws, FileCall call) {
         int max = limits.outputBytes();
         long length = call.length() == null ? max : Math.min(call.length(), max);
         ExecOutcome.Completed done = run(c, ws, READ, List.of(relative(c, ws, call.path()), Long.toString(call.offset()),

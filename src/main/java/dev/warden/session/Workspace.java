@@ -34,7 +34,11 @@ public final class Workspace {
         this.project = project;
     }
 
-    /** The id clients name it by. */
+    /**
+     * The id clients name it by ({@code warden://workspace/<id>/...}, the {@code workspace} argument): the
+     * random name of a session workspace's directory after "s-", a durable workspace's minted id; nothing a
+     * client sent, and no host path.
+     */
     public String id() {
         return id;
     }

@@ -177,6 +177,11 @@ public final class Workspaces implements AutoCloseable {
         return ws;
     }
 
+    /** The live workspace with this id ({@link Workspace#id}), if any; never creates one. */
+    public Optional<Workspace> byId(String id) {
+        return bySession.values().stream().filter(w -> w.id().equals(id)).findFirst();
+    }
+
     /**
      * Shows a durable workspace and its home under this server's root (where every sandbox uid can
      * reach them; the store itself is root's only) and registers its tenant.

@@ -243,6 +243,19 @@ class ContractSchemaTest {
     // ---- the validator and the schemas themselves ----
 
     @Test
+    void artifactsFitTheSchemaAndImagesStayOffTheWire() throws Exception {
+        CallResult base = pipeline().runCommand(caller(), new CommandCall("ls", null, null, null, null));
+        JsonNode n = validCall(base.withArtifacts(List.of(new Artifact("plots/a b.png", 67, "image/png",
+                WorkspaceUri.of("ab12", "plots/a b.png"))), true, List.of(new Image("plots/a b.png", "image/png", "AAAA"))),
+                Status.OK);
+        assertEquals("warden://workspace/ab12/plots/a%20b.png", n.at("/artifacts/0/uri").asText());
+        assertTrue(n.get("artifacts_truncated").asBoolean());
+        assertFalse(n.has("images"), "images go as MCP image content, not in the structured result");
+        assertEquals(0, validCall(base.withArtifacts(List.of(), false, List.of()), Status.OK).get("artifacts").size());
+        assertFalse(wire(base).has("artifacts"), "absent where Warden did not look");
+    }
+
+    @Test
     void aBrokenResultFails() throws Exception {
         JsonNode good = validCall(pipeline().runCommand(caller(), new CommandCall("ls", null, null, null, null)),
                 Status.OK);
@@ -446,6 +459,9 @@ class ContractSchemaTest {
             if (c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonUnwrapped.class) != null) {
                 names.addAll(recordFields((Class<? extends Record>) c.getType()));
                 continue;
+            }
+            if (c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonIgnore.class) != null) {
+                continue; // not on the wire (a CallResult's images go as MCP image content)
             }
             var p = c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
             names.add(p != null ? p.value() : c.getName());

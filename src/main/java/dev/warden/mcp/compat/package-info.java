@@ -17,6 +17,8 @@
  * at once (no upstream issue for the servlet transport; java-sdk#382 for WebMVC).</li>
  * <li>{@link dev.warden.mcp.compat.SseSessionEnd}: the HTTP+SSE session id and the end of its stream,
  * which the SDK does not tell.</li>
+ * <li>{@link dev.warden.mcp.compat.ReservedExpansionTemplates}: a resource template's {@code {+path}}
+ * matching a path with slashes (no Java SDK issue found; typescript-sdk#650).</li>
  * </ul>
  *
  * <p>Only {@code dev.warden.mcp} uses them; nothing here knows Warden's tools or policy.
