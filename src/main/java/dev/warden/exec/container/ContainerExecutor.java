@@ -69,6 +69,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final WardenConfig.Container config;
     private final int gid;
     private final Path stub;
+    /** The runs' /etc/hosts (the same as L2's), bound read-only. */
+    private final Path hosts;
     private final Function<String, ContainerLimits> limitsOf;
     private final Function<String, List<String>> imageEnv;
     private final ExecutorService io;
@@ -98,7 +100,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final Semaphore running;
 
     ContainerExecutor(com.github.dockerjava.api.DockerClient docker, EngineSocket socket, CgroupFiles cgroups,
-            WardenConfig.Container config, int gid, Path stub, Function<String, ContainerLimits> limitsOf,
+            WardenConfig.Container config, int gid, Path stub, Path hosts, Function<String, ContainerLimits> limitsOf,
             Function<String, List<String>> imageEnv, ScheduledExecutorService timer, ExecutorService io,
             ExecutorService background, Supplier<String> runtime, EgressPorts egress) {
         this.engine = new DockerEngine(docker);
@@ -109,6 +111,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         this.config = config;
         this.gid = gid;
         this.stub = stub;
+        this.hosts = hosts;
         this.limitsOf = limitsOf;
         this.imageEnv = imageEnv;
         this.io = io;
@@ -288,7 +291,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         String id;
         try {
             ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user(),
-                    limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub,
+                    limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub, hosts,
                     cgroups == null ? null : cgroups.parentOf(name), port == null ? null : port.dir());
             id = engine.create(spec);
         }

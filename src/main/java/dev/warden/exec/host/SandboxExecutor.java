@@ -199,7 +199,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
         Files.writeString(etcDir.resolve("passwd"), passwd);
         Files.writeString(etcDir.resolve("group"), "root:x:0:\nsandbox:x:" + gid + ":\nnogroup:x:65534:\n");
-        Files.writeString(etcDir.resolve("hosts"), "127.0.0.1 localhost sandbox\n::1 localhost\n");
+        Files.writeString(etcDir.resolve("hosts"), dev.warden.exec.SandboxHosts.CONTENT);
         Files.writeString(etcDir.resolve("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files\n");
     }
 
