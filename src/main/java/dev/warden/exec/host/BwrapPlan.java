@@ -32,9 +32,11 @@ import java.util.Map;
  *     session's other runs); null: a namespace of its own
  * @param relayPort where the relay listens ({@link EgressPort#RELAY_PORT} in a namespace of its own, the
  *     slot's port in a session's)
+ * @param system the system tree bound read-only as /usr and its /etc entries: the host's, or Warden's
+ *     environment (sandbox.environment)
  */
 record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
-        Path etcDir, Path workspace, Path egress, Path netns, int relayPort) {
+        Path etcDir, Path workspace, Path egress, Path netns, int relayPort, SystemTree system) {
 
     /** nsenter (util-linux): the launcher joins the session's network namespace before anything else. */
     static final String NSENTER = "/usr/bin/nsenter";
@@ -46,20 +48,29 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
                 EgressPort.RELAY_PORT);
     }
 
+    /** On the host's system tree. */
+    BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
+            Path etcDir, Path workspace, Path egress, Path netns, int relayPort) {
+        this(launcher, cgroups, uid, gid, pids, tmpBytes, bwrap, etcDir, workspace, egress, netns, relayPort,
+                SystemTree.HOST);
+    }
+
     static final String WORKSPACE = "/workspace";
     static final String STUB = "/.warden/spawn";
     /** The CA bundle runs trust, as seen inside the sandbox (the host's /etc/ssl, bound read-only). */
 
     BwrapPlan {
         cgroups = List.copyOf(cgroups);
+        system = system == null ? SystemTree.HOST : system;
     }
 
     /** The plan of a slot's sandbox for a workspace, under the server's base limits; {@code netns} as above. */
-    static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace, Path netns) {
+    static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace, Path netns,
+            SystemTree system) {
         return new BwrapPlan(launcher, slot.cgroups() == null ? List.of() : slot.cgroups().joinPaths(), slot.uid(),
                 slot.gid(), base.pids(), (long) base.tmpMb() * 1024 * 1024, bwrap, etcDir, workspace,
                 slot.port() == null ? null : slot.port().dir(), netns,
-                netns == null ? EgressPort.RELAY_PORT : SessionNetworks.relayPort(slot));
+                netns == null ? EgressPort.RELAY_PORT : SessionNetworks.relayPort(slot), system);
     }
 
     /** The launcher's command line: it runs bwrap, which runs the stub that waits for its request. */
@@ -87,15 +98,10 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
         if (netns != null) {
             cmd.add("--share-net"); // the session's namespace, joined above: loopback only, like one of its own
         }
+        cmd.addAll(List.of("--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox"));
+        // the system tree, read-only: /usr and its /etc entries, the host's or Warden's environment
+        cmd.addAll(system.binds());
         cmd.addAll(List.of(
-                "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
-                "--ro-bind", "/usr", "/usr",
-                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
-                "--ro-bind-try", "/etc/ssl", "/etc/ssl",
                 "--ro-bind", etcDir.resolve("passwd").toString(), "/etc/passwd",
                 "--ro-bind", etcDir.resolve("group").toString(), "/etc/group",
                 "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",

@@ -57,6 +57,8 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     /** The sessions' network namespaces, or null: each sandbox makes its own. */
     private volatile SessionNetworks nets;
+    /** What runs see as /usr and its /etc entries (sandbox.environment). */
+    private volatile SystemTree system = SystemTree.HOST;
 
     SandboxExecutor(Launcher launcher, SlotPool slots, Path bwrap, Path etcDir, Limits baseLimits,
             ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax) {
@@ -168,10 +170,15 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     Sandbox start(Slot slot, Path workspace) throws IOException {
         SessionNetworks n = nets;
         BwrapPlan plan = BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace,
-                n == null ? null : n.of(workspace));
+                n == null ? null : n.of(workspace), system);
         ProcessBuilder pb = new ProcessBuilder(plan.argv());
         pb.environment().clear();
         return new Sandbox(pb.start(), slot, workspace, plan.relayPort());
+    }
+
+    /** From now on sandboxes bind this system tree (sandboxes already started keep theirs). */
+    void useSystem(SystemTree tree) {
+        this.system = tree;
     }
 
     /** From now on the sandboxes of a session share its network namespace (made by {@code n}). */
