@@ -28,8 +28,12 @@ IMPORT_ALL = "import numpy, pandas, matplotlib.pyplot"
 BASE_CONFIG = bench.BENCH_CONFIG
 
 
+def slug(name):
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
+
+
 def config(dir_, name, environment, l3=False):
-    cfg = os.path.join(dir_, "warden-%s.yaml" % name)
+    cfg = os.path.join(dir_, "warden-%s.yaml" % slug(name))
     with open(BASE_CONFIG) as base, open(cfg, "w") as f:
         f.write(base.read())
         f.write("\nsandbox:\n  environment: %s\n" % environment)
@@ -43,10 +47,10 @@ def config(dir_, name, environment, l3=False):
 
 
 def start(args, cfg, dir_, name, i):
-    log = open(os.path.join(args.out, "environment-%s.log" % name), "a")
-    ws = os.path.join(dir_, "ws-%s-%d" % (name, i))
+    log = open(os.path.join(args.out, "environment-%s.log" % slug(name)), "a")
+    ws = os.path.join(dir_, "ws-%s-%d" % (slug(name), i))
     os.makedirs(ws, exist_ok=True)
-    return bench.Server(args.java, args.jar, os.path.join(dir_, "audit-%s.jsonl" % name), log,
+    return bench.Server(args.java, args.jar, os.path.join(dir_, "audit-%s.jsonl" % slug(name)), log,
                         extra_args=("--workspace", ws))
 
 
