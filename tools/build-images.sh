@@ -3,10 +3,15 @@
 #   warden/rootfs:bookworm  debootstrap --variant=minbase of the machine's own Debian mirror,
 #                           docker import'ed (cached as a tar under /var/cache/warden/rootfs/)
 #   warden/base             sandbox-images/base/Dockerfile, FROM warden/rootfs:bookworm
+#   warden/env              sandbox-images/env/Dockerfile, FROM warden/base: Warden's environment
+#                           (python3 with pytest, requests, numpy, pandas, matplotlib; node, npm;
+#                           git, curl, make, gcc), the parent of python, javascript, bash and c
 #   warden/<lang>           sandbox-images/<lang>/Dockerfile, FROM warden/base (or its parent)
+#   $WARDEN_CACHE_DIR/env/<id>/  warden/env's filesystem, exported for the L2 sandbox (symlink
+#                           env/current; sandbox.environment_dir), whenever env is built or checked
 #
 # Usage: tools/build-images.sh [options] [IMAGE...]     (default: every image)
-#   IMAGE       base python javascript typescript bash java c cpp go rust
+#   IMAGE       base env python javascript typescript bash java c cpp go rust
 #               (aliases: js ts sh c++ golang python3); an image's parents are built first
 #   -j N        build up to N images at once (default: $WARDEN_BUILD_JOBS or 2)
 #   --refresh   rebuild the requested images with --no-cache (picks up new Debian updates);
@@ -24,6 +29,8 @@
 #     bundle, which the images carry instead of Debian's); an image whose label matches is not
 #     built again (and a rebuilt parent changes the id, so its children are rebuilt). A changed
 #     package list is a changed Dockerfile, so that image and everything below it are rebuilt.
+#   - the exported environment is named by warden/env's image id: it is exported again only when
+#     that image changed; the one it replaces is kept until the next run, older ones go.
 # RUN steps reach the Debian mirror with --network host by default (no NAT or bridge needed);
 # WARDEN_BUILD_NETWORK=default uses the bridge instead. WARDEN_IMAGE_NS (default warden) names
 # the repository prefix, e.g. to build a second, independent set beside the one in use.
@@ -45,9 +52,9 @@ HASH_LABEL=dev.warden.build-hash
 export DOCKER_BUILDKIT=0 # the classic builder: FROM a local tag never goes to a registry
 
 # image -> parent image (the order is the build order)
-ORDER=(base python javascript typescript bash c cpp rust go java)
-declare -A PARENT=([base]=rootfs [python]=base [javascript]=base [typescript]=javascript
-  [bash]=base [c]=base [cpp]=c [rust]=c [go]=base [java]=base)
+ORDER=(base env python javascript typescript bash c cpp rust go java)
+declare -A PARENT=([base]=rootfs [env]=base [python]=env [javascript]=env [typescript]=javascript
+  [bash]=env [c]=env [cpp]=c [rust]=c [go]=base [java]=base)
 
 T0=${EPOCHREALTIME/,/.}
 elapsed() { awk -v a="$T0" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%6.1f", b - a }'; }
@@ -268,6 +275,53 @@ build_one() {
   : >"$CACHE/logs/.rebuilt"
 }
 
+# ---- Warden's environment as a directory, for the L2 sandbox -----------------------------------
+# bubblewrap binds its /usr and a few /etc entries read-only in place of the host's
+# (src/main/java/dev/warden/exec/host/SystemTree.java), so L2 and L3 see the same files.
+# ENV_DIR/<first 16 hex of the image id>/ holds the tree, ENV_DIR/current links to the newest one
+# (swapped atomically with rename). Another namespace gets its own ENV_DIR, so a trial build never
+# swaps the environment a server uses.
+if [ "$NS" = warden ]; then ENV_DIR=${WARDEN_ENV_DIR:-$CACHE/env}; else ENV_DIR=${WARDEN_ENV_DIR:-$CACHE/env-$NS}; fi
+export_env() {
+  local id dir tmp cid t old keep d
+  id=$(image_id "$NS/env") || return 1
+  id=${id#sha256:}; id=${id:0:16}
+  dir=$ENV_DIR/$id
+  mkdir -p "$ENV_DIR"
+  chmod 0755 "$ENV_DIR"
+  if [ -f "$dir/.warden-env" ]; then
+    say "env tree: $dir is current"
+  else
+    t=${EPOCHREALTIME/,/.}
+    tmp=$ENV_DIR/.export-$id
+    rm -rf --one-file-system "$tmp"
+    mkdir -p "$tmp"
+    cid=$(docker create --network none "$NS/env" true) || return 1
+    if ! docker export "$cid" | tar -x -p --numeric-owner -C "$tmp"; then
+      docker rm -f "$cid" >/dev/null 2>&1; rm -rf --one-file-system "$tmp"; return 1
+    fi
+    docker rm -f "$cid" >/dev/null 2>&1
+    rm -f "$tmp/.dockerenv"
+    chmod 0755 "$tmp"
+    # the second lock after the image's own: nothing setuid or setgid, as in the image
+    test -z "$(find "$tmp" -xdev -type f -perm /6000 -print -quit)" || { rm -rf --one-file-system "$tmp"; return 1; }
+    printf 'image %s\nid %s\nexported %s\n' "$NS/env" "$(image_id "$NS/env")" "$(date -u +%FT%TZ)" >"$tmp/.warden-env"
+    mv -T "$tmp" "$dir"
+    say "env tree: exported $NS/env to $dir in $(since "$t")s ($(du -sm "$dir" | cut -f1) MB)"
+  fi
+  old=$(readlink "$ENV_DIR/current" 2>/dev/null || true)
+  if [ "$old" != "$id" ]; then
+    ln -sfn "$id" "$ENV_DIR/.current.tmp"
+    mv -T "$ENV_DIR/.current.tmp" "$ENV_DIR/current"
+    say "env tree: $ENV_DIR/current -> $id${old:+ (was $old, kept)}"
+  fi
+  for d in "$ENV_DIR"/*/; do
+    d=${d%/}; d=${d##*/}
+    [ ! -L "$ENV_DIR/$d" ] || continue
+    [ "$d" = "$id" ] || [ "$d" = "$old" ] || [ ! -f "$ENV_DIR/$d/.warden-env" ] || rm -rf --one-file-system "${ENV_DIR:?}/$d"
+  done
+}
+
 rm -f "$CACHE/logs/.rebuilt"
 declare -A STATE=() PIDOF=()
 for n in "${ORDER[@]}"; do if [ -n "${NEEDED[$n]:-}" ]; then STATE[$n]=pending; fi; done
@@ -312,6 +366,9 @@ if [ ${#bad[@]} -gt 0 ]; then
   die "not built: ${bad[*]} (logs in $CACHE/logs/)"
 fi
 say "done: $(for n in "${ORDER[@]}"; do if [ -n "${NEEDED[$n]:-}" ]; then printf '%s/%s ' "$NS" "$n"; fi; done)"
+if [ -n "${NEEDED[env]:-}" ]; then
+  export_env || die "exporting $NS/env for the L2 sandbox failed"
+fi
 if [ -n "$run_tests" ]; then
   say "testing: sandbox-images/test-images.sh ${want[*]}"
   WARDEN_IMAGE_NS=$NS bash "$IMAGES_DIR/test-images.sh" "${want[@]}" || die "image tests failed"

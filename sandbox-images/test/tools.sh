@@ -6,7 +6,9 @@
 #                (sha256 WANT_SHA; none: the host has none) holding each of the host's own CAs
 #                (the file HOST_CAS: one certificate a line, its base64 body joined; empty when
 #                the host has none)
-#   python:      pip, python3 -m pip, python3 -m venv (with pip in the venv)
+#   python:      pip, python3 -m pip, python3 -m venv (with pip in the venv), and the libraries of
+#                Warden's environment (numpy, pandas, matplotlib, pytest, requests)
+#   bash, c:     make, gcc, python3, node (Warden's environment)
 #   javascript, typescript: npm, npx
 # Usage: bash tools.sh LANG WANT_SHA HOST_CAS
 lang=$1 want_sha=$2 host_cas=$3
@@ -50,6 +52,14 @@ case "$lang" in
     check "python3 -m venv" python3 -m venv "$venv"
     check "venv pip" "$venv/bin/python" -m pip --version
     rm -rf "${venv%/venv}"
+    # Warden's environment (warden/env): the libraries L2 runs have too
+    check "python3 libraries" python3 -c 'import numpy, pandas, matplotlib, pytest, requests; print("numpy", numpy.__version__, "pandas", pandas.__version__, "matplotlib", matplotlib.__version__, matplotlib.get_backend())'
+    ;;
+  bash|c)
+    check make make --version
+    check gcc gcc --version
+    check python3 python3 --version
+    check node node --version
     ;;
   javascript|typescript)
     check npm npm --version

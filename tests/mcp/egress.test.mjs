@@ -221,9 +221,11 @@ describe('egress over HTTP (L2 sandbox)', () => {
   it("Node's fetch uses the proxy with no setup in the code", async () => {
     const sc = await c.call('execute_code', {
       language: 'javascript',
-      code: `const r = await fetch('http://egress.test:${servers.port}/fetch'); console.log(r.status, await r.text());
+      // in an async function: `node -e` takes top-level await from Node 20 on, and the environment's
+      // node (L2 and L3) is Debian's 18
+      code: `(async () => { const r = await fetch('http://egress.test:${servers.port}/fetch'); console.log(r.status, await r.text());
 try { const x = await fetch('http://other.test:${servers.otherPort}/'); console.log(x.status, (await x.text()).trim()); }
-catch (e) { console.log('error', e.cause?.code ?? e.message); }`,
+catch (e) { console.log('error', e.cause?.code ?? e.message); } })();`,
     });
     assert.equal(sc.status, 'ok', JSON.stringify(sc));
     // a plain http:// fetch goes through a CONNECT tunnel too (undici's proxy agent), whose refusal is

@@ -151,6 +151,12 @@ public final class ConfigLoader {
         if (!Path.of(s.bwrap()).isAbsolute()) {
             problems.add("sandbox.bwrap must be an absolute path");
         }
+        if (!WardenConfig.Sandbox.ENV_WARDEN.equals(s.environment()) && !WardenConfig.Sandbox.ENV_HOST.equals(s.environment())) {
+            problems.add("sandbox.environment must be warden or host, not " + s.environment());
+        }
+        if (s.environmentDir() == null || !Path.of(s.environmentDir()).isAbsolute()) {
+            problems.add("sandbox.environment_dir must be an absolute path");
+        }
         if (c.languages() == null || c.languages().isEmpty()) {
             problems.add("languages: at least one language is needed");
         }

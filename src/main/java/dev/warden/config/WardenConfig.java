@@ -69,13 +69,26 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
             int maxBackground, int backgroundBufferBytes, long artifactsWalkMs, int maxImages, int maxImageBytes) {
     }
 
-    /** @param shareSessionNetwork the runs of a session share one network namespace (loopback only) */
     /**
+     * @param shareSessionNetwork the runs of a session share one network namespace (loopback only)
      * @param sessionUidBase the first of the uids a session's runs have (one per live session, host-wide)
      * @param sessionUids how many there are
+     * @param environment what L2 runs see as /usr: {@code warden} (the tree exported from the image
+     *     warden/env, at {@code environmentDir}) or {@code host} (the host's own /usr)
+     * @param environmentDir where tools/build-images.sh exports Warden's environment
      */
     public record Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,
-            String cgroupRoot, String cgroupName, boolean shareSessionNetwork, int sessionUidBase, int sessionUids) {
+            String cgroupRoot, String cgroupName, boolean shareSessionNetwork, int sessionUidBase, int sessionUids,
+            String environment, String environmentDir) {
+
+        public static final String ENV_WARDEN = "warden";
+        public static final String ENV_HOST = "host";
+
+        public Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,
+                String cgroupRoot, String cgroupName, boolean shareSessionNetwork) {
+            this(bwrap, uidBase, gid, slots, warmPerSession, warmMax, cgroupRoot, cgroupName, shareSessionNetwork,
+                    100_000, 4096, ENV_WARDEN, "/var/cache/warden/env/current");
+        }
     }
 
     /** Which policy applies: an operator file on top of the built-in config/policy.yaml, and the preset. */

@@ -96,6 +96,21 @@ class ConfigLoaderTest {
         assertEquals(3, ConfigProblem.distance("abc", ""));
     }
 
+    /** L2's system tree: Warden's environment by default, the host's on request, nothing else. */
+    @Test
+    void theSandboxEnvironmentIsWardensOrTheHostsAndNothingElse() throws Exception {
+        WardenConfig c = new ConfigLoader().load(null);
+        assertEquals("warden", c.sandbox().environment());
+        assertEquals("/var/cache/warden/env/current", c.sandbox().environmentDir());
+        assertEquals("host", new ConfigLoader().load(yaml("sandbox:\n  environment: host\n")).sandbox().environment());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(yaml("sandbox:\n  environment: hosts\n")));
+        assertTrue(e.getMessage().contains("sandbox.environment must be warden or host, not hosts"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(yaml("sandbox:\n  environment_dir: env/current\n")));
+        assertTrue(e.getMessage().contains("sandbox.environment_dir must be an absolute path"), e.getMessage());
+    }
+
     @Test
     void outOfRangeValuesAreRefused() throws Exception {
         assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("sandbox:\n  uid_base: 0\n")));

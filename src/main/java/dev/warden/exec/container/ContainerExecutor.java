@@ -71,6 +71,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final WardenConfig.Container config;
     private final int gid;
     private final Path stub;
+    /** The runs' /etc/hosts (the same as L2's), bound read-only. */
+    private final Path hosts;
     private final Function<String, ContainerLimits> limitsOf;
     private final Function<String, List<String>> imageEnv;
     private final ExecutorService io;
@@ -102,7 +104,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     private final Tenants tenants;
 
     ContainerExecutor(com.github.dockerjava.api.DockerClient docker, EngineSocket socket, CgroupFiles cgroups,
-            WardenConfig.Container config, int gid, Path stub, Function<String, ContainerLimits> limitsOf,
+            WardenConfig.Container config, int gid, Path stub, Path hosts, Function<String, ContainerLimits> limitsOf,
             Function<String, List<String>> imageEnv, ScheduledExecutorService timer, ExecutorService io,
             ExecutorService background, Supplier<String> runtime, EgressPorts egress, Tenants tenants) {
         this.tenants = tenants;
@@ -114,6 +116,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         this.config = config;
         this.gid = gid;
         this.stub = stub;
+        this.hosts = hosts;
         this.limitsOf = limitsOf;
         this.imageEnv = imageEnv;
         this.io = io;
@@ -297,7 +300,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         String home = tenant == null ? null : tenant.homeInSandbox(ContainerSpec.WORKSPACE);
         try {
             ContainerSpec spec = ContainerSpec.of(image(language), name, config.label(), ownerPid, language, user,
-                    limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub,
+                    limitsOf.apply(language), config.tmpMb(), oci, Seccomp.forRuntime(oci), workspace, stub, hosts,
                     cgroups == null ? null : cgroups.parentOf(name), port == null ? null : port.dir(), tenant);
             id = engine.create(spec);
         }

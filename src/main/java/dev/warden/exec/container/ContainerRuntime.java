@@ -16,6 +16,7 @@ import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Launcher;
+import dev.warden.exec.SandboxHosts;
 import dev.warden.exec.Limits;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -285,6 +286,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 log.warn("container engine does not use cgroup v1 with the cgroupfs driver: usage figures of L3 runs are not reported");
             }
             Path stub = Launcher.unpack(stateDir.resolve("container")).path();
+            Path hosts = SandboxHosts.write(stateDir.resolve("container").resolve("etc"));
             DockerClientConfig dc = DefaultDockerClientConfig.createDefaultConfigBuilder()
                 .withDockerHost(config.dockerHost()).withDockerTlsVerify(false).build();
             ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder().dockerHost(dc.getDockerHost())
@@ -296,7 +298,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             if (cgroups != null) {
                 cgroups.sweep();
             }
-            client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, limitsOf, this::envOf,
+            client.complete(new ContainerExecutor(docker, socket, cgroups, config, gid, stub, hosts, limitsOf, this::envOf,
                     timer, io, background, this::runtime, egress, tenants));
             log.info("container engine: Docker {} (API {}), usage from cgroups: {}", version.getVersion(),
                     version.getApiVersion(), cgroupV1 ? "v1" : "no");

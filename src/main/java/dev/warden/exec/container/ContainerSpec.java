@@ -28,6 +28,7 @@ record ContainerSpec(String image, String name, Map<String, String> labels, Stri
 
     static final String WORKSPACE = "/workspace";
     static final String STUB = "/.warden/spawn";
+    static final String HOSTS = "/etc/hosts";
     static final String RUNSC = "runsc";
     static final int RUNSC_PIDS_BASE = 64;
     static final int RUNSC_PIDS_PER_PROCESS = 10;
@@ -57,12 +58,14 @@ record ContainerSpec(String image, String name, Map<String, String> labels, Stri
      * @param runtime the OCI runtime: runc or runsc
      * @param seccomp the seccomp profile (JSON) for that runtime
      * @param stub the launcher stub on the host, bound read-only
+     * @param hosts the runs' /etc/hosts on the host, bound read-only (with networking disabled Docker's own
+     *     is empty, and {@code localhost} would not resolve)
      * @param tenant who the workspace's runs are: its home and its passwd and group are bound (null: none)
      * @param egress the container's egress port directory, bound read-only at {@link EgressPort#MOUNT},
      *     with the stub's relay listening on the container's loopback; null: no network at all
      */
     static ContainerSpec of(String image, String name, String label, String ownerPid, String language, String user,
-            ContainerLimits limits, int tmpMb, String runtime, String seccomp, Path workspace, Path stub,
+            ContainerLimits limits, int tmpMb, String runtime, String seccomp, Path workspace, Path stub, Path hosts,
             String cgroupParent, Path egress, Tenant tenant) {
         long memory = (long) limits.memoryMb() * 1024 * 1024;
         Map<String, String> labels = new LinkedHashMap<>();
@@ -71,7 +74,7 @@ record ContainerSpec(String image, String name, Map<String, String> labels, Stri
         labels.put(label + ".language", language);
         List<String> cmd = new ArrayList<>(List.of("--request", "--mark-exec"));
         List<Mount> binds = new ArrayList<>(List.of(new Mount(workspace.toString(), WORKSPACE, false),
-                new Mount(stub.toString(), STUB, true)));
+                new Mount(stub.toString(), STUB, true), new Mount(hosts.toString(), HOSTS, true)));
         if (tenant != null && tenant.home() != null) {
             binds.add(new Mount(tenant.home().toString(), Tenant.HOME, false));
         }

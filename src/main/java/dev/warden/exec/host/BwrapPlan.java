@@ -33,6 +33,8 @@ import java.util.Map;
  *     session's other runs); null: a namespace of its own
  * @param relayPort where the relay listens ({@link EgressPort#RELAY_PORT} in a namespace of its own, the
  *     slot's port in a session's)
+ * @param system the system tree bound read-only as /usr and its /etc entries: the host's, or Warden's
+ *     environment (sandbox.environment)
  * @param group the slot's own supplementary group (-1: none): the runs of a session share its uid, and
  *     this is what tells one of its sandboxes from another at the packet filter of the relay ports
  * @param nproc RLIMIT_NPROC of the uid, which every sandbox of the session counts against
@@ -40,13 +42,13 @@ import java.util.Map;
  * @param home the tenant's home, bound at {@link dev.warden.call.Tenant#HOME} (null: HOME is the workspace)
  */
 record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
-        Path etcDir, Path workspace, Path egress, Path netns, int relayPort, int group, int nproc, Path accounts,
-        Path home) {
+        Path etcDir, Path workspace, Path egress, Path netns, int relayPort, SystemTree system, int group, int nproc,
+        Path accounts, Path home) {
 
     /** The slot's own plan, as before sessions had a tenant: the slot's uid, the server's accounts. */
     BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
-            Path etcDir, Path workspace, Path egress, Path netns, int relayPort) {
-        this(launcher, cgroups, uid, gid, pids, tmpBytes, bwrap, etcDir, workspace, egress, netns, relayPort, -1,
+            Path etcDir, Path workspace, Path egress, Path netns, int relayPort, SystemTree system) {
+        this(launcher, cgroups, uid, gid, pids, tmpBytes, bwrap, etcDir, workspace, egress, netns, relayPort, system, -1,
                 egress == null ? pids : pids + 1, etcDir, null);
     }
 
@@ -60,12 +62,20 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
                 EgressPort.RELAY_PORT);
     }
 
+    /** On the host's system tree. */
+    BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, long tmpBytes, Path bwrap,
+            Path etcDir, Path workspace, Path egress, Path netns, int relayPort) {
+        this(launcher, cgroups, uid, gid, pids, tmpBytes, bwrap, etcDir, workspace, egress, netns, relayPort,
+                SystemTree.HOST);
+    }
+
     static final String WORKSPACE = "/workspace";
     static final String STUB = "/.warden/spawn";
     /** The CA bundle runs trust, as seen inside the sandbox (the host's /etc/ssl, bound read-only). */
 
     BwrapPlan {
         cgroups = List.copyOf(cgroups);
+        system = system == null ? SystemTree.HOST : system;
     }
 
     /**
@@ -75,18 +85,18 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
      * limit); without one (the self-test) as the slot's own uid.
      */
     static BwrapPlan of(Path launcher, Slot slot, Limits base, Path bwrap, Path etcDir, Path workspace, Path netns,
-            Tenant tenant, int slots) {
+            SystemTree system, Tenant tenant, int slots) {
         List<Path> cgroups = slot.cgroups() == null ? List.of() : slot.cgroups().joinPaths();
         Path egress = slot.port() == null ? null : slot.port().dir();
         int relayPort = netns == null ? EgressPort.RELAY_PORT : SessionNetworks.relayPort(slot);
         long tmpBytes = (long) base.tmpMb() * 1024 * 1024;
         if (tenant == null) {
             return new BwrapPlan(launcher, cgroups, slot.uid(), slot.gid(), base.pids(), tmpBytes, bwrap, etcDir,
-                    workspace, egress, netns, relayPort, slot.group(), egress == null ? base.pids() : base.pids() + 1,
-                    etcDir, null);
+                    workspace, egress, netns, relayPort, system, slot.group(),
+                    egress == null ? base.pids() : base.pids() + 1, etcDir, null);
         }
         return new BwrapPlan(launcher, cgroups, tenant.uid(), tenant.gid(), base.pids(), tmpBytes, bwrap, etcDir,
-                workspace, egress, netns, relayPort, slot.group(), (base.pids() + 1) * slots,
+                workspace, egress, netns, relayPort, system, slot.group(), (base.pids() + 1) * slots,
                 tenant.etc() == null ? etcDir : tenant.etc(), tenant.home());
     }
 
@@ -116,15 +126,10 @@ record BwrapPlan(Path launcher, List<Path> cgroups, int uid, int gid, int pids, 
         if (netns != null) {
             cmd.add("--share-net"); // the session's namespace, joined above: loopback only, like one of its own
         }
+        cmd.addAll(List.of("--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox"));
+        // the system tree, read-only: /usr and its /etc entries, the host's or Warden's environment
+        cmd.addAll(system.binds());
         cmd.addAll(List.of(
-                "--cap-drop", "ALL", "--clearenv", "--hostname", "sandbox",
-                "--ro-bind", "/usr", "/usr",
-                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
-                "--ro-bind-try", "/etc/ssl", "/etc/ssl",
                 "--ro-bind", accounts.resolve("passwd").toString(), "/etc/passwd",
                 "--ro-bind", accounts.resolve("group").toString(), "/etc/group",
                 "--ro-bind", etcDir.resolve("hosts").toString(), "/etc/hosts",

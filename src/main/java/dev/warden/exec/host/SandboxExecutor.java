@@ -59,6 +59,8 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     /** The sessions' network namespaces, or null: each sandbox makes its own. */
     private volatile SessionNetworks nets;
+    /** What runs see as /usr and its /etc entries (sandbox.environment). */
+    private volatile SystemTree system = SystemTree.HOST;
 
     private final Tenants tenants;
 
@@ -175,11 +177,16 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         SessionNetworks n = nets;
         Tenant tenant = tenants.of(workspace);
         BwrapPlan plan = BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace,
-                n == null ? null : n.of(workspace), tenant, slots.size());
+                n == null ? null : n.of(workspace), system, tenant, slots.size());
         ProcessBuilder pb = new ProcessBuilder(plan.argv());
         pb.environment().clear();
         return new Sandbox(pb.start(), slot, workspace, plan.relayPort(),
                 tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE));
+    }
+
+    /** From now on sandboxes bind this system tree (sandboxes already started keep theirs). */
+    void useSystem(SystemTree tree) {
+        this.system = tree;
     }
 
     /** From now on the sandboxes of a session share its network namespace (made by {@code n}). */
@@ -207,7 +214,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
         Files.writeString(etcDir.resolve("passwd"), passwd);
         Files.writeString(etcDir.resolve("group"), "root:x:0:\nsandbox:x:" + gid + ":\nnogroup:x:65534:\n");
-        Files.writeString(etcDir.resolve("hosts"), "127.0.0.1 localhost sandbox\n::1 localhost\n");
+        Files.writeString(etcDir.resolve("hosts"), dev.warden.exec.SandboxHosts.CONTENT);
         Files.writeString(etcDir.resolve("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files\n");
     }
 

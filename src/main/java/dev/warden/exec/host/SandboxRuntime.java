@@ -122,6 +122,8 @@ public final class SandboxRuntime implements AutoCloseable {
             InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background, tenants);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
                     background, sc.warmPerSession(), sc.warmMax(), tenants);
+            SystemTree system = systemTree(sc);
+            sandbox.useSystem(system);
             SessionNetworks nets = new SessionNetworks("warden-i" + lease.index() + "-", sc.slots(), uidBase);
             nets.sweep(); // a killed server's, with this lease
             SessionNetworks.sweepDead(lease.index()); // and those of killed servers with other leases
@@ -135,8 +137,8 @@ public final class SandboxRuntime implements AutoCloseable {
                 slots.close();
                 return refusing(selfTest, pools, lease);
             }
-            log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct",
-                    sc.slots(), uidBase, uidBase + 2 * sc.slots() - 1);
+            log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct; L2 runs see {}",
+                    sc.slots(), uidBase, uidBase + 2 * sc.slots() - 1, system);
             return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, 2 * sc.slots(),
                     sc.cgroupName(), Path.of(sc.cgroupRoot()), slots);
         }
@@ -147,6 +149,31 @@ public final class SandboxRuntime implements AutoCloseable {
             log.error("sandbox unavailable: {}", e.getMessage());
             return refusing("the sandbox could not be set up", pools, lease);
         }
+    }
+
+    /**
+     * What L2 runs see as /usr: Warden's environment when it is configured and there, else the
+     * host's. A missing environment is not a weaker sandbox (the host's /usr is what every run saw
+     * before there was one), only a different set of programs: so Warden says so and goes on.
+     */
+    static SystemTree systemTree(WardenConfig.Sandbox sc) {
+        if (WardenConfig.Sandbox.ENV_HOST.equals(sc.environment())) {
+            return SystemTree.HOST;
+        }
+        Path dir = Path.of(sc.environmentDir());
+        try {
+            SystemTree tree = SystemTree.of(dir);
+            if (tree != null) {
+                return tree;
+            }
+            log.warn("sandbox.environment is warden, but there is no environment at {} (`tools/build-images.sh env`"
+                    + " builds and exports it): L2 runs see the host's /usr instead", dir);
+        }
+        catch (IOException e) {
+            log.warn("sandbox.environment is warden, but the environment at {} cannot be read ({}): L2 runs see"
+                    + " the host's /usr instead", dir, e.toString());
+        }
+        return SystemTree.HOST;
     }
 
     /** What must hold before a sandbox can be promised. */

@@ -28,7 +28,8 @@ class ContainerSpecTest {
     private static ContainerSpec spec(String runtime, String cgroupParent, Path egress) {
         return ContainerSpec.of("warden/python", "warden-4242-7", "dev.warden", "4242", "python", "61100:61000", PYTHON,
                 64, runtime, "{\"defaultAction\":\"SCMP_ACT_ERRNO\"}", Path.of("/var/lib/warden/sessions/abc"),
-                Path.of("/var/lib/warden/container/bin/warden-spawn"), cgroupParent, egress, null);
+                Path.of("/var/lib/warden/container/bin/warden-spawn"), Path.of("/var/lib/warden/container/etc/hosts"),
+                cgroupParent, egress, null);
     }
 
     @Test
@@ -41,7 +42,8 @@ class ContainerSpecTest {
                 536870912L, 536870912L, 128L, 1_500_000_000L, true, "private",
                 Map.of("/tmp", "rw,exec,nosuid,nodev,size=64m,mode=1777"), Map.of("core", 0L), "none",
                 List.of(new ContainerSpec.Mount("/var/lib/warden/sessions/abc", "/workspace", false),
-                        new ContainerSpec.Mount("/var/lib/warden/container/bin/warden-spawn", "/.warden/spawn", true)),
+                        new ContainerSpec.Mount("/var/lib/warden/container/bin/warden-spawn", "/.warden/spawn", true),
+                        new ContainerSpec.Mount("/var/lib/warden/container/etc/hosts", "/etc/hosts", true)),
                 "/warden-l3/warden-4242-7"), spec("runc", "/warden-l3/warden-4242-7"));
     }
 
@@ -59,6 +61,7 @@ class ContainerSpecTest {
                 Map.of("/tmp", "rw,exec,nosuid,nodev,size=64m,mode=1777"), Map.of("core", 0L), "none",
                 List.of(new ContainerSpec.Mount("/var/lib/warden/sessions/abc", "/workspace", false),
                         new ContainerSpec.Mount("/var/lib/warden/container/bin/warden-spawn", "/.warden/spawn", true),
+                        new ContainerSpec.Mount("/var/lib/warden/container/etc/hosts", "/etc/hosts", true),
                         new ContainerSpec.Mount("/run/warden/egress/l3-warden-4242-7", "/.warden/net", true)),
                 "/warden-l3/warden-4242-7"), s);
         assertEquals(64 + 129 * 10, spec("runsc", null, Path.of("/e")).pidsLimit(), "gVisor: room for the relay too");
@@ -96,7 +99,8 @@ class ContainerSpecTest {
               "Volumes": {}, "WorkingDir": "/workspace", "NetworkDisabled": true, "ExposedPorts": {},
               "HostConfig": {
                 "Binds": ["/var/lib/warden/sessions/abc:/workspace:rw",
-                          "/var/lib/warden/container/bin/warden-spawn:/.warden/spawn:ro"],
+                          "/var/lib/warden/container/bin/warden-spawn:/.warden/spawn:ro",
+                          "/var/lib/warden/container/etc/hosts:/etc/hosts:ro"],
                 "NanoCpus": 1500000000, "CapDrop": ["ALL"], "IpcMode": "private",
                 "LogConfig": {"Type": "none"},
                 "Memory": 536870912, "MemorySwap": 536870912, "NetworkMode": "none", "Init": true,

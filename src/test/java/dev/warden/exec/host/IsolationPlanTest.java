@@ -60,6 +60,67 @@ class IsolationPlanTest {
                 "--", "/.warden/spawn", "--request", "--seccomp", "--mark-exec"), plan.argv());
     }
 
+    /**
+     * On Warden's environment: its /usr in place of the host's, the same links beside it, and only
+     * the /etc entries the tree has, each bound read-only from the tree, or made as the link it is
+     * there (bubblewrap would follow a link given as a source on the host, outside the tree).
+     * Warden's own passwd, group, hosts and nsswitch.conf follow as on the host's tree.
+     */
+    @Test
+    void theSandboxLaunchOnWardensEnvironment() {
+        SystemTree env = new SystemTree(Path.of("/var/cache/warden/env/current"), List.of(
+                new SystemTree.Etc("ld.so.cache", null), new SystemTree.Etc("alternatives", null),
+                new SystemTree.Etc("localtime", "/usr/share/zoneinfo/Etc/UTC"), new SystemTree.Etc("ssl", null),
+                new SystemTree.Etc("os-release", "../usr/lib/os-release"), new SystemTree.Etc("matplotlibrc", null),
+                new SystemTree.Etc("python3.11", null)));
+        BwrapPlan plan = new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 64L * 1024 * 1024,
+                Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS, null, null, 3128, env);
+        List<String> argv = plan.argv();
+        int from = argv.indexOf("--hostname") + 2;
+        int to = argv.indexOf("/var/lib/warden/etc/passwd") - 1;
+        assertEquals(List.of(
+                "--ro-bind", "/var/cache/warden/env/current/usr", "/usr",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+                "--ro-bind-try", "/var/cache/warden/env/current/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--ro-bind-try", "/var/cache/warden/env/current/etc/alternatives", "/etc/alternatives",
+                "--symlink", "/usr/share/zoneinfo/Etc/UTC", "/etc/localtime",
+                "--ro-bind-try", "/var/cache/warden/env/current/etc/ssl", "/etc/ssl",
+                "--symlink", "../usr/lib/os-release", "/etc/os-release",
+                "--ro-bind-try", "/var/cache/warden/env/current/etc/matplotlibrc", "/etc/matplotlibrc",
+                "--ro-bind-try", "/var/cache/warden/env/current/etc/python3.11", "/etc/python3.11"),
+                argv.subList(from, to));
+        // everything else is as on the host's tree
+        List<String> host = new BwrapPlan(SPAWN, List.of(), 61003, 61000, 64, 64L * 1024 * 1024,
+                Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS, null).argv();
+        assertEquals(host.subList(0, from), argv.subList(0, from));
+        assertEquals(host.subList(host.indexOf("/var/lib/warden/etc/passwd") - 1, host.size()), argv.subList(to, argv.size()));
+    }
+
+    /** The environment's directory as the server reads it at start: a tree with a shell and a linker cache, or none. */
+    @Test
+    void anEnvironmentIsReadOnceAndAnIncompleteOneIsNone(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assertEquals(null, SystemTree.of(dir));
+        java.nio.file.Files.createDirectories(dir.resolve("usr/bin"));
+        java.nio.file.Files.createDirectories(dir.resolve("etc/python3.11"));
+        java.nio.file.Files.createDirectories(dir.resolve("etc/alternatives"));
+        java.nio.file.Files.createDirectories(dir.resolve("etc/apt"));
+        java.nio.file.Files.writeString(dir.resolve("etc/shadow"), "root:*:1::::::\n");
+        java.nio.file.Files.writeString(dir.resolve("etc/ld.so.cache"), "");
+        java.nio.file.Files.createSymbolicLink(dir.resolve("etc/localtime"), Path.of("/usr/share/zoneinfo/Etc/UTC"));
+        java.nio.file.Files.writeString(dir.resolve("usr/bin/sh"), "");
+        assertEquals(null, SystemTree.of(dir)); // not executable
+        dir.resolve("usr/bin/sh").toFile().setExecutable(true);
+        SystemTree t = SystemTree.of(dir);
+        assertEquals(dir, t.root());
+        // only the entries of the list (never shadow, apt, ...), links kept as links
+        assertEquals(List.of(new SystemTree.Etc("ld.so.cache", null), new SystemTree.Etc("alternatives", null),
+                new SystemTree.Etc("localtime", "/usr/share/zoneinfo/Etc/UTC"),
+                new SystemTree.Etc("python3.11", null)), t.etc());
+        assertEquals(false, t.host());
+        assertEquals(true, SystemTree.HOST.host());
+    }
+
     /** With egress: one more process, the port's directory read-only at /.warden/net, the stub's relay. */
     @Test
     void theSandboxLaunchWithEgress() {
@@ -193,7 +254,7 @@ class IsolationPlanTest {
         Tenant tenant = new Tenant(100042, 61000, Path.of("/tmp/ws/h-abc"), Path.of("/tmp/ws/e-abc"));
         Limits base = new Limits(10_000, 1_500, 256, 64, 65536, 16, 256, 64);
         BwrapPlan plan = BwrapPlan.of(SPAWN, slot, base, Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS,
-                null, tenant, 16);
+                null, SystemTree.HOST, tenant, 16);
         List<String> argv = plan.argv();
         int keyring = argv.indexOf("--session-keyring");
         assertEquals(List.of("--session-keyring", "--reap", "--rlimit", "nproc=" + 65 * 16, "--rlimit", "core=0",
@@ -208,7 +269,7 @@ class IsolationPlanTest {
         assertTrue(envOf(BwrapPlan.request(r, LIMITS, false, 3128, "/home/sandbox").tokens()).contains("HOME=/home/sandbox"));
         // the self-test's workspace has no tenant: the slot's own uid, the server's accounts, HOME the workspace
         List<String> own = BwrapPlan.of(SPAWN, slot, base, Path.of("/usr/bin/bwrap"), Path.of("/var/lib/warden/etc"), WS,
-                null, null, 16).argv();
+                null, SystemTree.HOST, null, 16).argv();
         assertEquals(List.of("--group", "61019", "--uid", "61003"), own.subList(own.indexOf("--group"),
                 own.indexOf("--group") + 4));
         assertTrue(own.contains("/var/lib/warden/etc/passwd"));
