@@ -39,6 +39,13 @@ if [[ "${1:-}" == "--sanitizer" ]]; then
         | tee "$here/out/sanitizer.txt"
     exit "${PIPESTATUS[0]}"
 fi
+if [[ "${1:-}" == "--project" ]]; then
+    [[ -f "$root/target/test-classes/dev/warden/bench/ProjectCheckpointBench.class" ]] || (cd "$root" && mvn -q test-compile)
+    # project mode: an approved call's checkpoint plus restore (or keep) of a 1 GB, 50,000-file project, against a copy
+    java -cp "$jar:$root/target/test-classes" dev.warden.bench.ProjectCheckpointBench "${2:-50000}" "${3:-1024}" "${4:-10}" \
+        2>/dev/null | tee "$here/out/project.txt"
+    exit "${PIPESTATUS[0]}"
+fi
 if [[ "${1:-}" == "--egress" ]]; then
     # the proxy: a 50 MB download direct and through it, and its cost to calls that use no network
     shift
