@@ -133,7 +133,8 @@ public final class ConfigLoader {
         atLeast(problems, "sandbox.slots", s.slots(), 1);
         atLeast(problems, "sandbox.session_uid_base", s.sessionUidBase(), 1000);
         atLeast(problems, "sandbox.session_uids", s.sessionUids(), 1);
-        long lastSessionUid = (long) s.sessionUidBase() + s.sessionUids() - 1;
+        // the session uids, then as many for durable workspaces
+        long lastSessionUid = (long) s.sessionUidBase() + 2L * s.sessionUids() - 1;
         long lastSlotUid = (long) s.uidBase() + 64L * 2 * s.slots() - 1; // every instance's slot and inline uids
         if (s.sessionUidBase() <= lastSlotUid && lastSessionUid >= s.uidBase()) {
             problems.add("sandbox.session_uid_base: the session uids " + s.sessionUidBase() + "-" + lastSessionUid
