@@ -289,11 +289,13 @@ describe('durable workspaces', () => {
     await a.listTools();
     const ids = [];
     for (let i = 0; i < 4; i++) {
-      const m = await raw(a, 'create_workspace', {});
+      // the longest TTL a client may ask for is the server's limit (30 days), however long it asks
+      const m = await raw(a, 'create_workspace', i === 0 ? { ttl_s: Number.MAX_SAFE_INTEGER } : {});
+      if (i === 0) assert.ok(Math.abs(Date.parse(m.expires_at) - Date.now() - 30 * 86400_000) < 60_000, JSON.stringify(m));
       assert.equal(m.status, 'ok', JSON.stringify(m));
       ids.push(m.workspace_id);
     }
-    const over = await raw(a, 'create_workspace', {});
+    const over = await raw(a, 'create_workspace', { ttl_s: Number.MAX_SAFE_INTEGER });
     assert.equal(over.status, 'invalid');
     assert.match(over.message, /quota/);
     for (const args of [{ ttl_s: 0 }, { ttl_s: 'soon' }, { name: 7 }, { nope: 1 }]) {

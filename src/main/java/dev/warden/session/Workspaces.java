@@ -136,7 +136,7 @@ public final class Workspaces implements AutoCloseable {
         if (store == null || tenancy == null) {
             throw new Refused("durable workspaces are not available on this server (no sandbox to run them in)");
         }
-        long ttlMs = ttlS == null ? maxDurableTtlMs : Math.min(maxDurableTtlMs, ttlS * 1000);
+        long ttlMs = ttlS == null || ttlS >= maxDurableTtlMs / 1000 ? maxDurableTtlMs : ttlS * 1000; // no overflow
         DurableStore.Meta m = store.create(owner, name, ttlMs, maxDurablePerOwner, gid);
         if (m == null) {
             throw new Refused("this client already holds " + maxDurablePerOwner
