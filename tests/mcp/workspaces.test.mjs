@@ -148,6 +148,40 @@ describe('project mode (--project)', () => {
     assert.notEqual(root.stdout.trim(), '0');
   });
 
+  it('.git/hooks and .git/config are read-only and .git pinned, at every tier, unless a person approved the call', async () => {
+    const hooks = path.join(project, '.git', 'hooks');
+    const config = fs.readFileSync(path.join(project, '.git', 'config'), 'utf8');
+    const tries = await c.call('run_command', {
+      command: 'echo "#!/bin/sh" > .git/hooks/pre-commit; git config core.fsmonitor "touch /tmp/pwned"; '
+        + 'mv .git .git-old; rm -rf .git/hooks .git/config; git log --oneline | wc -l',
+    });
+    assert.equal(tries.status, 'ok', JSON.stringify(tries));
+    assert.match(tries.stderr, /Read-only file system/);
+    assert.match(tries.stderr, /Device or resource busy/);
+    assert.ok(!fs.existsSync(path.join(hooks, 'pre-commit')), 'no hook reached the project');
+    assert.equal(fs.readFileSync(path.join(project, '.git', 'config'), 'utf8'), config);
+    assert.ok(!fs.existsSync(path.join(project, '.git-old')));
+    const wf = await c.client.callTool({ name: 'write_file', arguments: { path: '.git/config', content: '[core]\n\tfsmonitor = x\n' } });
+    assert.notEqual(wf.structuredContent.status, 'ok', JSON.stringify(wf.structuredContent));
+    assert.equal(fs.readFileSync(path.join(project, '.git', 'config'), 'utf8'), config);
+    if (l3Available(['go']).ok) {
+      const go = await c.call('execute_code', {
+        language: 'go',
+        code: 'package main\nimport ("fmt";"os")\nfunc main(){ fmt.Println(os.WriteFile(".git/hooks/post-checkout", []byte("x"), 0755) != nil) }',
+      });
+      assert.equal(go.stdout, 'true\n', JSON.stringify(go));
+      assert.ok(!fs.existsSync(path.join(hooks, 'post-checkout')));
+    }
+    // approved: the call works on its own view, where a hook can be written (and is kept)
+    const approved = await c.call('run_command', { command: 'echo "#!/bin/sh" > .git/hooks/pre-push && echo written', timeout_ms: 200_000 });
+    assert.equal(approved.stdout, 'written\n', JSON.stringify(approved));
+    assert.ok(fs.existsSync(path.join(hooks, 'pre-push')));
+    fs.rmSync(path.join(hooks, 'pre-push'));
+    // and the session's next call is guarded again
+    const again = await c.call('run_command', { command: 'touch .git/hooks/x' });
+    assert.match(again.stderr, /Read-only file system/);
+  });
+
   it('an approved call that fails leaves the project as it was; one that succeeds keeps every kind of change', async () => {
     const LONG = 200_000; // more than max_timeout_ms: held for a person, approved by the client above
     fs.mkdirSync(path.join(project, 'keepdir'));

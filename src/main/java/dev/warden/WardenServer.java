@@ -384,6 +384,8 @@ final class WardenServer implements AutoCloseable {
                     }), w -> w.close());
             workspaces.onWorkspaceEnd(ws -> runtime.join().endSession(ws));
             var sc = config.sandbox();
+            List<String> guard = config.server().projectProtection();
+            workspaces.protection(view -> runtime.join().protect(view, guard));
             workspaces.tenancy(new Workspaces.Tenancy(tenants,
                     new UidLeases(UidLeases.defaultDir(), sc.sessionUidBase(), sc.sessionUids()), project));
             // durable workspaces: under STATE/workspaces, their uids just above the session uids

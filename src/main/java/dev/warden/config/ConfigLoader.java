@@ -118,6 +118,13 @@ public final class ConfigLoader {
         atLeast(problems, "limits.max_background_per_session", l.maxBackgroundPerSession(), 0);
         atLeast(problems, "limits.max_background", l.maxBackground(), 0);
         atLeast(problems, "limits.background_buffer_bytes", l.backgroundBufferBytes(), 1024);
+        for (String ro : c.server().projectReadOnly()) {
+            if (ro.isEmpty() || ro.startsWith("/") || ro.endsWith("/") || ro.contains("//") || ro.indexOf('\0') >= 0
+                    || java.util.Arrays.asList(ro.split("/")).contains("..")
+                    || java.util.Arrays.asList(ro.split("/")).contains(".")) {
+                problems.add("server.project_read_only: \"" + ro + "\" must be a path relative to the project, without . or ..");
+            }
+        }
         atLeast(problems, "server.max_workspaces_per_client", c.server().maxWorkspacesPerClient(), 0);
         positive(problems, "server.max_workspace_ttl_s", c.server().maxWorkspaceTtlS());
         atLeast(problems, "limits.artifacts_walk_ms", l.artifactsWalkMs(), 0);

@@ -15,11 +15,34 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
      * @param maxSessions live MCP sessions of all clients together
      */
     public record Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir,
-            int maxSessionsPerClient, int maxSessions, String projectDir, int maxWorkspacesPerClient,
-            long maxWorkspaceTtlS) {
+            int maxSessionsPerClient, int maxSessions, String projectDir, List<String> projectReadOnly,
+            int maxWorkspacesPerClient, long maxWorkspaceTtlS) {
 
         public Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir) {
-            this(workspaceRoot, sessionIdleTimeoutS, name, stateDir, 8, 64, "", 4, 30L * 86400);
+            this(workspaceRoot, sessionIdleTimeoutS, name, stateDir, 8, 64, "", List.of(".git/hooks", ".git/config"), 4,
+                    30L * 86400);
+        }
+
+        public Server {
+            projectReadOnly = projectReadOnly == null ? List.of() : List.copyOf(projectReadOnly);
+        }
+
+        /**
+         * The launcher's --protect arguments for a project: each top directory of a read-only path pinned
+         * first (so it cannot be renamed away with the protection inside), then each path read-only.
+         */
+        public List<String> projectProtection() {
+            java.util.LinkedHashSet<String> pins = new java.util.LinkedHashSet<>();
+            for (String p : projectReadOnly) {
+                int slash = p.indexOf('/');
+                if (slash > 0) {
+                    pins.add(p.substring(0, slash));
+                }
+            }
+            List<String> spec = new java.util.ArrayList<>();
+            pins.forEach(p -> spec.addAll(List.of("pin", p)));
+            projectReadOnly.forEach(p -> spec.addAll(List.of("ro", p)));
+            return List.copyOf(spec);
         }
     }
 

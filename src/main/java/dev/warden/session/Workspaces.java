@@ -70,6 +70,34 @@ public final class Workspaces implements AutoCloseable {
     public record Tenancy(Tenants tenants, UidLeases uids, Project project) {
     }
 
+    /**
+     * What guards the project in a session's view of it (every tier binds that view): the paths of
+     * {@code server.project_read_only} made read-only, their top directories pinned (no run can
+     * rename, remove or replace them), never following a symlink (the launcher's --protect).
+     */
+    public interface Protection {
+        void apply(Path view) throws IOException;
+    }
+
+    private volatile Protection protection = view -> { };
+
+    /** Set once, with the tenancy, before the first session. */
+    public void protection(Protection p) {
+        this.protection = p;
+    }
+
+    /** Binds the project at {@code at} and guards it there. */
+    private void bindProject(Project project, Path at) throws IOException {
+        Volumes.bindAlways(project.dir(), at);
+        try {
+            protection.apply(at);
+        }
+        catch (IOException e) {
+            Volumes.unbindAlways(at); // fail closed: no session works in an unguarded project
+            throw new IOException("the project's protected paths could not be guarded: " + e.getMessage(), e);
+        }
+    }
+
     /** The operator's project directory and who owns it (never root: no run ever runs as root). */
     public record Project(Path dir, int uid, int gid) {
 
@@ -319,7 +347,7 @@ public final class Workspaces implements AutoCloseable {
             int uid;
             int group;
             if (project != null) {
-                Volumes.bindAlways(project.dir(), dir);
+                bindProject(project, dir);
                 uid = project.uid();
                 group = project.gid();
             }
@@ -544,6 +572,7 @@ public final class Workspaces implements AutoCloseable {
             else {
                 ProjectOverlay.discard(project, ws.root(), dir);
             }
+            protection.apply(ws.root()); // the approved call's view had none; the session's has again
         }
         finally {
             overlaid.remove(ws.root());

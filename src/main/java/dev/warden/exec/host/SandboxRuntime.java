@@ -43,9 +43,12 @@ public final class SandboxRuntime implements AutoCloseable {
     private final String cgroupName;
     private final Path cgroupRoot;
     private final SlotPool slots;
+    private final Launcher launcher;
 
     private SandboxRuntime(Executor inline, Executor sandbox, SandboxExecutor sandboxImpl, List<ExecutorService> pools,
-            InstanceLease lease, int uidBase, int uidCount, String cgroupName, Path cgroupRoot, SlotPool slots) {
+            InstanceLease lease, int uidBase, int uidCount, String cgroupName, Path cgroupRoot, SlotPool slots,
+            Launcher launcher) {
+        this.launcher = launcher;
         this.cgroupRoot = cgroupRoot;
         this.slots = slots;
         this.inline = inline;
@@ -85,7 +88,7 @@ public final class SandboxRuntime implements AutoCloseable {
 
     private static SandboxRuntime refusing(String reason, List<ExecutorService> pools, InstanceLease lease) {
         Executor refusing = new RefusingExecutor("the sandbox is unavailable on this host: " + reason);
-        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null, null);
+        return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null, null, null);
     }
 
     /** @param egress the sandboxes' way out (each slot opens its port once): EgressPorts.NONE for none */
@@ -140,7 +143,7 @@ public final class SandboxRuntime implements AutoCloseable {
             log.info("sandbox ready: bubblewrap, {} slots (uids {}-{}), cgroup v1 memory/pids/cpuacct; L2 runs see {}",
                     sc.slots(), uidBase, uidBase + 2 * sc.slots() - 1, system);
             return new SandboxRuntime(inline, sandbox, sandbox, pools, lease, uidBase, 2 * sc.slots(),
-                    sc.cgroupName(), Path.of(sc.cgroupRoot()), slots);
+                    sc.cgroupName(), Path.of(sc.cgroupRoot()), slots, launcher);
         }
         catch (IOException e) {
             if (slots != null) {
@@ -242,6 +245,33 @@ public final class SandboxRuntime implements AutoCloseable {
     /** The cgroup subtree of this server's slots, as it appears in /proc/PID/cgroup; null without one. */
     public String cgroupSubtree() {
         return lease == null ? null : "/" + cgroupName + "/i" + lease.index() + "/";
+    }
+
+    /**
+     * Pins ({@code pin}) or makes read-only ({@code ro}) paths below a workspace directory, as the
+     * launcher's {@code --protect} does: resolved without following a symlink, mounted through the
+     * open file, a missing path skipped. @param spec pairs of kind and relative path
+     * @throws IOException if there is no launcher or a path could not be protected
+     */
+    public void protect(Path workspace, List<String> spec) throws IOException {
+        if (launcher == null) {
+            throw new IOException("no sandbox on this host");
+        }
+        List<String> cmd = new java.util.ArrayList<>(List.of(launcher.path().toString(), "--protect", workspace.toString()));
+        cmd.addAll(spec);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().clear();
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        try {
+            if (p.waitFor() != 0) {
+                throw new IOException(out.isEmpty() ? "the launcher failed" : out);
+            }
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     public Executor inline() {
