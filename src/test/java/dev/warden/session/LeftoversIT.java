@@ -52,7 +52,12 @@ class LeftoversIT {
         Path otherName = dir("warden-state-x1", dead);
         Path mounted = dir("warden-ws-2000", dead);
         Path mountPoint = mounted.resolve("s-00");
-        assertEquals(0, new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint.toString())
+        // what a dead server left bound there (a project): its own files, outside the leftover
+        Path project = Files.createDirectories(tmp.resolve("a-project"));
+        Files.writeString(project.resolve("precious.txt"), "mine");
+        Files.delete(mountPoint.resolve("sub/file"));
+        Files.delete(mountPoint.resolve("sub"));
+        assertEquals(0, new ProcessBuilder("mount", "--bind", project.toString(), mountPoint.toString())
                 .inheritIO().start().waitFor());
         try {
             Leftovers.sweep(tmp);
@@ -61,7 +66,9 @@ class LeftoversIT {
             assertTrue(Files.exists(alive.resolve("s-00/sub/file")), "its Warden still runs");
             assertTrue(Files.exists(unmarked.resolve("s-00/sub/file")), "not marked: not ours to judge");
             assertTrue(Files.exists(otherName.resolve("s-00")), "not a name Warden gives");
-            assertTrue(Files.exists(mounted.resolve(".warden-pid")), "a mount below it: never deleted through");
+            // a mount below it is unmounted first, and only then the leftover goes: never deleted through
+            assertFalse(Files.exists(mounted), "the dead server's leftover, unmounted, goes");
+            assertEquals("mine", Files.readString(project.resolve("precious.txt")), "what was bound there is untouched");
         }
         finally {
             new ProcessBuilder("umount", mountPoint.toString()).inheritIO().start().waitFor();
