@@ -36,11 +36,11 @@ export function defineHandshakeTests(get) {
       assert.ok(t.annotations, `${name} annotations`);
     }
     assert.deepEqual(Object.keys(tools.find((t) => t.name === 'get_execution').inputSchema.properties).sort(),
-      ['execution_id', 'stderr_offset', 'stdout_offset', 'wait_ms']);
+      ['execution_id', 'stderr_offset', 'stdout_offset', 'wait_ms', 'workspace']);
     assert.deepEqual(Object.keys(tools.find((t) => t.name === 'send_input').inputSchema.properties).sort(),
-      ['close', 'data', 'execution_id']);
+      ['close', 'data', 'execution_id', 'workspace']);
     const ra = tools.find((t) => t.name === 'request_approval');
-    assert.deepEqual(Object.keys(ra.inputSchema.properties).sort(), ['action', 'execution_id', 'reason']);
+    assert.deepEqual(Object.keys(ra.inputSchema.properties).sort(), ['action', 'execution_id', 'reason', 'workspace']);
     assert.deepEqual(ra.outputSchema.properties.decision.enum, ['approved', 'denied', 'expired']);
     for (const tool of tools.filter((t) => t.name === 'run_command' || t.name === 'execute_code')) {
       assert.ok(tool.description && tool.description.length > 40, `${tool.name} description`);
@@ -64,11 +64,13 @@ export function defineHandshakeTests(get) {
     const rc = tools.find((t) => t.name === 'run_command');
     assert.deepEqual(rc.inputSchema.required, ['command']);
     assert.deepEqual(Object.keys(rc.inputSchema.properties).sort(), ['background', 'command', 'cwd', 'env', 'network', 'stdin',
-      'timeout_ms']);
+      'timeout_ms', 'workspace']);
     const ec = tools.find((t) => t.name === 'execute_code');
     assert.deepEqual(ec.inputSchema.required.slice().sort(), ['code', 'language']);
     assert.deepEqual(Object.keys(ec.inputSchema.properties).sort(), ['background', 'code', 'files', 'language', 'network', 'stdin',
-      'timeout_ms']);
+      'timeout_ms', 'workspace']);
+    // every tool takes a durable workspace's id as workspace
+    for (const t of tools) assert.equal(t.inputSchema.properties.workspace?.type, 'string', `${t.name} takes workspace`);
     for (const lang of ['python', 'javascript', 'bash']) {
       assert.ok(ec.inputSchema.properties.language.enum.includes(lang), `language ${lang} offered`);
     }

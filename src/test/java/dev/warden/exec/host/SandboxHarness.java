@@ -33,6 +33,13 @@ public final class SandboxHarness implements AutoCloseable {
 
     /** @param egress the sandboxes' way out (a {@link dev.warden.exec.FakeEgress} in the egress tests) */
     SandboxHarness(WardenConfig config, EgressPorts egress) throws IOException {
+        this(config, egress, -1);
+    }
+
+    /** A project directory of its own, owned by {@code owner}, bound at the workspace (project mode), or none (-1). */
+    private final Path project;
+
+    private SandboxHarness(WardenConfig config, EgressPorts egress, int owner) throws IOException {
         this.config = config;
         this.state = Files.createTempDirectory("warden-it-state-");
         Files.setAttribute(state, "unix:mode", 0755);
@@ -40,7 +47,46 @@ public final class SandboxHarness implements AutoCloseable {
         Files.setAttribute(root, "unix:mode", 0711);
         this.workspace = root.resolve("session");
         WorkspaceDirs.create(workspace, config.sandbox().gid());
-        this.runtime = SandboxRuntime.create(config, state, egress);
+        dev.warden.call.Tenants tenants = new dev.warden.call.Tenants();
+        if (owner >= 0) {
+            // as Workspaces does in project mode: the project bound at the workspace, its owner the tenant
+            project = root.resolve("project");
+            Files.createDirectory(project);
+            Path home = root.resolve("home");
+            Files.createDirectory(home);
+            for (Path p : List.of(project, home)) {
+                Files.setAttribute(p, "unix:uid", owner);
+                Files.setAttribute(p, "unix:gid", owner);
+            }
+            Files.setAttribute(home, "unix:mode", 0700);
+            Path etc = root.resolve("etc");
+            Files.createDirectory(etc);
+            Files.writeString(etc.resolve("passwd"), dev.warden.call.Tenant.passwd(owner, owner));
+            Files.writeString(etc.resolve("group"), dev.warden.call.Tenant.group(owner));
+            run("mount", "--bind", project.toString(), workspace.toString());
+            tenants.register(workspace, new dev.warden.call.Tenant(owner, owner, home, etc));
+        }
+        else {
+            project = null;
+        }
+        this.runtime = SandboxRuntime.create(config, state, egress, tenants);
+    }
+
+    /** Project mode: the sandbox's workspace is a project directory of {@code owner}'s, its runs have that uid. */
+    static SandboxHarness project(int owner) throws IOException {
+        return new SandboxHarness(new ConfigLoader().load(null), EgressPorts.NONE, owner);
+    }
+
+    private static void run(String... cmd) throws IOException {
+        try {
+            if (new ProcessBuilder(cmd).inheritIO().start().waitFor() != 0) {
+                throw new IOException(String.join(" ", cmd) + " failed");
+            }
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
     }
 
     Limits limits(long timeoutMs) {
@@ -111,6 +157,14 @@ public final class SandboxHarness implements AutoCloseable {
     public void close() {
         runtime.forget(workspace);
         runtime.close();
+        if (project != null) {
+            try {
+                run("umount", "-l", workspace.toString());
+            }
+            catch (IOException e) {
+                return; // never delete through a mount
+            }
+        }
         WorkspaceDirs.delete(workspace.getParent());
         WorkspaceDirs.delete(state);
     }
