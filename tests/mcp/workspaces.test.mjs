@@ -246,7 +246,7 @@ describe('durable workspaces', () => {
   const audit = path.join(dir, 'audit.jsonl');
   const env = { XDG_STATE_HOME: state, WARDEN_TOKEN: 'durable-token-one-0123456789' };
   const config = path.join(dir, 'warden.yaml');
-  fs.writeFileSync(config, 'http:\n  tokens: ["durable-token-two-0123456789"]\n');
+  fs.writeFileSync(config, 'http:\n  tokens: ["durable-token-two-0123456789"]\nlimits:\n  disk_mb: 64\n');
   let server;
 
   before(async () => {
@@ -276,6 +276,9 @@ describe('durable workspaces', () => {
     // the session's own workspace is another one
     const own = await a.call('run_command', { command: 'ls' });
     assert.equal(own.stdout, '');
+    // it has the session workspaces' disk quota: a run cannot fill the host's disk through it
+    const fill = await a.call('run_command', { command: 'dd if=/dev/zero of=big bs=1M count=100 2>&1 | grep -o "No space left on device"; rm -f big', workspace: id });
+    assert.match(fill.stdout, /No space left on device/, JSON.stringify(fill));
     await a.close();
 
     // a second session of the same client

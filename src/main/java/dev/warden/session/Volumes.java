@@ -157,6 +157,52 @@ public final class Volumes {
         return umount(at);
     }
 
+    /**
+     * A durable workspace's volume: the image at {@code image} (made, sparse, of the quota's size if
+     * it is not there yet) mounted on the empty directory {@code at}. It outlives the server; {@link
+     * #unmountPersistent} unmounts it and leaves the image.
+     */
+    void mountPersistent(Path image, Path at) throws IOException {
+        if (problem != null) {
+            throw new IOException("no volumes here: " + problem);
+        }
+        if (!Files.exists(image, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            long free = Files.getFileStore(image.getParent()).getUsableSpace();
+            if (free < sizeBytes + HOST_RESERVE) {
+                throw new IOException("the host has " + (free >> 20) + " MB free, too little for a workspace of "
+                        + (sizeBytes >> 20) + " MB");
+            }
+            Path fresh = image.resolveSibling(image.getFileName() + ".new");
+            Files.deleteIfExists(fresh);
+            Files.createFile(fresh);
+            Files.setAttribute(fresh, "unix:mode", 0600);
+            try (var f = new java.io.RandomAccessFile(fresh.toFile(), "rw")) {
+                f.setLength(sizeBytes);
+            }
+            run(List.of("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal",
+                    "-E", "lazy_itable_init=1,nodiscard", fresh.toString()));
+            Files.move(fresh, image, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        run(List.of("mount", "-t", "ext4", "-o", "loop,nosuid,nodev,noatime", image.toString(), at.toString()));
+        Path lostFound = at.resolve("lost+found");
+        if (Files.isDirectory(lostFound, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.delete(lostFound);
+            }
+            catch (IOException e) {
+                // not empty: it is the workspace's business now
+            }
+        }
+        Files.setAttribute(at, "unix:mode", 0711);
+    }
+
+    /** Undoes {@link #mountPersistent}; the image stays. */
+    static void unmountPersistent(Path at) {
+        if (!umount(at)) {
+            log.warn("could not unmount the durable workspace volume at {}", at);
+        }
+    }
+
     /** Undoes {@link #bind}; nothing if {@code at} was never bound. */
     void unbind(Path at) {
         if (images != null) {

@@ -221,8 +221,29 @@ public final class Workspaces implements AutoCloseable {
         try {
             WorkspaceDirs.create(dir, gid);
             WorkspaceDirs.create(home, gid);
-            Volumes.bindAlways(store.root(m.id()).resolve("w"), dir);
-            Volumes.bindAlways(store.root(m.id()).resolve("h"), home);
+            Path from = store.root(m.id());
+            Volumes volumes = this.volumes.join();
+            if (volumes.problem() == null) {
+                // on a volume of its own (an image kept with it), so it counts against the same disk quota as
+                // a session's workspace and a run in it cannot fill the host's disk
+                Path vol = root.resolve(".dv-" + m.id());
+                Files.createDirectories(vol);
+                Files.setAttribute(vol, "unix:mode", 0700);
+                volumes.mountPersistent(from.resolve("disk.img"), vol);
+                for (String sub : List.of("w", "h")) {
+                    Path d = vol.resolve(sub);
+                    if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        WorkspaceDirs.create(d, gid);
+                        Files.setAttribute(d, "unix:uid", m.uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                        if (sub.equals("h")) {
+                            Files.setAttribute(d, "unix:mode", 0700, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                        }
+                    }
+                }
+                from = vol;
+            }
+            Volumes.bindAlways(from.resolve("w"), dir);
+            Volumes.bindAlways(from.resolve("h"), home);
             writeAccounts(etc, m.uid(), gid);
             Path real = dir.toRealPath();
             Tenant tenant = new Tenant(m.uid(), gid, home.toRealPath(), etc);
@@ -248,6 +269,16 @@ public final class Workspaces implements AutoCloseable {
             }
         }
         WorkspaceDirs.delete(root.resolve("f-" + id));
+        Path vol = root.resolve(".dv-" + id);
+        if (Files.isDirectory(vol, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Volumes.unmountPersistent(vol);
+            try {
+                Files.deleteIfExists(vol); // the empty mount point; the image stays with the workspace
+            }
+            catch (IOException e) {
+                log.error("the mount point {} could not be removed ({}); left as it is", vol, e.getMessage());
+            }
+        }
     }
 
     /** Stops what uses an open durable workspace here and unbinds it (the store keeps it). */
