@@ -529,8 +529,9 @@ public final class CallPipeline {
             }
             catch (java.io.IOException | RuntimeException e) {
                 log.error("{} failed inside Warden: {}", tool, e.toString());
-                r = WorkspaceResult.refused(Status.FAILED, null, "Warden could not complete this call: "
-                        + sanitizer.message(e.getMessage() == null ? e.toString() : e.getMessage()) + ".");
+                // no host path in the answer: the reason is in the server's log
+                r = WorkspaceResult.refused(Status.FAILED, null, "Warden could not complete this call (a disk or mount "
+                        + "failure on the server; its log says which). Retry later, or work in the session's workspace.");
             }
         }
         audit.execution(caller, tool, args, r.workspaceId(), r.status(), r.message());
