@@ -2,8 +2,10 @@
 // one owner per session (the same uid and HOME at L1, L2 and L3 and across calls, so git works with
 // no safe.directory), project mode (--project: a user's git repository with a Makefile and a python
 // test, worked on across calls, files left on the host owned by the directory's owner, the directory
-// intact after the session, escapes from it refused), and durable workspaces (create_workspace,
-// reached from a second session and after a server restart, refused to another identity, deleted).
+// intact after the session, escapes from it refused, .git/hooks and .git/config read-only unless
+// approved, an approved call's overlay checkpoint undone or kept), and durable workspaces
+// (create_workspace, reached from a second session and after a server restart, its disk quota,
+// refused to another identity, deleted).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
