@@ -635,6 +635,10 @@ int main(int argc, char **argv) {
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig", NULL);
     if (getppid() != parent) _exit(SETUP_FAILED); /* the parent died before we could tie to it */
+    /* ... or before this process started at all (nsenter runs first): then its parent is already
+     * whoever adopted it, which the check above cannot tell. Warden names itself in WARDEN_PARENT. */
+    const char *want = getenv("WARDEN_PARENT");
+    if (want && (long)parent != atol(want)) _exit(SETUP_FAILED);
     apply_landlock(&s);
 
     syscall(SYS_close_range, 3, ~0U, 0);

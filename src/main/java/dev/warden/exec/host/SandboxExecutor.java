@@ -180,6 +180,8 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 n == null ? null : n.of(workspace), system, tenant, slots.size());
         ProcessBuilder pb = new ProcessBuilder(plan.argv());
         pb.environment().clear();
+        // the launcher checks that its parent is still this server (nsenter runs before it; see warden-spawn.c)
+        pb.environment().put("WARDEN_PARENT", Long.toString(ProcessHandle.current().pid()));
         return new Sandbox(pb.start(), slot, workspace, plan.relayPort(),
                 tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE));
     }
