@@ -48,6 +48,13 @@ public final class InlineExecutor implements Executor {
     private record Stub(Process process, Slot slot, Who who) {
     }
 
+    /** Ends one pre-created sandbox to free its slot (false if there is none): set once by the runtime. */
+    private volatile java.util.function.BooleanSupplier giveWay = () -> false;
+
+    void giveWayTo(java.util.function.BooleanSupplier evictOne) {
+        this.giveWay = evictOne;
+    }
+
     InlineExecutor(Launcher launcher, SlotPool slots, ProcessRun processes, ExecutorService background,
             Tenants tenants) {
         this.tenants = tenants;
@@ -73,7 +80,15 @@ public final class InlineExecutor implements Executor {
         if (stub == null) {
             Slot slot;
             try {
-                slot = slots.tryAcquire(2000);
+                slot = slots.tryAcquire(0);
+                while (slot == null) {
+                    // pre-created sandboxes give way to a real call, as they do for a sandboxed one
+                    if (!giveWay.getAsBoolean()) {
+                        slot = slots.tryAcquire(2000);
+                        break;
+                    }
+                    slot = slots.tryAcquire(50);
+                }
             }
             catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

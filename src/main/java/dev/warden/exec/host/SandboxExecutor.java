@@ -242,7 +242,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         return warm.take(workspace, sb -> sb.process().isAlive(), sb -> background.execute(() -> destroy(sb)));
     }
 
-    private boolean evictOneWarm() {
+    boolean evictOneWarm() {
         Sandbox victim = warm.evictOne();
         if (victim == null) {
             return false;

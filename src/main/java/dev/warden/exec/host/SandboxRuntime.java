@@ -125,6 +125,7 @@ public final class SandboxRuntime implements AutoCloseable {
             InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background, tenants);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
                     background, sc.warmPerSession(), sc.warmMax(), tenants);
+            inline.giveWayTo(sandbox::evictOneWarm);
             SystemTree system = systemTree(sc);
             sandbox.useSystem(system);
             SessionNetworks nets = new SessionNetworks("warden-i" + lease.index() + "-", sc.slots(), uidBase);
