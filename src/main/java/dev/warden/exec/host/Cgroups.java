@@ -154,6 +154,32 @@ final class Cgroups {
         return new Usage(cpu, peak);
     }
 
+    /** Memory the slot's processes hold now, in KiB (null: unreadable). */
+    Long memoryKb() {
+        String bytes = tryRead(memory.resolve("memory.usage_in_bytes"));
+        return bytes == null ? null : Long.parseLong(bytes.trim()) / 1024;
+    }
+
+    /**
+     * The processes of the slot that live in a pid namespace below the host's (a sandbox's, not its
+     * launcher or the outer bwrap): their host pids, read from {@code NSpid} in /proc.
+     */
+    List<Long> namespacedPids() {
+        List<Long> inside = new ArrayList<>();
+        for (long pid : procs()) {
+            String status = tryRead(Path.of("/proc", Long.toString(pid), "status"));
+            if (status == null) {
+                continue;
+            }
+            status.lines().filter(l -> l.startsWith("NSpid:")).findFirst().ifPresent(l -> {
+                if (l.substring(6).trim().split("\\s+").length >= 2) {
+                    inside.add(pid);
+                }
+            });
+        }
+        return inside;
+    }
+
     /** Kills every process in the slot and waits until none is left. */
     void killAll() {
         killAllExcept(-1);
