@@ -390,6 +390,19 @@ public final class CallPipeline {
         return started;
     }
 
+    /**
+     * The live kernels, for the operator: {id, session, client, name, language, execution_count, running,
+     * busy, created_at, idle_s, memory_kb}.
+     */
+    public List<Map<String, Object>> kernels() {
+        return kernels.list();
+    }
+
+    /** An operator ends a kernel by its id (from {@link #kernels}); false: no such kernel. */
+    public boolean endKernel(String id) {
+        return kernels.endById(id);
+    }
+
     /** At shutdown, once every run was stopped: waits (at most {@code wait}) for the background runs to end; how many did not. */
     public int awaitBackground(java.time.Duration wait) {
         return background.awaitAll(wait.toMillis());
