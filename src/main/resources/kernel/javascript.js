@@ -31,6 +31,7 @@
     const end = lines.findIndex((l) => /^\s+at .*(node:vm|node:repl|node:domain|\[eval\])/.test(l));
     return (end < 0 ? lines : lines.slice(0, end)).join('\n');
   };
+  delete process.env.SHLVL; // start.sh's bash put it there; a one-off run has none
   const head = (fd, cap) => {
     const size = fs.fstatSync(fd).size;
     const buf = Buffer.alloc(Math.min(size, cap));

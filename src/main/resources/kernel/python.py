@@ -39,6 +39,7 @@ def _warden_kernel():
             module.show = lambda *a, **k: capture_figures()
     sys.meta_path.append(InlineBackend())
     os.environ["MPLBACKEND"] = "module://warden_inline"
+    os.environ.pop("SHLVL", None)  # start.sh's bash put it there; a one-off run has none
 
     main = types.ModuleType("__main__")
     main.__builtins__ = __builtins__

@@ -4,6 +4,7 @@
 umask 0002
 mkdir -p /tmp/.warden-kernel || exit 1
 : > /tmp/.warden-kernel/out && : > /tmp/.warden-kernel/err || exit 1
+unset PWD OLDPWD # bash's own, not the run's environment (the kernels drop the SHLVL exec puts back)
 exec 3<&0 4>&1 5>>/tmp/.warden-kernel/out 6>>/tmp/.warden-kernel/err 7</tmp/.warden-kernel/out 8</tmp/.warden-kernel/err </dev/null >&5 2>&6
 case "$1" in
   python) exec /usr/bin/python3 -u -c "$2" ;;

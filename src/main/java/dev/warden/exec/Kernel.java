@@ -53,6 +53,12 @@ public final class Kernel implements AutoCloseable {
         /** SIGINT to every process in the sandbox. */
         void interrupt();
 
+        /** The processes in the sandbox: host pid to the pid inside it. */
+        java.util.Map<Long, Long> processes();
+
+        /** SIGKILL to these processes of the sandbox (host pids). */
+        void kill(java.util.Collection<Long> hostPids);
+
         /** Zeroes the CPU and peak memory counters, so {@link #usage} describes one cell. */
         void resetCounters();
 
@@ -61,6 +67,9 @@ public final class Kernel implements AutoCloseable {
         long oomKills();
 
         long pidsLimitHits();
+
+        /** Whether its processes fill its process limit now. */
+        boolean processesAtLimit();
 
         /** Memory the sandbox holds now, in KiB (null: unknown). */
         Long memoryKb();
@@ -150,6 +159,7 @@ public final class Kernel implements AutoCloseable {
         box.resetCounters();
         long oomBefore = box.oomKills();
         long pidsBefore = box.pidsLimitHits();
+        java.util.Set<Long> before = box.processes().keySet();
         Limits limits = cell.limits();
         String nonce = HexFormat.of().formatHex(bytes(8));
         Future<Reply> pending = io.submit(() -> readReply(nonce, limits.outputBytes(), cell.maxImages(),
@@ -195,10 +205,13 @@ public final class Kernel implements AutoCloseable {
             broken = "its egress could not be set up: " + e.getMessage();
         }
         pending.cancel(true);
+        if (why != null && reply != null) {
+            endStartedSince(before);
+        }
         long durationMs = (System.nanoTime() - start) / 1_000_000;
         Usage usage = box.usage();
         boolean oom = box.oomKills() > oomBefore;
-        boolean pidsHit = box.pidsLimitHits() > pidsBefore;
+        boolean pidsHit = box.pidsLimitHits() > pidsBefore || box.processesAtLimit();
         if (reply == null || oom || pidsHit) {
             box.destroy();
             Output out = reply == null ? Output.EMPTY : reply.out;
@@ -241,6 +254,29 @@ public final class Kernel implements AutoCloseable {
             outcome = new ExecOutcome.Completed(reply.exitCode, reply.out, reply.err, durationMs, usage);
         }
         return new CellResult(outcome, reply.images, reply.imagesDropped, false, null);
+    }
+
+    /**
+     * An interrupted cell's processes go with it, as far as it started them (a fork bomb's whole brood,
+     * a pipeline that ignored SIGINT); what earlier cells started and the interpreter itself stay.
+     */
+    private void endStartedSince(java.util.Set<Long> before) {
+        for (int round = 0; round < 100; round++) {
+            List<Long> started = box.processes().entrySet().stream()
+                .filter(e -> e.getValue() != pid && !before.contains(e.getKey())).map(java.util.Map.Entry::getKey)
+                .toList();
+            if (started.isEmpty()) {
+                return;
+            }
+            box.kill(started);
+            try {
+                Thread.sleep(round < 10 ? 1 : 10);
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private static CellResult ended(ExecOutcome outcome, String reason) {

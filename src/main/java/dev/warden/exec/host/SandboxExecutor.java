@@ -274,8 +274,18 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         }
 
         @Override
+        public Map<Long, Long> processes() {
+            return sb.slot().cgroups().namespacedPids();
+        }
+
+        @Override
+        public void kill(java.util.Collection<Long> hostPids) {
+            hostPids.forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
+        }
+
+        @Override
         public void interrupt() {
-            java.util.List<Long> pids = sb.slot().cgroups().namespacedPids();
+            java.util.Set<Long> pids = sb.slot().cgroups().namespacedPids().keySet();
             if (pids.isEmpty()) {
                 return;
             }
@@ -311,6 +321,11 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         @Override
         public long pidsLimitHits() {
             return sb.slot().cgroups().pidsLimitHits();
+        }
+
+        @Override
+        public boolean processesAtLimit() {
+            return sb.slot().cgroups().processesAtLimit();
         }
 
         @Override
