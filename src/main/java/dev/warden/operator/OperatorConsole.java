@@ -213,9 +213,10 @@ public final class OperatorConsole {
     }
 
     /**
-     * The live kernels: Warden's fields as the pipeline gives them, with the session short and the
-     * client labelled as for executions. Their memory and idle time change as time passes, so they
-     * are left out with {@code now} null (the page would otherwise reload every time it asks).
+     * The live kernels: Warden's fields as the pipeline gives them, with the session short, the client
+     * labelled as for executions, and the agent's words (the client's name, the kernel's) as single
+     * lines with invisible characters escaped. Memory and idle time change as time passes, so they are
+     * left out with {@code now} null (the page would otherwise reload every time it asks).
      */
     private List<Map<String, Object>> kernels(Instant now) {
         List<Map<String, Object>> all = new ArrayList<>();
@@ -224,7 +225,7 @@ public final class OperatorConsole {
             v.put("kernel_id", k.get("id"));
             v.put("name", AgentText.visibleLine((String) k.get("name")));
             v.put("language", k.get("language"));
-            v.put("client", k.get("client"));
+            v.put("client", AgentText.visibleLine((String) k.get("client")));
             who(v, (String) k.get("client"), (String) k.get("session"));
             v.put("execution_count", k.get("execution_count"));
             v.put("running", k.get("running"));
