@@ -16,8 +16,9 @@ import java.util.regex.Pattern;
  * The operator's JSON API at /operator/api, for the CLI and scripts: {@code GET state} (held calls,
  * recent decisions, running executions, the sessions' kernels, the kill switch), {@code GET version},
  * {@code POST approvals/ID/approve[?scope=session]}, {@code approvals/ID/deny},
- * {@code executions/ID/stop}, {@code kernels/ID/end}, {@code kill-switch?on=true|false}. Every call needs the operator token as
- * a bearer token, except that the page's own script may read (GET) with its login cookie.
+ * {@code executions/ID/stop}, {@code kernels/ID/end}, {@code kill-switch?on=true|false}. Every call
+ * needs the operator token as a bearer token, except that the page's own script may read (GET) with
+ * its login cookie.
  * {@code X-Warden-Operator: NAME} is recorded as the approver, {@code X-Warden-Channel: cli} as the
  * channel. Answers are {@code {"ok", "message"}} with an HTTP status, or the state.
  */

@@ -22,11 +22,10 @@ import java.util.Set;
 /**
  * The operator's command line, for a running server: {@code approvals list|approve ID|deny ID},
  * {@code executions list|stop ID}, {@code kernels list|end ID}, {@code kill-switch on|off}, and
- * {@code instances list}. It talks
- * to the server's operator API with the operator token; the address and token come from
- * --url/--token, WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN, a state file (--state), or the
- * operator.json of the running server's instance directory (0600, readable by the user who started
- * it): the only one if one runs, the one --instance names if several do.
+ * {@code instances list}. It talks to the server's operator API with the operator token; the address
+ * and token come from --url/--token, WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN, a state file
+ * (--state), or the operator.json of the running server's instance directory (0600, readable by the
+ * user who started it): the only one if one runs, the one --instance names if several do.
  */
 public final class OperatorCli {
 

@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
 /**
  * What an operator can see and do, whatever the channel (the /operator page, its JSON API, the CLI):
  * held calls and recent decisions, running executions, the sessions' kernels, approve, deny, stop, end
- * a kernel, and the kill switch. Every action is checked (a malformed id, an unknown one, a second decision all change nothing and
- * say why) and recorded in the audit; the kill switch is an incident.
+ * a kernel, and the kill switch. Every action is checked (a malformed id, an unknown one, a second
+ * decision all change nothing and say why) and recorded in the audit; the kill switch is an incident.
  */
 public final class OperatorConsole {
 
