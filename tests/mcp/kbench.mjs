@@ -1,5 +1,5 @@
 import { stdioClient, checkResult } from './lib/warden.mjs';
-const c = await stdioClient({});
+const c = await stdioClient(process.env.KCONF ? { config: process.env.KCONF } : {});
 await c.listTools();
 async function call(args) { const res = await c.client.callTool({ name: 'execute_code', arguments: args }); return res.structuredContent; }
 for (const [label, a] of [['kernel', { language: 'python', code: 'print(1)', kernel: 'k' }], ['stateless', { language: 'python', code: 'print(1)' }]]) {

@@ -65,6 +65,12 @@ final class Kernels implements AutoCloseable {
     }
 
     private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
+    /**
+     * Kernels that ended between cells (idle, an operator), and why: the next cell of that name starts a
+     * new one, and its result says that the state is gone. Dropped with the session.
+     */
+    private final Map<Key, String> ended = new ConcurrentHashMap<>();
+    private static final int ENDED_MAX = 10_000;
     private final LimitsConfig limits;
     private final java.util.concurrent.ScheduledExecutorService sweeper;
 
@@ -126,6 +132,10 @@ final class Kernels implements AutoCloseable {
         try {
             e.busy = true;
             boolean restarted = false;
+            String gone = e.kernel == null ? ended.remove(key) : null;
+            if (gone != null && !ask.restart()) {
+                restarted = true;
+            }
             if (ask.restart() && e.kernel != null) {
                 e.kernel.close();
                 e.kernel = null;
@@ -151,7 +161,8 @@ final class Kernels implements AutoCloseable {
             e.count++;
             Kernel.CellResult cell = e.kernel.run(new Kernel.Cell(req.code(), req.stdin(), cellLimits, req.cancel(),
                     req.egress() == null ? CallEgress.NONE : req.egress(), maxImages, maxImageBytes));
-            String note = null;
+            String note = gone == null || ask.restart() ? null : "The kernel had ended (" + gone + "), so this cell "
+                    + "ran in a new one: the variables and imports of earlier cells are gone.";
             if (cell.ended()) {
                 e.kernel = null;
                 restarted = true;
@@ -197,6 +208,7 @@ final class Kernels implements AutoCloseable {
 
     /** A session ended: its kernels go. */
     void endSession(String session) {
+        ended.keySet().removeIf(k -> k.session().equals(session));
         entries.keySet().removeIf(k -> {
             if (!k.session().equals(session)) {
                 return false;
@@ -214,6 +226,7 @@ final class Kernels implements AutoCloseable {
             if (!e.busy && now - e.lastUsedNanos > idleNanos && e.lock.tryLock()) {
                 try {
                     entries.remove(e.key, e);
+                    remember(e.key, "it had been idle for more than " + limits.kernelIdleTimeoutS() + " s");
                     end(e);
                     log.info("kernel {} of session {} ended after {} s idle", e.key.name(), e.key.session(),
                             limits.kernelIdleTimeoutS());
@@ -223,6 +236,13 @@ final class Kernels implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private void remember(Key key, String why) {
+        if (ended.size() >= ENDED_MAX) {
+            ended.clear(); // a bound, not a feature: at worst a later cell does not say why its kernel is new
+        }
+        ended.put(key, why);
     }
 
     private static void end(Entry e) {
@@ -263,6 +283,7 @@ final class Kernels implements AutoCloseable {
         for (Entry e : entries.values()) {
             if (id(e.key).equals(id)) {
                 entries.remove(e.key, e);
+                remember(e.key, "an operator ended it");
                 end(e); // a cell running in it ends as the kernel's end
                 return true;
             }
