@@ -4,8 +4,8 @@
 // functions, directory) kernels keep their state; an infinite loop is interrupted at its timeout and the
 // kernel keeps its state; a memory bomb ends the kernel with status killed naming the limit and
 // kernel.restarted; a fork bomb is killed at the process limit and the next kernel starts processes; a matplotlib figure comes back as a
-// valid PNG image content listed in outputs; bad asks are invalid, caps are rate_limited; the audit
-// line names the kernel.
+// valid PNG image content listed in outputs; the files a cell writes are its artifacts; bad asks are
+// invalid, caps are rate_limited; the audit line names the kernel.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -168,6 +168,28 @@ describe('kernels over stdio', () => {
     const none = await cell(a, 'plots', 'python', 'print(len(plt.get_fignums()))');
     assert.equal(none.sc.stdout, '0\n');
     assert.equal(none.sc.outputs, undefined);
+  });
+
+  it('files a cell writes are its artifacts, and an image file comes back with its path in outputs', async () => {
+    const src = ['import os, shutil', 'os.makedirs("out", exist_ok=True)', 'open("out/table.csv", "w").write("a,b\\n1,2\\n")',
+      'plt.figure()', 'plt.plot([0, 1])', 'plt.savefig("out/line.png")', 'plt.close("all")'].join('\n');
+    await cell(a, 'files', 'python', 'import matplotlib.pyplot as plt');
+    const { res, sc } = await cell(a, 'files', 'python', src);
+    assert.deepEqual(sc.artifacts.map((f) => f.path), ['out/line.png', 'out/table.csv']);
+    assert.equal(sc.artifacts_truncated, false);
+    assert.deepEqual(sc.outputs.map((o) => [o.type, o.mime, o.path]), [['image', 'image/png', 'out/line.png']]);
+    const png = Buffer.from(res.content.find((c) => c.type === 'image').data, 'base64');
+    assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+    assert.equal(res.content.filter((c) => c.type === 'resource_link').length, 2);
+    // the next cell changed nothing: none listed
+    assert.deepEqual((await cell(a, 'files', 'python', 'len(os.listdir("out"))')).sc.artifacts, []);
+    // javascript's cells list theirs too
+    const js = await cell(a, 'jsfiles', 'javascript', 'require("fs").writeFileSync("from-js.txt", "x")');
+    assert.deepEqual(js.sc.artifacts.map((f) => f.path), ['from-js.txt']);
+    // (a file changed within 15 ms before a run counts as the run's: the margin of a file's coarse ctime)
+    await new Promise((r) => setTimeout(r, 100));
+    const sh = await cell(a, 'shfiles', 'bash', 'echo x > from-bash.txt');
+    assert.deepEqual(sh.sc.artifacts.map((f) => f.path), ['from-bash.txt']);
   });
 
   it('bad asks are invalid; a fifth kernel of a session is rate_limited', async () => {

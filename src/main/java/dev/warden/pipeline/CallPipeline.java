@@ -294,25 +294,26 @@ public final class CallPipeline {
         Executor executor = executors.apply(c.tier());
         java.time.Instant since = artifacts.mark();
         if (!network.enabled() || c.tier() == Tier.L1) {
-            Kernels.Ran ran = runIn(executor, c, req);
+            Kernels.Ran ran = runIn(executor, c, req, since);
             return asCell(ran, artifacts.attach(c, results.outcome(c, executor.name(), ran.outcome()), since,
-                    ran.outcome()));
+                    ran.outcome(), ran.changed()));
         }
         CallNetwork net = network.forCall(c, c.asked(), c.ruling());
         Kernels.Ran ran;
         CallResult result;
         try {
-            ran = runIn(executor, c, req.withEgress(net));
+            ran = runIn(executor, c, req.withEgress(net), since);
             result = results.outcome(c, executor.name(), ran.outcome());
         }
         finally {
             c.networkReport(net.report()); // once the run is over: for the result and the audit line alike
         }
-        return asCell(ran, artifacts.attach(c, network.withReport(result, c.networkReport()), since, ran.outcome()));
+        return asCell(ran, artifacts.attach(c, network.withReport(result, c.networkReport()), since, ran.outcome(),
+                ran.changed()));
     }
 
     /** The executor runs it, or, for a cell, the session's kernel of that name in the executor's sandbox. */
-    private Kernels.Ran runIn(Executor executor, CallContext c, ExecRequest req) {
+    private Kernels.Ran runIn(Executor executor, CallContext c, ExecRequest req, java.time.Instant since) {
         Kernels.Ask ask = c.kernel();
         if (ask == null) {
             return new Kernels.Ran(executor.run(req, c.limits()), null, List.of(), null);
@@ -322,7 +323,7 @@ public final class CallPipeline {
                     false), null, List.of(), null);
         }
         return kernels.run(c.caller.sessionId(), c.caller.client(), req, ask, c.limits(), host, limits.maxImages(),
-                limits.maxImageBytes());
+                limits.maxImageBytes(), artifacts.walkMs(), since);
     }
 
     /** A kernel's cell's result: its kernel, its figures, and a word when the kernel ended. */

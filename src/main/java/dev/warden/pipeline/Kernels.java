@@ -60,8 +60,16 @@ final class Kernels implements AutoCloseable {
         }
     }
 
-    /** A cell's outcome, with what the result shows of its kernel and the figures it left. */
-    record Ran(ExecOutcome outcome, Map<String, Object> info, List<Image> figures, String note) {
+    /**
+     * A cell's outcome, with what the result shows of its kernel, the figures it left, and the files the
+     * kernel says it changed ({@code changed}, null: the kernel did not look, the host walks instead).
+     */
+    record Ran(ExecOutcome outcome, Map<String, Object> info, List<Image> figures, String note,
+            ChangedFiles.Scan changed) {
+
+        Ran(ExecOutcome outcome, Map<String, Object> info, List<Image> figures, String note) {
+            this(outcome, info, figures, note, null);
+        }
     }
 
     private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
@@ -115,7 +123,7 @@ final class Kernels implements AutoCloseable {
      * own timeout. Never throws for the kernel's sake: a kernel that cannot start is a refused run.
      */
     Ran run(String session, String client, ExecRequest req, Ask ask, Limits cellLimits, KernelHost host,
-            int maxImages, int maxImageBytes) {
+            int maxImages, int maxImageBytes, long walkMs, java.time.Instant since) {
         Key key = new Key(session, req.workspace(), ask.name());
         Entry e = entries.compute(key, (k, old) -> old != null && (old.language.equals(ask.language()) || !ask.restart())
                 ? old : replace(old, new Entry(k, ask.language(), client)));
@@ -160,7 +168,7 @@ final class Kernels implements AutoCloseable {
             }
             e.count++;
             Kernel.CellResult cell = e.kernel.run(new Kernel.Cell(req.code(), req.stdin(), cellLimits, req.cancel(),
-                    req.egress() == null ? CallEgress.NONE : req.egress(), maxImages, maxImageBytes));
+                    req.egress() == null ? CallEgress.NONE : req.egress(), maxImages, maxImageBytes, walkMs, since));
             String note = gone == null || ask.restart() ? null : "The kernel had ended (" + gone + "), so this cell "
                     + "ran in a new one: the variables and imports of earlier cells are gone.";
             if (cell.ended()) {
@@ -177,7 +185,8 @@ final class Kernels implements AutoCloseable {
             for (byte[] png : cell.images()) {
                 figures.add(new Image(null, "image/png", Base64.getEncoder().encodeToString(png)));
             }
-            return new Ran(cell.outcome(), info, figures, note);
+            return new Ran(cell.outcome(), info, figures, note,
+                    cell.changed() == null ? null : ChangedFiles.reported(cell.changed(), cell.changedTruncated()));
         }
         finally {
             e.busy = false;
