@@ -2,7 +2,7 @@
 // Streamable HTTP: `x = 41` then `print(x + 1)` in one kernel prints 42; another kernel name and another
 // session do not see x; restart_kernel clears it; javascript (top-level await) and bash (variables,
 // functions, directory) kernels keep their state; an infinite loop is interrupted at its timeout and the
-// kernel keeps its state; a memory bomb ends the kernel with status killed naming the limit and
+// kernel keeps its state (as after its CPU time); a memory bomb ends the kernel with status killed naming the limit and
 // kernel.restarted; a fork bomb is killed at the process limit and the next kernel starts processes; a matplotlib figure comes back as a
 // valid PNG image content listed in outputs; the files a cell writes are its artifacts; bad asks are
 // invalid, caps are rate_limited; the audit line names the kernel.
@@ -74,8 +74,8 @@ describe('kernels over stdio', () => {
   let b;
   let audit;
   before(async () => {
-    // a has more kernels than a session's default most (4); b keeps the default
-    const dirs = serverDirs('kernels', 'limits:\n  max_kernels_per_session: 12\n  max_kernels: 16\n');
+    // a: more kernels than a session's default most (4), and 3 s of CPU time a cell
+    const dirs = serverDirs('kernels', 'limits:\n  max_kernels_per_session: 12\n  max_kernels: 16\n  cpu_ms: 3000\n');
     audit = dirs.audit;
     [a, b] = await Promise.all([stdioClient({ audit, config: dirs.config }), stdioClient()]);
     await Promise.all([a.listTools(), b.listTools()]); // the client then checks structuredContent
@@ -122,6 +122,17 @@ describe('kernels over stdio', () => {
     const js = await code(a, { language: 'javascript', code: 'while (true) {}', kernel: 'jsloop', timeout_ms: 1500 });
     assert.equal(js.sc.status, 'timeout');
     assert.equal((await cell(a, 'jsloop', 'javascript', 'k + 1')).sc.stdout, '6\n');
+  });
+
+  it('a cell past its CPU time is stopped, and the kernel keeps its state', async () => {
+    await cell(a, 'cpu', 'python', 'kept = 5');
+    const t0 = Date.now();
+    const r = await code(a, { language: 'python', code: 'while True:\n    pass', kernel: 'cpu', timeout_ms: 30_000 });
+    assert.equal(r.sc.status, 'killed', JSON.stringify(r.sc).slice(0, 600));
+    assert.match(r.sc.message, /CPU time limit of 3000 ms/);
+    assert.ok(Date.now() - t0 < 15_000, `stopped after ${Date.now() - t0} ms, its timeout being 30 s`);
+    assert.equal(r.sc.kernel.restarted, false);
+    assert.equal((await cell(a, 'cpu', 'python', 'kept + 1')).sc.stdout, '6\n');
   });
 
   it('a memory bomb ends the kernel: killed, naming the limit, restarted', async () => {
