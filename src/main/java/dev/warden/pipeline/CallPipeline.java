@@ -322,6 +322,16 @@ public final class CallPipeline {
             return new Kernels.Ran(new ExecOutcome.Refused("the L2 sandbox, where kernels live, is not available",
                     false), null, List.of(), null);
         }
+        if (c.ruling() != null && !ask.restart()) {
+            // An approved cell runs inside the workspace's checkpoint, which a kernel started before it does not
+            // see (its sandbox binds the workspace as it was): it gets a new kernel, and its result says so.
+            Kernels.Ran ran = kernels.run(c.caller.sessionId(), c.caller.client(), req,
+                    new Kernels.Ask(ask.name(), ask.language(), true), c.limits(), host, limits.maxImages(),
+                    limits.maxImageBytes(), artifacts.walkMs(), since);
+            return new Kernels.Ran(ran.outcome(), ran.info(), ran.figures(), ran.note() != null ? ran.note()
+                    : "An approved call runs in a new kernel, inside the workspace's checkpoint: the variables and "
+                            + "imports of earlier cells are gone.", ran.changed());
+        }
         return kernels.run(c.caller.sessionId(), c.caller.client(), req, ask, c.limits(), host, limits.maxImages(),
                 limits.maxImageBytes(), artifacts.walkMs(), since);
     }

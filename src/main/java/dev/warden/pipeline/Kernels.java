@@ -102,6 +102,11 @@ final class Kernels implements AutoCloseable {
             }
             return Optional.empty();
         }
+        return overCap(session);
+    }
+
+    /** Why the session may not start one more kernel now (a cap), or empty. */
+    private Optional<String> overCap(String session) {
         if (limits.maxKernels() <= 0) {
             return Optional.of("kernels are off on this server (limits.max_kernels is 0)");
         }
@@ -125,8 +130,22 @@ final class Kernels implements AutoCloseable {
     Ran run(String session, String client, ExecRequest req, Ask ask, Limits cellLimits, KernelHost host,
             int maxImages, int maxImageBytes, long walkMs, java.time.Instant since) {
         Key key = new Key(session, req.workspace(), ask.name());
-        Entry e = entries.compute(key, (k, old) -> old != null && (old.language.equals(ask.language()) || !ask.restart())
-                ? old : replace(old, new Entry(k, ask.language(), client)));
+        Entry e;
+        synchronized (entries) { // the caps hold under concurrent first cells: count and add as one step
+            e = entries.get(key);
+            if (e == null || ask.restart() && !e.language.equals(ask.language())) {
+                if (e == null) {
+                    Optional<String> over = overCap(session);
+                    if (over.isPresent()) {
+                        return new Ran(new ExecOutcome.Refused(over.get(), true), null, List.of(), null);
+                    }
+                }
+                Entry fresh = new Entry(key, ask.language(), client);
+                replace(e, fresh);
+                entries.put(key, fresh);
+                e = fresh;
+            }
+        }
         try {
             if (!e.lock.tryLock(cellLimits.timeoutMs(), TimeUnit.MILLISECONDS)) {
                 return refused(e, "the kernel was still busy with an earlier cell for the whole of this cell's "
@@ -150,8 +169,10 @@ final class Kernels implements AutoCloseable {
                 restarted = true;
             }
             if (e.kernel != null && !e.kernel.alive()) {
-                e.kernel.close(); // it died between cells (idle, an operator, a restored workspace)
+                e.kernel.close(); // it died between cells (its workspace was restored, its sandbox killed)
                 e.kernel = null;
+                gone = "its sandbox ended between cells";
+                restarted = !ask.restart();
             }
             if (e.kernel == null) {
                 e.count = 0;
@@ -160,7 +181,9 @@ final class Kernels implements AutoCloseable {
                 }
                 catch (IOException | RuntimeException failed) {
                     log.warn("kernel {} of session {} could not start: {}", ask.name(), session, failed.getMessage());
-                    entries.remove(key, e);
+                    synchronized (entries) {
+                        entries.remove(key, e);
+                    }
                     return new Ran(new ExecOutcome.Refused("the kernel could not be started ("
                             + failed.getMessage() + ")", failed.getMessage() != null
                                     && failed.getMessage().contains("busy")), info(e, restarted), List.of(), null);
