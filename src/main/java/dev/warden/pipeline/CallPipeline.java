@@ -328,9 +328,11 @@ public final class CallPipeline {
             Kernels.Ran ran = kernels.run(c.caller.sessionId(), c.caller.client(), req,
                     new Kernels.Ask(ask.name(), ask.language(), true), c.limits(), host, limits.maxImages(),
                     limits.maxImageBytes(), artifacts.walkMs(), since);
-            return new Kernels.Ran(ran.outcome(), ran.info(), ran.figures(), ran.note() != null ? ran.note()
-                    : "An approved call runs in a new kernel, inside the workspace's checkpoint: the variables and "
-                            + "imports of earlier cells are gone.", ran.changed());
+            String approved = "An approved call runs in a new kernel, inside the workspace's checkpoint: the variables "
+                    + "and imports of earlier cells are gone.";
+            boolean cellEndedIt = ran.note() != null && ran.note().startsWith(Kernels.ENDED);
+            return new Kernels.Ran(ran.outcome(), ran.info(), ran.figures(), cellEndedIt ? ran.note() : approved,
+                    ran.changed());
         }
         return kernels.run(c.caller.sessionId(), c.caller.client(), req, ask, c.limits(), host, limits.maxImages(),
                 limits.maxImageBytes(), artifacts.walkMs(), since);

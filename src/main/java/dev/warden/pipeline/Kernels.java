@@ -72,6 +72,9 @@ final class Kernels implements AutoCloseable {
         }
     }
 
+    /** How the note of a cell that ended its kernel starts. */
+    static final String ENDED = "The kernel ended";
+
     private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
     /**
      * Kernels that ended between cells (idle, an operator), and why: the next cell of that name starts a
@@ -197,7 +200,7 @@ final class Kernels implements AutoCloseable {
             if (cell.ended()) {
                 e.kernel = null;
                 restarted = true;
-                note = "The kernel ended (" + cell.endReason() + "): its variables and imports are gone, and the next "
+                note = ENDED + " (" + cell.endReason() + "): its variables and imports are gone, and the next "
                         + "cell starts a new kernel.";
             }
             Map<String, Object> info = info(e, restarted);
