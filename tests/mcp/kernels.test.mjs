@@ -5,7 +5,7 @@
 // kernel keeps its state (as after its CPU time); a memory bomb ends the kernel with status killed naming the limit and
 // kernel.restarted; a fork bomb is killed at the process limit and the next kernel starts processes; a matplotlib figure comes back as a
 // valid PNG image content listed in outputs; the files a cell writes are its artifacts; bad asks are
-// invalid, caps are rate_limited; the audit line names the kernel.
+// invalid, caps are rate_limited; the audit line names the kernel; an idle kernel ends.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -227,6 +227,28 @@ describe('kernels over stdio', () => {
       && l.status !== 'invalid');
     assert.ok(lines.length >= 3, `${lines.length} lines`);
     assert.ok(lines.every((l) => l.execution_id && l.status && l.kernel?.name === 'main'), JSON.stringify(lines[0]));
+  });
+});
+
+describe('an idle kernel ends', () => {
+  let c;
+  before(async () => {
+    const dirs = serverDirs('kernels-idle', 'limits:\n  kernel_idle_timeout_s: 2\n');
+    c = await stdioClient({ config: dirs.config });
+    await c.listTools();
+  });
+  after(async () => {
+    await c?.close();
+  });
+
+  it('after kernel_idle_timeout_s without a cell; the next cell says so', async () => {
+    await cell(c, 'idle', 'python', 'x = 1');
+    await new Promise((r) => setTimeout(r, 4500));
+    const r = await code(c, { language: 'python', code: 'print(x)', kernel: 'idle' });
+    assert.equal(r.sc.status, 'failed');
+    assert.match(r.sc.stderr, /NameError/);
+    assert.deepEqual(r.sc.kernel, { name: 'idle', language: 'python', execution_count: 1, restarted: true });
+    assert.match(r.sc.message, /idle for more than 2 s/);
   });
 });
 

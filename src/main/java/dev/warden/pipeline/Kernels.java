@@ -89,7 +89,9 @@ final class Kernels implements AutoCloseable {
         this.limits = limits;
         this.sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                 dev.warden.exec.DaemonThreads.named("warden-kernels"));
-        sweeper.scheduleWithFixedDelay(this::endIdle, 30, 30, TimeUnit.SECONDS);
+        // often enough that a kernel outlives its idle timeout by at most half of it (and never by more than 30 s)
+        long everyMs = Math.max(500, Math.min(30_000, limits.kernelIdleTimeoutS() * 500));
+        sweeper.scheduleWithFixedDelay(this::endIdle, everyMs, everyMs, TimeUnit.MILLISECONDS);
     }
 
     /**
