@@ -1,6 +1,7 @@
 package dev.warden.exec.host;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,37 +9,29 @@ import dev.warden.exec.CallEgress;
 import dev.warden.exec.Cancel;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
-import dev.warden.exec.ExecutorContract;
 import dev.warden.exec.Kernel;
 import dev.warden.exec.KernelHost;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The executor contract with every program run as a cell of a kernel (a live python or bash in an L2
+ * The executor contract (as L2 keeps it: {@link SandboxContractIT}) with every program run as a cell of a kernel (a live python or bash in an L2
  * sandbox of its own): the escapes fail from inside a kernel as from a one-off run. A kernel that a
  * case ends (a memory or fork bomb, a flood past its file size) is started again for the next cell.
  * One case differs by design: a daemon a cell starts lives on with its kernel (as in a notebook), so
  * instead of "nothing outlives the call" it is "nothing outlives the kernel".
  */
-class KernelContractIT extends ExecutorContract {
+class KernelContractIT extends SandboxContractIT {
 
-    SandboxHarness h;
     Kernel python;
     Kernel bash;
 
-    @BeforeAll
-    void start() throws IOException {
-        h = new SandboxHarness();
-    }
-
+    @Override
     @AfterAll
     void stop() {
         if (python != null) {
@@ -47,9 +40,7 @@ class KernelContractIT extends ExecutorContract {
         if (bash != null) {
             bash.close();
         }
-        if (h != null) {
-            h.close();
-        }
+        super.stop();
     }
 
     private KernelHost host() {
@@ -88,16 +79,6 @@ class KernelContractIT extends ExecutorContract {
         return cell(bash, script, timeoutMs);
     }
 
-    @Override
-    protected Path workspace() {
-        return h.workspace;
-    }
-
-    @Override
-    protected int outputCap() {
-        return h.config.limits().outputBytes();
-    }
-
     /** Processes of the slots but the live kernels' own (their bwrap and interpreter) and pre-created sandboxes. */
     @Override
     protected List<String> leftovers() {
@@ -112,26 +93,21 @@ class KernelContractIT extends ExecutorContract {
         return c == Case.PROCESS_TREE_GONE ? "a cell's daemon lives with its kernel; aKernelsProcessesEndWithIt" : null;
     }
 
-    @Override
-    protected boolean readOnlyRootMount() {
-        return true;
-    }
-
-    @Override
-    protected void assertUid(int uid) {
-        assertTrue(uid >= h.config.sandbox().uidBase(), "a slot's uid: " + uid);
-    }
-
-    @Override
-    protected void assertStatus(String status) {
-        assertTrue(status.contains("NoNewPrivs:\t1"), status);
-    }
-
     /** L2's fixed set, the python language's two, and the kernel's matplotlib backend. */
     @Override
     protected Set<String> allowedEnvKeys() {
         return Set.of("HOME", "LANG", "PATH", "TMPDIR", "USER", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
                 "MPLBACKEND");
+    }
+
+    /** No value of the server's anywhere (the keys are {@link #allowedEnvKeys}'). */
+    @Override
+    protected void assertEnvironment(String env) {
+        for (var e : System.getenv().entrySet()) {
+            if (e.getValue().length() >= 6 && !Set.of("PATH", "LANG").contains(e.getKey())) {
+                assertFalse(env.contains(e.getValue()), "leaked " + e.getKey());
+            }
+        }
     }
 
     /** Ended at its limit (killed with the kernel, or timed out with every process it started), and the kernel can start processes again. */
