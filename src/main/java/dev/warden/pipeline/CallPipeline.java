@@ -251,6 +251,7 @@ public final class CallPipeline {
         java.time.Instant since = artifacts.mark();
         if (!network.enabled() || c.tier() == Tier.L1) {
             ExecOutcome outcome = executor.run(req, c.limits());
+            c.ran(outcome);
             return artifacts.attach(c, results.outcome(c, executor.name(), outcome), since, outcome);
         }
         CallNetwork net = network.forCall(c, c.asked(), c.ruling());
@@ -258,6 +259,7 @@ public final class CallPipeline {
         CallResult result;
         try {
             outcome = executor.run(req.withEgress(net), c.limits());
+            c.ran(outcome);
             result = results.outcome(c, executor.name(), outcome);
         }
         finally {

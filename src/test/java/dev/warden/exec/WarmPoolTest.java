@@ -52,6 +52,25 @@ class WarmPoolTest {
     }
 
     @Test
+    void takeTakesTheBestFitAndGivesUpTheOldestWhenNoneFits() {
+        WarmPool<String, String> p = new WarmPool<>(4);
+        for (String s : List.of("py", "stub", "js")) {
+            p.reserve("a", 4, () -> true);
+            p.offer("a", s, () -> true);
+        }
+        List<String> discarded = new ArrayList<>();
+        // a javascript call: its interpreter (2) over a plain stub (1), python's of no use (0)
+        assertEquals("js", p.take("a", s -> true, s -> s.equals("js") ? 2 : s.equals("stub") ? 1 : 0, discarded::add));
+        assertEquals(List.of(), discarded);
+        assertEquals(2, p.size());
+        // a call only a stub would serve, with no stub left: the oldest goes, the call starts cold
+        assertEquals("stub", p.take("a", s -> true, s -> s.equals("stub") ? 1 : 0, discarded::add));
+        assertNull(p.take("a", s -> true, s -> 0, discarded::add));
+        assertEquals(List.of("py"), discarded);
+        assertEquals(0, p.size());
+    }
+
+    @Test
     void evictionGivesUpTheLeastRecentlyUsedKeyFirst() {
         WarmPool<String, String> p = new WarmPool<>(4);
         for (String k : List.of("a", "b")) {

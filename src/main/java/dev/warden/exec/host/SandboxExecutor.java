@@ -16,6 +16,7 @@ import dev.warden.exec.WarmPool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +33,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A sandbox can be pre-created: it is started up to the point where the launcher stub inside it
  * waits for its request, so a call only pays for its own program. Each one serves exactly one call
- * of the session whose workspace it binds, and is then destroyed.
+ * of the session whose workspace it binds, and is then destroyed. After a stateless execute_code call
+ * of python or javascript, the session's next sandbox goes one step further: its interpreter is
+ * started too, in the shape of that call (same limits, directory and environment), waiting for code
+ * ({@link WarmInterpreter}); after any other call it is a plain stub. A call takes the one that fits
+ * it best (an interpreter started exactly as its own cold run would start it, else a plain stub); when
+ * none fits it starts cold.
  */
 public final class SandboxExecutor implements Executor, AutoCloseable {
 
@@ -46,6 +52,8 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     private final ProcessRun processes;
     private final ExecutorService background;
     private final int warmPerSession;
+    /** sandbox.warm_interpreters: whether a session's next sandbox may have its interpreter started. */
+    private final boolean warmInterpreters;
     private final WarmPool<Path, Sandbox> warm;
     /**
      * Bumped by {@link #forget} (a session's end, or a restore that swapped its workspace): a sandbox
@@ -53,8 +61,34 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
      */
     private final Map<Path, Integer> generations = new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its loopback. */
-    private record Sandbox(Process process, Slot slot, Path workspace, int relayPort, String home) {
+    /**
+     * A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its
+     * loopback. {@code interpreter}: the tokens of the request its stub has already served, which started
+     * a {@link WarmInterpreter} now waiting for code; null: the stub still waits for its request.
+     */
+    private record Sandbox(Process process, Slot slot, Path workspace, int relayPort, String home,
+            List<String> interpreter) {
+
+        boolean egress() {
+            return slot.port() != null;
+        }
+
+        /** How well it serves a call (0: not at all): an interpreter started for it, else a plain stub. */
+        int fit(ExecRequest request, Limits limits) {
+            if (interpreter == null) {
+                return 1;
+            }
+            return WarmInterpreter.fits(interpreter, request, limits, egress(), relayPort, home) ? 2 : 0;
+        }
+    }
+
+    /** How a run's sandbox was started, as the audit line says it ({@link Usage#start}). */
+    static final String COLD = "cold";
+    static final String WARM_SANDBOX = "warm_sandbox";
+    static final String WARM_INTERPRETER = "warm_interpreter";
+
+    /** The shape of a session's next sandbox: a call whose interpreter it starts ahead (null: a plain stub). */
+    private record Next(ExecRequest request, Limits limits) {
     }
 
     /** The sessions' network namespaces, or null: each sandbox makes its own. */
@@ -65,7 +99,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     private final Tenants tenants;
 
     SandboxExecutor(Launcher launcher, SlotPool slots, Path bwrap, Path etcDir, Limits baseLimits,
-            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax, Tenants tenants) {
+            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax, Tenants tenants,
+            boolean warmInterpreters) {
+        this.warmInterpreters = warmInterpreters;
         this.tenants = tenants;
         this.launcher = launcher;
         this.slots = slots;
@@ -91,15 +127,15 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     /** @param prewarmNext whether to pre-create the session's next sandbox afterwards */
     ExecOutcome run(ExecRequest request, Limits limits, boolean prewarmNext) {
         long t0 = System.nanoTime();
-        Sandbox sb = takeWarm(request.workspace());
-        boolean warmHit = sb != null;
+        Sandbox sb = takeWarm(request, limits);
+        String start = sb == null ? COLD : sb.interpreter() != null ? WARM_INTERPRETER : WARM_SANDBOX;
         if (sb == null) {
             Slot slot = acquireSlot();
             if (slot == null) {
                 return new ExecOutcome.Refused("all " + slots.size() + " sandbox slots are busy", true);
             }
             try {
-                sb = start(slot, request.workspace());
+                sb = start(slot, request.workspace(), null);
             }
             catch (IOException e) {
                 slots.release(slot);
@@ -109,21 +145,22 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         }
         long t1 = System.nanoTime();
         try {
-            return runIn(sb, request, limits);
+            return runIn(sb, request, limits).withStart(start);
         }
         finally {
             if (log.isDebugEnabled()) {
-                log.debug("sandbox run: warm={} acquire={}us run={}us", warmHit, (t1 - t0) / 1000,
+                log.debug("sandbox run: start={} acquire={}us run={}us", start, (t1 - t0) / 1000,
                         (System.nanoTime() - t1) / 1000);
             }
             // The sandbox's namespace died with its program (runIn waits for the launcher, or kills
             // the tree): making sure of it through the cgroups and freeing the slot wait for the answer.
             Sandbox done = sb;
             int generation = generation(done.workspace()); // now, before the caller may restore the workspace
+            Next next = warmInterpreters && WarmInterpreter.of(request).isPresent() ? new Next(request, limits) : null;
             AfterAnswer.run(background, () -> {
                 destroy(done);
                 if (prewarmNext) {
-                    refill(done.workspace(), generation);
+                    refill(done.workspace(), generation, next);
                 }
             });
         }
@@ -138,8 +175,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             pidHitsBefore = cg.pidsLimitHits();
             oomBefore = cg.oomKills();
         }
-        byte[] preamble = BwrapPlan.request(request, limits, sb.slot().port() != null, sb.relayPort(), sb.home())
-            .encode();
+        // a warm interpreter's stub served its request when it was made: the loader now waits for the code
+        byte[] preamble = sb.interpreter() != null ? WarmInterpreter.frame(request.code())
+            : BwrapPlan.request(request, limits, sb.egress(), sb.relayPort(), sb.home()).encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
         // the slot's port is the call's from before the request until every process of the run is gone:
@@ -173,7 +211,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                 raw.stdout(), raw.stderr(), raw.durationMs(), usage, null);
     }
 
-    Sandbox start(Slot slot, Path workspace) throws IOException {
+    /**
+     * Starts a sandbox up to its stub; with {@code next}, the stub is sent its request at once, which
+     * starts the interpreter of that call's language with the loader, in the shape the call had.
+     */
+    private Sandbox start(Slot slot, Path workspace, Next next) throws IOException {
         SessionNetworks n = nets;
         Tenant tenant = tenants.of(workspace);
         BwrapPlan plan = BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace,
@@ -182,8 +224,24 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         pb.environment().clear();
         // the launcher checks that its parent is still this server (nsenter runs before it; see warden-spawn.c)
         pb.environment().put("WARDEN_PARENT", Long.toString(ProcessHandle.current().pid()));
-        return new Sandbox(pb.start(), slot, workspace, plan.relayPort(),
-                tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE));
+        String home = tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE);
+        Process p = pb.start();
+        List<String> interpreter = null;
+        if (next != null) {
+            var req = WarmInterpreter.request(next.request(), next.limits(), slot.port() != null, plan.relayPort(), home)
+                .orElseThrow();
+            try {
+                // small, so the pipe takes it whole; stdin stays open for the code and the call's stdin
+                p.getOutputStream().write(req.encode());
+                p.getOutputStream().flush();
+            }
+            catch (IOException e) {
+                p.destroyForcibly();
+                throw e;
+            }
+            interpreter = req.tokens();
+        }
+        return new Sandbox(p, slot, workspace, plan.relayPort(), home, interpreter);
     }
 
     /** From now on sandboxes bind this system tree (sandboxes already started keep theirs). */
@@ -238,8 +296,9 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         }
     }
 
-    private Sandbox takeWarm(Path workspace) {
-        return warm.take(workspace, sb -> sb.process().isAlive(), sb -> background.execute(() -> destroy(sb)));
+    private Sandbox takeWarm(ExecRequest request, Limits limits) {
+        return warm.take(request.workspace(), sb -> sb.process().isAlive(), sb -> sb.fit(request, limits),
+                sb -> background.execute(() -> destroy(sb)));
     }
 
     boolean evictOneWarm() {
@@ -257,11 +316,14 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     /** When a session starts (or its workspace was restored), make its next sandbox in the background. */
     public void refill(Path workspace) {
-        refill(workspace, generation(workspace));
+        refill(workspace, generation(workspace), null);
     }
 
-    /** Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile. */
-    private void refill(Path workspace, int generation) {
+    /**
+     * Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile;
+     * with {@code next}, its interpreter started in that call's shape.
+     */
+    private void refill(Path workspace, int generation, Next next) {
         if (warmPerSession == 0 || warm.isClosed()) {
             return;
         }
@@ -277,7 +339,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
                     warm.cancelReservation();
                     return;
                 }
-                Sandbox sb = start(slot, workspace);
+                Sandbox sb = start(slot, workspace, next);
                 if (!warm.offer(workspace, sb, () -> wanted(workspace, generation))) {
                     destroy(sb);
                 }
