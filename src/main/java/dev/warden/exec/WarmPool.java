@@ -40,17 +40,18 @@ public final class WarmPool<K, T> {
      * died while it waited) is handed to {@code discard} and the next is tried.
      */
     public T take(K key, Predicate<T> usable, Consumer<T> discard) {
-        return take(key, usable, t -> 1, discard);
+        return take(key, usable, t -> 1, Integer.MAX_VALUE, discard);
     }
 
     /**
      * Takes the key's best one for a call, or null. Those not {@code usable} (dead) are handed to
      * {@code discard}; of the others, the first that {@code fit} ranks highest (0: of no use to this
-     * call, e.g. an interpreter of another language) is taken. When none fits, the oldest is handed to
-     * {@code discard} as well: it was made for what the key did before, and kept it would hold the
-     * key's room, so that the one the key needs now is never made.
+     * call, e.g. an interpreter of another language) is taken. When none fits and the key holds {@code
+     * room} (all it may hold), the oldest is handed to {@code discard} as well: it was made for what the
+     * key did before, and kept it would hold the key's room, so that the one the key needs now could
+     * never be made. With room left it stays, for the key's next call of its kind.
      */
-    public T take(K key, Predicate<T> usable, ToIntFunction<T> fit, Consumer<T> discard) {
+    public T take(K key, Predicate<T> usable, ToIntFunction<T> fit, int room, Consumer<T> discard) {
         List<T> dead = new ArrayList<>();
         T found = null;
         synchronized (this) {
@@ -74,7 +75,7 @@ public final class WarmPool<K, T> {
                 q.remove(found);
                 count--;
             }
-            else if (q != null && !q.isEmpty()) {
+            else if (q != null && q.size() >= room) {
                 dead.add(q.poll());
                 count--;
             }

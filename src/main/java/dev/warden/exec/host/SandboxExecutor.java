@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * started too, in the shape of that call (same limits, directory and environment), waiting for code
  * ({@link WarmInterpreter}); after any other call it is a plain stub. A call takes the one that fits
  * it best (an interpreter started exactly as its own cold run would start it, else a plain stub); when
- * none fits it starts cold.
+ * none fits it starts cold, and the session's oldest is given up if it holds all it may (see {@link
+ * WarmPool#take}), so a session that alternates code and commands keeps one of each.
  */
 public final class SandboxExecutor implements Executor, AutoCloseable {
 
@@ -298,7 +299,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
 
     private Sandbox takeWarm(ExecRequest request, Limits limits) {
         return warm.take(request.workspace(), sb -> sb.process().isAlive(), sb -> sb.fit(request, limits),
-                sb -> background.execute(() -> destroy(sb)));
+                warmPerSession, sb -> background.execute(() -> destroy(sb)));
     }
 
     boolean evictOneWarm() {

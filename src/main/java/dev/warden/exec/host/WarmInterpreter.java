@@ -38,13 +38,14 @@ record WarmInterpreter(List<String> argv) {
     }
 
     /**
-     * The warm form of an execute_code call, if it has one: its program is {@code PYTHON -c CODE} or
-     * {@code NODE -e CODE} (the configured commands of python and javascript) and it writes no files.
-     * Bash is not warmed: its start costs about as little as the stub's exec.
+     * The warm form of an execute_code call's interpreter, if it has one: its program is {@code PYTHON -c
+     * CODE} or {@code NODE -e CODE} (the configured commands of python and javascript). Bash is not
+     * warmed: its start costs about as little as the stub's exec. (A call with {@code files} has one
+     * too, so the session's next sandbox is warm; the call itself never {@link #fits}.)
      */
     static Optional<WarmInterpreter> of(ExecRequest r) {
         List<String> argv = r.argv();
-        if (r.code() == null || r.language() == null || !r.files().isEmpty() || argv.size() != 3
+        if (r.code() == null || r.language() == null || argv.size() != 3
                 || !argv.get(2).equals(r.code())) {
             return Optional.empty();
         }
@@ -61,8 +62,8 @@ record WarmInterpreter(List<String> argv) {
 
     /**
      * The stub request that starts this call's interpreter ahead of it: its cold request with the
-     * loader in place of the code (same rlimits, umask, directory and environment). Empty when the call
-     * has no warm form.
+     * loader in place of the code (same rlimits, umask, directory and environment; no files). Empty when
+     * the call has no warm form.
      */
     static Optional<StubRequest> request(ExecRequest r, Limits limits, boolean egress, int relayPort, String home) {
         return of(r).map(w -> BwrapPlan.request(new ExecRequest(w.argv(), r.workspace(), r.cwd(), null, r.env(),
@@ -75,7 +76,8 @@ record WarmInterpreter(List<String> argv) {
      */
     static boolean fits(List<String> started, ExecRequest r, Limits limits, boolean egress, int relayPort,
             String home) {
-        return request(r, limits, egress, relayPort, home).map(s -> s.tokens().equals(started)).orElse(false);
+        // files are written by the stub before the program starts: an interpreter already started wrote none
+        return r.files().isEmpty() && request(r, limits, egress, relayPort, home).map(s -> s.tokens().equals(started)).orElse(false);
     }
 
     /** What the loader reads before the call's stdin: "{@code <length>\n}" and the code in UTF-8. */

@@ -90,6 +90,8 @@ class WarmInterpreterTest {
                 "bash", "ls")).isPresent(), "bash starts about as fast as the stub execs it");
         assertFalse(WarmInterpreter.of(ExecRequest.code(List.of("/usr/bin/python3", "-I", "-c", "1"), WS, null,
                 Map.of(), Map.of(), "python", "1")).isPresent(), "an operator's other command");
+        assertTrue(WarmInterpreter.of(ExecRequest.code(List.of("/usr/bin/python3", "-c", "1"), WS, null, PY_ENV,
+                Map.of("data.txt", "x"), "python", "1")).isPresent(), "the next sandbox of a call with files is warm");
         assertFalse(WarmInterpreter.of(new ExecRequest(List.of("/usr/bin/python3", "-c", "1"), WS, "", null, Map.of()))
             .isPresent(), "run_command's python -c is a command, not execute_code");
     }
