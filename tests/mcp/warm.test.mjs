@@ -201,6 +201,24 @@ for (const environment of ['warden', 'host']) {
       });
     }
 
+    it('an interpreter started before another run of the session is not used: a package installed meanwhile imports', async () => {
+      // python reads its user site-packages ($HOME/.local, PYTHONUSERBASE) when it starts: a warm interpreter
+      // started before the install would not have it on sys.path
+      await run('python', 'pass', true);
+      const where = await a.call('execute_code', { language: 'python', code: 'import site; print(site.getusersitepackages())' });
+      const site = where.stdout.trim();
+      await sleep(1500); // the next python interpreter is started, waiting
+      const install = await a.call('run_command', {
+        command: `mkdir -p ${site} && echo 'NAME = "installed"' > ${site}/wardenprobe.py`,
+      });
+      assert.equal(install.status, 'ok', install.stderr);
+      const sc = await a.call('execute_code', { language: 'python', code: 'import wardenprobe; print(wardenprobe.NAME)' });
+      assert.equal(sc.stdout, 'installed\n', sc.stderr);
+      assert.notEqual(startOf(audit, sc.execution_id), 'warm_interpreter');
+      const again = await run('python', 'import wardenprobe; print(wardenprobe.NAME)', true);
+      assert.equal(again.stdout, 'installed\n', again.stderr);
+    });
+
     it('a command after warm interpreters still gets a sandbox, and then the session goes back to stubs', async () => {
       const sc = await a.call('run_command', { command: 'echo hi > /dev/null; id -u' });
       assert.equal(sc.status, 'ok', sc.stderr);

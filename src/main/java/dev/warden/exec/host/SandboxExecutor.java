@@ -65,10 +65,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     /**
      * A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its
      * loopback. {@code interpreter}: the tokens of the request its stub has already served, which started
-     * a {@link WarmInterpreter} now waiting for code; null: the stub still waits for its request.
+     * a {@link WarmInterpreter} now waiting for code; null: the stub still waits for its request. {@code
+     * epoch}: its session's {@link Activity} when the interpreter was started.
      */
     private record Sandbox(Process process, Slot slot, Path workspace, int relayPort, String home,
-            List<String> interpreter) {
+            List<String> interpreter, long epoch) {
 
         boolean egress() {
             return slot.port() != null;
@@ -87,6 +88,39 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     static final String COLD = "cold";
     static final String WARM_SANDBOX = "warm_sandbox";
     static final String WARM_INTERPRETER = "warm_interpreter";
+
+    /**
+     * The runs of one session, as far as a warm interpreter cares: what its start read of the workspace
+     * (python's user site-packages under $HOME/.local and their .pth files, say) must be what a cold start
+     * at the call would read. So an interpreter is started only while none of the session's runs is in
+     * progress, and used only if none started since: otherwise it is discarded like a dead one. A session's
+     * sequential calls stay warm (each next sandbox is made after the run before it ended).
+     */
+    private static final class Activity {
+        private long epoch;
+        private int running;
+
+        synchronized void started() {
+            epoch++;
+            running++;
+        }
+
+        synchronized void ended() {
+            epoch++;
+            running--;
+        }
+
+        /** The epoch, or -1 while a run is in progress. */
+        synchronized long quiet() {
+            return running > 0 ? -1 : epoch;
+        }
+    }
+
+    private final Map<Path, Activity> activity = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Activity activity(Path workspace) {
+        return activity.computeIfAbsent(workspace, w -> new Activity());
+    }
 
     /** The shape of a session's next sandbox: a call whose interpreter it starts ahead (null: a plain stub). */
     private record Next(ExecRequest request, Limits limits) {
@@ -129,16 +163,20 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     ExecOutcome run(ExecRequest request, Limits limits, boolean prewarmNext) {
         long t0 = System.nanoTime();
         Sandbox sb = takeWarm(request, limits);
+        Activity runs = activity(request.workspace());
+        runs.started();
         String start = sb == null ? COLD : sb.interpreter() != null ? WARM_INTERPRETER : WARM_SANDBOX;
         if (sb == null) {
             Slot slot = acquireSlot();
             if (slot == null) {
+                runs.ended();
                 return new ExecOutcome.Refused("all " + slots.size() + " sandbox slots are busy", true);
             }
             try {
                 sb = start(slot, request.workspace(), null);
             }
             catch (IOException e) {
+                runs.ended();
                 slots.release(slot);
                 log.error("sandbox start failed: {}", e.getMessage());
                 return new ExecOutcome.Refused("the sandbox could not be created", false);
@@ -155,6 +193,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             }
             // The sandbox's namespace died with its program (runIn waits for the launcher, or kills
             // the tree): making sure of it through the cgroups and freeing the slot wait for the answer.
+            runs.ended(); // the program has exited (or its tree was killed): the run is over
             Sandbox done = sb;
             int generation = generation(done.workspace()); // now, before the caller may restore the workspace
             Next next = warmInterpreters && WarmInterpreter.of(request).isPresent() ? new Next(request, limits) : null;
@@ -226,9 +265,10 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         // the launcher checks that its parent is still this server (nsenter runs before it; see warden-spawn.c)
         pb.environment().put("WARDEN_PARENT", Long.toString(ProcessHandle.current().pid()));
         String home = tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE);
+        long epoch = next == null ? -1 : activity(workspace).quiet();
         Process p = pb.start();
         List<String> interpreter = null;
-        if (next != null) {
+        if (epoch >= 0) { // else a run of the session is in progress: a plain stub
             var req = WarmInterpreter.request(next.request(), next.limits(), slot.port() != null, plan.relayPort(), home)
                 .orElseThrow();
             try {
@@ -242,7 +282,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
             }
             interpreter = req.tokens();
         }
-        return new Sandbox(p, slot, workspace, plan.relayPort(), home, interpreter);
+        return new Sandbox(p, slot, workspace, plan.relayPort(), home, interpreter, epoch);
     }
 
     /** From now on sandboxes bind this system tree (sandboxes already started keep theirs). */
@@ -258,6 +298,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     /** A session is over (not merely restored): its network namespace goes too. */
     public void endSession(Path workspace) {
         forget(workspace);
+        activity.remove(workspace);
         SessionNetworks n = nets;
         if (n != null) {
             n.remove(workspace);
@@ -298,8 +339,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     }
 
     private Sandbox takeWarm(ExecRequest request, Limits limits) {
-        return warm.take(request.workspace(), sb -> sb.process().isAlive(), sb -> sb.fit(request, limits),
-                warmPerSession, sb -> background.execute(() -> destroy(sb)));
+        long quiet = activity(request.workspace()).quiet();
+        // an interpreter started before the session's last run is as good as dead (see Activity)
+        return warm.take(request.workspace(),
+                sb -> sb.process().isAlive() && (sb.interpreter() == null || sb.epoch() == quiet),
+                sb -> sb.fit(request, limits), warmPerSession, sb -> background.execute(() -> destroy(sb)));
     }
 
     boolean evictOneWarm() {
