@@ -201,6 +201,13 @@ for (const environment of ['warden', 'host']) {
       });
     }
 
+    it('javascript that imports dynamically starts cold and imports', async () => {
+      await run('javascript', '0', true);
+      const sc = await a.call('execute_code', { language: 'javascript', code: 'import("node:os").then((m) => console.log(typeof m.cpus))' });
+      assert.equal(sc.stdout, 'function\n', sc.stderr);
+      assert.notEqual(startOf(audit, sc.execution_id), 'warm_interpreter');
+    });
+
     it('an interpreter started before another run of the session is not used: a package installed meanwhile imports', async () => {
       // python reads its user site-packages ($HOME/.local, PYTHONUSERBASE) when it starts: a warm interpreter
       // started before the install would not have it on sys.path

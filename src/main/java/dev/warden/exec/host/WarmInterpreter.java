@@ -21,7 +21,8 @@ import java.util.Optional;
  * send cold, with the loader as its program, must be token for token the one the interpreter was
  * started with. Rlimits, umask, directory, environment: whatever differs (another language, other
  * limits, {@code files} to write first, which are never part of a warm request) makes the call start
- * cold. So a warm call's program sees exactly what a cold one's would.
+ * cold; so does javascript that mentions {@code import}. So a warm call's program sees exactly what a
+ * cold one's would.
  *
  * <p>Only the language's shape is taken from the call it follows (its interpreter command, limits and
  * configured environment); never its code, stdin or files.
@@ -77,7 +78,15 @@ record WarmInterpreter(List<String> argv) {
     static boolean fits(List<String> started, ExecRequest r, Limits limits, boolean egress, int relayPort,
             String home) {
         // files are written by the stub before the program starts: an interpreter already started wrote none
-        return r.files().isEmpty() && request(r, limits, egress, relayPort, home).map(s -> s.tokens().equals(started)).orElse(false);
+        return r.files().isEmpty() && !importsDynamically(r) && request(r, limits, egress, relayPort, home).map(s -> s.tokens().equals(started)).orElse(false);
+    }
+
+    /**
+     * Javascript that may {@code import()}: node runs it only through its own {@code -e} loader (node 18,
+     * Warden's environment, lets code run by {@code vm} import only behind a flag), so it starts cold.
+     */
+    private static boolean importsDynamically(ExecRequest r) {
+        return r.argv().size() == 3 && r.argv().get(1).equals("-e") && r.code() != null && r.code().contains("import");
     }
 
     /** What the loader reads before the call's stdin: "{@code <length>\n}" and the code in UTF-8. */

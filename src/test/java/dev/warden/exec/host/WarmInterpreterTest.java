@@ -77,6 +77,8 @@ class WarmInterpreterTest {
         assertFalse(fits(py, python("1"), new Limits(10_000, 1_500, 256, 64, 65536, 16, 512, 64)), "another RLIMIT_NOFILE");
         assertFalse(fits(py, ExecRequest.code(List.of("/usr/bin/python3", "-c", "1"), WS, null, Map.of(), Map.of(),
                 "python", "1"), LIMITS), "another environment");
+        assertFalse(fits(started(node("1"), LIMITS), node("import('fs').then(console.log)"), LIMITS),
+                "javascript that may import(): node 18 imports from vm code only behind a flag");
         assertFalse(WarmInterpreter.fits(py, python("1"), LIMITS, false, 28003, "/workspace"), "a sandbox without egress");
         assertFalse(WarmInterpreter.fits(py, python("1"), LIMITS, true, 28004, "/workspace"), "another relay port");
         assertFalse(WarmInterpreter.fits(py, python("1"), LIMITS, true, 28003, "/home/sandbox"), "another HOME");
