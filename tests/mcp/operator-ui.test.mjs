@@ -2,7 +2,8 @@
 // call appears on the page with its details, a click approves it, and the agent's request_approval
 // returns the call's result. Also: login, escaping of what the agent wrote, deny, the kill switch,
 // and what makes the page readable: expiry as time left (counting down), two sessions of one client
-// told apart, commands in full-width monospace that scroll sideways rather than wrap mid-word.
+// told apart, commands in full-width monospace that scroll sideways rather than wrap mid-word; and a
+// session's kernel listed with its memory and ended from the page.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -205,6 +206,43 @@ describe('operator page in headless Chromium', () => {
     assert.ok(box.width > box.section * 0.9, `full width: ${JSON.stringify(box)}`);
     assert.ok(box.height < box.lineHeight * 3, `one line, not wrapped: ${JSON.stringify(box)}`);
     await denyByApi(id);
+  });
+
+  it('a session\'s kernel is listed with its memory, and End ends its interpreter', async () => {
+    const first = await agent.call('execute_code', { language: 'python', code: 'x = 41', kernel: 'ui' });
+    assert.equal(first.status, 'ok', JSON.stringify(first));
+    const k = (await apiState()).kernels.find((x) => x.name === 'ui');
+    assert.ok(k, 'listed in the API\'s state');
+    assert.match(k.kernel_id, /^k-[0-9a-f]{1,8}$/);
+    assert.ok(k.memory_kb > 0, JSON.stringify(k));
+    const row = page.locator(`#kernels tr[data-id="${k.kernel_id}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    assert.equal(await row.locator('.name').textContent(), 'ui');
+    assert.equal(await row.locator('.language').textContent(), 'python');
+    assert.equal(await row.locator('.session').textContent(), k.session);
+    assert.equal(await row.locator('.client').textContent(), 'ui-agent/1.0.0');
+    assert.equal(await row.locator('.cells').textContent(), '1');
+    assert.match(await row.locator('.memory').textContent(), /^\d+\.\d MB$/);
+    assert.equal(await row.locator('.busy').textContent(), 'no');
+    await page.click(`#end-kernel-${k.kernel_id}`);
+    await page.waitForFunction(() => /was ended/.test(document.querySelector('#message')?.textContent ?? ''));
+    assert.equal(await page.textContent('#message'), `kernel ${k.kernel_id} (ui, python, session ${k.session}) was ended`);
+    assert.equal(await page.locator('#no-kernels').count(), 1);
+    const again = await agent.call('execute_code', { language: 'python', code: 'print(x)', kernel: 'ui' });
+    assert.notEqual(again.status, 'ok', 'a fresh interpreter has no x');
+    assert.match(again.stderr, /NameError/);
+    const ended = readAudit(audit).filter((l) => l.event === 'operator.end_kernel');
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0].by, 'operator');
+    assert.equal(ended[0].target, k.kernel_id);
+    assert.equal(ended[0].kernel, 'ui');
+    assert.equal(ended[0].language, 'python');
+    // the same session's new kernel under that name has the same id; the API ends it with the token
+    const res = await fetch(`${server.base}/operator/api/kernels/${k.kernel_id}/end`, {
+      method: 'POST', headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.deepEqual((await apiState()).kernels, []);
   });
 
   it('the kill switch from the page stops what runs and refuses new calls until turned off', async () => {

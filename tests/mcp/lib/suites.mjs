@@ -67,8 +67,8 @@ export function defineHandshakeTests(get) {
       'timeout_ms', 'workspace']);
     const ec = tools.find((t) => t.name === 'execute_code');
     assert.deepEqual(ec.inputSchema.required.slice().sort(), ['code', 'language']);
-    assert.deepEqual(Object.keys(ec.inputSchema.properties).sort(), ['background', 'code', 'files', 'language', 'network', 'stdin',
-      'timeout_ms', 'workspace']);
+    assert.deepEqual(Object.keys(ec.inputSchema.properties).sort(), ['background', 'code', 'files', 'kernel', 'language', 'network',
+      'restart_kernel', 'stdin', 'timeout_ms', 'workspace']);
     // every tool takes a durable workspace's id as workspace
     for (const t of tools) assert.equal(t.inputSchema.properties.workspace?.type, 'string', `${t.name} takes workspace`);
     for (const lang of ['python', 'javascript', 'bash']) {

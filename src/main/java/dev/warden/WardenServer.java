@@ -438,7 +438,8 @@ final class WardenServer implements AutoCloseable {
                 () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
                 new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
         HttpTransport.Operator operator = new HttpTransport.Operator(
-                new OperatorConsole(approvals, executions, audit, sanitizer), operatorToken);
+                new OperatorConsole(approvals, executions, new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel),
+                        audit, sanitizer), operatorToken);
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
         String version = Warden.version();

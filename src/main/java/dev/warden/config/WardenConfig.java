@@ -85,11 +85,16 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
      * @param artifactsWalkMs the most the walk for a run's changed files may take (0: no artifacts)
      * @param maxImages images a run wrote sent back as MCP image content, at most (0: none)
      * @param maxImageBytes the largest image sent back so
+     * @param maxKernelsPerSession live kernels (execute_code with kernel) one session may hold
+     * @param maxKernels live kernels of all sessions together (each holds a sandbox slot)
+     * @param kernelIdleTimeoutS a kernel no cell used for this long is ended
+     * @param kernelCpuS the CPU time a kernel may use over its whole life (each cell has cpu_ms)
      */
     public record LimitsConfig(long timeoutMs, long maxTimeoutMs, long cpuMs, int memoryMb, int pids, int outputBytes,
             int fileSizeMb, int openFiles, int tmpMb, int stdinBytes, int codeBytes, int commandBytes,
             int filesBytes, int envEntries, int diskMb, long maxBackgroundTimeoutMs, int maxBackgroundPerSession,
-            int maxBackground, int backgroundBufferBytes, long artifactsWalkMs, int maxImages, int maxImageBytes) {
+            int maxBackground, int backgroundBufferBytes, long artifactsWalkMs, int maxImages, int maxImageBytes,
+            int maxKernelsPerSession, int maxKernels, long kernelIdleTimeoutS, long kernelCpuS) {
     }
 
     /**

@@ -21,7 +21,7 @@ import java.util.Map;
 @JsonPropertyOrder({"status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
         "tier", "executor", "findings", "redactions", "execution_id", "limits", "usage", "retry_after_ms", "message",
         "compile", "approval", "workspace_restored", "network", "stdout_offset", "stderr_offset", "stdout_dropped",
-        "stderr_dropped", "artifacts", "artifacts_truncated"})
+        "stderr_dropped", "artifacts", "artifacts_truncated", "kernel", "outputs"})
 public record CallResult(
         @JsonProperty("status") Status status,
         @JsonProperty("exit_code") @JsonInclude(JsonInclude.Include.ALWAYS) Integer exitCode,
@@ -46,6 +46,7 @@ public record CallResult(
         @JsonUnwrapped Offsets offsets,
         @JsonProperty("artifacts") @JsonInclude(JsonInclude.Include.NON_NULL) List<Artifact> artifacts,
         @JsonProperty("artifacts_truncated") @JsonInclude(JsonInclude.Include.NON_NULL) Boolean artifactsTruncated,
+        @JsonProperty("kernel") @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Object> kernel,
         @JsonIgnore List<Image> images) {
 
     /**
@@ -64,7 +65,7 @@ public record CallResult(
             Boolean workspaceRestored, Map<String, Object> network) {
         this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
                 redactions, executionId, limits, usage, retryAfterMs, message, compile, approval, workspaceRestored,
-                network, null, null, null, null);
+                network, null, null, null, null, null);
     }
 
     /** Without a compile phase (every language but the compiled ones at L3) and outside L4. */
@@ -84,7 +85,48 @@ public record CallResult(
             Boolean workspaceRestored, Map<String, Object> network, Offsets offsets) {
         this(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier, executor, findings,
                 redactions, executionId, limits, usage, retryAfterMs, message, compile, approval, workspaceRestored,
-                network, offsets, null, null, null);
+                network, offsets, null, null, null, null);
+    }
+
+    /**
+     * The images of the result ({@code outputs}: a kernel's figures, then the image files the run wrote),
+     * each as {@code {type: image, mime, bytes, path}} ({@code path} only where a file holds it); absent
+     * when there are none.
+     */
+    @JsonProperty("outputs")
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public List<Map<String, Object>> outputs() {
+        if (images == null || images.isEmpty()) {
+            return null;
+        }
+        List<Map<String, Object>> all = new java.util.ArrayList<>();
+        for (Image i : images) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("type", "image");
+            m.put("mime", i.mime());
+            m.put("bytes", java.util.Base64.getDecoder().decode(i.data()).length);
+            if (i.path() != null) {
+                m.put("path", i.path());
+            }
+            all.add(m);
+        }
+        return all;
+    }
+
+    /**
+     * The same result as a cell of a kernel: {@code kernel} ({name, language, execution_count, restarted})
+     * and its figures, which go before any image file the cell wrote; {@code note} (null: none) is added to
+     * the message (what became of the kernel).
+     */
+    public CallResult withKernel(Map<String, Object> kernelInfo, List<Image> figures, String note) {
+        List<Image> all = new java.util.ArrayList<>(figures);
+        if (images != null) {
+            all.addAll(images);
+        }
+        return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
+                executor, findings, redactions, executionId, limits, usage, retryAfterMs,
+                note == null ? message : message == null ? note : message + " " + note, compile, approval,
+                workspaceRestored, network, offsets, artifacts, artifactsTruncated, kernelInfo, List.copyOf(all));
     }
 
     /** The images the run wrote, to go back as MCP image content; never serialized. */
@@ -101,7 +143,10 @@ public record CallResult(
     public CallResult withArtifacts(List<Artifact> found, boolean truncated, List<Image> imageContent) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
-                workspaceRestored, network, offsets, List.copyOf(found), truncated, List.copyOf(imageContent));
+                workspaceRestored, network, offsets, List.copyOf(found), truncated, kernel, java.util.stream.Stream.concat(
+                        images == null ? java.util.stream.Stream.<Image>empty()
+                                : images.stream().filter(i -> i.path() == null), // a kernel's figures stay
+                        imageContent.stream()).toList());
     }
 
     /**
@@ -112,7 +157,7 @@ public record CallResult(
             int readRedactions, long durationNow, String newMessage, Offsets at) {
         return new CallResult(now, exitCode, stdoutText, stderrText, outMore, errMore, durationNow, tier, executor,
                 findings, readRedactions, executionId, limits, usage, retryAfterMs, newMessage, compile, approval,
-                workspaceRestored, network, at, artifacts, artifactsTruncated, null);
+                workspaceRestored, network, at, artifacts, artifactsTruncated, kernel, null);
     }
 
     /**
@@ -127,14 +172,14 @@ public record CallResult(
     public CallResult withCompile(Map<String, Object> compilePhase, int compileRedactions) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions + compileRedactions, executionId, limits, usage, retryAfterMs, message,
-                compilePhase, approval, workspaceRestored, network, offsets, artifacts, artifactsTruncated, images);
+                compilePhase, approval, workspaceRestored, network, offsets, artifacts, artifactsTruncated, kernel, images);
     }
 
     /** The same result with the approval that let it run ({@code decision}, approver, channel, scope, time). */
     public CallResult withApproval(Map<String, Object> approvalInfo, Boolean restored, String newMessage) {
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions, executionId, limits, usage, retryAfterMs, newMessage, compile,
-                approvalInfo, restored, network, offsets, artifacts, artifactsTruncated, images);
+                approvalInfo, restored, network, offsets, artifacts, artifactsTruncated, kernel, images);
     }
 
     /**
@@ -146,6 +191,6 @@ public record CallResult(
         all.addAll(refusals);
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, all, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
-                workspaceRestored, networkField, offsets, artifacts, artifactsTruncated, images);
+                workspaceRestored, networkField, offsets, artifacts, artifactsTruncated, kernel, images);
     }
 }

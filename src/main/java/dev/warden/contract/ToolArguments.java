@@ -15,6 +15,7 @@ public final class ToolArguments {
     static final Set<String> RUN_COMMAND_KEYS = Set.of("command", "cwd", "timeout_ms", "stdin", "env", "network",
             "background");
     static final Set<String> EXECUTE_CODE_KEYS = Set.of("language", "code", "stdin", "timeout_ms", "files", "network",
+            "kernel", "restart_kernel",
             "background");
     static final Set<String> GET_EXECUTION_KEYS = Set.of("execution_id", "wait_ms", "stdout_offset", "stderr_offset");
     static final Set<String> SEND_INPUT_KEYS = Set.of("execution_id", "data", "close");
@@ -51,6 +52,17 @@ public final class ToolArguments {
                 optionalString(a, "stdin", limits.stdinBytes()), stringMap(a, "env", limits.envEntries(), ENV_VALUE_MAX, -1),
                 network(a), flag(a, "background"));
     }
+
+    /** A kernel's name: {@code [a-z0-9_-]{1,64}}, or null when absent. */
+    private static String kernelName(Map<String, Object> a) throws InvalidArguments {
+        String name = optionalString(a, "kernel", 64);
+        if (name != null && !KERNEL_NAME.matcher(name).matches()) {
+            throw new InvalidArguments("kernel must be 1 to 64 of a-z, 0-9, _ and -, like \"main\" or \"data-1\".");
+        }
+        return name;
+    }
+
+    private static final java.util.regex.Pattern KERNEL_NAME = java.util.regex.Pattern.compile("[a-z0-9_-]{1,64}");
 
     public ExecutionCall getExecution(Map<String, Object> args) throws InvalidArguments {
         Map<String, Object> a = known(args, GET_EXECUTION_KEYS, "get_execution");
@@ -208,7 +220,7 @@ public final class ToolArguments {
         }
         return new CodeCall(language, code, optionalString(a, "stdin", limits.stdinBytes()),
                 optionalLong(a, "timeout_ms"), stringMap(a, "files", FILES_MAX, limits.filesBytes(), limits.filesBytes()),
-                network(a), flag(a, "background"));
+                network(a), flag(a, "background"), kernelName(a), flag(a, "restart_kernel"));
     }
 
     /** {@code network}: a list of up to {@value #NETWORK_MAX} host, host:port or preset names. */

@@ -52,6 +52,11 @@ public final class ProcessRun {
         this.timer = timer;
     }
 
+    /** The pool that drains and feeds streams (a kernel's replies are read on it too). */
+    public ExecutorService io() {
+        return io;
+    }
+
     /**
      * @param preamble bytes written before {@code stdin} (the request of a sandbox stub), may be empty
      * @param killTree kills the whole tree; called if the wall limit passes

@@ -13,10 +13,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The operator's JSON API at /operator/api, for the CLI and scripts: {@code GET state}, {@code GET
- * version}, {@code POST approvals/ID/approve[?scope=session]}, {@code approvals/ID/deny},
- * {@code executions/ID/stop}, {@code kill-switch?on=true|false}. Every call needs the operator token as
- * a bearer token, except that the page's own script may read (GET) with its login cookie.
+ * The operator's JSON API at /operator/api, for the CLI and scripts: {@code GET state} (held calls,
+ * recent decisions, running executions, the sessions' kernels, the kill switch), {@code GET version},
+ * {@code POST approvals/ID/approve[?scope=session]}, {@code approvals/ID/deny},
+ * {@code executions/ID/stop}, {@code kernels/ID/end}, {@code kill-switch?on=true|false}. Every call
+ * needs the operator token as a bearer token, except that the page's own script may read (GET) with
+ * its login cookie.
  * {@code X-Warden-Operator: NAME} is recorded as the approver, {@code X-Warden-Channel: cli} as the
  * channel. Answers are {@code {"ok", "message"}} with an HTTP status, or the state.
  */
@@ -25,6 +27,7 @@ public final class OperatorApiServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
     private static final Pattern APPROVAL = Pattern.compile("/approvals/([^/]{1,100})/(approve|deny)");
     private static final Pattern STOP = Pattern.compile("/executions/([^/]{1,100})/stop");
+    private static final Pattern END_KERNEL = Pattern.compile("/kernels/([^/]{1,100})/end");
     private static final Pattern NAME = Pattern.compile("[\\w.@+-]{1,64}");
 
     private final transient OperatorConsole console;
@@ -77,6 +80,11 @@ public final class OperatorApiServlet extends HttpServlet {
         m = STOP.matcher(path);
         if (m.matches()) {
             answer(res, console.stop(m.group(1), by));
+            return;
+        }
+        m = END_KERNEL.matcher(path);
+        if (m.matches()) {
+            answer(res, console.endKernel(m.group(1), by));
             return;
         }
         if (path.equals("/kill-switch")) {

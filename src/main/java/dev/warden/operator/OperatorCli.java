@@ -21,15 +21,15 @@ import java.util.Set;
 
 /**
  * The operator's command line, for a running server: {@code approvals list|approve ID|deny ID},
- * {@code executions list|stop ID}, {@code kill-switch on|off}, and {@code instances list}. It talks
- * to the server's operator API with the operator token; the address and token come from
- * --url/--token, WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN, a state file (--state), or the
- * operator.json of the running server's instance directory (0600, readable by the user who started
- * it): the only one if one runs, the one --instance names if several do.
+ * {@code executions list|stop ID}, {@code kernels list|end ID}, {@code kill-switch on|off}, and
+ * {@code instances list}. It talks to the server's operator API with the operator token; the address
+ * and token come from --url/--token, WARDEN_OPERATOR_URL and WARDEN_OPERATOR_TOKEN, a state file
+ * (--state), or the operator.json of the running server's instance directory (0600, readable by the
+ * user who started it): the only one if one runs, the one --instance names if several do.
  */
 public final class OperatorCli {
 
-    public static final Set<String> COMMANDS = Set.of("approvals", "executions", "kill-switch", "instances");
+    public static final Set<String> COMMANDS = Set.of("approvals", "executions", "kernels", "kill-switch", "instances");
 
     static final String USAGE = """
         usage: java -jar warden.jar approvals list
@@ -37,6 +37,8 @@ public final class OperatorCli {
                java -jar warden.jar approvals deny ID
                java -jar warden.jar executions list
                java -jar warden.jar executions stop ID
+               java -jar warden.jar kernels list
+               java -jar warden.jar kernels end ID
                java -jar warden.jar kill-switch on|off
                java -jar warden.jar instances list
         options: --instance ID (which running server, when several are; see `instances list`),
@@ -130,12 +132,14 @@ public final class OperatorCli {
             return switch (cmd) {
                 case "approvals list" -> list(base, token, out, err, "pending");
                 case "executions list" -> list(base, token, out, err, "running");
+                case "kernels list" -> list(base, token, out, err, "kernels");
                 case "approvals approve" -> id == null ? usage(err) : post(base + "/api/approvals/" + id + "/approve"
                         + (session ? "?scope=session" : ""), token, by, out, err);
                 case "approvals deny" -> id == null ? usage(err) : post(base + "/api/approvals/" + id + "/deny", token, by,
                         out, err);
                 case "executions stop" -> id == null ? usage(err) : post(base + "/api/executions/" + id + "/stop", token, by,
                         out, err);
+                case "kernels end" -> id == null ? usage(err) : post(base + "/api/kernels/" + id + "/end", token, by, out, err);
                 case "kill-switch on", "kill-switch off" -> post(base + "/api/kill-switch?on=" + cmd.endsWith("on"), token, by,
                         out, err);
                 default -> usage(err);
@@ -225,15 +229,26 @@ public final class OperatorCli {
         });
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> items = (List<Map<String, Object>>) s.get(which);
+        if (items == null) {
+            err.println("warden: this server lists no " + which + " (a Warden from before them)");
+            return 1;
+        }
         if (items.isEmpty()) {
-            out.println(which.equals("pending") ? "no pending approvals" : "no running executions");
+            out.println(switch (which) {
+                case "pending" -> "no pending approvals";
+                case "running" -> "no running executions";
+                default -> "no live kernels";
+            });
         }
         StringBuilder b = new StringBuilder();
+        if (which.equals("kernels") && !items.isEmpty()) {
+            b.append(kernels(items));
+        }
         for (Map<String, Object> p : items) {
             if (which.equals("pending")) {
                 b.append(pending(p));
             }
-            else {
+            else if (which.equals("running")) {
                 b.append(field(p, "execution_id")).append("  ").append(field(p, "tool")).append("  ").append(field(p, "tier"))
                     .append("  since ").append(field(p, "started"))
                     .append(p.get("running_for_ms") instanceof Number n ? " (for " + Readable.span(n.longValue()) + ")" : "")
@@ -284,6 +299,24 @@ public final class OperatorCli {
         b.append(box(what, AgentText.of(String.valueOf(p.get("subject"))), true));
         if (action && p.get("reason") != null) {
             b.append(box("its reason, in the agent's words", AgentText.of(String.valueOf(p.get("reason"))), true));
+        }
+        return b.toString();
+    }
+
+    /**
+     * The live kernels as a table, one a line, the client (the agent's words, escaped) last so that
+     * its length moves no other column: id, session, language, name, cells run, memory now, idle
+     * time, busy.
+     */
+    static String kernels(List<Map<String, Object>> kernels) {
+        String format = "%-11s %-9s %-10s %-16s %5s %11s %-12s %-4s %s%n";
+        StringBuilder b = new StringBuilder(String.format(format, "ID", "SESSION", "LANGUAGE", "NAME", "CELLS", "MEMORY",
+                "IDLE", "BUSY", "CLIENT"));
+        for (Map<String, Object> k : kernels) {
+            boolean busy = Boolean.TRUE.equals(k.get("busy"));
+            b.append(String.format(format, field(k, "kernel_id"), field(k, "session"), field(k, "language"), field(k, "name"),
+                    field(k, "execution_count"), Readable.memory(k), busy || !(k.get("idle_s") instanceof Number n) ? "-"
+                            : Readable.span(n.longValue() * 1000), busy ? "yes" : "no", field(k, "client")));
         }
         return b.toString();
     }

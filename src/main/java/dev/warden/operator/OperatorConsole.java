@@ -18,18 +18,32 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
  * What an operator can see and do, whatever the channel (the /operator page, its JSON API, the CLI):
- * held calls and recent decisions, running executions, approve, deny, stop, and the kill switch.
- * Every action is checked (a malformed id, an unknown one, a second decision all change nothing and
- * say why) and recorded in the audit; the kill switch is an incident.
+ * held calls and recent decisions, running executions, the sessions' kernels, approve, deny, stop, end
+ * a kernel, and the kill switch. Every action is checked (a malformed id, an unknown one, a second
+ * decision all change nothing and say why) and recorded in the audit; the kill switch is an incident.
  */
 public final class OperatorConsole {
 
     /** Execution ids Warden makes; anything else is refused before it is looked up. */
     private static final Pattern ID = Pattern.compile("ex_[0-9a-f]{20}");
+
+    /** Kernel ids as the pipeline makes them ("k-" and a hash in hex); anything else is refused before it is looked up. */
+    private static final Pattern KERNEL_ID = Pattern.compile("k-[0-9a-f]{1,8}");
+
+    /**
+     * The sessions' live kernels, as two functions rather than the pipeline that holds them (this package
+     * never imports pipeline): {@code list} gives each as {id, session, client, name, language,
+     * execution_count, running, busy, created_at, idle_s, memory_kb}, {@code end} ends one by its id
+     * (false: there is no such kernel).
+     */
+    public record Kernels(Supplier<List<Map<String, Object>>> list, Predicate<String> end) {
+    }
 
     /** How an operator action went: {@code ok}, else an HTTP-like code and one sentence. */
     public record Answer(int code, String message) {
@@ -41,17 +55,21 @@ public final class OperatorConsole {
 
     private final ApprovalService approvals;
     private final Executions executions;
+    private final Kernels kernels;
     private final AuditLog audit;
     private final Sanitizer sanitizer;
     private final Clock clock;
 
-    public OperatorConsole(ApprovalService approvals, Executions executions, AuditLog audit, Sanitizer sanitizer) {
-        this(approvals, executions, audit, sanitizer, Clock.systemUTC());
+    public OperatorConsole(ApprovalService approvals, Executions executions, Kernels kernels, AuditLog audit,
+            Sanitizer sanitizer) {
+        this(approvals, executions, kernels, audit, sanitizer, Clock.systemUTC());
     }
 
-    OperatorConsole(ApprovalService approvals, Executions executions, AuditLog audit, Sanitizer sanitizer, Clock clock) {
+    OperatorConsole(ApprovalService approvals, Executions executions, Kernels kernels, AuditLog audit, Sanitizer sanitizer,
+            Clock clock) {
         this.approvals = approvals;
         this.executions = executions;
+        this.kernels = kernels;
         this.audit = audit;
         this.sanitizer = sanitizer;
         this.clock = clock;
@@ -88,6 +106,29 @@ public final class OperatorConsole {
         }
         event("operator.stop", by, Map.of("target", id));
         return new Answer(200, id + " is being stopped");
+    }
+
+    /**
+     * Ends a session's kernel: its interpreter and sandbox go, with any cell running in it, and the
+     * session's next cell under that name starts a fresh one. The audit line names the kernel's session
+     * (whole, as the calls' lines do), name and language, since its id is only a hash of them.
+     */
+    public Answer endKernel(String id, String by) {
+        if (id == null || !KERNEL_ID.matcher(id).matches()) {
+            return new Answer(400, "not a kernel id: expected k- and 1 to 8 hex digits");
+        }
+        Map<String, Object> k = kernels.list().get().stream().filter(m -> id.equals(m.get("id"))).findFirst().orElse(null);
+        if (k == null || !kernels.end().test(id)) {
+            return new Answer(404, "no live kernel " + id);
+        }
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("target", id);
+        extra.put("session", k.get("session"));
+        extra.put("kernel", k.get("name"));
+        extra.put("language", k.get("language"));
+        event("operator.end_kernel", by, extra);
+        return new Answer(200, "kernel " + id + " (" + AgentText.visibleLine((String) k.get("name")) + ", "
+                + k.get("language") + ", session " + shortSession((String) k.get("session")) + ") was ended");
     }
 
     public Answer killSwitch(boolean on, String by) {
@@ -165,9 +206,38 @@ public final class OperatorConsole {
         }
         s.put("running", running);
         s.put("queued", executions.queued());
+        s.put("kernels", kernels(now));
         Executions.Halted h = executions.halted();
         s.put("kill_switch", h == null ? Map.of("on", false) : Map.of("on", true, "by", h.by(), "since", h.since().toString()));
         return s;
+    }
+
+    /**
+     * The live kernels: Warden's fields as the pipeline gives them, with the session short, the client
+     * labelled as for executions, and the agent's words (the client's name, the kernel's) as single
+     * lines with invisible characters escaped. Memory and idle time change as time passes, so they are
+     * left out with {@code now} null (the page would otherwise reload every time it asks).
+     */
+    private List<Map<String, Object>> kernels(Instant now) {
+        List<Map<String, Object>> all = new ArrayList<>();
+        for (Map<String, Object> k : kernels.list().get()) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("kernel_id", k.get("id"));
+            v.put("name", AgentText.visibleLine((String) k.get("name")));
+            v.put("language", k.get("language"));
+            v.put("client", AgentText.visibleLine((String) k.get("client")));
+            who(v, (String) k.get("client"), (String) k.get("session"));
+            v.put("execution_count", k.get("execution_count"));
+            v.put("running", k.get("running"));
+            v.put("busy", k.get("busy"));
+            v.put("created_at", k.get("created_at"));
+            if (now != null) {
+                v.put("idle_s", k.get("idle_s"));
+                v.put("memory_kb", k.get("memory_kb"));
+            }
+            all.add(v);
+        }
+        return all;
     }
 
     /**

@@ -29,7 +29,7 @@ public final class OperatorPage {
     }
 
     public record Console(KillSwitch killSwitch, List<Held> pending, List<Run> running, Object queued,
-            List<Decided> recent) {
+            KernelTable kernels, List<Decided> recent) {
     }
 
     public record KillSwitch(boolean on, String by, String since, String sinceReadable) {
@@ -53,6 +53,19 @@ public final class OperatorPage {
 
     public record Run(String id, String tool, String tier, String who, String subject, String started,
             String startedReadable, long forMs, String runningFor) {
+    }
+
+    /** The kernels' table; null when there is none, so the page says so instead of drawing an empty table. */
+    public record KernelTable(List<KernelRow> rows) {
+    }
+
+    /**
+     * One kernel: {@code memory} in MB ("not running" while its interpreter is gone and the next cell
+     * would start it afresh), {@code idle} the time since its last cell counted up by the page's script
+     * from {@code idleMs} (null while a cell runs).
+     */
+    public record KernelRow(String id, String session, String client, String name, String language, String cells,
+            String memory, String idle, Long idleMs, String busy) {
     }
 
     public record Decided(String id, String kind, String who, String subject, String decision, String scope,
@@ -136,6 +149,14 @@ public final class OperatorPage {
                     str(r.get("subject_display")), str(r.get("started")), Readable.instant(r.get("started")), since,
                     Readable.span(since)));
         }
+        List<KernelRow> kernels = new ArrayList<>();
+        for (Map<String, Object> k : list(s.get("kernels"))) {
+            boolean busy = Boolean.TRUE.equals(k.get("busy"));
+            long idleMs = number(k.get("idle_s")) * 1000;
+            kernels.add(new KernelRow(str(k.get("kernel_id")), str(k.get("session")), str(k.get("client")),
+                    str(k.get("name")), str(k.get("language")), str(k.get("execution_count")), Readable.memory(k), busy ? null
+                            : Readable.span(idleMs), busy ? null : idleMs, busy ? "yes" : "no"));
+        }
         List<Decided> recent = new ArrayList<>();
         for (Map<String, Object> r : list(s.get("recent"))) {
             recent.add(new Decided(str(r.get("execution_id")), str(r.get("kind")), who(r), str(r.get("subject_display")),
@@ -143,7 +164,8 @@ public final class OperatorPage {
                     str(r.get("channel")), str(r.get("decided_at")), Readable.instant(r.get("decided_at")),
                     str(r.get("note"))));
         }
-        return new Console(kill, pending, running, s.getOrDefault("queued", 0), recent);
+        return new Console(kill, pending, running, s.getOrDefault("queued", 0), kernels.isEmpty() ? null
+                : new KernelTable(kernels), recent);
     }
 
     /** "name/version · session 3f2a9c1b", or what there is of it. */

@@ -14,9 +14,9 @@ import java.util.HexFormat;
 /**
  * The operator page at /operator, for a browser: log in with the operator token (it becomes an
  * HttpOnly SameSite=Strict cookie), then the console ({@link OperatorPage}); its forms post to
- * /operator/approve, /deny, /stop, /kill-switch and /logout, each with the page's CSRF token and from
- * this origin, and come back to the page with a message. A strict Content-Security-Policy allows
- * only the page's own script (by a nonce per answer).
+ * /operator/approve, /deny, /stop, /end-kernel, /kill-switch and /logout, each with the page's CSRF
+ * token and from this origin, and come back to the page with a message. A strict
+ * Content-Security-Policy allows only the page's own script (by a nonce per answer).
  */
 public final class OperatorPageServlet extends HttpServlet {
 
@@ -79,6 +79,7 @@ public final class OperatorPageServlet extends HttpServlet {
                     "operator", Channel.OPERATOR);
             case "/deny" -> console.deny(id, "operator", Channel.OPERATOR);
             case "/stop" -> console.stop(id, "operator");
+            case "/end-kernel" -> console.endKernel(id, "operator");
             case "/kill-switch" -> console.killSwitch("on".equals(req.getParameter("on")), "operator");
             case "/logout" -> {
                 auth.logOut(res);

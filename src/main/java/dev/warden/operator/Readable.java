@@ -4,10 +4,13 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Map;
 
 /**
- * Times as an operator reads them: a span as "4 min 12 s", an instant as "2026-12-02 22:50:01 UTC".
- * The page's script counts down with the same words (see operator/page.mustache).
+ * Times and sizes as an operator reads them: a span as "4 min 12 s", an instant as "2026-12-02 22:50:01
+ * UTC", memory as "51.3 MB". The page's script counts down with the same words (see
+ * operator/page.mustache).
  */
 final class Readable {
 
@@ -35,6 +38,22 @@ final class Readable {
     /** "expires in 4 min 12 s", or "expired" once no time is left. */
     static String expiresIn(long millis) {
         return millis < 1000 ? "expired" : "expires in " + span(millis);
+    }
+
+    /** Kibibytes as mebibytes to a tenth, "51.3 MB" (the unit people read it as), whatever the locale. */
+    static String megabytes(long kb) {
+        return String.format(Locale.ROOT, "%.1f MB", kb / 1024.0);
+    }
+
+    /**
+     * A kernel's memory (its {@code memory_kb} in the console's state) in MB; "not running" while its
+     * interpreter is gone (the session's next cell starts it afresh), "unknown" when it cannot be read.
+     */
+    static String memory(Map<String, Object> kernel) {
+        if (!Boolean.TRUE.equals(kernel.get("running"))) {
+            return "not running";
+        }
+        return kernel.get("memory_kb") instanceof Number kb ? megabytes(kb.longValue()) : "unknown";
     }
 
     /** An ISO-8601 instant to the second in UTC; anything else as it is. */

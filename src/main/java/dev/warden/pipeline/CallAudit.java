@@ -68,6 +68,9 @@ final class CallAudit {
             line.put("workspace_restored", r.workspaceRestored());
         }
         artifacts(line, r);
+        if (r.kernel() != null) {
+            line.put("kernel", r.kernel());
+        }
         boolean refused = false;
         if (c.networkReport() != null) {
             dev.warden.egress.NetworkReport n = c.networkReport();

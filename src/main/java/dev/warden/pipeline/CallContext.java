@@ -43,6 +43,8 @@ final class CallContext {
     private CallContext parent;
     /** Asked to run in the background: answered at once with status running. */
     private boolean background;
+    /** Asked to run as a cell of the session's kernel of that name (null: a one-off run). */
+    private Kernels.Ask kernel;
 
     CallContext(String id, Caller caller, String tool, Map<String, Object> auditArgs, Limits defaults) {
         this.id = id;
@@ -64,7 +66,16 @@ final class CallContext {
         c.asked = asked;
         c.parent = this;
         c.background = background;
+        c.kernel = kernel;
         return c;
+    }
+
+    Kernels.Ask kernel() {
+        return kernel;
+    }
+
+    void kernel(Kernels.Ask ask) {
+        kernel = ask;
     }
 
     boolean background() {

@@ -24,6 +24,7 @@ import dev.warden.exec.ContainerStatus;
 import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.Executor;
+import dev.warden.exec.KernelHost;
 import dev.warden.exec.Language;
 import dev.warden.exec.Languages;
 import dev.warden.exec.Limits;
@@ -88,6 +89,7 @@ public final class CallPipeline {
     private final BackgroundRuns background;
     private final FileTools files;
     private final Artifacts artifacts;
+    private final Kernels kernels;
 
     /**
      * @param containers whether L3 can run a language now (else a call routed there is refused or falls back)
@@ -131,6 +133,8 @@ public final class CallPipeline {
         this.background = new BackgroundRuns(limits, workspaces, clock);
         this.files = new FileTools(workspaces, executors, sanitizer, limits, results, gate);
         this.artifacts = new Artifacts(new ChangedFiles(limits.artifactsWalkMs()), executors, results, limits, clock);
+        this.kernels = new Kernels(limits);
+        workspaces.onSessionEnd(kernels::endSession);
     }
 
     public CallResult runCommand(Caller caller, CommandCall call) {
@@ -177,13 +181,25 @@ public final class CallPipeline {
         if (call.background()) {
             args.put("background", true);
         }
+        if (call.kernel() != null) {
+            args.put("kernel", call.kernel());
+            if (call.restartKernel()) {
+                args.put("restart_kernel", true);
+            }
+        }
         CallContext c = new CallContext(newId(), caller, "execute_code", args, results.defaults());
         c.background(call.background());
         return answer(c, () -> {
             gate.client(c);
             Language lang = language(c, call.language());
+            if (call.kernel() != null) {
+                c.kernel(kernelAsk(c, call, lang));
+            }
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
             Workspace ws = CallWorkspace.of(c, workspaces, results);
+            if (c.kernel() != null) {
+                kernelRoom(c, ws);
+            }
             Map<String, String> files = checkedFiles(c, ws, call.files() == null ? Map.of() : call.files());
             c.decided(policy.decideCode(lang.name(), call.code(), asksTooLong(c, call.timeoutMs()),
                     network.hosts(caller.sessionId())),
@@ -194,6 +210,31 @@ public final class CallPipeline {
             return decided(c, ExecRequest.code(lang.onHost() ? lang.argv(call.code()) : List.of(), ws.root(),
                     bytes(call.stdin()), lang.env(), files, lang.name(), call.code(), caller.cancel()));
         });
+    }
+
+    /** What a cell of a kernel asks, once it is known to make sense (else the call is invalid). */
+    private Kernels.Ask kernelAsk(CallContext c, CodeCall call, Language lang) {
+        String why = null;
+        if (call.background()) {
+            why = "a kernel's cell runs while the call waits: leave out background, or kernel";
+        }
+        else if (!KernelHost.LANGUAGES.contains(lang.name()) || !lang.onHost()) {
+            why = "kernels exist for " + String.join(", ", KernelHost.LANGUAGES) + ", not " + lang.name();
+        }
+        else if (call.files() != null && !call.files().isEmpty()) {
+            why = "files cannot be given with kernel: write them with write_file first, or from the cell itself";
+        }
+        else if (call.stdin() != null && !call.stdin().isEmpty() && lang.name().equals("javascript")) {
+            why = "a javascript kernel's cells take no stdin: pass the data in the code, or in a file";
+        }
+        else if (call.restartKernel() && call.kernel() == null) {
+            why = "restart_kernel needs kernel";
+        }
+        if (why != null) {
+            throw new Stop(results.invalid(c.id, why + "."));
+        }
+        Kernels.Ask ask = new Kernels.Ask(call.kernel(), lang.name(), call.restartKernel());
+        return ask;
     }
 
     /** After the policy: a held call waits for a person, anything else runs in its tier. */
@@ -232,6 +273,9 @@ public final class CallPipeline {
     /** Where it runs, the tier's rate, the audit still writable, a fair place; then the executor. */
     private CallResult run(CallContext c, ExecRequest req) {
         routing.route(c, req);
+        if (c.kernel() != null) {
+            kernelTier(c);
+        }
         gate.tier(c, c.tier(), "this client is over its " + c.tier() + " rate");
         auditWritable(c, c.tier()); // a held call approved while the audit went down does not run either
         if (c.background()) {
@@ -250,22 +294,65 @@ public final class CallPipeline {
         Executor executor = executors.apply(c.tier());
         java.time.Instant since = artifacts.mark();
         if (!network.enabled() || c.tier() == Tier.L1) {
-            ExecOutcome outcome = executor.run(req, c.limits());
-            c.ran(outcome);
-            return artifacts.attach(c, results.outcome(c, executor.name(), outcome), since, outcome);
+            Kernels.Ran ran = runIn(executor, c, req);
+            c.ran(ran.outcome());
+            return asCell(ran, artifacts.attach(c, results.outcome(c, executor.name(), ran.outcome()), since,
+                    ran.outcome()));
         }
         CallNetwork net = network.forCall(c, c.asked(), c.ruling());
-        ExecOutcome outcome;
+        Kernels.Ran ran;
         CallResult result;
         try {
-            outcome = executor.run(req.withEgress(net), c.limits());
-            c.ran(outcome);
-            result = results.outcome(c, executor.name(), outcome);
+            ran = runIn(executor, c, req.withEgress(net));
+            c.ran(ran.outcome());
+            result = results.outcome(c, executor.name(), ran.outcome());
         }
         finally {
             c.networkReport(net.report()); // once the run is over: for the result and the audit line alike
         }
-        return artifacts.attach(c, network.withReport(result, c.networkReport()), since, outcome);
+        return asCell(ran, artifacts.attach(c, network.withReport(result, c.networkReport()), since, ran.outcome()));
+    }
+
+    /** The executor runs it, or, for a cell, the session's kernel of that name in the executor's sandbox. */
+    private Kernels.Ran runIn(Executor executor, CallContext c, ExecRequest req) {
+        Kernels.Ask ask = c.kernel();
+        if (ask == null) {
+            return new Kernels.Ran(executor.run(req, c.limits()), null, List.of(), null);
+        }
+        if (!(executor instanceof KernelHost host)) {
+            return new Kernels.Ran(new ExecOutcome.Refused("the L2 sandbox, where kernels live, is not available",
+                    false), null, List.of(), null);
+        }
+        return kernels.run(c.caller.sessionId(), c.caller.client(), req, ask, c.limits(), host, limits.maxImages(),
+                limits.maxImageBytes());
+    }
+
+    /** A kernel's cell's result: its kernel, its figures, and a word when the kernel ended. */
+    private static CallResult asCell(Kernels.Ran ran, CallResult r) {
+        return ran.info() == null ? r : r.withKernel(ran.info(), ran.figures(), ran.note());
+    }
+
+    /**
+     * Kernels live in L2 sandboxes: a cell the policy sends to L1 runs there all the same (more
+     * isolation, never less), one it sends to a container does not run as a cell at all.
+     */
+    private void kernelTier(CallContext c) {
+        if (c.tier() == Tier.L1) {
+            c.tier(Tier.L2);
+        }
+        else if (c.tier() == Tier.L3) {
+            throw new Stop(results.notRun(c.id, Status.FAILED, Tier.L3, c.findings(), "It did not run: the policy "
+                    + "routes this code to a container (L3), and kernels live in L2 sandboxes. Run it without kernel "
+                    + "(a one-off run in a container).", c.limits()));
+        }
+    }
+
+    /** Refuses a new kernel over a cap (rate_limited, with the reason) before anything is held or run. */
+    private void kernelRoom(CallContext c, Workspace ws) {
+        kernels.refusal(c.caller.sessionId(), ws.root(), c.kernel()).ifPresent(why -> {
+            throw new Stop(why.startsWith("kernel \"") ? results.invalid(c.id, why + ".")
+                    : results.rateLimited(c.id, Tier.L2, c.findings(), 5000, why));
+        });
     }
 
     /**
@@ -303,6 +390,19 @@ public final class CallPipeline {
                     "It did not run: Warden could not start a thread for it; retry later.", c.limits()));
         }
         return started;
+    }
+
+    /**
+     * The live kernels, for the operator: {id, session, client, name, language, execution_count, running,
+     * busy, created_at, idle_s, memory_kb}.
+     */
+    public List<Map<String, Object>> kernels() {
+        return kernels.list();
+    }
+
+    /** An operator ends a kernel by its id (from {@link #kernels}); false: no such kernel. */
+    public boolean endKernel(String id) {
+        return kernels.endById(id);
     }
 
     /** At shutdown, once every run was stopped: waits (at most {@code wait}) for the background runs to end; how many did not. */

@@ -466,6 +466,12 @@ class ContractSchemaTest {
             var p = c.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
             names.add(p != null ? p.value() : c.getName());
         }
+        for (var m : type.getDeclaredMethods()) { // derived fields on the wire (a CallResult's outputs)
+            var p = m.getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+            if (p != null && m.getParameterCount() == 0) {
+                names.add(p.value());
+            }
+        }
         return names;
     }
 

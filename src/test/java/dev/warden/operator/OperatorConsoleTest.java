@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.approval.ApprovalRequest;
 import dev.warden.approval.ApprovalService;
@@ -16,6 +17,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -29,17 +32,59 @@ class OperatorConsoleTest {
     private final ApprovalService approvals = new ApprovalService(Duration.ofMinutes(10), (r, ruling) -> {
     });
 
+    /** The live kernels as the pipeline would list them; ending one takes it out. */
+    private final List<Map<String, Object>> kernels = new ArrayList<>();
+    private final List<String> ended = new ArrayList<>();
+
     @TempDir
     Path dir;
 
+    private AuditLog audit;
+
     @AfterEach
-    void close() {
+    void close() throws Exception {
         approvals.close();
+        if (audit != null) {
+            audit.close();
+        }
     }
 
     private OperatorConsole console(Instant now) throws Exception {
-        return new OperatorConsole(approvals, new Executions(2, 2, 1000), new AuditLog(dir.resolve("audit.jsonl"), false,
-                new ObjectMapper()), new Sanitizer(List.of(), Map.of()), Clock.fixed(now, ZoneOffset.UTC));
+        if (audit == null) {
+            audit = new AuditLog(dir.resolve("audit.jsonl"), false, new ObjectMapper());
+        }
+        return new OperatorConsole(approvals, new Executions(2, 2, 1000), new OperatorConsole.Kernels(
+                () -> List.copyOf(kernels), id -> {
+                    ended.add(id);
+                    return kernels.removeIf(k -> k.get("id").equals(id));
+                }), audit, new Sanitizer(List.of(), Map.of()), Clock.fixed(now, ZoneOffset.UTC));
+    }
+
+    private void kernel(String id, String session, String name, long memoryKb, long idleS) {
+        Map<String, Object> k = new LinkedHashMap<>();
+        k.put("id", id);
+        k.put("session", session);
+        k.put("client", "claude-code/1.2");
+        k.put("name", name);
+        k.put("language", "python");
+        k.put("execution_count", 3);
+        k.put("running", true);
+        k.put("busy", false);
+        k.put("created_at", "2099-12-02T22:40:00Z");
+        k.put("idle_s", idleS);
+        k.put("memory_kb", memoryKb);
+        kernels.add(k);
+    }
+
+    private List<Map<String, Object>> auditLines() throws Exception {
+        audit.close();
+        ObjectMapper json = new ObjectMapper();
+        List<Map<String, Object>> lines = new ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(dir.resolve("audit.jsonl"))) {
+            lines.add(json.readValue(line, new TypeReference<Map<String, Object>>() {
+            }));
+        }
+        return lines;
     }
 
     private void hold(String id, String session) {
@@ -73,6 +118,72 @@ class OperatorConsoleTest {
         assertEquals(v, console(NOW.plusSeconds(30)).version());
         hold("ex_000000000000000000a2", "s1");
         assertFalse(v.equals(console(NOW).version()));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void kernelsAreListedWithTheirSessionClientAndMemory() throws Exception {
+        kernel("k-1a2b3c4d", "3f2a9c1b-1111-4222-8333-444455556666", "main", 52_224, 42);
+        Map<String, Object> s = console(NOW).state();
+        List<Map<String, Object>> list = (List<Map<String, Object>>) s.get("kernels");
+        assertEquals(1, list.size());
+        Map<String, Object> k = list.get(0);
+        assertEquals("k-1a2b3c4d", k.get("kernel_id"));
+        assertEquals("main", k.get("name"));
+        assertEquals("python", k.get("language"));
+        assertEquals("3f2a9c1b", k.get("session"), "short, as for executions");
+        assertEquals("claude-code/1.2 · session 3f2a9c1b", k.get("client_label"));
+        assertEquals(3, k.get("execution_count"));
+        assertEquals(false, k.get("busy"));
+        assertEquals(52_224L, k.get("memory_kb"));
+        assertEquals(42L, k.get("idle_s"));
+    }
+
+    @Test
+    void aKernelsMemoryAndIdleTimeDoNotChangeTheVersionButANewKernelDoes() throws Exception {
+        kernel("k-1a2b3c4d", "s1", "main", 52_224, 42);
+        String v = console(NOW).version();
+        kernels.clear();
+        kernel("k-1a2b3c4d", "s1", "main", 99_000, 43);
+        assertEquals(v, console(NOW).version());
+        kernel("k-5", "s1", "other", 1, 0);
+        assertFalse(v.equals(console(NOW).version()));
+    }
+
+    @Test
+    void endingAKernelEndsItAndIsAudited() throws Exception {
+        kernel("k-1a2b3c4d", "3f2a9c1b-1111-4222-8333-444455556666", "main", 52_224, 42);
+        OperatorConsole.Answer a = console(NOW).endKernel("k-1a2b3c4d", "alice");
+        assertTrue(a.ok(), a.message());
+        assertEquals("kernel k-1a2b3c4d (main, python, session 3f2a9c1b) was ended", a.message());
+        assertEquals(List.of("k-1a2b3c4d"), ended);
+        assertTrue(kernels.isEmpty());
+        Map<String, Object> line = auditLines().stream().filter(l -> "operator.end_kernel".equals(l.get("event")))
+            .findFirst().orElseThrow();
+        assertEquals("operator", line.get("type"));
+        assertEquals("alice", line.get("by"));
+        assertEquals("k-1a2b3c4d", line.get("target"));
+        assertEquals("3f2a9c1b-1111-4222-8333-444455556666", line.get("session"), "whole, as in the calls' lines");
+        assertEquals("main", line.get("kernel"));
+        assertEquals("python", line.get("language"));
+    }
+
+    @Test
+    void aMalformedOrUnknownKernelIdChangesNothing() throws Exception {
+        kernel("k-1a2b3c4d", "s1", "main", 52_224, 42);
+        OperatorConsole c = console(NOW);
+        for (String bad : new String[] {null, "", "k-", "k-123456789", "k-1A2B", "ex_00000000000000000001", "k-1a/../x",
+            " k-1a2b3c4d"}) {
+            OperatorConsole.Answer a = c.endKernel(bad, "alice");
+            assertEquals(400, a.code(), bad);
+            assertEquals("not a kernel id: expected k- and 1 to 8 hex digits", a.message());
+        }
+        OperatorConsole.Answer unknown = c.endKernel("k-0badf00d", "alice");
+        assertEquals(404, unknown.code());
+        assertEquals("no live kernel k-0badf00d", unknown.message());
+        assertEquals(List.of(), ended, "nothing was looked up to be ended");
+        assertEquals(1, kernels.size());
+        assertTrue(auditLines().stream().noneMatch(l -> "operator.end_kernel".equals(l.get("event"))));
     }
 
     @Test

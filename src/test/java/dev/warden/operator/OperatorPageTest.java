@@ -191,6 +191,50 @@ class OperatorPageTest {
         assertTrue(html.contains("2026-12-02 22:42:00 UTC"), html);
     }
 
+    /** One kernel as OperatorConsole.state() shows it. */
+    private static Map<String, Object> kernel(String id, String client, boolean busy, boolean running, Object memoryKb) {
+        Map<String, Object> k = new LinkedHashMap<>();
+        k.put("kernel_id", id);
+        k.put("name", "main");
+        k.put("language", "python");
+        k.put("client", client);
+        k.put("session", "3f2a9c1b");
+        k.put("client_label", client + " · session 3f2a9c1b");
+        k.put("execution_count", 12);
+        k.put("running", running);
+        k.put("busy", busy);
+        k.put("created_at", "2026-12-02T22:40:00Z");
+        k.put("idle_s", 75L);
+        k.put("memory_kb", memoryKb);
+        return k;
+    }
+
+    @Test
+    void kernelsAreATableWithTheirMemoryAndAnEndButton() {
+        Map<String, Object> s = state(List.of());
+        s.put("kernels", List.of(kernel("k-1a2b3c4d", "<svg onload=alert(1)>/1", false, true, 52_480L),
+                kernel("k-5", "c/1", true, true, 1024L), kernel("k-6", "c/1", false, false, null)));
+        String html = render(s);
+        assertFalse(html.contains("No session holds a kernel."), html);
+        assertFalse(html.contains("<svg"), html);
+        Matcher row = Pattern.compile("(?s)<tr data-id=\"k-1a2b3c4d\">(.*?)</tr>").matcher(html);
+        assertTrue(row.find(), html);
+        String t = text(row.group(1)).replaceAll("\\s+", " ").trim();
+        assertEquals("k-1a2b3c4d 3f2a9c1b <svg onload=alert(1)>/1 main python 12 51.3 MB 1 min 15 s no End", t);
+        assertTrue(row.group(1).contains("data-idle-ms=\"75000\""), row.group(1));
+        assertTrue(row.group(1).contains("<form method=\"post\" action=\"/operator/end-kernel\"><input type=\"hidden\" "
+                + "name=\"csrf\" value=\"c5rf\"><input type=\"hidden\" name=\"id\" value=\"k-1a2b3c4d\">"), row.group(1));
+        assertTrue(html.contains("id=\"end-kernel-k-1a2b3c4d\""), html);
+        Matcher busy = Pattern.compile("(?s)<tr data-id=\"k-5\">(.*?)</tr>").matcher(html);
+        assertTrue(busy.find(), html);
+        assertEquals("k-5 3f2a9c1b c/1 main python 12 1.0 MB – yes End", text(busy.group(1)).replace("&ndash;", "–")
+            .replaceAll("\\s+", " ").trim(), "no idle time while a cell runs");
+        Matcher ended = Pattern.compile("(?s)<tr data-id=\"k-6\">(.*?)</tr>").matcher(html);
+        assertTrue(ended.find(), html);
+        assertTrue(text(ended.group(1)).contains("not running"), ended.group(1));
+        assertTrue(render(state(List.of())).contains("No session holds a kernel."));
+    }
+
     @Test
     void escapeCoversTheFiveCharacters() {
         assertEquals("&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;", OperatorPage.escape("<a href=\"x\" title='y'>&</a>"));

@@ -32,4 +32,12 @@ class ReadableTest {
         assertEquals("not a time", Readable.instant("not a time"));
         assertEquals("", Readable.instant(null));
     }
+
+    @Test
+    void megabytes() {
+        assertEquals("51.3 MB", Readable.megabytes(52_480));
+        assertEquals("1.0 MB", Readable.megabytes(1024));
+        assertEquals("0.0 MB", Readable.megabytes(0));
+        assertEquals("2048.0 MB", Readable.megabytes(2_097_152));
+    }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One slot's cgroups (v1: memory, pids, cpuacct; plus the controller-less v2 hierarchy, whose
@@ -152,6 +153,47 @@ final class Cgroups {
             peak = Long.parseLong(bytes.trim()) / 1024;
         }
         return new Usage(cpu, peak);
+    }
+
+    /**
+     * Whether the slot's processes fill its pids limit (all but one): a fork bomb that the uid's
+     * RLIMIT_NPROC stopped before the cgroup's limit never shows in {@link #pidsLimitHits}.
+     */
+    boolean processesAtLimit() {
+        String current = tryRead(pids.resolve("pids.current"));
+        String max = tryRead(pids.resolve("pids.max"));
+        if (current == null || max == null || max.trim().equals("max")) {
+            return false;
+        }
+        return Long.parseLong(current.trim()) >= Long.parseLong(max.trim()) - 1;
+    }
+
+    /** Memory the slot's processes hold now, in KiB (null: unreadable). */
+    Long memoryKb() {
+        String bytes = tryRead(memory.resolve("memory.usage_in_bytes"));
+        return bytes == null ? null : Long.parseLong(bytes.trim()) / 1024;
+    }
+
+    /**
+     * The processes of the slot that live in a pid namespace below the host's (a sandbox's, not its
+     * launcher or the outer bwrap): their host pids, each with its pid inside the sandbox, read from
+     * {@code NSpid} in /proc.
+     */
+    Map<Long, Long> namespacedPids() {
+        Map<Long, Long> inside = new java.util.LinkedHashMap<>();
+        for (long pid : procs()) {
+            String status = tryRead(Path.of("/proc", Long.toString(pid), "status"));
+            if (status == null) {
+                continue;
+            }
+            status.lines().filter(l -> l.startsWith("NSpid:")).findFirst().ifPresent(l -> {
+                String[] ids = l.substring(6).trim().split("\\s+");
+                if (ids.length >= 2) {
+                    inside.put(pid, Long.parseLong(ids[ids.length - 1]));
+                }
+            });
+        }
+        return inside;
     }
 
     /** Kills every process in the slot and waits until none is left. */

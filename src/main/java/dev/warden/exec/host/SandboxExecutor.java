@@ -6,6 +6,8 @@ import dev.warden.exec.ExecOutcome;
 import dev.warden.exec.ExecRequest;
 import dev.warden.exec.ExitClassifier;
 import dev.warden.exec.Executor;
+import dev.warden.exec.Kernel;
+import dev.warden.exec.KernelHost;
 import dev.warden.exec.Launcher;
 import dev.warden.exec.Limits;
 import dev.warden.exec.ProcessRun;
@@ -14,10 +16,13 @@ import dev.warden.call.Tenants;
 import dev.warden.exec.Usage;
 import dev.warden.exec.WarmPool;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -41,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * none fits it starts cold, and the session's oldest is given up if it holds all it may (see {@link
  * WarmPool#take}), so a session that alternates code and commands keeps one of each.
  */
-public final class SandboxExecutor implements Executor, AutoCloseable {
+public final class SandboxExecutor implements Executor, KernelHost, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SandboxExecutor.class);
 
@@ -61,6 +66,11 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
      * started for an older generation binds a tree that is no longer the workspace, so it is not kept.
      */
     private final Map<Path, Integer> generations = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * The kernels' sandboxes by workspace: a session's end or a restore that swapped its workspace ends
+     * them too (a kernel would go on working in the tree that is no longer the workspace).
+     */
+    private final Map<Path, java.util.Set<KernelBox>> kernels = new ConcurrentHashMap<>();
 
     /**
      * A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its
@@ -285,6 +295,166 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         return new Sandbox(p, slot, workspace, plan.relayPort(), home, interpreter, epoch);
     }
 
+    @Override
+    public Kernel startKernel(ExecRequest request, String language, long lifetimeCpuMs) throws IOException {
+        if (!slots.hasCgroups()) {
+            throw new IOException("kernels need cgroups, which this server's sandboxes do not have");
+        }
+        Slot slot = acquireSlot();
+        if (slot == null) {
+            throw new IOException("all " + slots.size() + " sandbox slots are busy");
+        }
+        Sandbox sb;
+        try {
+            sb = start(slot, request.workspace(), null);
+        }
+        catch (IOException e) {
+            slots.release(slot);
+            throw e;
+        }
+        // a kernel's cells may change the workspace at any time: while it lives, its session's runs are
+        // never quiet, so no warm interpreter is started or used for the session (see Activity)
+        Activity runs = activity(request.workspace());
+        runs.started();
+        KernelBox box = new KernelBox(sb, runs);
+        kernels.computeIfAbsent(request.workspace(), w -> ConcurrentHashMap.newKeySet()).add(box);
+        ExecRequest k = new ExecRequest(KernelHost.argv(language), request.workspace(), "", null, request.env());
+        Limits l = new Limits(baseLimits.timeoutMs(), lifetimeCpuMs, baseLimits.memoryMb(), baseLimits.pids(),
+                baseLimits.outputBytes(), baseLimits.fileSizeMb(), baseLimits.openFiles(), baseLimits.tmpMb());
+        java.util.concurrent.Future<byte[]> stderr = processes.io().submit(() -> launcherText(sb.process()));
+        try {
+            OutputStream os = sb.process().getOutputStream();
+            os.write(BwrapPlan.request(k, l, slot.port() != null, sb.relayPort(), sb.home()).encode());
+            os.flush();
+            return Kernel.open(box, language, processes.io());
+        }
+        catch (IOException e) {
+            box.destroy();
+            try {
+                log.error("kernel start failed: {} ({})", e.getMessage(),
+                        ProcessRun.forLog(stderr.get(2, TimeUnit.SECONDS)));
+            }
+            catch (Exception none) {
+                log.error("kernel start failed: {}", e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    /** What a kernel's sandbox says on stderr before its program takes it over (the mark, or bwrap's and the launcher's words). */
+    private static byte[] launcherText(Process p) throws IOException {
+        try (InputStream err = p.getErrorStream()) {
+            byte[] head = err.readNBytes(4096);
+            err.transferTo(OutputStream.nullOutputStream());
+            return head;
+        }
+    }
+
+    /** A kernel's sandbox: one slot for the kernel's whole life, destroyed once. */
+    private final class KernelBox implements Kernel.Box {
+
+        private final Sandbox sb;
+        private final Activity runs;
+        private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        KernelBox(Sandbox sb, Activity runs) {
+            this.sb = sb;
+            this.runs = runs;
+        }
+
+        @Override
+        public OutputStream requests() {
+            return sb.process().getOutputStream();
+        }
+
+        @Override
+        public InputStream replies() {
+            return sb.process().getInputStream();
+        }
+
+        @Override
+        public boolean alive() {
+            return !destroyed.get() && sb.process().isAlive();
+        }
+
+        @Override
+        public Map<Long, Long> processes() {
+            return sb.slot().cgroups().namespacedPids();
+        }
+
+        @Override
+        public void kill(java.util.Collection<Long> hostPids) {
+            hostPids.forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
+        }
+
+        @Override
+        public void interrupt() {
+            java.util.Set<Long> pids = sb.slot().cgroups().namespacedPids().keySet();
+            if (pids.isEmpty()) {
+                return;
+            }
+            java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("/bin/kill", "-INT"));
+            pids.forEach(p -> cmd.add(Long.toString(p)));
+            try {
+                new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start().waitFor(2, TimeUnit.SECONDS);
+            }
+            catch (IOException e) {
+                log.warn("could not interrupt a kernel: {}", e.getMessage());
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public void resetCounters() {
+            sb.slot().cgroups().resetCounters();
+        }
+
+        @Override
+        public Usage usage() {
+            return sb.slot().cgroups().usage();
+        }
+
+        @Override
+        public long oomKills() {
+            return sb.slot().cgroups().oomKills();
+        }
+
+        @Override
+        public long pidsLimitHits() {
+            return sb.slot().cgroups().pidsLimitHits();
+        }
+
+        @Override
+        public boolean processesAtLimit() {
+            return sb.slot().cgroups().processesAtLimit();
+        }
+
+        @Override
+        public Long memoryKb() {
+            return sb.slot().cgroups().memoryKb();
+        }
+
+        @Override
+        public CallEgress.Use egress(CallEgress egress) {
+            return egress.use(sb.slot().port());
+        }
+
+        @Override
+        public void destroy() {
+            if (destroyed.compareAndSet(false, true)) {
+                kernels.computeIfPresent(sb.workspace(), (w, set) -> {
+                    set.remove(this);
+                    return set.isEmpty() ? null : set;
+                });
+                SandboxExecutor.this.destroy(sb);
+                runs.ended();
+            }
+        }
+    }
+
     /** From now on sandboxes bind this system tree (sandboxes already started keep theirs). */
     void useSystem(SystemTree tree) {
         this.system = tree;
@@ -409,6 +579,10 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
         // bumped before the removal: a sandbox offered meanwhile either is removed here or sees the new generation
         generations.merge(workspace, 1, Integer::sum);
         warm.removeAll(workspace::equals).forEach(this::destroy);
+        java.util.Set<KernelBox> live = kernels.get(workspace);
+        if (live != null) {
+            List.copyOf(live).forEach(KernelBox::destroy);
+        }
     }
 
     private void destroy(Sandbox sb) {
@@ -449,6 +623,7 @@ public final class SandboxExecutor implements Executor, AutoCloseable {
     @Override
     public void close() {
         warm.drain().forEach(this::destroy);
+        kernels.values().stream().flatMap(java.util.Set::stream).toList().forEach(KernelBox::destroy);
         SessionNetworks n = nets;
         if (n != null) {
             n.sweep();

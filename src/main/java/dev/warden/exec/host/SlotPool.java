@@ -15,12 +15,14 @@ final class SlotPool implements AutoCloseable {
 
     private final BlockingQueue<Slot> free;
     private final int size;
+    private final boolean useCgroups;
     private final List<EgressPort> ports = new ArrayList<>();
 
     /** @param pids the run's process limit: a slot with a port gets one more, for the relay */
     SlotPool(int size, int uidBase, int gid, Path cgroupRoot, String cgroupName, int memoryMb, int pids,
             boolean useCgroups, EgressPorts egress) throws IOException {
         this.size = size;
+        this.useCgroups = useCgroups;
         this.free = new ArrayBlockingQueue<>(size);
         try {
             for (int i = 0; i < size; i++) {
@@ -49,6 +51,11 @@ final class SlotPool implements AutoCloseable {
             slot.cgroups().killAll();
         }
         free.add(slot);
+    }
+
+    /** Whether the slots have cgroups (every server's do; some tests' do not). */
+    boolean hasCgroups() {
+        return useCgroups;
     }
 
     int size() {
