@@ -226,6 +226,22 @@ for (const environment of ['warden', 'host']) {
       assert.equal(again.stdout, 'installed\n', again.stderr);
     });
 
+    it('while the session has a live kernel, no stateless call runs in a warm interpreter', async () => {
+      // a kernel's cells may change the workspace at any time (pip install, say): an interpreter started
+      // before a cell would not have read what a cold start reads
+      await run('python', 'pass', true);
+      const cell = await a.call('execute_code', { language: 'python', code: 'x = 1', kernel: 'k' });
+      assert.equal(cell.status, 'ok', cell.stderr);
+      const starts = [];
+      for (let i = 0; i < 3; i++) {
+        await sleep(1500);
+        const sc = await a.call('execute_code', { language: 'python', code: 'print(2)' });
+        assert.equal(sc.stdout, '2\n');
+        starts.push(startOf(audit, sc.execution_id));
+      }
+      assert.ok(!starts.includes('warm_interpreter'), starts.join());
+    });
+
     it('a command after warm interpreters still gets a sandbox, and then the session goes back to stubs', async () => {
       const sc = await a.call('run_command', { command: 'echo hi > /dev/null; id -u' });
       assert.equal(sc.status, 'ok', sc.stderr);
