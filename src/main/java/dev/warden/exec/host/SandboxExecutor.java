@@ -132,7 +132,10 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         return activity.computeIfAbsent(workspace, w -> new Activity());
     }
 
-    /** The shape of a session's next sandbox: a call whose interpreter it starts ahead (null: a plain stub). */
+    /**
+     * The shape of a session's next sandbox: a call's {@link WarmInterpreter#shape} (its interpreter with the
+     * loader, directory, environment) and limits, whose interpreter it starts ahead (null: a plain stub).
+     */
     private record Next(ExecRequest request, Limits limits) {
     }
 
@@ -206,7 +209,7 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
             runs.ended(); // the program has exited (or its tree was killed): the run is over
             Sandbox done = sb;
             int generation = generation(done.workspace()); // now, before the caller may restore the workspace
-            Next next = warmInterpreters && WarmInterpreter.of(request).isPresent() ? new Next(request, limits) : null;
+            Next next = warmInterpreters ? WarmInterpreter.shape(request).map(r -> new Next(r, limits)).orElse(null) : null;
             AfterAnswer.run(background, () -> {
                 destroy(done);
                 if (prewarmNext) {
@@ -279,8 +282,7 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         Process p = pb.start();
         List<String> interpreter = null;
         if (epoch >= 0) { // else a run of the session is in progress: a plain stub
-            var req = WarmInterpreter.request(next.request(), next.limits(), slot.port() != null, plan.relayPort(), home)
-                .orElseThrow();
+            var req = BwrapPlan.request(next.request(), next.limits(), slot.port() != null, plan.relayPort(), home);
             try {
                 // small, so the pipe takes it whole; stdin stays open for the code and the call's stdin
                 p.getOutputStream().write(req.encode());

@@ -67,8 +67,15 @@ record WarmInterpreter(List<String> argv) {
      * the call has no warm form.
      */
     static Optional<StubRequest> request(ExecRequest r, Limits limits, boolean egress, int relayPort, String home) {
-        return of(r).map(w -> BwrapPlan.request(new ExecRequest(w.argv(), r.workspace(), r.cwd(), null, r.env(),
-                java.util.Map.of()), limits, egress, relayPort, home));
+        return shape(r).map(s -> BwrapPlan.request(s, limits, egress, relayPort, home));
+    }
+
+    /**
+     * The call's shape, all a warm interpreter is started from: its interpreter with the loader, its
+     * directory and configured environment; nothing of its code, stdin or files. Empty without a warm form.
+     */
+    static Optional<ExecRequest> shape(ExecRequest r) {
+        return of(r).map(w -> new ExecRequest(w.argv(), r.workspace(), r.cwd(), null, r.env(), java.util.Map.of()));
     }
 
     /**

@@ -57,6 +57,18 @@ class WarmInterpreterTest {
     }
 
     @Test
+    void theShapeCarriedToTheNextSandboxHoldsNothingOfTheCall() {
+        ExecRequest call = ExecRequest.code(List.of("/usr/bin/python3", "-c", "secret = 1"), WS,
+                "stdin".getBytes(StandardCharsets.UTF_8), PY_ENV, Map.of("f.txt", "data"), "python", "secret = 1");
+        ExecRequest shape = WarmInterpreter.shape(call).orElseThrow();
+        assertEquals(null, shape.code());
+        assertEquals(0, shape.stdin().length);
+        assertTrue(shape.files().isEmpty());
+        assertFalse(String.join(" ", shape.argv()).contains("secret = 1"));
+        assertEquals(PY_ENV, shape.env());
+    }
+
+    @Test
     void aCallOfTheSameShapeIsWarm() {
         List<String> py = started(python("print(1)"), LIMITS);
         assertTrue(fits(py, python("import sys; print(sys.stdin.read())"), LIMITS));
