@@ -178,6 +178,26 @@ describe('approval by elicitation (stdio, client declares elicitation)', () => {
     assert.equal(second.approval.channel, 'session_grant');
   });
 
+  it('an approved kernel cell runs in a new kernel inside the checkpoint, and a failed one is rolled back', async () => {
+    answer = async () => ({ action: 'accept', content: { decision: 'approve_once' } });
+    const first = await c.call('execute_code', { language: 'python', kernel: 'held',
+      code: 'x = 1\nopen("cell.txt", "w").write("before\\n")' });
+    assert.equal(first.status, 'ok', JSON.stringify(first));
+    const bad = await c.call('execute_code', { language: 'python', kernel: 'held', timeout_ms: LONG,
+      code: 'open("cell.txt", "w").write("changed\\n")\nraise SystemExit(3)' });
+    assert.equal(bad.status, 'failed', JSON.stringify(bad));
+    assert.equal(bad.exit_code, 3);
+    assert.equal(bad.approval.decision, 'approved');
+    assert.equal(bad.workspace_restored, true);
+    assert.equal(bad.kernel.restarted, true);
+    assert.match(bad.message, /new kernel, inside the workspace's checkpoint/);
+    const cat = await c.call('run_command', { command: 'cat cell.txt' });
+    assert.equal(cat.stdout, 'before\n');
+    const next = await c.call('execute_code', { language: 'python', kernel: 'held', code: 'print(open("cell.txt").read())' });
+    assert.equal(next.status, 'ok', JSON.stringify(next));
+    assert.equal(next.stdout, 'before\n\n');
+  });
+
   it('a failed approved call restores the workspace from its checkpoint; a successful one keeps its changes', async () => {
     answer = async () => ({ action: 'accept', content: { decision: 'approve_once' } });
     const setup = await c.call('execute_code', { language: 'bash', code: 'true', files: { 'base.txt': 'original\n' } });

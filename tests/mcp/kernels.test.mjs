@@ -2,10 +2,10 @@
 // Streamable HTTP: `x = 41` then `print(x + 1)` in one kernel prints 42; another kernel name and another
 // session do not see x; restart_kernel clears it; javascript (top-level await) and bash (variables,
 // functions, directory) kernels keep their state; an infinite loop is interrupted at its timeout and the
-// kernel keeps its state; a memory bomb ends the kernel with status killed naming the limit and
+// kernel keeps its state (as after its CPU time); a memory bomb ends the kernel with status killed naming the limit and
 // kernel.restarted; a fork bomb is killed at the process limit and the next kernel starts processes; a matplotlib figure comes back as a
-// valid PNG image content listed in outputs; bad asks are invalid, caps are rate_limited; the audit
-// line names the kernel.
+// valid PNG image content listed in outputs; the files a cell writes are its artifacts; bad asks are
+// invalid, caps are rate_limited; the audit line names the kernel.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -74,8 +74,8 @@ describe('kernels over stdio', () => {
   let b;
   let audit;
   before(async () => {
-    // a has more kernels than a session's default most (4); b keeps the default
-    const dirs = serverDirs('kernels', 'limits:\n  max_kernels_per_session: 12\n  max_kernels: 16\n');
+    // a: more kernels than a session's default most (4), and 3 s of CPU time a cell
+    const dirs = serverDirs('kernels', 'limits:\n  max_kernels_per_session: 12\n  max_kernels: 16\n  cpu_ms: 3000\n');
     audit = dirs.audit;
     [a, b] = await Promise.all([stdioClient({ audit, config: dirs.config }), stdioClient()]);
     await Promise.all([a.listTools(), b.listTools()]); // the client then checks structuredContent
@@ -124,6 +124,17 @@ describe('kernels over stdio', () => {
     assert.equal((await cell(a, 'jsloop', 'javascript', 'k + 1')).sc.stdout, '6\n');
   });
 
+  it('a cell past its CPU time is stopped, and the kernel keeps its state', async () => {
+    await cell(a, 'cpu', 'python', 'kept = 5');
+    const t0 = Date.now();
+    const r = await code(a, { language: 'python', code: 'while True:\n    pass', kernel: 'cpu', timeout_ms: 30_000 });
+    assert.equal(r.sc.status, 'killed', JSON.stringify(r.sc).slice(0, 600));
+    assert.match(r.sc.message, /CPU time limit of 3000 ms/);
+    assert.ok(Date.now() - t0 < 15_000, `stopped after ${Date.now() - t0} ms, its timeout being 30 s`);
+    assert.equal(r.sc.kernel.restarted, false);
+    assert.equal((await cell(a, 'cpu', 'python', 'kept + 1')).sc.stdout, '6\n');
+  });
+
   it('a memory bomb ends the kernel: killed, naming the limit, restarted', async () => {
     await cell(b, 'mem', 'python', 'before = 1');
     const r = await code(b, { language: 'python', code: 'hog = bytearray(4 * 1024 ** 3)', kernel: 'mem' });
@@ -168,6 +179,28 @@ describe('kernels over stdio', () => {
     const none = await cell(a, 'plots', 'python', 'print(len(plt.get_fignums()))');
     assert.equal(none.sc.stdout, '0\n');
     assert.equal(none.sc.outputs, undefined);
+  });
+
+  it('files a cell writes are its artifacts, and an image file comes back with its path in outputs', async () => {
+    const src = ['import os, shutil', 'os.makedirs("out", exist_ok=True)', 'open("out/table.csv", "w").write("a,b\\n1,2\\n")',
+      'plt.figure()', 'plt.plot([0, 1])', 'plt.savefig("out/line.png")', 'plt.close("all")'].join('\n');
+    await cell(a, 'files', 'python', 'import matplotlib.pyplot as plt');
+    const { res, sc } = await cell(a, 'files', 'python', src);
+    assert.deepEqual(sc.artifacts.map((f) => f.path), ['out/line.png', 'out/table.csv']);
+    assert.equal(sc.artifacts_truncated, false);
+    assert.deepEqual(sc.outputs.map((o) => [o.type, o.mime, o.path]), [['image', 'image/png', 'out/line.png']]);
+    const png = Buffer.from(res.content.find((c) => c.type === 'image').data, 'base64');
+    assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+    assert.equal(res.content.filter((c) => c.type === 'resource_link').length, 2);
+    // the next cell changed nothing: none listed
+    assert.deepEqual((await cell(a, 'files', 'python', 'len(os.listdir("out"))')).sc.artifacts, []);
+    // javascript's cells list theirs too
+    const js = await cell(a, 'jsfiles', 'javascript', 'require("fs").writeFileSync("from-js.txt", "x")');
+    assert.deepEqual(js.sc.artifacts.map((f) => f.path), ['from-js.txt']);
+    // (a file changed within 15 ms before a run counts as the run's: the margin of a file's coarse ctime)
+    await new Promise((r) => setTimeout(r, 100));
+    const sh = await cell(a, 'shfiles', 'bash', 'echo x > from-bash.txt');
+    assert.deepEqual(sh.sc.artifacts.map((f) => f.path), ['from-bash.txt']);
   });
 
   it('bad asks are invalid; a fifth kernel of a session is rate_limited', async () => {

@@ -231,6 +231,8 @@ describe('operator page in headless Chromium', () => {
     const again = await agent.call('execute_code', { language: 'python', code: 'print(x)', kernel: 'ui' });
     assert.notEqual(again.status, 'ok', 'a fresh interpreter has no x');
     assert.match(again.stderr, /NameError/);
+    assert.equal(again.kernel.restarted, true, 'the agent is told its state is gone');
+    assert.match(again.message, /an operator ended it/);
     const ended = readAudit(audit).filter((l) => l.event === 'operator.end_kernel');
     assert.equal(ended.length, 1);
     assert.equal(ended[0].by, 'operator');

@@ -38,6 +38,52 @@
     const n = buf.length ? fs.readSync(fd, buf, 0, buf.length, 0) : 0;
     return [buf.subarray(0, n), size];
   };
+  // The regular files of the workspace whose ctime is after the cell's start, as find -P -xdev would list
+  // them (SIZE TAB PATH NUL; at most 101; no symlink followed, nothing opened but directories).
+  const skipped = new Set(['.git', 'node_modules', '__pycache__', '.npm', '.cache', '.local']); // ChangedFiles.SKIPPED
+  const changed = (sinceNs, walkMs) => {
+    const root = '/workspace';
+    const deadline = Date.now() + walkMs;
+    const found = [];
+    let dev;
+    try {
+      dev = fs.lstatSync(root, { bigint: true }).dev;
+    }
+    catch (e) {
+      return [Buffer.alloc(0), false];
+    }
+    const slash = Buffer.from('/');
+    const dirs = [Buffer.alloc(0)];
+    while (dirs.length) {
+      const rel = dirs.pop();
+      let names;
+      try {
+        names = fs.readdirSync(rel.length ? Buffer.concat([Buffer.from(root), slash, rel]) : root, { encoding: 'buffer' });
+      }
+      catch (e) {
+        continue;
+      }
+      for (const name of names) {
+        if (Date.now() > deadline) return [Buffer.concat(found), true];
+        const path = rel.length ? Buffer.concat([rel, slash, name]) : name;
+        let st;
+        try {
+          st = fs.lstatSync(Buffer.concat([Buffer.from(root), slash, path]), { bigint: true });
+        }
+        catch (e) {
+          continue;
+        }
+        if (st.isDirectory()) {
+          if (!skipped.has(name.toString('latin1')) && st.dev === dev) dirs.push(path);
+        }
+        else if (st.isFile() && st.ctimeNs > sinceNs) {
+          found.push(Buffer.concat([Buffer.from(st.size + '\t'), path, Buffer.from([0])]));
+          if (found.length > 100) return [Buffer.concat(found), true];
+        }
+      }
+    }
+    return [Buffer.concat(found), false];
+  };
   fs.writeSync(4, JSON.stringify({ hello: 'warden-kernel', language: 'javascript', pid: process.pid }) + '\n');
   let buf = Buffer.alloc(0);
   let busy = false;
@@ -54,7 +100,7 @@
       if (buf.length > 256) process.exit(2);
       return;
     }
-    const [nonce, codeLen, stdinLen, cap, maxImages, maxImageBytes] = buf.subarray(0, nl).toString('ascii').split(' ');
+    const [nonce, codeLen, stdinLen, cap, maxImages, maxImageBytes, walkMs, sinceNs] = buf.subarray(0, nl).toString('ascii').split(' ');
     const total = nl + 1 + Number(codeLen) + Number(stdinLen);
     if (buf.length < total) return;
     const code = buf.subarray(nl + 1, nl + 1 + Number(codeLen)).toString('utf8');
@@ -78,7 +124,14 @@
       const [errOut, errSize] = head(8, Number(cap));
       const reply = { nonce, status, exit_code: exitCode, out: out.length, err: errOut.length, out_size: outSize,
         err_size: errSize, images: [], images_dropped: 0 };
-      fs.writeSync(4, Buffer.concat([Buffer.from(JSON.stringify(reply) + '\n'), out, errOut]));
+      let files = Buffer.alloc(0);
+      if (Number(walkMs) > 0) {
+        const [records, cut] = changed(BigInt(sinceNs), Number(walkMs));
+        files = records;
+        reply.changed = files.length;
+        reply.changed_truncated = cut;
+      }
+      fs.writeSync(4, Buffer.concat([Buffer.from(JSON.stringify(reply) + '\n'), out, errOut, files]));
       busy = false;
       setImmediate(next);
     };

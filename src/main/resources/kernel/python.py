@@ -2,7 +2,7 @@
 # kernel/start.sh inside an L2 sandbox, with fd 3 the requests, fd 4 the replies, fd 5 and 6 the files
 # that fds 1 and 2 append to (see Kernel.java for the protocol). Everything a cell can reach here is
 # its own sandbox's: the server trusts nothing this program says beyond its own result.
-import ast, importlib.abc, importlib.util, io, linecache, os, signal, sys, traceback, types
+import ast, importlib.abc, importlib.util, io, linecache, os, signal, stat, sys, time, traceback, types
 
 def _warden_kernel():
     ctl_in = os.fdopen(3, "rb", buffering=0)
@@ -72,11 +72,47 @@ def _warden_kernel():
         size = os.fstat(fd).st_size
         return os.pread(fd, min(size, cap), 0), size
 
+    skipped = {".git", "node_modules", "__pycache__", ".npm", ".cache", ".local"}  # ChangedFiles.SKIPPED
+
+    def changed(since_ns, walk_ms):
+        # the regular files of the workspace whose ctime is after the cell's start, as find -P -xdev would
+        # list them (SIZE TAB PATH NUL; at most 101; no symlink followed, nothing opened but directories)
+        root = "/workspace"
+        deadline = time.monotonic() + walk_ms / 1000.0
+        found, dirs = [], [""]
+        try:
+            dev = os.lstat(root).st_dev
+        except OSError:
+            return b"", False
+        while dirs:
+            rel = dirs.pop()
+            try:
+                entries = os.scandir(root + "/" + rel if rel else root)
+            except OSError:
+                continue
+            with entries:
+                for e in entries:
+                    if time.monotonic() > deadline:
+                        return b"".join(found), True
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    path = rel + "/" + e.name if rel else e.name
+                    if stat.S_ISDIR(st.st_mode):
+                        if e.name not in skipped and st.st_dev == dev:
+                            dirs.append(path)
+                    elif stat.S_ISREG(st.st_mode) and st.st_ctime_ns > since_ns:
+                        found.append(b"%d\t%s\0" % (st.st_size, os.fsencode(path)))
+                        if len(found) > 100:
+                            return b"".join(found), True
+        return b"".join(found), False
+
     signal.pthread_sigmask(signal.SIG_BLOCK, block)
     ctl_out.write(('{"hello":"warden-kernel","language":"python","pid":%d}\n' % os.getpid()).encode())
     count = 0
     while True:
-        nonce, code_len, stdin_len, cap, max_images, max_image_bytes = readline()
+        nonce, code_len, stdin_len, cap, max_images, max_image_bytes, walk_ms, since_ns = readline()
         code = readn(int(code_len)).decode("utf-8", "replace")
         data = readn(int(stdin_len))
         cap, max_images, max_image_bytes = int(cap), int(max_images), int(max_image_bytes)
@@ -130,11 +166,13 @@ def _warden_kernel():
         out, out_size = head(7, cap)
         err, err_size = head(8, cap)
         images = [f for f in figures[:max_images] if len(f) <= max_image_bytes]
+        files, cut = changed(int(since_ns), int(walk_ms)) if int(walk_ms) > 0 else (None, False)
         reply = ('{"nonce":"%s","status":"%s","exit_code":%d,"out":%d,"err":%d,"out_size":%d,"err_size":%d,'
-                 '"images":[%s],"images_dropped":%d}\n') % (
+                 '"images":[%s],"images_dropped":%d%s}\n') % (
             nonce, status, exit_code, len(out), len(err), out_size, err_size,
-            ",".join(str(len(i)) for i in images), len(figures) - len(images))
-        ctl_out.write(reply.encode() + out + err + b"".join(images))
+            ",".join(str(len(i)) for i in images), len(figures) - len(images),
+            "" if files is None else ',"changed":%d,"changed_truncated":%s' % (len(files), "true" if cut else "false"))
+        ctl_out.write(reply.encode() + out + err + b"".join(images) + (files or b""))
         figures.clear()
 
 _warden_kernel()

@@ -116,7 +116,8 @@ public record CallResult(
     /**
      * The same result as a cell of a kernel: {@code kernel} ({name, language, execution_count, restarted})
      * and its figures, which go before any image file the cell wrote; {@code note} (null: none) is added to
-     * the message (what became of the kernel).
+     * the message of a result that has one (what became of the kernel): an ok result has none, and there
+     * {@code kernel.restarted} says it.
      */
     public CallResult withKernel(Map<String, Object> kernelInfo, List<Image> figures, String note) {
         List<Image> all = new java.util.ArrayList<>(figures);
@@ -125,7 +126,8 @@ public record CallResult(
         }
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
                 executor, findings, redactions, executionId, limits, usage, retryAfterMs,
-                note == null ? message : message == null ? note : message + " " + note, compile, approval,
+                note == null || status == Status.OK ? message : message == null ? note : message + " " + note, compile,
+                approval,
                 workspaceRestored, network, offsets, artifacts, artifactsTruncated, kernelInfo, List.copyOf(all));
     }
 

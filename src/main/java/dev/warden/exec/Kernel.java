@@ -25,11 +25,14 @@ import java.util.concurrent.TimeoutException;
  * carries requests, its stdout replies, and the cell's own output goes to files inside the sandbox
  * that the program cuts before each cell and reads after it.
  *
- * <p>A request is the line {@code NONCE CODE_BYTES STDIN_BYTES CAP MAX_IMAGES MAX_IMAGE_BYTES},
+ * <p>A request is the line {@code NONCE CODE_BYTES STDIN_BYTES CAP MAX_IMAGES MAX_IMAGE_BYTES WALK_MS
+ * SINCE_NS},
  * then the code, then the stdin. The reply is one JSON line {@code {nonce, status, exit_code, out,
  * err, out_size, err_size, images: [bytes...], images_dropped}} (status {@code ok}, {@code error},
  * {@code exit}, {@code interrupted}), then {@code out} bytes of stdout, {@code err} of stderr and
- * each image's bytes. Everything in a reply comes from code the cell controls, so it is read like
+ * each image's bytes, then (python and javascript) {@code changed} bytes of the records of the files
+ * the cell changed in the workspace (find's format; see {@link CellResult}). Everything in a reply comes
+ * from code the cell controls, so it is read like
  * any program's output: bounded, checked, and never trusted beyond the cell's own result. A reply
  * that breaks the protocol ends the kernel.
  *
@@ -81,18 +84,34 @@ public final class Kernel implements AutoCloseable {
         void destroy();
     }
 
-    /** One cell: its code, its stdin, its limits (wall and CPU apply to it alone), and how many images may come back. */
+    /**
+     * One cell: its code, its stdin, its limits (wall and CPU apply to it alone), how many images may come
+     * back, and how long the kernel may look for the files the cell changed ({@code walkMs}, 0: not at all)
+     * whose ctime is after {@code since} (taken before the cell, with the margin of the host's walk: a
+     * file's ctime comes from the kernel's coarse clock).
+     */
     public record Cell(String code, byte[] stdin, Limits limits, Cancel cancel, CallEgress egress, int maxImages,
-            int maxImageBytes) {
+            int maxImageBytes, long walkMs, java.time.Instant since) {
+
+        public Cell(String code, byte[] stdin, Limits limits, Cancel cancel, CallEgress egress, int maxImages,
+                int maxImageBytes) {
+            this(code, stdin, limits, cancel, egress, maxImages, maxImageBytes, 0, java.time.Instant.EPOCH);
+        }
     }
 
     /**
-     * How a cell ended: its outcome as any run's, the images it left (PNG), and whether the kernel is
-     * gone ({@code ended}: killed or exited; its state is lost, and the next cell starts a new one).
+     * How a cell ended: its outcome as any run's, the images it left (PNG), whether the kernel is gone
+     * ({@code ended}: killed or exited; its state is lost, and the next cell starts a new one), and the
+     * files the kernel says the cell changed in the workspace, as find's {@code SIZE TAB PATH NUL}
+     * records ({@code changed}, null: it did not look; {@code changedTruncated}: it stopped early). That
+     * list is the cell's own word: it only ever names files of its own workspace in its own result.
      */
     public record CellResult(ExecOutcome outcome, List<byte[]> images, int imagesDropped, boolean ended,
-            String endReason) {
+            String endReason, byte[] changed, boolean changedTruncated) {
     }
+
+    /** The most bytes of changed-file records a reply may carry: 101 records of a size, a tab and a path. */
+    static final int CHANGED_MAX = 101 * 4200;
 
     /** How long an interrupted cell may take to end before its kernel is killed. */
     public static final long INTERRUPT_GRACE_MS = 2000;
@@ -253,7 +272,8 @@ public final class Kernel implements AutoCloseable {
         else {
             outcome = new ExecOutcome.Completed(reply.exitCode, reply.out, reply.err, durationMs, usage);
         }
-        return new CellResult(outcome, reply.images, reply.imagesDropped, false, null);
+        return new CellResult(outcome, reply.images, reply.imagesDropped, false, null, reply.changed,
+                reply.changedTruncated);
     }
 
     /**
@@ -280,7 +300,7 @@ public final class Kernel implements AutoCloseable {
     }
 
     private static CellResult ended(ExecOutcome outcome, String reason) {
-        return new CellResult(outcome, List.of(), 0, true, reason);
+        return new CellResult(outcome, List.of(), 0, true, reason, null, false);
     }
 
     private boolean overCpu(Limits limits) {
@@ -291,7 +311,9 @@ public final class Kernel implements AutoCloseable {
     private void write(Cell cell, String nonce) throws IOException {
         byte[] code = cell.code().getBytes(StandardCharsets.UTF_8);
         byte[] head = (nonce + " " + code.length + " " + cell.stdin().length + " " + cell.limits().outputBytes() + " "
-                + cell.maxImages() + " " + cell.maxImageBytes() + "\n").getBytes(StandardCharsets.US_ASCII);
+                + cell.maxImages() + " " + cell.maxImageBytes() + " " + cell.walkMs() + " "
+                + (cell.since().getEpochSecond() * 1_000_000_000L + cell.since().getNano()) + "\n")
+                    .getBytes(StandardCharsets.US_ASCII);
         OutputStream os = box.requests();
         os.write(head);
         os.write(code);
@@ -301,10 +323,12 @@ public final class Kernel implements AutoCloseable {
 
     private enum Stop { TIMEOUT, CPU, CANCELLED }
 
-    private record Reply(String status, int exitCode, Output out, Output err, List<byte[]> images, int imagesDropped) {
+    private record Reply(String status, int exitCode, Output out, Output err, List<byte[]> images, int imagesDropped,
+            byte[] changed, boolean changedTruncated) {
     }
 
     private Reply readReply(String nonce, int cap, int maxImages, int maxImageBytes) throws IOException {
+        // order on the wire: out, err, each image, then the changed files' records
         JsonNode h = JSON.readTree(line(replies));
         if (!nonce.equals(h.path("nonce").asText())) {
             throw new IOException("a reply to another request");
@@ -328,9 +352,13 @@ public final class Kernel implements AutoCloseable {
             }
             images.add(exactly(n.asInt()));
         }
+        byte[] changed = null;
+        if (h.has("changed")) {
+            changed = exactly(bounded(h, "changed", CHANGED_MAX));
+        }
         int exit = h.path("exit_code").canConvertToInt() ? h.path("exit_code").asInt() : 1;
         return new Reply(status, "ok".equals(status) ? 0 : exit, out, err, List.copyOf(images),
-                Math.max(0, h.path("images_dropped").asInt()));
+                Math.max(0, h.path("images_dropped").asInt()), changed, h.path("changed_truncated").asBoolean());
     }
 
     private static int bounded(JsonNode h, String field, int max) throws IOException {

@@ -68,6 +68,11 @@ final class Artifacts {
         this.clock = clock;
     }
 
+    /** How long a kernel may look for the files its cell changed (0: no artifacts). */
+    long walkMs() {
+        return walk.enabled() ? limits.artifactsWalkMs() : 0;
+    }
+
     /** What to compare against after the run: taken just before it starts. */
     Instant mark() {
         return clock.instant().minusMillis(MARGIN_MS);
@@ -80,11 +85,16 @@ final class Artifacts {
      * them).
      */
     CallResult attach(CallContext c, CallResult r, Instant since, ExecOutcome outcome) {
+        return attach(c, r, since, outcome, null);
+    }
+
+    /** As above; {@code reported} (null: none) is what a kernel says its cell changed, used instead of a walk. */
+    CallResult attach(CallContext c, CallResult r, Instant since, ExecOutcome outcome, ChangedFiles.Scan reported) {
         if (c.tier() == Tier.L1 || outcome instanceof ExecOutcome.Refused || !walk.enabled()) {
             return r;
         }
         Workspace ws = c.workspace();
-        ChangedFiles.Scan scan = walk.since(ws.root(), since);
+        ChangedFiles.Scan scan = reported != null ? reported : walk.since(ws.root(), since);
         List<Artifact> found = new ArrayList<>();
         for (ChangedFiles.Found f : scan.files()) {
             found.add(new Artifact(f.path(), f.size(), FileTools.mime(f.path(), new byte[] {0}),

@@ -294,27 +294,28 @@ public final class CallPipeline {
         Executor executor = executors.apply(c.tier());
         java.time.Instant since = artifacts.mark();
         if (!network.enabled() || c.tier() == Tier.L1) {
-            Kernels.Ran ran = runIn(executor, c, req);
+            Kernels.Ran ran = runIn(executor, c, req, since);
             c.ran(ran.outcome());
             return asCell(ran, artifacts.attach(c, results.outcome(c, executor.name(), ran.outcome()), since,
-                    ran.outcome()));
+                    ran.outcome(), ran.changed()));
         }
         CallNetwork net = network.forCall(c, c.asked(), c.ruling());
         Kernels.Ran ran;
         CallResult result;
         try {
-            ran = runIn(executor, c, req.withEgress(net));
+            ran = runIn(executor, c, req.withEgress(net), since);
             c.ran(ran.outcome());
             result = results.outcome(c, executor.name(), ran.outcome());
         }
         finally {
             c.networkReport(net.report()); // once the run is over: for the result and the audit line alike
         }
-        return asCell(ran, artifacts.attach(c, network.withReport(result, c.networkReport()), since, ran.outcome()));
+        return asCell(ran, artifacts.attach(c, network.withReport(result, c.networkReport()), since, ran.outcome(),
+                ran.changed()));
     }
 
     /** The executor runs it, or, for a cell, the session's kernel of that name in the executor's sandbox. */
-    private Kernels.Ran runIn(Executor executor, CallContext c, ExecRequest req) {
+    private Kernels.Ran runIn(Executor executor, CallContext c, ExecRequest req, java.time.Instant since) {
         Kernels.Ask ask = c.kernel();
         if (ask == null) {
             return new Kernels.Ran(executor.run(req, c.limits()), null, List.of(), null);
@@ -323,8 +324,20 @@ public final class CallPipeline {
             return new Kernels.Ran(new ExecOutcome.Refused("the L2 sandbox, where kernels live, is not available",
                     false), null, List.of(), null);
         }
+        if (c.ruling() != null && !ask.restart()) {
+            // An approved cell runs inside the workspace's checkpoint, which a kernel started before it does not
+            // see (its sandbox binds the workspace as it was): it gets a new kernel, and its result says so.
+            Kernels.Ran ran = kernels.run(c.caller.sessionId(), c.caller.client(), req,
+                    new Kernels.Ask(ask.name(), ask.language(), true), c.limits(), host, limits.maxImages(),
+                    limits.maxImageBytes(), artifacts.walkMs(), since);
+            String approved = "An approved call runs in a new kernel, inside the workspace's checkpoint: the variables "
+                    + "and imports of earlier cells are gone.";
+            boolean cellEndedIt = ran.note() != null && ran.note().startsWith(Kernels.ENDED);
+            return new Kernels.Ran(ran.outcome(), ran.info(), ran.figures(), cellEndedIt ? ran.note() : approved,
+                    ran.changed());
+        }
         return kernels.run(c.caller.sessionId(), c.caller.client(), req, ask, c.limits(), host, limits.maxImages(),
-                limits.maxImageBytes());
+                limits.maxImageBytes(), artifacts.walkMs(), since);
     }
 
     /** A kernel's cell's result: its kernel, its figures, and a word when the kernel ended. */

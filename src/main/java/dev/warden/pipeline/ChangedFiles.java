@@ -139,6 +139,29 @@ final class ChangedFiles {
     }
 
     /**
+     * The same records as a kernel reports them for its cell (its own walk inside its sandbox, which saves
+     * a process per cell): the kernel's word, so a path that is not plainly relative (empty, absolute,
+     * with an empty, {@code .} or {@code ..} segment) is left out.
+     */
+    static Scan reported(byte[] records, boolean stoppedEarly) {
+        Scan all = parse(records, stoppedEarly);
+        List<Found> plain = all.files().stream().filter(f -> plainlyRelative(f.path())).toList();
+        return new Scan(plain, all.truncated());
+    }
+
+    private static boolean plainlyRelative(String path) {
+        if (path.isEmpty() || path.startsWith("/")) {
+            return false;
+        }
+        for (String segment : path.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * find's records ({@code SIZE TAB PATH NUL}), sorted by path and cut at {@link #MAX}. A name that is
      * not UTF-8 is left out (no JSON string or URI could name it faithfully); a last record without its
      * NUL was cut by the walk's end and is left out too.

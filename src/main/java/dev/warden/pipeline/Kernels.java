@@ -60,11 +60,28 @@ final class Kernels implements AutoCloseable {
         }
     }
 
-    /** A cell's outcome, with what the result shows of its kernel and the figures it left. */
-    record Ran(ExecOutcome outcome, Map<String, Object> info, List<Image> figures, String note) {
+    /**
+     * A cell's outcome, with what the result shows of its kernel, the figures it left, and the files the
+     * kernel says it changed ({@code changed}, null: the kernel did not look, the host walks instead).
+     */
+    record Ran(ExecOutcome outcome, Map<String, Object> info, List<Image> figures, String note,
+            ChangedFiles.Scan changed) {
+
+        Ran(ExecOutcome outcome, Map<String, Object> info, List<Image> figures, String note) {
+            this(outcome, info, figures, note, null);
+        }
     }
 
+    /** How the note of a cell that ended its kernel starts. */
+    static final String ENDED = "The kernel ended";
+
     private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
+    /**
+     * Kernels that ended between cells (idle, an operator), and why: the next cell of that name starts a
+     * new one, and its result says that the state is gone. Dropped with the session.
+     */
+    private final Map<Key, String> ended = new ConcurrentHashMap<>();
+    private static final int ENDED_MAX = 10_000;
     private final LimitsConfig limits;
     private final java.util.concurrent.ScheduledExecutorService sweeper;
 
@@ -88,6 +105,11 @@ final class Kernels implements AutoCloseable {
             }
             return Optional.empty();
         }
+        return overCap(session);
+    }
+
+    /** Why the session may not start one more kernel now (a cap), or empty. */
+    private Optional<String> overCap(String session) {
         if (limits.maxKernels() <= 0) {
             return Optional.of("kernels are off on this server (limits.max_kernels is 0)");
         }
@@ -109,10 +131,24 @@ final class Kernels implements AutoCloseable {
      * own timeout. Never throws for the kernel's sake: a kernel that cannot start is a refused run.
      */
     Ran run(String session, String client, ExecRequest req, Ask ask, Limits cellLimits, KernelHost host,
-            int maxImages, int maxImageBytes) {
+            int maxImages, int maxImageBytes, long walkMs, java.time.Instant since) {
         Key key = new Key(session, req.workspace(), ask.name());
-        Entry e = entries.compute(key, (k, old) -> old != null && (old.language.equals(ask.language()) || !ask.restart())
-                ? old : replace(old, new Entry(k, ask.language(), client)));
+        Entry e;
+        synchronized (entries) { // the caps hold under concurrent first cells: count and add as one step
+            e = entries.get(key);
+            if (e == null || ask.restart() && !e.language.equals(ask.language())) {
+                if (e == null) {
+                    Optional<String> over = overCap(session);
+                    if (over.isPresent()) {
+                        return new Ran(new ExecOutcome.Refused(over.get(), true), null, List.of(), null);
+                    }
+                }
+                Entry fresh = new Entry(key, ask.language(), client);
+                replace(e, fresh);
+                entries.put(key, fresh);
+                e = fresh;
+            }
+        }
         try {
             if (!e.lock.tryLock(cellLimits.timeoutMs(), TimeUnit.MILLISECONDS)) {
                 return refused(e, "the kernel was still busy with an earlier cell for the whole of this cell's "
@@ -126,14 +162,20 @@ final class Kernels implements AutoCloseable {
         try {
             e.busy = true;
             boolean restarted = false;
+            String gone = e.kernel == null ? ended.remove(key) : null;
+            if (gone != null && !ask.restart()) {
+                restarted = true;
+            }
             if (ask.restart() && e.kernel != null) {
                 e.kernel.close();
                 e.kernel = null;
                 restarted = true;
             }
             if (e.kernel != null && !e.kernel.alive()) {
-                e.kernel.close(); // it died between cells (idle, an operator, a restored workspace)
+                e.kernel.close(); // it died between cells (its workspace was restored, its sandbox killed)
                 e.kernel = null;
+                gone = "its sandbox ended between cells";
+                restarted = !ask.restart();
             }
             if (e.kernel == null) {
                 e.count = 0;
@@ -142,7 +184,9 @@ final class Kernels implements AutoCloseable {
                 }
                 catch (IOException | RuntimeException failed) {
                     log.warn("kernel {} of session {} could not start: {}", ask.name(), session, failed.getMessage());
-                    entries.remove(key, e);
+                    synchronized (entries) {
+                        entries.remove(key, e);
+                    }
                     return new Ran(new ExecOutcome.Refused("the kernel could not be started ("
                             + failed.getMessage() + ")", failed.getMessage() != null
                                     && failed.getMessage().contains("busy")), info(e, restarted), List.of(), null);
@@ -150,12 +194,13 @@ final class Kernels implements AutoCloseable {
             }
             e.count++;
             Kernel.CellResult cell = e.kernel.run(new Kernel.Cell(req.code(), req.stdin(), cellLimits, req.cancel(),
-                    req.egress() == null ? CallEgress.NONE : req.egress(), maxImages, maxImageBytes));
-            String note = null;
+                    req.egress() == null ? CallEgress.NONE : req.egress(), maxImages, maxImageBytes, walkMs, since));
+            String note = gone == null || ask.restart() ? null : "The kernel had ended (" + gone + "), so this cell "
+                    + "ran in a new one: the variables and imports of earlier cells are gone.";
             if (cell.ended()) {
                 e.kernel = null;
                 restarted = true;
-                note = "The kernel ended (" + cell.endReason() + "): its variables and imports are gone, and the next "
+                note = ENDED + " (" + cell.endReason() + "): its variables and imports are gone, and the next "
                         + "cell starts a new kernel.";
             }
             Map<String, Object> info = info(e, restarted);
@@ -166,7 +211,8 @@ final class Kernels implements AutoCloseable {
             for (byte[] png : cell.images()) {
                 figures.add(new Image(null, "image/png", Base64.getEncoder().encodeToString(png)));
             }
-            return new Ran(cell.outcome(), info, figures, note);
+            return new Ran(cell.outcome(), info, figures, note,
+                    cell.changed() == null ? null : ChangedFiles.reported(cell.changed(), cell.changedTruncated()));
         }
         finally {
             e.busy = false;
@@ -197,6 +243,7 @@ final class Kernels implements AutoCloseable {
 
     /** A session ended: its kernels go. */
     void endSession(String session) {
+        ended.keySet().removeIf(k -> k.session().equals(session));
         entries.keySet().removeIf(k -> {
             if (!k.session().equals(session)) {
                 return false;
@@ -214,6 +261,7 @@ final class Kernels implements AutoCloseable {
             if (!e.busy && now - e.lastUsedNanos > idleNanos && e.lock.tryLock()) {
                 try {
                     entries.remove(e.key, e);
+                    remember(e.key, "it had been idle for more than " + limits.kernelIdleTimeoutS() + " s");
                     end(e);
                     log.info("kernel {} of session {} ended after {} s idle", e.key.name(), e.key.session(),
                             limits.kernelIdleTimeoutS());
@@ -223,6 +271,13 @@ final class Kernels implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private void remember(Key key, String why) {
+        if (ended.size() >= ENDED_MAX) {
+            ended.clear(); // a bound, not a feature: at worst a later cell does not say why its kernel is new
+        }
+        ended.put(key, why);
     }
 
     private static void end(Entry e) {
@@ -263,6 +318,7 @@ final class Kernels implements AutoCloseable {
         for (Entry e : entries.values()) {
             if (id(e.key).equals(id)) {
                 entries.remove(e.key, e);
+                remember(e.key, "an operator ended it");
                 end(e); // a cell running in it ends as the kernel's end
                 return true;
             }

@@ -96,4 +96,15 @@ class ChangedFilesTest {
     private static byte[] bytes(String... records) {
         return String.join("", records).getBytes(StandardCharsets.UTF_8);
     }
+
+    @Test
+    void aKernelsReportKeepsOnlyPlainlyRelativePaths() {
+        byte[] records = ("3\tok.txt\0" + "4\tdir/b.csv\0" + "5\t/etc/passwd\0" + "6\t../up\0" + "7\ta/../../b\0"
+                + "8\ta//b\0" + "9\t./c\0" + "1\tdir/\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ChangedFiles.Scan scan = ChangedFiles.reported(records, false);
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of(new ChangedFiles.Found("dir/b.csv", 4),
+                new ChangedFiles.Found("ok.txt", 3)), scan.files());
+        org.junit.jupiter.api.Assertions.assertFalse(scan.truncated());
+        org.junit.jupiter.api.Assertions.assertTrue(ChangedFiles.reported(records, true).truncated());
+    }
 }

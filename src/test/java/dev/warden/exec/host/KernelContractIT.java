@@ -155,9 +155,13 @@ class KernelContractIT extends ExecutorContract {
         ExecOutcome o = bash("(setsid sleep " + marker + " > /dev/null 2>&1 &); nohup sleep " + marker
                 + "1 > /dev/null 2>&1 & disown; echo started", 10_000);
         assertEquals("started\n", out(o), err(o));
+        long deadline = System.currentTimeMillis() + 5_000; // the setsid one may still be starting
+        while (hostProcessesWith("sleep " + marker).size() < 2 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+        }
         assertEquals(2, hostProcessesWith("sleep " + marker).size(), "the daemons live with the kernel");
         bash.close();
-        long deadline = System.currentTimeMillis() + 5_000;
+        deadline = System.currentTimeMillis() + 5_000;
         List<String> left = hostProcessesWith("sleep " + marker);
         while (!left.isEmpty() && System.currentTimeMillis() < deadline) {
             Thread.sleep(100);
