@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Warden benchmark: stdio MCP round trips vs the same programs run bare. See bench/README.md.
-# Usage: bench/run.sh [--policy-only] | [--egress [--downloads 5] [--n 60]] | [--background [--n 40]] | [--kernels [--n 200] [--starts 10]] | [--files [--n 20]] | [--artifacts [--n 20] [--sizes 10000,50000]] | [--environment [--n 15] [--starts 5] [--no-l3]] | [--project [files] [mb] [n]] | [--containers [warm-n] [cold-n] [runtimes]] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
+# Usage: bench/run.sh [--policy-only] | [--egress [--downloads 5] [--n 60]] | [--background [--n 40]] | [--kernels [--n 200] [--starts 10]] | [--files [--n 20]] | [--artifacts [--n 20] [--sizes 10000,50000]] | [--environment [--n 15] [--starts 5] [--no-l3]] | [--warm-interpreters [--n 60] [--gap-ms 300] [--environment host|warden]] | [--project [files] [mb] [n]] | [--containers [warm-n] [cold-n] [runtimes]] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
 #   --containers: only the L3 container figures (cold, warm p50/p99, 20 concurrent) under each OCI
 #                 runtime (default runc,runsc; runsc when the engine has it); needs a Docker engine and
 #                 the warden/python image (tools/install-docker.sh, tools/build-images.sh)
@@ -60,6 +60,12 @@ if [[ "${1:-}" == "--environment" ]]; then
     # L2 on Warden's environment against the host's /usr (first call of a session, python start, imports), and L3
     shift
     exec /usr/bin/python3 "$here/environment.py" --jar "$jar" "$@"
+fi
+if [[ "${1:-}" == "--warm-interpreters" ]]; then
+    # stateless execute_code python and javascript with warm interpreters and without
+    # (sandbox.warm_interpreters: false), against the bare interpreters' start
+    shift
+    exec /usr/bin/python3 "$here/warm.py" --jar "$jar" "$@"
 fi
 if [[ "${1:-}" == "--kernels" ]]; then
     # kernel cells against the bare interpreter start and one-off calls; kernel start, memory, a 100-cell session

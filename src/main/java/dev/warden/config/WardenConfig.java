@@ -104,10 +104,12 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
      * @param environment what L2 runs see as /usr: {@code warden} (the tree exported from the image
      *     warden/env, at {@code environmentDir}) or {@code host} (the host's own /usr)
      * @param environmentDir where tools/build-images.sh exports Warden's environment
+     * @param warmInterpreters whether a pre-created sandbox may have its python or javascript interpreter
+     *     started too, after a stateless execute_code call in that language
      */
     public record Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,
             String cgroupRoot, String cgroupName, boolean shareSessionNetwork, int sessionUidBase, int sessionUids,
-            String environment, String environmentDir) {
+            String environment, String environmentDir, boolean warmInterpreters) {
 
         public static final String ENV_WARDEN = "warden";
         public static final String ENV_HOST = "host";
@@ -115,7 +117,7 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
         public Sandbox(String bwrap, int uidBase, int gid, int slots, int warmPerSession, int warmMax,
                 String cgroupRoot, String cgroupName, boolean shareSessionNetwork) {
             this(bwrap, uidBase, gid, slots, warmPerSession, warmMax, cgroupRoot, cgroupName, shareSessionNetwork,
-                    100_000, 4096, ENV_WARDEN, "/var/cache/warden/env/current");
+                    100_000, 4096, ENV_WARDEN, "/var/cache/warden/env/current", true);
         }
     }
 

@@ -25,9 +25,24 @@ public sealed interface ExecOutcome {
 
     <T> T accept(Visitor<T> v);
 
+    /** The same outcome, its usage saying how its sandbox was started ({@link Usage#start}); as is without usage. */
+    default ExecOutcome withStart(String start) {
+        return this;
+    }
+
+    /** What it used, or null (it never ran). */
+    default Usage usage() {
+        return null;
+    }
+
     /** The program ran and exited by itself, with any exit code. {@code compile}: null unless compiled first. */
     record Completed(int exitCode, Output stdout, Output stderr, long durationMs, Usage usage, Phase compile)
             implements ExecOutcome {
+
+        @Override
+        public ExecOutcome withStart(String start) {
+            return new Completed(exitCode, stdout, stderr, durationMs, (usage == null ? Usage.UNKNOWN : usage).withStart(start), compile);
+        }
 
         @Override
         public <T> T accept(Visitor<T> v) {
@@ -43,6 +58,11 @@ public sealed interface ExecOutcome {
     record TimedOut(Output stdout, Output stderr, long durationMs, Usage usage, Phase compile) implements ExecOutcome {
 
         @Override
+        public ExecOutcome withStart(String start) {
+            return new TimedOut(stdout, stderr, durationMs, (usage == null ? Usage.UNKNOWN : usage).withStart(start), compile);
+        }
+
+        @Override
         public <T> T accept(Visitor<T> v) {
             return v.timedOut(this);
         }
@@ -55,6 +75,11 @@ public sealed interface ExecOutcome {
     /** A resource limit (memory, CPU time, file size, processes) ended it. */
     record Killed(String reason, Output stdout, Output stderr, long durationMs, Usage usage, Phase compile)
             implements ExecOutcome {
+
+        @Override
+        public ExecOutcome withStart(String start) {
+            return new Killed(reason, stdout, stderr, durationMs, (usage == null ? Usage.UNKNOWN : usage).withStart(start), compile);
+        }
 
         @Override
         public <T> T accept(Visitor<T> v) {

@@ -8,7 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.ToIntFunction;
 
 /**
  * Things started ahead of a call (a launcher waiting for its request, a sandbox, a container),
@@ -37,20 +39,45 @@ public final class WarmPool<K, T> {
      * Takes one for the key, or null. {@code usable} is asked of each in turn: one that is not (it
      * died while it waited) is handed to {@code discard} and the next is tried.
      */
-    public T take(K key, Predicate<T> usable, java.util.function.Consumer<T> discard) {
+    public T take(K key, Predicate<T> usable, Consumer<T> discard) {
+        return take(key, usable, t -> 1, Integer.MAX_VALUE, discard);
+    }
+
+    /**
+     * Takes the key's best one for a call, or null. Those not {@code usable} (dead) are handed to
+     * {@code discard}; of the others, the first that {@code fit} ranks highest (0: of no use to this
+     * call, e.g. an interpreter of another language) is taken. When none fits and the key holds {@code
+     * room} (all it may hold), the oldest is handed to {@code discard} as well: it was made for what the
+     * key did before, and kept it would hold the key's room, so that the one the key needs now could
+     * never be made. With room left it stays, for the key's next call of its kind.
+     */
+    public T take(K key, Predicate<T> usable, ToIntFunction<T> fit, int room, Consumer<T> discard) {
         List<T> dead = new ArrayList<>();
         T found = null;
         synchronized (this) {
             Deque<T> q = byKey.get(key);
-            while (q != null && !q.isEmpty() && found == null) {
-                T t = q.poll();
-                count--;
-                if (usable.test(t)) {
+            int best = 0;
+            for (Iterator<T> it = q == null ? java.util.Collections.emptyIterator() : q.iterator(); it.hasNext();) {
+                T t = it.next();
+                if (!usable.test(t)) {
+                    it.remove();
+                    count--;
+                    dead.add(t);
+                    continue;
+                }
+                int rank = fit.applyAsInt(t);
+                if (rank > best) {
+                    best = rank;
                     found = t;
                 }
-                else {
-                    dead.add(t);
-                }
+            }
+            if (found != null) {
+                q.remove(found);
+                count--;
+            }
+            else if (q != null && q.size() >= room) {
+                dead.add(q.poll());
+                count--;
             }
         }
         dead.forEach(discard);

@@ -56,6 +56,7 @@ final class CallAudit {
         line.put("duration_ms", r.durationMs());
         line.put("total_ms", c.elapsedMs());
         line.put("usage", r.usage());
+        start(line, c);
         line.put("stdout_chars", r.stdout().length());
         line.put("stderr_chars", r.stderr().length());
         line.put("redactions", r.redactions());
@@ -86,6 +87,17 @@ final class CallAudit {
         }
     }
 
+    /**
+     * How an L2 run's sandbox was started ({@code sandbox_start}: cold, warm_sandbox: pre-created up to
+     * its stub, warm_interpreter: its interpreter already waiting for the code), so an operator sees
+     * which calls were warm. Absent where the executor does not say (L1, L3, runs that never ran).
+     */
+    private static void start(Map<String, Object> line, CallContext c) {
+        if (c.sandboxStart() != null) {
+            line.put("sandbox_start", c.sandboxStart());
+        }
+    }
+
     /** How many files the run created or changed: the count only (up to 100 names would swell every line). */
     private static void artifacts(Map<String, Object> line, CallResult r) {
         if (r.artifacts() != null) {
@@ -109,6 +121,7 @@ final class CallAudit {
         line.put("exit_code", r.exitCode());
         line.put("duration_ms", r.durationMs());
         line.put("usage", r.usage());
+        start(line, c);
         line.put("redactions", r.redactions());
         line.put("message", r.message());
         artifacts(line, r);

@@ -37,6 +37,8 @@ final class CallContext {
     private NetworkGate.Asked asked = NetworkGate.Asked.NONE;
     private dev.warden.approval.Ruling ruling;
     private dev.warden.egress.NetworkReport networkReport;
+    /** How the run's sandbox was started (Usage.start: L2's cold, warm_sandbox, warm_interpreter), or null. */
+    private String sandboxStart;
     /** The held call's own context this approved copy was made from: it writes the audit line. */
     private CallContext parent;
     /** Asked to run in the background: answered at once with status running. */
@@ -156,6 +158,18 @@ final class CallContext {
     }
 
     /** What the run did on the network, null unless it ran in a tier with egress. */
+    String sandboxStart() {
+        return sandboxStart;
+    }
+
+    /** The run ended: how its sandbox was started, for the audit line (the held call's own context writes it). */
+    void ran(dev.warden.exec.ExecOutcome o) {
+        this.sandboxStart = o.usage() == null ? null : o.usage().start();
+        if (parent != null) {
+            parent.ran(o);
+        }
+    }
+
     dev.warden.egress.NetworkReport networkReport() {
         return networkReport;
     }

@@ -295,6 +295,7 @@ public final class CallPipeline {
         java.time.Instant since = artifacts.mark();
         if (!network.enabled() || c.tier() == Tier.L1) {
             Kernels.Ran ran = runIn(executor, c, req, since);
+            c.ran(ran.outcome());
             return asCell(ran, artifacts.attach(c, results.outcome(c, executor.name(), ran.outcome()), since,
                     ran.outcome(), ran.changed()));
         }
@@ -303,6 +304,7 @@ public final class CallPipeline {
         CallResult result;
         try {
             ran = runIn(executor, c, req.withEgress(net), since);
+            c.ran(ran.outcome());
             result = results.outcome(c, executor.name(), ran.outcome());
         }
         finally {

@@ -52,6 +52,28 @@ class WarmPoolTest {
     }
 
     @Test
+    void takeTakesTheBestFitAndGivesUpTheOldestWhenNoneFitsAndTheKeyIsFull() {
+        WarmPool<String, String> p = new WarmPool<>(4);
+        for (String s : List.of("py", "stub", "js")) {
+            p.reserve("a", 3, () -> true);
+            p.offer("a", s, () -> true);
+        }
+        List<String> discarded = new ArrayList<>();
+        // a javascript call: its interpreter (2) over a plain stub (1), python's of no use (0)
+        assertEquals("js", p.take("a", s -> true, s -> s.equals("js") ? 2 : s.equals("stub") ? 1 : 0, 3, discarded::add));
+        assertEquals(List.of(), discarded);
+        assertEquals(2, p.size());
+        assertEquals("stub", p.take("a", s -> true, s -> s.equals("stub") ? 1 : 0, 3, discarded::add));
+        // none fits, the key has room left: python's stays for the key's next python call
+        assertNull(p.take("a", s -> true, s -> 0, 3, discarded::add));
+        assertEquals(1, p.size());
+        // none fits and the key is full: the oldest goes, so what the key needs now can be made
+        assertNull(p.take("a", s -> true, s -> 0, 1, discarded::add));
+        assertEquals(List.of("py"), discarded);
+        assertEquals(0, p.size());
+    }
+
+    @Test
     void evictionGivesUpTheLeastRecentlyUsedKeyFirst() {
         WarmPool<String, String> p = new WarmPool<>(4);
         for (String k : List.of("a", "b")) {

@@ -38,7 +38,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A sandbox can be pre-created: it is started up to the point where the launcher stub inside it
  * waits for its request, so a call only pays for its own program. Each one serves exactly one call
- * of the session whose workspace it binds, and is then destroyed.
+ * of the session whose workspace it binds, and is then destroyed. After a stateless execute_code call
+ * of python or javascript, the session's next sandbox goes one step further: its interpreter is
+ * started too, in the shape of that call (same limits, directory and environment), waiting for code
+ * ({@link WarmInterpreter}); after any other call it is a plain stub. A call takes the one that fits
+ * it best (an interpreter started exactly as its own cold run would start it, else a plain stub); when
+ * none fits it starts cold, and the session's oldest is given up if it holds all it may (see {@link
+ * WarmPool#take}), so a session that alternates code and commands keeps one of each.
  */
 public final class SandboxExecutor implements Executor, KernelHost, AutoCloseable {
 
@@ -52,6 +58,8 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
     private final ProcessRun processes;
     private final ExecutorService background;
     private final int warmPerSession;
+    /** sandbox.warm_interpreters: whether a session's next sandbox may have its interpreter started. */
+    private final boolean warmInterpreters;
     private final WarmPool<Path, Sandbox> warm;
     /**
      * Bumped by {@link #forget} (a session's end, or a restore that swapped its workspace): a sandbox
@@ -64,8 +72,71 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
      */
     private final Map<Path, java.util.Set<KernelBox>> kernels = new ConcurrentHashMap<>();
 
-    /** A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its loopback. */
-    private record Sandbox(Process process, Slot slot, Path workspace, int relayPort, String home) {
+    /**
+     * A sandbox started up to its stub, bound to one workspace and one slot; its relay's port on its
+     * loopback. {@code interpreter}: the tokens of the request its stub has already served, which started
+     * a {@link WarmInterpreter} now waiting for code; null: the stub still waits for its request. {@code
+     * epoch}: its session's {@link Activity} when the interpreter was started.
+     */
+    private record Sandbox(Process process, Slot slot, Path workspace, int relayPort, String home,
+            List<String> interpreter, long epoch) {
+
+        boolean egress() {
+            return slot.port() != null;
+        }
+
+        /** How well it serves a call (0: not at all): an interpreter started for it, else a plain stub. */
+        int fit(ExecRequest request, Limits limits) {
+            if (interpreter == null) {
+                return 1;
+            }
+            return WarmInterpreter.fits(interpreter, request, limits, egress(), relayPort, home) ? 2 : 0;
+        }
+    }
+
+    /** How a run's sandbox was started, as the audit line says it ({@link Usage#start}). */
+    static final String COLD = "cold";
+    static final String WARM_SANDBOX = "warm_sandbox";
+    static final String WARM_INTERPRETER = "warm_interpreter";
+
+    /**
+     * The runs of one session, as far as a warm interpreter cares: what its start read of the workspace
+     * (python's user site-packages under $HOME/.local and their .pth files, say) must be what a cold start
+     * at the call would read. So an interpreter is started only while none of the session's runs is in
+     * progress, and used only if none started since: otherwise it is discarded like a dead one. A session's
+     * sequential calls stay warm (each next sandbox is made after the run before it ended).
+     */
+    private static final class Activity {
+        private long epoch;
+        private int running;
+
+        synchronized void started() {
+            epoch++;
+            running++;
+        }
+
+        synchronized void ended() {
+            epoch++;
+            running--;
+        }
+
+        /** The epoch, or -1 while a run is in progress. */
+        synchronized long quiet() {
+            return running > 0 ? -1 : epoch;
+        }
+    }
+
+    private final Map<Path, Activity> activity = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Activity activity(Path workspace) {
+        return activity.computeIfAbsent(workspace, w -> new Activity());
+    }
+
+    /**
+     * The shape of a session's next sandbox: a call's {@link WarmInterpreter#shape} (its interpreter with the
+     * loader, directory, environment) and limits, whose interpreter it starts ahead (null: a plain stub).
+     */
+    private record Next(ExecRequest request, Limits limits) {
     }
 
     /** The sessions' network namespaces, or null: each sandbox makes its own. */
@@ -76,7 +147,9 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
     private final Tenants tenants;
 
     SandboxExecutor(Launcher launcher, SlotPool slots, Path bwrap, Path etcDir, Limits baseLimits,
-            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax, Tenants tenants) {
+            ProcessRun processes, ExecutorService background, int warmPerSession, int warmMax, Tenants tenants,
+            boolean warmInterpreters) {
+        this.warmInterpreters = warmInterpreters;
         this.tenants = tenants;
         this.launcher = launcher;
         this.slots = slots;
@@ -102,17 +175,21 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
     /** @param prewarmNext whether to pre-create the session's next sandbox afterwards */
     ExecOutcome run(ExecRequest request, Limits limits, boolean prewarmNext) {
         long t0 = System.nanoTime();
-        Sandbox sb = takeWarm(request.workspace());
-        boolean warmHit = sb != null;
+        Sandbox sb = takeWarm(request, limits);
+        Activity runs = activity(request.workspace());
+        runs.started();
+        String start = sb == null ? COLD : sb.interpreter() != null ? WARM_INTERPRETER : WARM_SANDBOX;
         if (sb == null) {
             Slot slot = acquireSlot();
             if (slot == null) {
+                runs.ended();
                 return new ExecOutcome.Refused("all " + slots.size() + " sandbox slots are busy", true);
             }
             try {
-                sb = start(slot, request.workspace());
+                sb = start(slot, request.workspace(), null);
             }
             catch (IOException e) {
+                runs.ended();
                 slots.release(slot);
                 log.error("sandbox start failed: {}", e.getMessage());
                 return new ExecOutcome.Refused("the sandbox could not be created", false);
@@ -120,21 +197,23 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         }
         long t1 = System.nanoTime();
         try {
-            return runIn(sb, request, limits);
+            return runIn(sb, request, limits).withStart(start);
         }
         finally {
             if (log.isDebugEnabled()) {
-                log.debug("sandbox run: warm={} acquire={}us run={}us", warmHit, (t1 - t0) / 1000,
+                log.debug("sandbox run: start={} acquire={}us run={}us", start, (t1 - t0) / 1000,
                         (System.nanoTime() - t1) / 1000);
             }
             // The sandbox's namespace died with its program (runIn waits for the launcher, or kills
             // the tree): making sure of it through the cgroups and freeing the slot wait for the answer.
+            runs.ended(); // the program has exited (or its tree was killed): the run is over
             Sandbox done = sb;
             int generation = generation(done.workspace()); // now, before the caller may restore the workspace
+            Next next = warmInterpreters ? WarmInterpreter.shape(request).map(r -> new Next(r, limits)).orElse(null) : null;
             AfterAnswer.run(background, () -> {
                 destroy(done);
                 if (prewarmNext) {
-                    refill(done.workspace(), generation);
+                    refill(done.workspace(), generation, next);
                 }
             });
         }
@@ -149,8 +228,9 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
             pidHitsBefore = cg.pidsLimitHits();
             oomBefore = cg.oomKills();
         }
-        byte[] preamble = BwrapPlan.request(request, limits, sb.slot().port() != null, sb.relayPort(), sb.home())
-            .encode();
+        // a warm interpreter's stub served its request when it was made: the loader now waits for the code
+        byte[] preamble = sb.interpreter() != null ? WarmInterpreter.frame(request.code())
+            : BwrapPlan.request(request, limits, sb.egress(), sb.relayPort(), sb.home()).encode();
         Runnable killTree = () -> stop(sb);
         ProcessRun.Raw raw;
         // the slot's port is the call's from before the request until every process of the run is gone:
@@ -184,7 +264,11 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
                 raw.stdout(), raw.stderr(), raw.durationMs(), usage, null);
     }
 
-    Sandbox start(Slot slot, Path workspace) throws IOException {
+    /**
+     * Starts a sandbox up to its stub; with {@code next}, the stub is sent its request at once, which
+     * starts the interpreter of that call's language with the loader, in the shape the call had.
+     */
+    private Sandbox start(Slot slot, Path workspace, Next next) throws IOException {
         SessionNetworks n = nets;
         Tenant tenant = tenants.of(workspace);
         BwrapPlan plan = BwrapPlan.of(launcher.path(), slot, baseLimits, bwrap, etcDir, workspace,
@@ -193,8 +277,24 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         pb.environment().clear();
         // the launcher checks that its parent is still this server (nsenter runs before it; see warden-spawn.c)
         pb.environment().put("WARDEN_PARENT", Long.toString(ProcessHandle.current().pid()));
-        return new Sandbox(pb.start(), slot, workspace, plan.relayPort(),
-                tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE));
+        String home = tenant == null ? BwrapPlan.WORKSPACE : tenant.homeInSandbox(BwrapPlan.WORKSPACE);
+        long epoch = next == null ? -1 : activity(workspace).quiet();
+        Process p = pb.start();
+        List<String> interpreter = null;
+        if (epoch >= 0) { // else a run of the session is in progress: a plain stub
+            var req = BwrapPlan.request(next.request(), next.limits(), slot.port() != null, plan.relayPort(), home);
+            try {
+                // small, so the pipe takes it whole; stdin stays open for the code and the call's stdin
+                p.getOutputStream().write(req.encode());
+                p.getOutputStream().flush();
+            }
+            catch (IOException e) {
+                p.destroyForcibly();
+                throw e;
+            }
+            interpreter = req.tokens();
+        }
+        return new Sandbox(p, slot, workspace, plan.relayPort(), home, interpreter, epoch);
     }
 
     @Override
@@ -208,13 +308,17 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         }
         Sandbox sb;
         try {
-            sb = start(slot, request.workspace());
+            sb = start(slot, request.workspace(), null);
         }
         catch (IOException e) {
             slots.release(slot);
             throw e;
         }
-        KernelBox box = new KernelBox(sb);
+        // a kernel's cells may change the workspace at any time: while it lives, its session's runs are
+        // never quiet, so no warm interpreter is started or used for the session (see Activity)
+        Activity runs = activity(request.workspace());
+        runs.started();
+        KernelBox box = new KernelBox(sb, runs);
         kernels.computeIfAbsent(request.workspace(), w -> ConcurrentHashMap.newKeySet()).add(box);
         ExecRequest k = new ExecRequest(KernelHost.argv(language), request.workspace(), "", null, request.env());
         Limits l = new Limits(baseLimits.timeoutMs(), lifetimeCpuMs, baseLimits.memoryMb(), baseLimits.pids(),
@@ -252,10 +356,12 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
     private final class KernelBox implements Kernel.Box {
 
         private final Sandbox sb;
+        private final Activity runs;
         private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
 
-        KernelBox(Sandbox sb) {
+        KernelBox(Sandbox sb, Activity runs) {
             this.sb = sb;
+            this.runs = runs;
         }
 
         @Override
@@ -346,6 +452,7 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
                     return set.isEmpty() ? null : set;
                 });
                 SandboxExecutor.this.destroy(sb);
+                runs.ended();
             }
         }
     }
@@ -363,6 +470,7 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
     /** A session is over (not merely restored): its network namespace goes too. */
     public void endSession(Path workspace) {
         forget(workspace);
+        activity.remove(workspace);
         SessionNetworks n = nets;
         if (n != null) {
             n.remove(workspace);
@@ -402,8 +510,12 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
         }
     }
 
-    private Sandbox takeWarm(Path workspace) {
-        return warm.take(workspace, sb -> sb.process().isAlive(), sb -> background.execute(() -> destroy(sb)));
+    private Sandbox takeWarm(ExecRequest request, Limits limits) {
+        long quiet = activity(request.workspace()).quiet();
+        // an interpreter started before the session's last run is as good as dead (see Activity)
+        return warm.take(request.workspace(),
+                sb -> sb.process().isAlive() && (sb.interpreter() == null || sb.epoch() == quiet),
+                sb -> sb.fit(request, limits), warmPerSession, sb -> background.execute(() -> destroy(sb)));
     }
 
     boolean evictOneWarm() {
@@ -421,11 +533,14 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
 
     /** When a session starts (or its workspace was restored), make its next sandbox in the background. */
     public void refill(Path workspace) {
-        refill(workspace, generation(workspace));
+        refill(workspace, generation(workspace), null);
     }
 
-    /** Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile. */
-    private void refill(Path workspace, int generation) {
+    /**
+     * Makes the session's next sandbox, unless the workspace changed (see {@link #generations}) meanwhile;
+     * with {@code next}, its interpreter started in that call's shape.
+     */
+    private void refill(Path workspace, int generation, Next next) {
         if (warmPerSession == 0 || warm.isClosed()) {
             return;
         }
@@ -441,7 +556,7 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
                     warm.cancelReservation();
                     return;
                 }
-                Sandbox sb = start(slot, workspace);
+                Sandbox sb = start(slot, workspace, next);
                 if (!warm.offer(workspace, sb, () -> wanted(workspace, generation))) {
                     destroy(sb);
                 }

@@ -124,7 +124,7 @@ public final class SandboxRuntime implements AutoCloseable {
             ProcessRun processes = new ProcessRun(io, timer);
             InlineExecutor inline = new InlineExecutor(launcher, slots, processes, background, tenants);
             SandboxExecutor sandbox = new SandboxExecutor(launcher, slots, Path.of(sc.bwrap()), etc, base, processes,
-                    background, sc.warmPerSession(), sc.warmMax(), tenants);
+                    background, sc.warmPerSession(), sc.warmMax(), tenants, sc.warmInterpreters());
             inline.giveWayTo(sandbox::evictOneWarm);
             SystemTree system = systemTree(sc);
             sandbox.useSystem(system);
