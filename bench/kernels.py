@@ -86,10 +86,10 @@ def main():
             js_once = series(server, "javascript", "console.log(1)", args.n // 4, 5, None)
             rows.append(("bare `python3 -c 'print(1)'`", py_bare))
             rows.append(("python kernel cell `print(1)`", py_cell))
-            rows.append(("one-off execute_code python `print(1)`", py_once))
+            rows.append(("one-off execute_code python `print(1)`, cold (a session with a live kernel gets no warm interpreter)", py_once))
             rows.append(("bare `node -e 'console.log(1)'`", node_bare))
             rows.append(("javascript kernel cell `console.log(1)`", js_cell))
-            rows.append(("one-off execute_code javascript `console.log(1)`", js_once))
+            rows.append(("one-off execute_code javascript `console.log(1)`, cold (likewise)", js_once))
             rows.append(("bash kernel cell `echo 1`", sh_cell))
             starts = {}
             for language, code, median in (("python", "pass", statistics.median(py_cell)),
