@@ -47,6 +47,7 @@ def config(dir_, name, environment, l3=False):
 
 
 def start(args, cfg, dir_, name, i):
+    bench.BENCH_CONFIG = cfg  # the tree's own config (Server reads it at start), as the other benches do
     log = open(os.path.join(args.out, "environment-%s.log" % slug(name)), "a")
     ws = os.path.join(dir_, "ws-%s-%d" % (slug(name), i))
     os.makedirs(ws, exist_ok=True)
