@@ -5,7 +5,8 @@
 // kernel keeps its state (as after its CPU time); a memory bomb ends the kernel with status killed naming the limit and
 // kernel.restarted; a fork bomb is killed at the process limit and the next kernel starts processes; a matplotlib figure comes back as a
 // valid PNG image content listed in outputs; the files a cell writes are its artifacts; bad asks are
-// invalid, caps are rate_limited; the audit line names the kernel; an idle kernel ends.
+// invalid, caps are rate_limited; 80 concurrent cells are all answered and audited; the audit line names
+// the kernel; an idle kernel ends.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -220,6 +221,29 @@ describe('kernels over stdio', () => {
     const { sc: over } = await code(b, { language: 'python', code: '1', kernel: 'cap-2' });
     assert.equal(over.status, 'rate_limited', JSON.stringify(over));
     assert.match(over.message, /max_kernels_per_session/);
+  });
+
+  it('80 concurrent cells over 4 kernels: every call answered and audited, each kernel counted every cell it ran', async () => {
+    const names = ['main', 'other', 'fresh', 'loop']; // python kernels a already holds (it is at its cap of 12)
+    for (const k of names) await cell(a, k, 'python', 'n = 0');
+    const calls = [];
+    for (let i = 0; i < 80; i++) {
+      calls.push(code(a, { language: 'python', code: 'n += 1\nprint(n)', kernel: names[i % 4] }).then((r) => r.sc));
+    }
+    const results = await Promise.all(calls);
+    // 80 calls against 16 places and a queue of 64: each is run, or refused at once with a reason
+    for (const r of results) {
+      assert.ok(['ok', 'rate_limited'].includes(r.status), JSON.stringify(r).slice(0, 400));
+      if (r.status === 'rate_limited') assert.ok(r.message && r.retry_after_ms > 0);
+    }
+    for (const k of names) {
+      const ran = results.filter((r) => r.status === 'ok' && r.kernel.name === k);
+      const seen = ran.map((r) => Number(r.stdout)).sort((x, y) => x - y);
+      assert.deepEqual(seen, Array.from({ length: ran.length }, (_, i) => i + 1), `${k}: one cell at a time, none lost`);
+      assert.equal((await cell(a, k, 'python', 'n')).sc.stdout, `${ran.length}\n`);
+    }
+    const audited = new Set(readAudit(audit).map((l) => l.execution_id));
+    for (const r of results) assert.ok(audited.has(r.execution_id), `audited: ${r.execution_id}`);
   });
 
   it('the audit line names the kernel', async () => {
