@@ -161,6 +161,10 @@ final class Kernels implements AutoCloseable {
             Thread.currentThread().interrupt();
             return refused(e, "interrupted");
         }
+        if (entries.get(key) != e) { // ended (idle, an operator, the session) while this cell waited: start over
+            e.lock.unlock();
+            return run(session, client, req, ask, cellLimits, host, maxImages, maxImageBytes, walkMs, since);
+        }
         try {
             e.busy = true;
             boolean restarted = false;
