@@ -210,6 +210,7 @@ describe('kernels over stdio', () => {
       [{ language: 'python', code: '1', kernel: 'k', background: true }, /background/],
       [{ language: 'javascript', code: '1', kernel: 'main' }, /python kernel/],
       [{ language: 'python', code: '1', kernel: 'k', files: { 'a.txt': 'x' } }, /write_file/],
+      [{ language: 'python', code: '1', restart_kernel: true }, /restart_kernel needs kernel/],
     ]) {
       const { sc } = await code(a, args);
       assert.equal(sc.status, 'invalid', JSON.stringify(sc));

@@ -195,6 +195,9 @@ public final class CallPipeline {
             if (call.kernel() != null) {
                 c.kernel(kernelAsk(c, call, lang));
             }
+            else if (call.restartKernel()) {
+                throw new Stop(results.invalid(c.id, "restart_kernel needs kernel: name the kernel to restart."));
+            }
             Limits granted = c.limits(limitsFor(c, call.timeoutMs()));
             Workspace ws = CallWorkspace.of(c, workspaces, results);
             if (c.kernel() != null) {
@@ -227,14 +230,10 @@ public final class CallPipeline {
         else if (call.stdin() != null && !call.stdin().isEmpty() && lang.name().equals("javascript")) {
             why = "a javascript kernel's cells take no stdin: pass the data in the code, or in a file";
         }
-        else if (call.restartKernel() && call.kernel() == null) {
-            why = "restart_kernel needs kernel";
-        }
         if (why != null) {
             throw new Stop(results.invalid(c.id, why + "."));
         }
-        Kernels.Ask ask = new Kernels.Ask(call.kernel(), lang.name(), call.restartKernel());
-        return ask;
+        return new Kernels.Ask(call.kernel(), lang.name(), call.restartKernel());
     }
 
     /** After the policy: a held call waits for a person, anything else runs in its tier. */
