@@ -183,8 +183,12 @@ describe('background executions', () => {
     }));
     // nothing of them is left on the host: a killed process is gone once the kernel has torn it
     // down, which a loaded machine may take a moment to finish (bounded here at 10 s)
+    // (a run never has root's uid on the host: a root `sleep 300` is someone's shell on this machine, not a leak)
     const leftover = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try { return /^sleep 30[0-2]$/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').replace(/\0/g, ' ').trim()); } catch { return false; }
+      try {
+        return /^sleep 30[0-2]$/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').replace(/\0/g, ' ').trim())
+          && !/^Uid:\t0\t/m.test(fs.readFileSync(`/proc/${p}/status`, 'latin1'));
+      } catch { return false; }
     });
     const deadline = Date.now() + 10_000;
     let left = leftover();
