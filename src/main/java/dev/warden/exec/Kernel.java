@@ -243,37 +243,28 @@ public final class Kernel implements AutoCloseable {
                 return ended(new ExecOutcome.Killed("the kernel hit its limit of " + limits.pids() + " processes",
                         out, err, durationMs, usage), "it reached its process limit");
             }
-            if (why == Stop.TIMEOUT) {
-                return ended(new ExecOutcome.TimedOut(out, err, durationMs, usage), broken);
-            }
-            if (why == Stop.CPU) {
-                return ended(new ExecOutcome.Killed("the cell used up its CPU time limit of " + limits.cpuMs() + " ms", out, err,
-                        durationMs, usage), broken);
-            }
-            if (why == Stop.CANCELLED) {
-                return ended(new ExecOutcome.Killed(cell.cancel().reason() == null ? "stopped"
-                        : cell.cancel().reason(), out, err, durationMs, usage), broken);
+            if (why != null) {
+                return ended(stopped(why, cell, out, err, durationMs, usage), broken);
             }
             return ended(new ExecOutcome.Completed(1, out, err, durationMs, usage),
                     broken != null ? broken : "the interpreter exited");
         }
-        ExecOutcome outcome;
-        if ("interrupted".equals(reply.status) && why == Stop.TIMEOUT) {
-            outcome = new ExecOutcome.TimedOut(reply.out, reply.err, durationMs, usage);
-        }
-        else if ("interrupted".equals(reply.status) && why == Stop.CPU) {
-            outcome = new ExecOutcome.Killed("the cell used up its CPU time limit of " + limits.cpuMs() + " ms", reply.out,
-                    reply.err, durationMs, usage);
-        }
-        else if ("interrupted".equals(reply.status) && why == Stop.CANCELLED) {
-            outcome = new ExecOutcome.Killed(cell.cancel().reason() == null ? "stopped" : cell.cancel().reason(),
-                    reply.out, reply.err, durationMs, usage);
-        }
-        else {
-            outcome = new ExecOutcome.Completed(reply.exitCode, reply.out, reply.err, durationMs, usage);
-        }
+        ExecOutcome outcome = why != null && "interrupted".equals(reply.status)
+                ? stopped(why, cell, reply.out, reply.err, durationMs, usage)
+                : new ExecOutcome.Completed(reply.exitCode, reply.out, reply.err, durationMs, usage);
         return new CellResult(outcome, reply.images, reply.imagesDropped, false, null, reply.changed,
                 reply.changedTruncated);
+    }
+
+    /** How a cell Warden stopped ended, whether its kernel answered the interrupt or was killed. */
+    private static ExecOutcome stopped(Stop why, Cell cell, Output out, Output err, long durationMs, Usage usage) {
+        return switch (why) {
+            case TIMEOUT -> new ExecOutcome.TimedOut(out, err, durationMs, usage);
+            case CPU -> new ExecOutcome.Killed("the cell used up its CPU time limit of " + cell.limits().cpuMs() + " ms",
+                    out, err, durationMs, usage);
+            case CANCELLED -> new ExecOutcome.Killed(cell.cancel().reason() == null ? "stopped" : cell.cancel().reason(),
+                    out, err, durationMs, usage);
+        };
     }
 
     /**
