@@ -323,20 +323,18 @@ public final class CallPipeline {
             return new Kernels.Ran(new ExecOutcome.Refused("the L2 sandbox, where kernels live, is not available",
                     false), null, List.of(), null);
         }
-        if (c.ruling() != null && !ask.restart()) {
-            // An approved cell runs inside the workspace's checkpoint, which a kernel started before it does not
-            // see (its sandbox binds the workspace as it was): it gets a new kernel, and its result says so.
-            Kernels.Ran ran = kernels.run(c.caller.sessionId(), c.caller.client(), req,
-                    new Kernels.Ask(ask.name(), ask.language(), true), c.limits(), host, limits.maxImages(),
-                    limits.maxImageBytes(), artifacts.walkMs(), since);
-            String approved = "An approved call runs in a new kernel, inside the workspace's checkpoint: the variables "
-                    + "and imports of earlier cells are gone.";
-            boolean cellEndedIt = ran.note() != null && ran.note().startsWith(Kernels.ENDED);
-            return new Kernels.Ran(ran.outcome(), ran.info(), ran.figures(), cellEndedIt ? ran.note() : approved,
-                    ran.changed());
+        // An approved cell runs inside the workspace's checkpoint, which a kernel started before it does not
+        // see (its sandbox binds the workspace as it was): it gets a new kernel, and its result says so.
+        boolean approved = c.ruling() != null && !ask.restart();
+        Kernels.Ran ran = kernels.run(c.caller.sessionId(), c.caller.client(), req,
+                approved ? new Kernels.Ask(ask.name(), ask.language(), true) : ask, c.limits(), host,
+                limits.maxImages(), limits.maxImageBytes(), artifacts.walkMs(), since);
+        if (!approved || ran.note() != null && ran.note().startsWith(Kernels.ENDED)) {
+            return ran;
         }
-        return kernels.run(c.caller.sessionId(), c.caller.client(), req, ask, c.limits(), host, limits.maxImages(),
-                limits.maxImageBytes(), artifacts.walkMs(), since);
+        return new Kernels.Ran(ran.outcome(), ran.info(), ran.figures(), "An approved call runs in a new kernel, "
+                + "inside the workspace's checkpoint: the variables and imports of earlier cells are gone.",
+                ran.changed());
     }
 
     /** A kernel's cell's result: its kernel, its figures, and a word when the kernel ended. */
