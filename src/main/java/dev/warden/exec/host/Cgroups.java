@@ -57,11 +57,63 @@ final class Cgroups {
     }
 
     /**
-     * Removes a subtree of empty groups in every hierarchy (a server's slots at its exit), deepest
-     * first; a group that still has a process stays (rmdir refuses it) and is logged by the caller's
-     * next start, never forced.
+     * Kills every process in a subtree (a server's instance: all its slots, whatever their number)
+     * and then removes its groups. Only for a subtree no live server uses: the caller's own at its
+     * start and exit, or a dead server's while holding that server's lease. A process that outlived
+     * its server (one that was forked just as the server was killed, before it could tie its life to
+     * its parent's) is in one of these groups, so this is what ends it.
      */
-    static void removeTree(Path root, String subtree) {
+    static void clearTree(Path root, String subtree) {
+        Path unifiedTop = root.resolve("unified").resolve(subtree);
+        for (int round = 0; round < 200; round++) {
+            java.util.Set<Long> pids = treeProcs(root, subtree);
+            if (pids.isEmpty()) {
+                break;
+            }
+            // cgroup.kill ends the whole subtree in one write, even a tree that is still forking
+            tryWrite(unifiedTop.resolve("cgroup.kill"), "1");
+            for (long pid : pids) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            try {
+                Thread.sleep(round < 10 ? 1 : 10);
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        removeTree(root, subtree);
+    }
+
+    /** Every process in any group of the subtree, in any hierarchy. */
+    private static java.util.Set<Long> treeProcs(Path root, String subtree) {
+        java.util.Set<Long> all = new java.util.LinkedHashSet<>();
+        for (String controller : List.of("memory", "pids", "cpuacct", "unified")) {
+            Path top = root.resolve(controller).resolve(subtree);
+            if (!Files.isDirectory(top)) {
+                continue;
+            }
+            try (var walk = Files.walk(top)) {
+                for (Path d : walk.filter(Files::isDirectory).toList()) {
+                    String s = tryRead(d.resolve("cgroup.procs"));
+                    if (s != null) {
+                        s.lines().filter(l -> !l.isBlank()).map(String::trim).map(Long::parseLong).forEach(all::add);
+                    }
+                }
+            }
+            catch (IOException | java.io.UncheckedIOException e) {
+                // a hierarchy we cannot read: the others still list the same processes
+            }
+        }
+        return all;
+    }
+
+    /**
+     * Removes a subtree of empty groups in every hierarchy, deepest first; a group that still has a
+     * process stays (rmdir refuses it).
+     */
+    private static void removeTree(Path root, String subtree) {
         for (String controller : List.of("memory", "pids", "cpuacct", "unified")) {
             Path top = root.resolve(controller).resolve(subtree);
             if (!Files.isDirectory(top)) {

@@ -78,7 +78,7 @@ public final class SandboxRuntime implements AutoCloseable {
                     continue;
                 }
                 int i = Integer.parseInt(n.substring(1));
-                InstanceLease.whileFree(i, () -> Cgroups.removeTree(cgroupRoot, cgroupName + "/" + n));
+                InstanceLease.whileFree(i, () -> Cgroups.clearTree(cgroupRoot, cgroupName + "/" + n));
             }
         }
         catch (java.io.IOException | RuntimeException e) {
@@ -117,6 +117,8 @@ public final class SandboxRuntime implements AutoCloseable {
             int uidBase = sc.uidBase() + lease.index() * 2 * sc.slots(); // sandbox uids, then inline uids
             Launcher launcher = Launcher.unpack(stateDir);
             sweepDeadInstances(Path.of(sc.cgroupRoot()), sc.cgroupName(), lease.index());
+            // what the last holder of this index left (it was killed), in slots of any number
+            Cgroups.clearTree(Path.of(sc.cgroupRoot()), sc.cgroupName() + "/i" + lease.index());
             slots = new SlotPool(sc.slots(), uidBase, sc.gid(), Path.of(sc.cgroupRoot()),
                     sc.cgroupName() + "/i" + lease.index(), base.memoryMb(), base.pids(), true, egress);
             Path etc = stateDir.resolve("etc");
@@ -331,8 +333,9 @@ public final class SandboxRuntime implements AutoCloseable {
         }
         pools.forEach(ExecutorService::shutdownNow);
         if (lease != null && cgroupName != null && cgroupRoot != null) {
-            // the slots' groups go with the server (before its lease, so no next holder races it)
-            Cgroups.removeTree(cgroupRoot, cgroupName + "/i" + lease.index());
+            // the slots' groups go with the server, and anything still in them (before its lease, so no
+            // next holder races it)
+            Cgroups.clearTree(cgroupRoot, cgroupName + "/i" + lease.index());
         }
         if (lease != null) {
             try {
