@@ -35,6 +35,9 @@ final class McpServers {
         return configure(McpServer.async(provider), mapper, tools, version, "http").build();
     }
 
+    // logging() is deprecated in SDK 2.2.0 because revision 2026-07-28 drops the capability; the
+    // 2025-11-25 era this server speaks still has it (logging/setLevel, notifications/message)
+    @SuppressWarnings("deprecation")
     private static McpServer.AsyncSpecification<?> configure(McpServer.AsyncSpecification<?> spec, McpJsonMapper mapper,
             WardenTools tools, String version, String transport) {
         return spec.jsonMapper(mapper)
