@@ -5,6 +5,7 @@ import dev.warden.instance.Instance;
 import dev.warden.operator.OperatorCli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.approval.ApprovalService;
+import dev.warden.approval.ClientDecline;
 import dev.warden.audit.AuditLog;
 import dev.warden.config.ConfigException;
 import dev.warden.config.ConfigLoader;
@@ -409,8 +410,13 @@ final class WardenServer implements AutoCloseable {
         Sanitizer sanitizer = new Sanitizer(serverSecrets(secrets),
                 Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
+        // The console's address once it serves (published for the CLI), null if it never will (stdio with
+        // operator.listen off, or it failed to start): an operator channel is live once it has an address.
+        // It starts a moment after the transport; a client's decline that comes sooner waits for it.
+        CompletableFuture<String> console = new CompletableFuture<>();
         ApprovalService approvals = new ApprovalService(policy.approvalTimeout(),
-                (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)));
+                (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)),
+                ClientDecline.parse(config.approvals().onClientDecline()), () -> consoleLive(console));
         var rl = config.rateLimits();
         // Under stdio there is one client: a share of the places would only leave the rest idle.
         boolean oneClient = binding == null;
@@ -462,7 +468,10 @@ final class WardenServer implements AutoCloseable {
                 CompletableFuture<HttpTransport.OperatorOnly> operatorOnly = own("operator console",
                         new CompletableFuture<>(), WardenServer::stopOperatorOnly);
                 answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, instance, operatorState,
-                        operatorToken, operatorOnly), startup);
+                        operatorToken, operatorOnly, console), startup);
+            }
+            else {
+                console.complete(null);
             }
             quiesce(tools, approvals, executions, pipeline);
             return () -> StdioTransport.run(json, tools, version, () -> answered.complete(null));
@@ -490,6 +499,7 @@ final class WardenServer implements AutoCloseable {
             String address = (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port();
             publish(instance, operatorState, Map.of("address", address, "mcp", "http://" + address + "/mcp",
                     "url", url, "token", operatorToken));
+            console.complete(url);
             log.info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
             log.info("serving MCP on http://{}:{}/mcp (SSE: /sse){}", binding.host(), http.port(),
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
@@ -500,7 +510,7 @@ final class WardenServer implements AutoCloseable {
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */
     private static void startOperatorConsole(HttpTransport.Binding at, HttpTransport.Operator operator, ObjectMapper json,
             Instance instance, Path operatorState, String operatorToken,
-            CompletableFuture<HttpTransport.OperatorOnly> started) {
+            CompletableFuture<HttpTransport.OperatorOnly> started, CompletableFuture<String> console) {
         try {
             HttpTransport.OperatorOnly server = HttpTransport.startOperatorOnly(at, operator, json);
             if (!started.complete(server)) { // shut down meanwhile
@@ -510,10 +520,26 @@ final class WardenServer implements AutoCloseable {
             int port = server.port();
             String url = "http://" + at.host() + ":" + port + "/operator";
             publish(instance, operatorState, Map.of("url", url, "token", operatorToken));
+            console.complete(url);
             log().info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
         }
         catch (Exception e) {
+            console.complete(null);
             log().error("operator console not started on {}:{}: {}", at.host(), at.port(), e.getMessage());
+        }
+    }
+
+    /** Whether the operator console serves: it has an address (waiting up to 10 s for one that is starting). */
+    private static boolean consoleLive(CompletableFuture<String> console) {
+        try {
+            return console.get(10, TimeUnit.SECONDS) != null;
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return false;
         }
     }
 
