@@ -12,6 +12,7 @@ import dev.warden.config.ConfigLoader;
 import dev.warden.config.WardenConfig;
 import dev.warden.pipeline.CallPipeline;
 import dev.warden.operator.OperatorConsole;
+import dev.warden.operator.Webhook;
 import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
@@ -407,6 +408,10 @@ final class WardenServer implements AutoCloseable {
         String operatorToken = operatorToken(config, tokens);
         List<String> secrets = new ArrayList<>(tokens);
         secrets.add(operatorToken);
+        String webhookSecret = webhookSecret(config);
+        if (webhookSecret != null) {
+            secrets.add(webhookSecret);
+        }
         Sanitizer sanitizer = new Sanitizer(serverSecrets(secrets),
                 Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
@@ -443,9 +448,17 @@ final class WardenServer implements AutoCloseable {
         WardenTools tools = new WardenTools(pipeline, config.limits(),
                 () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
                 new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
-        HttpTransport.Operator operator = new HttpTransport.Operator(
-                new OperatorConsole(approvals, executions, new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel),
-                        audit, sanitizer), operatorToken);
+        OperatorConsole operatorConsole = new OperatorConsole(approvals, executions,
+                new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel), audit, sanitizer);
+        if (webhookSecret != null) {
+            Webhook webhook = own("webhook", new Webhook(config.operator().webhook(), webhookSecret, instance.id(),
+                    config.operator().publicUrl(), audit, sanitizer, json), Webhook::close);
+            approvals.watch(webhook);
+            operatorConsole.onKillSwitch(webhook::killSwitch);
+            log().info("webhook: {} to {}", config.operator().webhook().events(),
+                    java.net.URI.create(config.operator().webhook().url()).getRawAuthority());
+        }
+        HttpTransport.Operator operator = new HttpTransport.Operator(operatorConsole, operatorToken);
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
         String version = Warden.version();
@@ -632,6 +645,15 @@ final class WardenServer implements AutoCloseable {
                 throw new StartupFailure("cannot check the workspace root " + wsRoot + ": " + Warden.describe(e), e);
             }
         }
+    }
+
+    /** The webhook's signing secret (WARDEN_WEBHOOK_SECRET, else the config's), or null: no webhook. */
+    static String webhookSecret(WardenConfig config) {
+        if (config.operator().webhook().url().isEmpty()) {
+            return null;
+        }
+        String env = System.getenv("WARDEN_WEBHOOK_SECRET");
+        return env != null && !env.isBlank() ? env.strip() : config.operator().webhook().secret();
     }
 
     /** The operator's token: configured, from WARDEN_OPERATOR_TOKEN, or made now; never one of the client tokens. */
