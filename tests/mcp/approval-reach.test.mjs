@@ -58,18 +58,64 @@ async function pendingIds(base) {
   return body.pending.map((p) => p.execution_id);
 }
 
-describe('a client that declines every elicitation itself, on_client_decline: operator (HTTP)', () => {
+const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
+
+/** What a receiver does: HMAC-SHA256 over `${timestamp}.${body}`, compared in constant time, recent timestamps only. */
+function verify(secret, timestamp, rawBody, signature) {
+  if (!/^[0-9]{1,12}$/.test(timestamp ?? '') || typeof signature !== 'string') return false;
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
+  const expected = 'sha256=' + crypto.createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex');
+  const a = Buffer.from(expected);
+  const b = Buffer.from(signature);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+/** A loopback receiver keeping every POST (headers and raw body); answers 204. */
+async function startReceiver() {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      got.push({ path: req.url, headers: req.headers, raw: Buffer.concat(chunks) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { got, port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function waitFor(what, pred, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = pred();
+    if (v) return v;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('a client that declines every elicitation itself, on_client_decline: operator (HTTP), and the webhook', () => {
   const dir = tempDir('reach-op');
   const audit = path.join(dir, 'audit.jsonl');
   const workspace = path.join(dir, 'ws');
   fs.mkdirSync(workspace);
-  const config = writeConfig(dir, { lines: ['approvals:', '  on_client_decline: operator'] });
   const asked = [];
   let answer = async () => ({ action: 'decline' });
   let server;
   let c;
+  let receiver;
 
   before(async () => {
+    receiver = await startReceiver();
+    const config = writeConfig(dir, { lines: [
+      'operator.public_url: "https://warden.example.org/operator"',
+      'operator.webhook:',
+      `operator.  url: "http://127.0.0.1:${receiver.port}/hook/path-secret"`,
+      `operator.  secret: "${WEBHOOK_SECRET}"`,
+      'operator.  timeout_ms: 2000',
+      'operator.  retries: 1',
+      'approvals:', '  on_client_decline: operator'] });
     server = await startHttpServer({ audit, workspace, config, env: { WARDEN_TOKEN: CLIENT_TOKEN } });
     c = await httpClient(server, {
       headers: { Authorization: `Bearer ${CLIENT_TOKEN}` }, name: 'codex-like',
@@ -80,6 +126,7 @@ describe('a client that declines every elicitation itself, on_client_decline: op
   after(async () => {
     await c?.close();
     await server?.stop();
+    await receiver?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -145,6 +192,62 @@ describe('a client that declines every elicitation itself, on_client_decline: op
     const empty = await c.call('run_command', { command: 'echo empty', timeout_ms: LONG });
     assert.equal(empty.status, 'denied', JSON.stringify(empty));
     assert.match(empty.message, /without a decision/);
+  });
+
+  it('the webhook: approval_pending, approval_decided and kill_switch reach the receiver, signed; a tampered body fails', async () => {
+    const id = (await waitFor('a decided approval on the receiver', () => receiver.got.find((g) =>
+      g.headers['warden-event'] === 'approval_decided' && JSON.parse(g.raw).approval.approver === 'alice'))).raw;
+    const decided = JSON.parse(id);
+    const execId = decided.approval.execution_id;
+    const pending = receiver.got.find((g) => g.headers['warden-event'] === 'approval_pending'
+      && JSON.parse(g.raw).approval.execution_id === execId);
+    assert.ok(pending, 'approval_pending came for the same call');
+    const p = JSON.parse(pending.raw);
+    assert.equal(p.event, 'approval_pending');
+    assert.match(p.delivery, /^wh_[0-9a-f]{20}$/);
+    assert.equal(p.approval.kind, 'run_command');
+    assert.match(p.approval.subject, /echo reached-the-operator/);
+    assert.equal(p.approval.url, `https://warden.example.org/operator?approval=${execId}#approval-${execId}`);
+    assert.doesNotMatch(pending.raw.toString(), new RegExp(OPERATOR_TOKEN), 'the operator token never travels');
+    assert.equal(decided.approval.decision, 'approved');
+    assert.equal(decided.approval.channel, 'cli');
+    assert.equal(pending.path, '/hook/path-secret');
+    for (const g of [pending, receiver.got.find((x) => x.raw.equals(Buffer.from(id)))]) {
+      assert.equal(g.headers['content-type'], 'application/json');
+      assert.ok(verify(WEBHOOK_SECRET, g.headers['warden-timestamp'], g.raw, g.headers['warden-signature']),
+        `signature of ${g.headers['warden-event']}`);
+    }
+    // what a receiver must refuse: the body changed, the wrong secret, a replayed old timestamp
+    const tampered = Buffer.from(pending.raw.toString().replace('echo reached-the-operator', 'rm -rf /'));
+    assert.notDeepEqual(tampered, pending.raw);
+    assert.equal(verify(WEBHOOK_SECRET, pending.headers['warden-timestamp'], tampered, pending.headers['warden-signature']), false);
+    assert.equal(verify('another-secret-0123456789', pending.headers['warden-timestamp'], pending.raw,
+      pending.headers['warden-signature']), false);
+    assert.equal(verify(WEBHOOK_SECRET, String(Number(pending.headers['warden-timestamp']) - 3600), pending.raw,
+      pending.headers['warden-signature']), false);
+
+    const on = await fetch(`${server.base}/operator/api/kill-switch?on=true`, { method: 'POST',
+      headers: { Authorization: `Bearer ${OPERATOR_TOKEN}`, 'X-Warden-Operator': 'carol' } });
+    assert.equal(on.status, 200, await on.text());
+    const off = await fetch(`${server.base}/operator/api/kill-switch?on=false`, { method: 'POST',
+      headers: { Authorization: `Bearer ${OPERATOR_TOKEN}`, 'X-Warden-Operator': 'carol' } });
+    assert.equal(off.status, 200);
+    const kills = await waitFor('both kill_switch events', () => {
+      const k = receiver.got.filter((g) => g.headers['warden-event'] === 'kill_switch');
+      return k.length >= 2 ? k : null;
+    });
+    const states = kills.map((k) => JSON.parse(k.raw).kill_switch);
+    assert.deepEqual(states.map((k) => k.on).sort(), [false, true]);
+    assert.ok(states.every((k) => k.by === 'carol'), JSON.stringify(states));
+    assert.ok(kills.every((k) => verify(WEBHOOK_SECRET, k.headers['warden-timestamp'], k.raw, k.headers['warden-signature'])));
+    // each delivery has its audit line, without the receiver's path
+    const lines = await waitFor('webhook audit lines', () => {
+      const l = readAudit(audit).filter((x) => x.type === 'webhook');
+      return l.length >= receiver.got.length ? l : null;
+    });
+    assert.ok(lines.every((l) => l.outcome === 'delivered' && l.http_status === 204), JSON.stringify(lines));
+    assert.ok(lines.every((l) => l.receiver === `http://127.0.0.1:${receiver.port}`));
+    assert.ok(!fs.readFileSync(audit, 'utf8').includes('path-secret'));
   });
 
   it('every operator decision has its audit line', () => {
