@@ -10,6 +10,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+
 import {
   checkResult, httpClient, operatorCli, readAudit, sleep, startHttpServer, stdioClient, tempDir,
 } from './lib/warden.mjs';
@@ -115,7 +119,7 @@ describe('a client that declines every elicitation itself, on_client_decline: op
       `operator.  secret: "${WEBHOOK_SECRET}"`,
       'operator.  timeout_ms: 2000',
       'operator.  retries: 1',
-      'approvals:', '  on_client_decline: operator'] });
+      'approvals:', '  on_client_decline: operator', '  elicitation: url'] });
     server = await startHttpServer({ audit, workspace, config, env: { WARDEN_TOKEN: CLIENT_TOKEN } });
     c = await httpClient(server, {
       headers: { Authorization: `Bearer ${CLIENT_TOKEN}` }, name: 'codex-like',
@@ -135,6 +139,8 @@ describe('a client that declines every elicitation itself, on_client_decline: op
     answer = async () => ({ action: 'decline' });
     const sc = await c.call('run_command', { command: 'echo reached-the-operator', timeout_ms: LONG });
     assert.equal(asked.length, 1, 'the client was asked first');
+    assert.ok(asked[0].mode === undefined || asked[0].mode === 'form', 'a client without URL mode gets the form');
+    assert.deepEqual(asked[0].requestedSchema.properties.decision.enum, ['approve_once', 'approve_session', 'deny']);
     assert.equal(sc.status, 'needs_approval', JSON.stringify(sc));
     assert.equal(sc.tier, 'L4');
     assert.equal(sc.executor, 'none');
@@ -250,12 +256,77 @@ describe('a client that declines every elicitation itself, on_client_decline: op
     assert.ok(!fs.readFileSync(audit, 'utf8').includes('path-secret'));
   });
 
+  it('URL mode: a client that declares it is sent to the approval\'s entry on the operator page, which decides', async () => {
+    const urlAsked = [];
+    const client = new Client({ name: 'url-mode-client', version: '1.0.0' },
+      { capabilities: { elicitation: { form: {}, url: {} } } });
+    client.setRequestHandler(ElicitRequestSchema, (req) => { urlAsked.push(req.params); return { action: 'accept' }; });
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url),
+      { requestInit: { headers: { Authorization: `Bearer ${CLIENT_TOKEN}` } } }));
+    try {
+      const call = client.callTool({ name: 'run_command', arguments: { command: 'echo via-the-page', timeout_ms: LONG } },
+        undefined, { timeout: 60_000 });
+      const asked1 = await waitFor('the URL-mode elicitation', () => urlAsked[0]);
+      assert.equal(asked1.mode, 'url');
+      const m = /^https:\/\/warden\.example\.org\/operator\?approval=(ex_[0-9a-f]{20})#approval-(ex_[0-9a-f]{20})$/
+        .exec(asked1.url);
+      assert.ok(m, `the URL is the approval's entry on the operator page: ${asked1.url}`);
+      assert.equal(m[1], m[2]);
+      const id = m[1];
+      assert.ok(asked1.elicitationId.startsWith(id), asked1.elicitationId);
+      assert.match(asked1.message, new RegExp(`execution ${id}`));
+      for (const secret of [OPERATOR_TOKEN, CLIENT_TOKEN]) {
+        assert.ok(!JSON.stringify(asked1).includes(secret), 'no token travels to the client');
+      }
+      assert.equal(asked1.requestedSchema, undefined);
+      // the accept only opened the page: the call still waits, pending for the operator
+      assert.ok((await pendingIds(server.base)).includes(id));
+      // the same entry on this server's page: the login leads back to it, and it is there to decide on
+      const entry = `${server.base}/operator?approval=${id}`;
+      const loginPage = await (await fetch(entry)).text();
+      assert.match(loginPage, new RegExp(`name="approval" value="${id}"`), 'the login keeps the entry');
+      const login = await fetch(`${server.base}/operator/login`, { method: 'POST', redirect: 'manual',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `token=${OPERATOR_TOKEN}&approval=${id}` });
+      assert.equal(login.status, 303);
+      assert.equal(login.headers.get('location'), `/operator?approval=${id}#approval-${id}`);
+      const cookie = login.headers.get('set-cookie').split(';')[0];
+      const page = await (await fetch(entry, { headers: { Cookie: cookie } })).text();
+      assert.match(page, new RegExp(`id="approval-${id}"`));
+      assert.match(page, /echo via-the-page/);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page)[1];
+      const approve = await fetch(`${server.base}/operator/approve`, { method: 'POST', redirect: 'manual',
+        headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `csrf=${encodeURIComponent(csrf)}&scope=once&id=${id}` });
+      assert.equal(approve.status, 303);
+      const res = await call;
+      const sc = res.structuredContent;
+      assert.equal(sc.status, 'ok', JSON.stringify(sc));
+      assert.equal(sc.stdout, 'via-the-page\n');
+      assert.equal(sc.execution_id, id);
+      assert.equal(sc.approval.channel, 'operator');
+      assert.equal(sc.approval.approver, 'operator');
+      const after = await (await fetch(entry, { headers: { Cookie: cookie } })).text();
+      assert.match(after, new RegExp(`${id} is no longer pending`));
+      // a decline of the link is no person's decision either: it falls through like the form's
+      urlAsked.length = 0;
+      client.setRequestHandler(ElicitRequestSchema, (req) => { urlAsked.push(req.params); return { action: 'decline' }; });
+      const declined = (await client.callTool({ name: 'run_command', arguments: { command: 'echo x', timeout_ms: LONG } },
+        undefined, { timeout: 60_000 })).structuredContent;
+      assert.equal(urlAsked[0].mode, 'url');
+      assert.equal(declined.status, 'needs_approval', JSON.stringify(declined));
+      assert.equal((await operatorApi(server.base, 'POST', `/approvals/${declined.execution_id}/deny`)).status, 200);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('every operator decision has its audit line', () => {
     const decisions = readAudit(audit).filter((l) => l.type === 'decision');
     assert.ok(decisions.some((d) => d.decision === 'approved' && d.channel === 'cli' && d.approver === 'alice'));
     assert.ok(decisions.some((d) => d.decision === 'denied' && d.channel === 'api'));
     const held = readAudit(audit).filter((l) => l.type === 'call' && l.status === 'needs_approval');
-    assert.equal(held.length, 3, 'decline, cancel and error each answered needs_approval');
+    assert.equal(held.length, 4, 'decline, cancel, error and the URL-mode decline each answered needs_approval');
   });
 });
 

@@ -13,6 +13,7 @@ import dev.warden.config.WardenConfig;
 import dev.warden.pipeline.CallPipeline;
 import dev.warden.operator.OperatorConsole;
 import dev.warden.operator.Webhook;
+import dev.warden.mcp.ElicitationMode;
 import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
@@ -448,6 +449,10 @@ final class WardenServer implements AutoCloseable {
         WardenTools tools = new WardenTools(pipeline, config.limits(),
                 () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
                 new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
+        // URL-mode elicitation links to the operator page's public address, only while a console serves
+        String publicUrl = config.operator().publicUrl();
+        tools.elicitation(new ElicitationMode(config.approvals().elicitation(),
+                () -> publicUrl.isEmpty() || console.getNow(null) == null ? null : publicUrl));
         OperatorConsole operatorConsole = new OperatorConsole(approvals, executions,
                 new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel), audit, sanitizer);
         if (webhookSecret != null) {

@@ -156,6 +156,11 @@ public final class OperatorConsole {
         audit.incident(line);
     }
 
+    /** The ids of the approvals pending now. */
+    public List<String> pendingIds() {
+        return approvals.pending().stream().map(p -> p.request().id()).toList();
+    }
+
     /**
      * The state the page and the API show, as plain maps. Approvals show the exact text (see
      * {@link #view}); running executions' commands are sanitized (secrets redacted) as in results.

@@ -25,7 +25,12 @@ import java.util.Map;
 public final class OperatorPage {
 
     /** A page's view: the login form when {@code console} is null. */
-    public record View(String message, String csrf, String nonce, String version, Console console) {
+    /** {@code approval}: the entry a link named (?approval=ID, validated), kept through the login. */
+    public record View(String message, String csrf, String nonce, String version, Console console, String approval) {
+
+        public View(String message, String csrf, String nonce, String version, Console console) {
+            this(message, csrf, nonce, version, console, null);
+        }
     }
 
     public record Console(KillSwitch killSwitch, List<Held> pending, List<Run> running, Object queued,
@@ -105,7 +110,12 @@ public final class OperatorPage {
 
     /** The login form, with a message if there is one. */
     public String login(String message) {
-        return render(new View(blankToNull(message), null, null, null, null));
+        return login(message, null);
+    }
+
+    /** The login form; {@code approval} (a valid execution id, or null) is where the login leads back to. */
+    public String login(String message, String approval) {
+        return render(new View(blankToNull(message), null, null, null, null, approval));
     }
 
     /** The console: the state as {@link OperatorConsole#state()} gives it. */

@@ -162,11 +162,6 @@ public final class Webhook implements ApprovalService.Watcher, AutoCloseable {
         send("kill_switch", body);
     }
 
-    /** The link to an approval's entry on the operator page (no token in it), or null without a public URL. */
-    public static String entryUrl(String publicUrl, String id) {
-        return publicUrl == null || publicUrl.isEmpty() ? null : publicUrl + "?approval=" + id + "#approval-" + id;
-    }
-
     private Map<String, Object> approval(ApprovalRequest r) {
         Map<String, Object> a = new LinkedHashMap<>();
         a.put("execution_id", r.id());
@@ -179,7 +174,7 @@ public final class Webhook implements ApprovalService.Watcher, AutoCloseable {
         a.put("session", OperatorConsole.shortSession(r.session()));
         a.put("created", r.created().toString());
         a.put("expires_at", r.expires().toString());
-        a.put("url", entryUrl(publicUrl, r.id()));
+        a.put("url", publicUrl.isEmpty() ? null : OperatorPageServlet.entryUrl(publicUrl, r.id()));
         return a;
     }
 
