@@ -150,7 +150,10 @@ describe('a client that declines every elicitation itself, on_client_decline: op
     assert.match(sc.message, new RegExp(sc.execution_id));
     assert.equal(sc.approval, undefined, 'nothing was decided');
     const id = sc.execution_id;
-    assert.ok((await pendingIds(server.base)).includes(id), 'the operator sees it pending');
+    const { body: state } = await operatorApi(server.base, 'GET', '/state');
+    const entry = state.pending.find((p) => p.execution_id === id);
+    assert.ok(entry, 'the operator sees it pending');
+    assert.match(entry.client_declined, /the client declined the approval request without a person's decision/);
     const waiting = requestApproval(c, { execution_id: id });
     const done = await operatorCli(['approvals', 'approve', id, '--state', path.join(dir, 'operator.json'), '--as', 'alice']);
     assert.equal(done.code, 0, done.stderr);

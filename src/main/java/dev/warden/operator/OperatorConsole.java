@@ -184,7 +184,13 @@ public final class OperatorConsole {
         Map<String, Object> s = new LinkedHashMap<>();
         List<Map<String, Object>> pending = new ArrayList<>();
         for (ApprovalService.Pending p : approvals.pending()) {
-            pending.add(view(p.request(), now));
+            Map<String, Object> v = view(p.request(), now);
+            // the client answered for nobody (approvals.on_client_decline: operator): nobody but an operator will decide
+            String declined = p.handedOver().getNow(null);
+            if (declined != null) {
+                v.put("client_declined", declined);
+            }
+            pending.add(v);
         }
         s.put("pending", pending);
         List<Map<String, Object>> recent = new ArrayList<>();

@@ -43,7 +43,7 @@ public final class OperatorPage {
     /** A held call. {@code who} names the client and the session; {@code expiresIn} is the time left. */
     public record Held(String id, String kind, String language, String who, String expiresIn, long leftMs, boolean soon,
             String expiresAt, String expiresAtReadable, String cwd, String tier, String heldFor, List<Finding> findings,
-            AgentBlock subject, AgentBlock reasonText) {
+            AgentBlock subject, AgentBlock reasonText, String clientDeclined) {
     }
 
     public record Finding(String rule, String severity, String detail) {
@@ -150,7 +150,7 @@ public final class OperatorPage {
             String expiresAt = str(p.get("expires_at") != null ? p.get("expires_at") : p.get("expires"));
             pending.add(new Held(str(p.get("execution_id")), kind, str(p.get("language")), who(p), Readable.expiresIn(left),
                     left, left < 60_000, expiresAt, Readable.instant(expiresAt), str(p.get("cwd")), str(p.get("tier")),
-                    action ? null : str(p.get("reason")), findings, subject, reason));
+                    action ? null : str(p.get("reason")), findings, subject, reason, str(p.get("client_declined"))));
         }
         List<Run> running = new ArrayList<>();
         for (Map<String, Object> r : list(s.get("running"))) {
