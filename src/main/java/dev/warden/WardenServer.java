@@ -5,12 +5,15 @@ import dev.warden.instance.Instance;
 import dev.warden.operator.OperatorCli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.approval.ApprovalService;
+import dev.warden.approval.ClientDecline;
 import dev.warden.audit.AuditLog;
 import dev.warden.config.ConfigException;
 import dev.warden.config.ConfigLoader;
 import dev.warden.config.WardenConfig;
 import dev.warden.pipeline.CallPipeline;
 import dev.warden.operator.OperatorConsole;
+import dev.warden.operator.Webhook;
+import dev.warden.mcp.ElicitationMode;
 import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
@@ -406,11 +409,20 @@ final class WardenServer implements AutoCloseable {
         String operatorToken = operatorToken(config, tokens);
         List<String> secrets = new ArrayList<>(tokens);
         secrets.add(operatorToken);
+        String webhookSecret = webhookSecret(config);
+        if (webhookSecret != null) {
+            secrets.add(webhookSecret);
+        }
         Sanitizer sanitizer = new Sanitizer(serverSecrets(secrets),
                 Map.of(stateDir.toString(), "<warden>", wsRoot.toAbsolutePath().toString(), "<workspaces>"));
         Executor none = new RefusingExecutor("no executor for this tier is configured on this server");
+        // The console's address once it serves (published for the CLI), null if it never will (stdio with
+        // operator.listen off, or it failed to start): an operator channel is live once it has an address.
+        // It starts a moment after the transport; a client's decline that comes sooner waits for it.
+        CompletableFuture<String> console = new CompletableFuture<>();
         ApprovalService approvals = new ApprovalService(policy.approvalTimeout(),
-                (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)));
+                (request, ruling) -> audit.append(CallPipeline.decisionRecord(request, ruling, sanitizer)),
+                ClientDecline.parse(config.approvals().onClientDecline()), () -> consoleLive(console));
         var rl = config.rateLimits();
         // Under stdio there is one client: a share of the places would only leave the rest idle.
         boolean oneClient = binding == null;
@@ -437,9 +449,21 @@ final class WardenServer implements AutoCloseable {
         WardenTools tools = new WardenTools(pipeline, config.limits(),
                 () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
                 new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
-        HttpTransport.Operator operator = new HttpTransport.Operator(
-                new OperatorConsole(approvals, executions, new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel),
-                        audit, sanitizer), operatorToken);
+        // URL-mode elicitation links to the operator page's public address, only while a console serves
+        String publicUrl = config.operator().publicUrl();
+        tools.elicitation(new ElicitationMode(config.approvals().elicitation(),
+                () -> publicUrl.isEmpty() || console.getNow(null) == null ? null : publicUrl));
+        OperatorConsole operatorConsole = new OperatorConsole(approvals, executions,
+                new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel), audit, sanitizer);
+        if (webhookSecret != null) {
+            Webhook webhook = own("webhook", new Webhook(config.operator().webhook(), webhookSecret, instance.id(),
+                    config.operator().publicUrl(), audit, sanitizer, json), Webhook::close);
+            approvals.watch(webhook);
+            operatorConsole.onKillSwitch(webhook::killSwitch);
+            log().info("webhook: {} to {}", config.operator().webhook().events(),
+                    java.net.URI.create(config.operator().webhook().url()).getRawAuthority());
+        }
+        HttpTransport.Operator operator = new HttpTransport.Operator(operatorConsole, operatorToken);
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
         String version = Warden.version();
@@ -462,7 +486,10 @@ final class WardenServer implements AutoCloseable {
                 CompletableFuture<HttpTransport.OperatorOnly> operatorOnly = own("operator console",
                         new CompletableFuture<>(), WardenServer::stopOperatorOnly);
                 answered.thenRunAsync(() -> startOperatorConsole(at, operator, json, instance, operatorState,
-                        operatorToken, operatorOnly), startup);
+                        operatorToken, operatorOnly, console), startup);
+            }
+            else {
+                console.complete(null);
             }
             quiesce(tools, approvals, executions, pipeline);
             return () -> StdioTransport.run(json, tools, version, () -> answered.complete(null));
@@ -490,6 +517,7 @@ final class WardenServer implements AutoCloseable {
             String address = (host.contains(":") ? "[" + host + "]" : host) + ":" + http.port();
             publish(instance, operatorState, Map.of("address", address, "mcp", "http://" + address + "/mcp",
                     "url", url, "token", operatorToken));
+            console.complete(url);
             log.info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
             log.info("serving MCP on http://{}:{}/mcp (SSE: /sse){}", binding.host(), http.port(),
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
@@ -500,7 +528,7 @@ final class WardenServer implements AutoCloseable {
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */
     private static void startOperatorConsole(HttpTransport.Binding at, HttpTransport.Operator operator, ObjectMapper json,
             Instance instance, Path operatorState, String operatorToken,
-            CompletableFuture<HttpTransport.OperatorOnly> started) {
+            CompletableFuture<HttpTransport.OperatorOnly> started, CompletableFuture<String> console) {
         try {
             HttpTransport.OperatorOnly server = HttpTransport.startOperatorOnly(at, operator, json);
             if (!started.complete(server)) { // shut down meanwhile
@@ -510,10 +538,26 @@ final class WardenServer implements AutoCloseable {
             int port = server.port();
             String url = "http://" + at.host() + ":" + port + "/operator";
             publish(instance, operatorState, Map.of("url", url, "token", operatorToken));
+            console.complete(url);
             log().info("operator console on {} (token in {})", url, instance.dir().resolve(Instance.STATE_FILE));
         }
         catch (Exception e) {
+            console.complete(null);
             log().error("operator console not started on {}:{}: {}", at.host(), at.port(), e.getMessage());
+        }
+    }
+
+    /** Whether the operator console serves: it has an address (waiting up to 10 s for one that is starting). */
+    private static boolean consoleLive(CompletableFuture<String> console) {
+        try {
+            return console.get(10, TimeUnit.SECONDS) != null;
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return false;
         }
     }
 
@@ -606,6 +650,15 @@ final class WardenServer implements AutoCloseable {
                 throw new StartupFailure("cannot check the workspace root " + wsRoot + ": " + Warden.describe(e), e);
             }
         }
+    }
+
+    /** The webhook's signing secret (WARDEN_WEBHOOK_SECRET, else the config's), or null: no webhook. */
+    static String webhookSecret(WardenConfig config) {
+        if (config.operator().webhook().url().isEmpty()) {
+            return null;
+        }
+        String env = System.getenv("WARDEN_WEBHOOK_SECRET");
+        return env != null && !env.isBlank() ? env.strip() : config.operator().webhook().secret();
     }
 
     /** The operator's token: configured, from WARDEN_OPERATOR_TOKEN, or made now; never one of the client tokens. */

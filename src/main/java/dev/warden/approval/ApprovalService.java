@@ -17,8 +17,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +29,11 @@ import org.slf4j.LoggerFactory;
  * operator page, the CLI); the first answer wins and every later one is refused, so a call is never
  * decided twice. Nobody answering before the policy's timeout is a denial ({@link Verdict#EXPIRED}).
  * Each decision is handed to the recorder (the audit) before anyone waiting on it is released.
+ *
+ * <p>What a client's answer does is decided here, not in the prompter, so that every prompter (each
+ * protocol era's) gets the same rules: a person's approve or deny decides; a decline, a cancel or an
+ * error is no person's decision, and under {@link ClientDecline#OPERATOR} it hands the call over to
+ * the operator (it stays pending, {@link Pending#handedOver}) while an operator console is live.
  */
 public final class ApprovalService implements AutoCloseable {
 
@@ -40,6 +47,7 @@ public final class ApprovalService implements AutoCloseable {
 
         private final ApprovalRequest request;
         private final CompletableFuture<Ruling> ruling = new CompletableFuture<>();
+        private final CompletableFuture<String> handedOver = new CompletableFuture<>();
         private volatile ScheduledFuture<?> expiry;
 
         Pending(ApprovalRequest request) {
@@ -54,10 +62,38 @@ public final class ApprovalService implements AutoCloseable {
             return ruling;
         }
 
+        /**
+         * Completed, with one sentence on why, when the client answered without a person's decision and
+         * the call was left to the operator: whoever waited for the client's answer stops waiting.
+         */
+        public CompletableFuture<String> handedOver() {
+            return handedOver;
+        }
+
         /** The decision if made, else empty. */
         public Optional<Ruling> decided() {
             return Optional.ofNullable(ruling.getNow(null));
         }
+    }
+
+    /**
+     * Told of every approval opened and every decision, after the audit has it (the webhook). Called on
+     * the thread that opened or decided it: a watcher must not block.
+     */
+    public interface Watcher {
+
+        default void opened(ApprovalRequest request) {
+        }
+
+        default void decided(ApprovalRequest request, Ruling ruling) {
+        }
+    }
+
+    /**
+     * What a client's answer does: a {@code ruling}, or {@code handedOver} (why the call now waits for
+     * the operator), or neither (URL mode: the person went to the operator page, whose answer decides).
+     */
+    record AfterAsk(Ruling ruling, String handedOver) {
     }
 
     /** How a decide call went: {@code DECIDED}, or why nothing changed. */
@@ -72,20 +108,46 @@ public final class ApprovalService implements AutoCloseable {
     private final Map<String, Pending> byId = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> grants = new ConcurrentHashMap<>();
     private final Deque<Pending> recent = new ArrayDeque<>();
+    private final ClientDecline onClientDecline;
+    private final BooleanSupplier operatorLive;
+    private final List<Watcher> watchers = new CopyOnWriteArrayList<>();
+
+    /** A client's decline, cancel or error denies (the contract's default). */
+    public ApprovalService(Duration timeout, BiConsumer<ApprovalRequest, Ruling> recorder) {
+        this(timeout, recorder, ClientDecline.DENY, () -> false);
+    }
 
     /**
      * @param timeout how long a pending approval waits for a person before it is denied
      * @param recorder called once per decision (including expiry), before waiters are released
+     * @param onClientDecline what a client's answer that no person gave does
+     * @param operatorLive whether an operator console is serving now (the page, its API, the CLI's way in)
      */
-    public ApprovalService(Duration timeout, BiConsumer<ApprovalRequest, Ruling> recorder) {
+    public ApprovalService(Duration timeout, BiConsumer<ApprovalRequest, Ruling> recorder, ClientDecline onClientDecline,
+            BooleanSupplier operatorLive) {
         this.timeout = timeout;
         this.recorder = recorder;
+        this.onClientDecline = onClientDecline;
+        this.operatorLive = operatorLive;
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("warden-approval-expiry"));
         this.askers = Executors.newCachedThreadPool(daemon("warden-approval-ask"));
     }
 
     public Duration timeout() {
         return timeout;
+    }
+
+    public ClientDecline onClientDecline() {
+        return onClientDecline;
+    }
+
+    /** Whether an operator console is live now, to answer what a client cannot. */
+    public boolean operatorLive() {
+        return operatorLive.getAsBoolean();
+    }
+
+    public void watch(Watcher w) {
+        watchers.add(w);
     }
 
     /**
@@ -104,6 +166,14 @@ public final class ApprovalService implements AutoCloseable {
         long delay = Math.max(0, Duration.between(Instant.now(), request.expires()).toMillis());
         p.expiry = timer.schedule(() -> settle(p, new Ruling(Verdict.EXPIRED, Scope.ONCE, null, Channel.POLICY, Instant.now(),
                 "nobody answered within " + timeout.toSeconds() + " s, so it was denied")), delay, TimeUnit.MILLISECONDS);
+        for (Watcher w : watchers) {
+            try {
+                w.opened(request);
+            }
+            catch (RuntimeException e) {
+                log.warn("approval {}: a watcher failed: {}", request.id(), e.toString());
+            }
+        }
         return Optional.of(p);
     }
 
@@ -122,25 +192,57 @@ public final class ApprovalService implements AutoCloseable {
             if (p.decided().isPresent()) {
                 return;
             }
-            Ruling r;
-            if ("approve_once".equals(answer)) {
-                r = Ruling.approve(Scope.ONCE, prompter.approver(), Channel.ELICITATION);
-            }
-            else if ("approve_session".equals(answer)) {
-                r = Ruling.approve(Scope.SESSION, prompter.approver(), Channel.ELICITATION);
-            }
-            else if ("deny".equals(answer)) {
-                r = Ruling.deny(prompter.approver(), Channel.ELICITATION, "the person asked through the client denied it");
-            }
-            else if (answer == null && !Instant.now().isBefore(p.request.expires())) {
+            if (answer == null && !Instant.now().isBefore(p.request.expires())) {
                 return; // the expiry timer settles it
             }
-            else {
-                r = Ruling.deny(prompter.approver(), Channel.ELICITATION,
-                        "the client declined or cancelled the approval request, or could not show it");
+            AfterAsk next = afterAsk(answer, prompter.approver(), onClientDecline, operatorLive.getAsBoolean());
+            if (next.ruling() != null) {
+                settle(p, next.ruling());
             }
-            settle(p, r);
+            else if (next.handedOver() != null) {
+                log.info("approval {}: {}", p.request.id(), next.handedOver());
+                p.handedOver.complete(next.handedOver());
+            }
         });
+    }
+
+    /**
+     * What the client's answer does, a pure function of it, the setting and whether an operator
+     * console is live. A person's {@code approve_once}, {@code approve_session} or {@code deny} decides.
+     * {@code decline}, {@code cancel} and {@code error} are no person's decision: under
+     * {@link ClientDecline#OPERATOR} with a live console the call is handed over to the operator; else
+     * they deny, and the note says which answer it was and, if the setting asked for the operator, that
+     * no console is live. {@code opened} (URL mode) leaves the call to the page. Anything else (an accept
+     * without a valid decision) denies: an accept is an answer, and one that says nothing approves nothing.
+     */
+    static AfterAsk afterAsk(String answer, String approver, ClientDecline onClientDecline, boolean operatorLive) {
+        if (Prompter.APPROVE_ONCE.equals(answer)) {
+            return new AfterAsk(Ruling.approve(Scope.ONCE, approver, Channel.ELICITATION), null);
+        }
+        if (Prompter.APPROVE_SESSION.equals(answer)) {
+            return new AfterAsk(Ruling.approve(Scope.SESSION, approver, Channel.ELICITATION), null);
+        }
+        if (Prompter.DENY.equals(answer)) {
+            return new AfterAsk(Ruling.deny(approver, Channel.ELICITATION, "the person asked through the client denied it"),
+                    null);
+        }
+        if (Prompter.OPENED.equals(answer)) {
+            return new AfterAsk(null, null);
+        }
+        boolean noPerson = Prompter.DECLINE.equals(answer) || Prompter.CANCEL.equals(answer) || Prompter.ERROR.equals(answer)
+                || answer == null;
+        if (!noPerson) {
+            return new AfterAsk(Ruling.deny(approver, Channel.ELICITATION, "the client accepted the approval request "
+                    + "without a decision (approve_once, approve_session or deny)"), null);
+        }
+        String what = answer == null || Prompter.ERROR.equals(answer) ? "could not show the approval request"
+                : Prompter.DECLINE.equals(answer) ? "declined the approval request" : "cancelled the approval request";
+        if (onClientDecline == ClientDecline.OPERATOR && operatorLive) {
+            return new AfterAsk(null, "the client " + what + " without a person's decision, so it is left to an operator");
+        }
+        String base = "the client declined or cancelled the approval request, or could not show it (it " + what + ")";
+        return new AfterAsk(Ruling.deny(approver, Channel.ELICITATION, onClientDecline == ClientDecline.OPERATOR
+                ? base + ", and no operator console is live to decide it instead" : base), null);
     }
 
     public Optional<Pending> find(String id) {
@@ -172,6 +274,14 @@ public final class ApprovalService implements AutoCloseable {
                 log.error("approval {}: the decision could not be recorded", p.request.id(), e);
             }
             p.ruling.complete(ruling);
+        }
+        for (Watcher w : watchers) {
+            try {
+                w.decided(p.request, ruling);
+            }
+            catch (RuntimeException e) {
+                log.warn("approval {}: a watcher failed: {}", p.request.id(), e.toString());
+            }
         }
         ScheduledFuture<?> e = p.expiry;
         if (e != null) {

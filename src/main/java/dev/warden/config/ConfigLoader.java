@@ -204,12 +204,99 @@ public final class ConfigLoader {
         atLeast(problems, "server.max_sessions", c.server().maxSessions(), c.server().maxSessionsPerClient());
         atLeast(problems, "audit.max_mb", c.audit().maxMb(), 0);
         atLeast(problems, "audit.keep", c.audit().keep(), 1);
+        validateApprovals(problems, c);
         if (c.operator().token() != null && !c.operator().token().isEmpty() && c.operator().token().length() < 16) {
             problems.add("operator.token needs at least 16 characters");
         }
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid config: " + String.join("; ", problems), null);
         }
+    }
+
+    /**
+     * approvals: and the operator's public URL and webhook. A URL must be http or https with a host
+     * (a file: or javascript: link must never reach a person or a POST); a webhook needs its secret,
+     * since an unsigned one could be forged by anyone who finds the receiver.
+     */
+    private static void validateApprovals(List<String> problems, WardenConfig c) {
+        var a = c.approvals();
+        if (a == null) {
+            problems.add("approvals: the section is missing");
+            return;
+        }
+        if (!List.of("deny", "operator").contains(String.valueOf(a.onClientDecline()))) {
+            problems.add("approvals.on_client_decline must be deny or operator, not " + a.onClientDecline());
+        }
+        if (!List.of("form", "url", "auto").contains(String.valueOf(a.elicitation()))) {
+            problems.add("approvals.elicitation must be form, url or auto, not " + a.elicitation());
+        }
+        var o = c.operator();
+        String publicUrl = o.publicUrl() == null ? "" : o.publicUrl();
+        if (!publicUrl.isEmpty()) {
+            String bad = httpUrlProblem(publicUrl);
+            if (bad != null) {
+                problems.add("operator.public_url " + bad);
+            }
+            else if (publicUrl.contains("?") || publicUrl.contains("#")) {
+                problems.add("operator.public_url must be the page's address without a query or fragment "
+                        + "(a token in it would reach every client that is sent a link)");
+            }
+        }
+        if ("url".equals(a.elicitation()) && publicUrl.isEmpty()) {
+            problems.add("approvals.elicitation: url needs operator.public_url, the operator page's address as "
+                    + "the approving person reaches it");
+        }
+        var w = o.webhook();
+        if (w == null) {
+            problems.add("operator.webhook: the section is missing");
+            return;
+        }
+        if (w.url() != null && !w.url().isEmpty()) {
+            String bad = httpUrlProblem(w.url());
+            if (bad != null) {
+                problems.add("operator.webhook.url " + bad);
+            }
+            String env = System.getenv("WARDEN_WEBHOOK_SECRET");
+            String secret = env != null && !env.isBlank() ? env.strip() : w.secret();
+            if (secret == null || secret.length() < 16) {
+                problems.add("operator.webhook.secret needs at least 16 characters (or WARDEN_WEBHOOK_SECRET): "
+                        + "the receiver checks each delivery's signature with it");
+            }
+        }
+        for (String e : w.events()) {
+            if (!WardenConfig.Webhook.EVENTS.contains(e)) {
+                problems.add("operator.webhook.events: unknown event " + e + " (" + String.join(", ",
+                        WardenConfig.Webhook.EVENTS) + ")");
+            }
+        }
+        if (w.timeoutMs() < 100 || w.timeoutMs() > 30_000) {
+            problems.add("operator.webhook.timeout_ms must be between 100 and 30000");
+        }
+        if (w.retries() < 0 || w.retries() > 10) {
+            problems.add("operator.webhook.retries must be between 0 and 10");
+        }
+    }
+
+    /** Why this is not an absolute http or https URL with a host, or null if it is one. */
+    static String httpUrlProblem(String url) {
+        java.net.URI u;
+        try {
+            u = new java.net.URI(url);
+        }
+        catch (java.net.URISyntaxException e) {
+            return "is not a URL: " + e.getReason();
+        }
+        String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            return "must be an http or https URL, not " + (scheme.isEmpty() ? "one without a scheme" : scheme + ":");
+        }
+        if (u.getHost() == null || u.getHost().isEmpty()) {
+            return "needs a host";
+        }
+        if (u.getUserInfo() != null) {
+            return "must not carry a user or password";
+        }
+        return null;
     }
 
     private static void rate(List<String> problems, String key, WardenConfig.RateConfig rc) {

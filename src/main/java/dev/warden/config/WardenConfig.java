@@ -6,7 +6,7 @@ import java.util.Map;
 /** The whole configuration, as read from YAML (snake_case keys). Immutable once loaded. */
 public record WardenConfig(Server server, Http http, Operator operator, Audit audit, LimitsConfig limits,
         RateLimitsConfig rateLimits, Sandbox sandbox, PolicyRef policy, Map<String, LanguageConfig> languages,
-        Container container) {
+        Container container, Approvals approvals) {
 
     /**
      * @param name this server's instance id (empty: derived)
@@ -53,8 +53,44 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
     public record Audit(String file, boolean fsync, String incidents, long maxMb, int keep, boolean failClosed) {
     }
 
-    /** The operator console (/operator) and its API: a token of its own, and where it listens under stdio. */
-    public record Operator(String token, String listen, String stateFile) {
+    /**
+     * The operator console (/operator) and its API: a token of its own, and where it listens under stdio.
+     *
+     * @param publicUrl the page as the approving person reaches it (links to an approval's entry); empty: none
+     * @param webhook where events are posted, signed
+     */
+    public record Operator(String token, String listen, String stateFile, String publicUrl, Webhook webhook) {
+
+        public Operator(String token, String listen, String stateFile) {
+            this(token, listen, stateFile, "", new Webhook("", "", List.of(), 3000, 3));
+        }
+    }
+
+    /**
+     * A signed JSON POST per event to the operator's receiver.
+     *
+     * @param url http or https; empty: no webhook
+     * @param secret the HMAC-SHA256 key
+     * @param events which events are sent (approval_pending, approval_decided, kill_switch)
+     * @param timeoutMs each attempt's limit
+     * @param retries attempts after a failed one
+     */
+    public record Webhook(String url, String secret, List<String> events, long timeoutMs, int retries) {
+
+        public static final List<String> EVENTS = List.of("approval_pending", "approval_decided", "kill_switch");
+
+        public Webhook {
+            events = events == null ? List.of() : List.copyOf(events);
+        }
+    }
+
+    /**
+     * How a held call reaches a person, beyond the policy's approval timeout.
+     *
+     * @param onClientDecline {@code deny} or {@code operator}: what a client's decline, cancel or error does
+     * @param elicitation {@code form}, {@code url} or {@code auto}: how a client that declared elicitation is asked
+     */
+    public record Approvals(String onClientDecline, String elicitation) {
     }
 
     /** One token bucket: {@code capacity} calls at once, refilled at {@code refillPerMinute}. 0 capacity: no limit. */

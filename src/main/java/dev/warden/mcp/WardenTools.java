@@ -62,6 +62,8 @@ public final class WardenTools {
      * long calls stall every other client's). Their number is bounded by the admission's total.
      */
     private final ThreadPoolExecutor callThreads;
+    /** How held calls ask by elicitation; set once at start-up ({@link #elicitation(ElicitationMode)}). */
+    private volatile ElicitationMode elicitation = ElicitationMode.FORM;
 
     /** @param languages the language enum, read when a server's tool list is built (after the container probe) */
     public WardenTools(CallPipeline pipeline, LimitsConfig limits, Supplier<List<String>> languages,
@@ -90,6 +92,12 @@ public final class WardenTools {
         this.languages = languages;
         this.maxTimeoutMs = limits.maxTimeoutMs();
         this.approvalTimeout = approvalTimeout;
+    }
+
+    /** How held calls ask a client that declared elicitation (approvals.elicitation): form, or URL mode. */
+    public WardenTools elicitation(ElicitationMode mode) {
+        this.elicitation = mode;
+        return this;
     }
 
     /** How long a server-to-client request (an elicitation) may wait: a little past the approval timeout. */
@@ -229,7 +237,7 @@ public final class WardenTools {
     private Mono<McpSchema.CallToolResult> admitted(McpAsyncServerExchange async, String transport, String tool,
             McpSchema.CallToolRequest req, Function<Caller, McpSchema.CallToolResult> body) {
         Caller caller = caller(new McpSyncServerExchange(async), transport, req.meta(),
-                req.arguments() == null ? null : req.arguments().get(ToolArguments.WORKSPACE));
+                req.arguments() == null ? null : req.arguments().get(ToolArguments.WORKSPACE), elicitation);
         return admitted(caller, body, (retryAfterMs, why) -> refused(caller, tool, req, retryAfterMs, why));
     }
 
@@ -290,6 +298,12 @@ public final class WardenTools {
      * and the durable workspace its call names ({@code workspace}, raw; null for none).
      */
     static Caller caller(McpSyncServerExchange exchange, String transport, Map<String, Object> meta, Object workspace) {
+        return caller(exchange, transport, meta, workspace, ElicitationMode.FORM);
+    }
+
+    /** As above, with how this server asks by elicitation (form or URL mode). */
+    static Caller caller(McpSyncServerExchange exchange, String transport, Map<String, Object> meta, Object workspace,
+            ElicitationMode elicitation) {
         McpSchema.Implementation client = exchange.getClientInfo();
         var ctx = exchange.transportContext();
         Object sseSession = ctx == null ? null : ctx.get(SSE_SESSION);
@@ -298,7 +312,7 @@ public final class WardenTools {
         String name = client == null ? null : client.name() + "/" + client.version();
         McpSchema.ClientCapabilities caps = exchange.getClientCapabilities();
         ElicitationPrompter prompter = caps != null && caps.elicitation() != null
-                ? new ElicitationPrompter(exchange, name) : null;
+                ? new ElicitationPrompter(exchange, name, elicitation.urlBase(caps.elicitation())) : null;
         Object progressToken = meta == null ? null : meta.get("progressToken");
         Caller.Progress progress = progressToken == null ? Caller.Progress.NONE : (done, message) -> {
             try {

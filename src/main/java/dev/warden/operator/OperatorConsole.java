@@ -59,6 +59,8 @@ public final class OperatorConsole {
     private final AuditLog audit;
     private final Sanitizer sanitizer;
     private final Clock clock;
+    private final List<java.util.function.BiConsumer<Boolean, String>> killSwitchWatchers =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public OperatorConsole(ApprovalService approvals, Executions executions, Kernels kernels, AuditLog audit,
             Sanitizer sanitizer) {
@@ -131,9 +133,15 @@ public final class OperatorConsole {
                 + k.get("language") + ", session " + shortSession((String) k.get("session")) + ") was ended");
     }
 
+    /** Told (after the audit) each time the kill switch is turned on or off, and by whom: the webhook. */
+    public void onKillSwitch(java.util.function.BiConsumer<Boolean, String> watcher) {
+        killSwitchWatchers.add(watcher);
+    }
+
     public Answer killSwitch(boolean on, String by) {
         executions.killSwitch(on, by);
         event(on ? "operator.kill_switch_on" : "operator.kill_switch_off", by, Map.of());
+        killSwitchWatchers.forEach(w -> w.accept(on, by));
         return new Answer(200, on ? "kill switch on: every execution was stopped and new ones are refused"
                 : "kill switch off: executions run again");
     }
@@ -146,6 +154,11 @@ public final class OperatorConsole {
         line.put("by", by);
         line.putAll(extra);
         audit.incident(line);
+    }
+
+    /** The ids of the approvals pending now. */
+    public List<String> pendingIds() {
+        return approvals.pending().stream().map(p -> p.request().id()).toList();
     }
 
     /**
@@ -171,7 +184,13 @@ public final class OperatorConsole {
         Map<String, Object> s = new LinkedHashMap<>();
         List<Map<String, Object>> pending = new ArrayList<>();
         for (ApprovalService.Pending p : approvals.pending()) {
-            pending.add(view(p.request(), now));
+            Map<String, Object> v = view(p.request(), now);
+            // the client answered for nobody (approvals.on_client_decline: operator): nobody but an operator will decide
+            String declined = p.handedOver().getNow(null);
+            if (declined != null) {
+                v.put("client_declined", declined);
+            }
+            pending.add(v);
         }
         s.put("pending", pending);
         List<Map<String, Object>> recent = new ArrayList<>();

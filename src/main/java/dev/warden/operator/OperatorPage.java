@@ -25,7 +25,12 @@ import java.util.Map;
 public final class OperatorPage {
 
     /** A page's view: the login form when {@code console} is null. */
-    public record View(String message, String csrf, String nonce, String version, Console console) {
+    /** {@code approval}: the entry a link named (?approval=ID, validated), kept through the login. */
+    public record View(String message, String csrf, String nonce, String version, Console console, String approval) {
+
+        public View(String message, String csrf, String nonce, String version, Console console) {
+            this(message, csrf, nonce, version, console, null);
+        }
     }
 
     public record Console(KillSwitch killSwitch, List<Held> pending, List<Run> running, Object queued,
@@ -38,7 +43,7 @@ public final class OperatorPage {
     /** A held call. {@code who} names the client and the session; {@code expiresIn} is the time left. */
     public record Held(String id, String kind, String language, String who, String expiresIn, long leftMs, boolean soon,
             String expiresAt, String expiresAtReadable, String cwd, String tier, String heldFor, List<Finding> findings,
-            AgentBlock subject, AgentBlock reasonText) {
+            AgentBlock subject, AgentBlock reasonText, String clientDeclined) {
     }
 
     public record Finding(String rule, String severity, String detail) {
@@ -105,7 +110,12 @@ public final class OperatorPage {
 
     /** The login form, with a message if there is one. */
     public String login(String message) {
-        return render(new View(blankToNull(message), null, null, null, null));
+        return login(message, null);
+    }
+
+    /** The login form; {@code approval} (a valid execution id, or null) is where the login leads back to. */
+    public String login(String message, String approval) {
+        return render(new View(blankToNull(message), null, null, null, null, approval));
     }
 
     /** The console: the state as {@link OperatorConsole#state()} gives it. */
@@ -140,7 +150,7 @@ public final class OperatorPage {
             String expiresAt = str(p.get("expires_at") != null ? p.get("expires_at") : p.get("expires"));
             pending.add(new Held(str(p.get("execution_id")), kind, str(p.get("language")), who(p), Readable.expiresIn(left),
                     left, left < 60_000, expiresAt, Readable.instant(expiresAt), str(p.get("cwd")), str(p.get("tier")),
-                    action ? null : str(p.get("reason")), findings, subject, reason));
+                    action ? null : str(p.get("reason")), findings, subject, reason, str(p.get("client_declined"))));
         }
         List<Run> running = new ArrayList<>();
         for (Map<String, Object> r : list(s.get("running"))) {

@@ -53,16 +53,35 @@ public final class OperatorPageServlet extends HttpServlet {
                 return;
             }
             auth.logIn(res);
+            String approval = approval(req);
+            if (approval != null) {
+                // back to the entry a link (a URL-mode elicitation, a webhook) named
+                res.setStatus(303);
+                res.setHeader("Location", "/operator?approval=" + approval + "#approval-" + approval);
+                return;
+            }
             redirect(res, null);
             return;
         }
         if (!auth.cookie(req)) {
-            show(res, home ? 200 : 401, home ? null : "Log in with the operator token first.", false);
+            if (home) {
+                String approval = approval(req);
+                show(res, 200, approval == null ? null : "Log in with the operator token to decide on " + approval + ".",
+                        false, approval);
+            }
+            else {
+                show(res, 401, "Log in with the operator token first.", false);
+            }
             return;
         }
         if ("GET".equals(method)) {
             if (home) {
-                show(res, 200, req.getParameter("m"), true);
+                String approval = approval(req);
+                String m = req.getParameter("m");
+                if (m == null && approval != null && console.pendingIds().stream().noneMatch(approval::equals)) {
+                    m = approval + " is no longer pending: it was decided or it expired (see Recent decisions).";
+                }
+                show(res, 200, m, true);
             }
             else {
                 res.sendError(404);
@@ -90,7 +109,27 @@ public final class OperatorPageServlet extends HttpServlet {
         redirect(res, a.message());
     }
 
+    /**
+     * The link to one approval's entry on the page at {@code base} (operator.public_url), as URL-mode
+     * elicitations and the webhook send it: the id and nothing else, no token (whoever opens it logs
+     * in); the page leads there after the login and says so if it is no longer pending.
+     */
+    public static String entryUrl(String base, String id) {
+        return base + "?approval=" + id + "#approval-" + id;
+    }
+
+    /** The ?approval= (or the login form's approval) if it is an execution id Warden makes; else null. */
+    private static String approval(HttpServletRequest req) {
+        String a = req.getParameter("approval");
+        return a != null && a.matches("ex_[0-9a-f]{20}") ? a : null;
+    }
+
     private void show(HttpServletResponse res, int status, String message, boolean loggedIn) throws IOException {
+        show(res, status, message, loggedIn, null);
+    }
+
+    private void show(HttpServletResponse res, int status, String message, boolean loggedIn, String approval)
+            throws IOException {
         byte[] n = new byte[12];
         RANDOM.nextBytes(n);
         String nonce = HexFormat.of().formatHex(n);
@@ -100,7 +139,7 @@ public final class OperatorPageServlet extends HttpServlet {
         res.setContentType("text/html");
         res.setCharacterEncoding("UTF-8");
         String html = loggedIn ? page.console(console.state(), message, auth.csrf(), nonce, console.version())
-                : page.login(message);
+                : page.login(message, approval);
         res.getOutputStream().write(html.getBytes(StandardCharsets.UTF_8));
     }
 

@@ -139,7 +139,14 @@ final class HeldCalls {
             Ruling ruling;
             try (Cancel.Registration givenUp = c.caller.cancel().onCancel(() -> approvals.decide(c.id,
                     Ruling.deny(c.caller.client(), Channel.CLIENT, "the client cancelled the request while it waited")))) {
-                ruling = await(pending.get(), c.caller.progress());
+                ruling = await(pending.get(), c.caller.progress(), true);
+            }
+            if (ruling == null) {
+                // the client answered for nobody and the call was left to the operator: answered as for a
+                // client that cannot ask, and request_approval (or the operator alone) decides it
+                String why = pending.get().handedOver().getNow("the client could not ask a person");
+                return needsApproval(c, decision, findings, granted, Character.toUpperCase(why.charAt(0))
+                        + why.substring(1) + ".");
             }
             if (ruling.approved()) {
                 return h.result(ruling);
@@ -148,10 +155,18 @@ final class HeldCalls {
             return results.notRun(c.id, Status.DENIED, Tier.L4, findings, deniedMessage(ruling), granted)
                 .withApproval(approvalInfo(ruling), null, deniedMessage(ruling));
         }
+        return needsApproval(c, decision, findings, granted, null);
+    }
+
+    /** The answer for a held call nobody can be asked about in the call: request_approval waits for the operator. */
+    private CallResult needsApproval(CallContext c, Decision decision, List<Finding> findings, Limits granted, String why) {
+        long left = Math.max(0, Duration.between(clock.instant(), approvals.find(c.id).map(p -> p.request().expires())
+                .orElse(clock.instant())).toSeconds());
         return results.notRun(c.id, Status.NEEDS_APPROVAL, Tier.L4, findings, decision.reason()
-                + " It waits for a person as execution " + c.id + ": call request_approval with this execution_id to "
-                + "wait for the decision (an operator answers on the /operator page or with `warden approvals approve "
-                + c.id + "`); it expires in " + approvals.timeout().toSeconds() + " s.", granted);
+                + (why == null ? "" : " " + why) + " It waits for a person as execution " + c.id
+                + ": call request_approval with this execution_id to wait for the decision (an operator answers on the "
+                + "/operator page or with `warden approvals approve " + c.id + "`); it expires in "
+                + (why == null ? approvals.timeout().toSeconds() : left) + " s.", granted);
     }
 
     /** request_approval with an execution_id: waits for the decision on a held call of this session. */
@@ -162,7 +177,7 @@ final class HeldCalls {
             return ApprovalResult.refused(null, "No held call with execution_id \"" + CallAudit.clip(id, 80)
                     + "\" in this session: pass the execution_id of a call of this session that returned needs_approval.", null);
         }
-        Ruling r = await(p.get(), caller.progress());
+        Ruling r = await(p.get(), caller.progress(), false);
         if (!r.approved()) {
             h.refused();
         }
@@ -188,15 +203,26 @@ final class HeldCalls {
         if (caller.prompter() != null) {
             approvals.ask(pending.get(), caller.prompter());
         }
-        return decisionResult(id, await(pending.get(), caller.progress()), null);
+        // an action the client could not ask about waits here for the operator either way
+        return decisionResult(id, await(pending.get(), caller.progress(), false), null);
     }
 
-    /** Waits for the decision, reporting progress; the expiry timer guarantees it comes. */
-    private Ruling await(ApprovalService.Pending p, Caller.Progress progress) {
+    /**
+     * Waits for the decision, reporting progress; the expiry timer guarantees it comes. With
+     * {@code untilHandedOver}, also stops (null) when the client's answer left the call to the operator.
+     */
+    private Ruling await(ApprovalService.Pending p, Caller.Progress progress, boolean untilHandedOver) {
         long total = Math.max(1, Duration.between(p.request().created(), p.request().expires()).toSeconds());
+        java.util.concurrent.CompletableFuture<?> either = untilHandedOver
+                ? java.util.concurrent.CompletableFuture.anyOf(p.ruling(), p.handedOver()) : p.ruling();
         for (;;) {
             try {
-                return p.ruling().get(2, TimeUnit.SECONDS);
+                either.get(2, TimeUnit.SECONDS);
+                Ruling r = p.ruling().getNow(null);
+                if (r != null || !untilHandedOver) {
+                    return r == null ? p.ruling().get() : r;
+                }
+                return null;
             }
             catch (TimeoutException e) {
                 long left = Math.max(0, Duration.between(clock.instant(), p.request().expires()).toSeconds());

@@ -128,4 +128,77 @@ class ApprovalServiceTest {
         assertTrue(m.contains("tier L2"));
         assertTrue(m.contains("code.shell (high): runs a shell"));
     }
+
+    /** What each answer does under each setting, with and without a live operator console. */
+    @Test
+    void aClientsAnswerThatNoPersonGaveFallsThroughToALiveOperatorOnlyWhenConfigured() {
+        for (String noPerson : new String[] {"decline", "cancel", "error", null}) {
+            ApprovalService.AfterAsk deny = ApprovalService.afterAsk(noPerson, "u", ClientDecline.DENY, true);
+            assertEquals(Verdict.DENIED, deny.ruling().verdict(), String.valueOf(noPerson));
+            assertTrue(deny.ruling().note().contains("declined or cancelled"), deny.ruling().note());
+            assertEquals(null, deny.handedOver());
+            ApprovalService.AfterAsk over = ApprovalService.afterAsk(noPerson, "u", ClientDecline.OPERATOR, true);
+            assertEquals(null, over.ruling(), String.valueOf(noPerson));
+            assertTrue(over.handedOver().contains("without a person's decision"), over.handedOver());
+            ApprovalService.AfterAsk closed = ApprovalService.afterAsk(noPerson, "u", ClientDecline.OPERATOR, false);
+            assertEquals(Verdict.DENIED, closed.ruling().verdict(), "no console: fail closed");
+            assertTrue(closed.ruling().note().contains("no operator console is live"), closed.ruling().note());
+        }
+        for (ClientDecline mode : ClientDecline.values()) {
+            for (boolean live : new boolean[] {true, false}) {
+                assertEquals(Verdict.DENIED, ApprovalService.afterAsk("deny", "u", mode, live).ruling().verdict(),
+                        "a person's deny is a denial under " + mode);
+                assertEquals(Verdict.DENIED, ApprovalService.afterAsk("accept", "u", mode, live).ruling().verdict(),
+                        "an accept without a decision is a denial under " + mode);
+                assertEquals(Verdict.DENIED, ApprovalService.afterAsk("no", "u", mode, live).ruling().verdict());
+                assertEquals(Scope.SESSION, ApprovalService.afterAsk("approve_session", "u", mode, live).ruling().scope());
+                ApprovalService.AfterAsk opened = ApprovalService.afterAsk("opened", "u", mode, live);
+                assertEquals(null, opened.ruling(), "URL mode: the page decides");
+                assertEquals(null, opened.handedOver());
+            }
+        }
+        assertEquals(ClientDecline.OPERATOR, ClientDecline.parse("operator"));
+        assertEquals(null, ClientDecline.parse("maybe"));
+    }
+
+    @Test
+    void aHandedOverCallStaysPendingForTheOperatorAndTheOperatorDecidesIt() throws Exception {
+        ApprovalService s = new ApprovalService(Duration.ofSeconds(30), (req, r) -> recorded.add(r), ClientDecline.OPERATOR,
+                () -> true);
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        s.watch(new ApprovalService.Watcher() {
+            @Override
+            public void opened(ApprovalRequest request) {
+                seen.add("opened " + request.id());
+            }
+
+            @Override
+            public void decided(ApprovalRequest request, Ruling ruling) {
+                seen.add(ruling.verdict().wire() + " " + request.id());
+            }
+        });
+        try {
+            ApprovalService.Pending p = s.open(request("ex_h", "s1", Duration.ofSeconds(30), List.of("r"))).orElseThrow();
+            s.ask(p, new Prompter() {
+                @Override
+                public String ask(ApprovalRequest request, Duration timeout) {
+                    return Prompter.DECLINE;
+                }
+
+                @Override
+                public String approver() {
+                    return "user of codex";
+                }
+            });
+            assertTrue(p.handedOver().get(5, TimeUnit.SECONDS).contains("declined"));
+            assertTrue(p.decided().isEmpty(), "a decline decides nothing");
+            assertEquals(1, s.pending().size());
+            assertEquals(ApprovalService.Outcome.DECIDED, s.decide("ex_h", Ruling.approve(Scope.ONCE, "alice", Channel.CLI)));
+            assertEquals(Verdict.APPROVED, p.ruling().get(1, TimeUnit.SECONDS).verdict());
+            assertEquals(List.of("opened ex_h", "approved ex_h"), seen);
+        }
+        finally {
+            s.close();
+        }
+    }
 }

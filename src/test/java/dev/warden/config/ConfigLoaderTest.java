@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConfigLoaderTest {
@@ -136,5 +137,37 @@ class ConfigLoaderTest {
         assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  languages:\n    x: {run: [x]}\n")));
         ConfigException e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("container:\n  pools: {}\n")));
         assertTrue(e.getMessage().contains("pools"), e.getMessage());
+    }
+
+    @Test
+    void approvalsAndTheWebhookAreCheckedAtLoad() throws Exception {
+        WardenConfig d = new ConfigLoader().load(null);
+        assertEquals("deny", d.approvals().onClientDecline(), "the contract's behaviour unless an operator asks");
+        assertEquals("form", d.approvals().elicitation());
+        assertEquals("", d.operator().webhook().url());
+        WardenConfig c = new ConfigLoader().load(yaml("approvals:\n  on_client_decline: operator\n  elicitation: url\n"
+                + "operator:\n  public_url: https://warden.example.org/operator\n  webhook:\n    url: https://hooks.example.org/w\n"
+                + "    secret: sixteen-chars-or-more\n    events: [approval_pending]\n"));
+        assertEquals("operator", c.approvals().onClientDecline());
+        assertEquals(List.of("approval_pending"), c.operator().webhook().events());
+        String[][] bad = {
+            {"approvals:\n  on_client_decline: ask\n", "approvals.on_client_decline must be deny or operator, not ask"},
+            {"approvals:\n  elicitation: popup\n", "approvals.elicitation must be form, url or auto, not popup"},
+            {"approvals:\n  elicitation: url\n", "approvals.elicitation: url needs operator.public_url"},
+            {"operator:\n  public_url: javascript:alert(1)\n", "operator.public_url must be an http or https URL, not javascript:"},
+            {"operator:\n  public_url: https://w.example.org/operator?token=x\n", "without a query or fragment"},
+            {"operator:\n  webhook:\n    url: file:///etc/passwd\n    secret: sixteen-chars-or-more\n",
+                "operator.webhook.url must be an http or https URL, not file:"},
+            {"operator:\n  webhook:\n    url: https://user:pw@hooks.example.org/\n    secret: sixteen-chars-or-more\n",
+                "operator.webhook.url must not carry a user or password"},
+            {"operator:\n  webhook:\n    url: https://hooks.example.org/w\n", "operator.webhook.secret needs at least 16 characters"},
+            {"operator:\n  webhook:\n    events: [approval_pendin]\n", "unknown event approval_pendin"},
+            {"operator:\n  webhook:\n    timeout_ms: 0\n", "operator.webhook.timeout_ms must be between 100 and 30000"},
+            {"operator:\n  webhok:\n    url: x\n", "did you mean operator.webhook?"},
+        };
+        for (String[] b : bad) {
+            ConfigException e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml(b[0])), b[0]);
+            assertTrue(e.getMessage().contains(b[1]), e.getMessage());
+        }
     }
 }
