@@ -13,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 import { anthropicMock, openaiMock, resultJson } from './lib/model-mocks.mjs';
-import { REPO, jarPath, tempDir } from './lib/warden.mjs';
+import { REPO, jarPath, operatorCli, tempDir } from './lib/warden.mjs';
 
 const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
 const BIN = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules', '.bin');
@@ -134,6 +134,55 @@ describe('the README\'s client set-ups, tried as written', { skip: process.getui
       const res = resultJson(mock.results[0]);
       assert.equal(res.status, 'ok', JSON.stringify(res));
       assert.equal(res.stdout, 'hello-from-codex\n');
+    }
+    finally {
+      await mock.close();
+    }
+  });
+
+  test('Codex: its automatic decline of a held call falls through to the operator, who approves it; the agent\'s request_approval gets the run', async () => {
+    const toml = codeBlocks(section('Codex'), 'toml')[0];
+    const state = path.join(home, 'operator.json');
+    const config = path.join(home, 'fall-through.yaml');
+    fs.writeFileSync(config, ['approvals:', '  on_client_decline: operator', 'operator:', `  state_file: "${state}"`, ''].join('\n'));
+    // the agent: a call that is held, then request_approval with the id Warden gave it
+    const mock = await openaiMock({ next: (results) => {
+      if (results.length === 0) return { tool: 'run_command', input: { command: 'echo approved-by-the-operator', timeout_ms: 300_000 } };
+      const held = resultJson(results[0]);
+      return results.length === 1 && held.status === 'needs_approval'
+        ? { tool: 'request_approval', input: { execution_id: held.execution_id } } : null;
+    } });
+    try {
+      fs.mkdirSync(path.join(home, '.codex'), { recursive: true });
+      fs.writeFileSync(path.join(home, '.codex', 'config.toml'), [
+        'model = "gpt-5"', 'model_provider = "mock"', '',
+        '[model_providers.mock]', 'name = "mock"', `base_url = "${mock.url}/v1"`, 'wire_api = "responses"', 'env_key = "OPENAI_API_KEY"', '',
+        localize(toml).replace(/^args = \[(.*)\]$/m, (_, a) => `args = [${a}, "--config", "${config}"]`),
+        'tool_timeout_sec = 120',
+      ].join('\n'));
+      const codex = run(path.join(BIN, 'codex'), ['exec', '--skip-git-repo-check', 'run it'], { env: { OPENAI_API_KEY: 'sk-test' } });
+      // the operator: the held call shows up in the CLI's list, and is approved there
+      let id;
+      for (let i = 0; i < 120 && !id; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (!fs.existsSync(state)) continue;
+        const listed = await operatorCli(['approvals', 'list', '--state', state]);
+        id = /ex_[0-9a-f]+/.exec(listed.stdout ?? '')?.[0];
+      }
+      assert.ok(id, `no held call reached the operator (Codex answered: ${mock.results.join(' | ').slice(0, 1000)})`);
+      const approved = await operatorCli(['approvals', 'approve', id, '--state', state, '--as', 'alice']);
+      assert.equal(approved.code, 0, approved.stderr);
+      const r = await codex;
+      assert.equal(mock.results.length, 2, `Codex passed ${mock.results.length} Warden result(s) to the model:\n${r.out.slice(-2000)}`);
+      const held = resultJson(mock.results[0]);
+      assert.equal(held.status, 'needs_approval', JSON.stringify(held));
+      assert.match(held.message, /declined/);
+      const done = resultJson(mock.results[1]);
+      assert.equal(done.decision, 'approved', JSON.stringify(done));
+      assert.equal(done.channel, 'cli');
+      assert.equal(done.approver, 'alice');
+      assert.equal(done.result?.status, 'ok', JSON.stringify(done));
+      assert.equal(done.result.stdout, 'approved-by-the-operator\n');
     }
     finally {
       await mock.close();

@@ -89,9 +89,12 @@ export async function anthropicMock({ tool, input }) {
 
 /**
  * The Responses API for Codex, which offers an MCP server's tools as one namespace
- * (`mcp__<server>`) whose functions keep their own names.
+ * (`mcp__<server>`) whose functions keep their own names. {@code next} scripts several calls, each
+ * chosen from the results so far, as an agent would (a held call, then request_approval with its id).
  */
-export async function openaiMock({ tool, input }) {
+export async function openaiMock({ tool, input, next }) {
+  // next(results): the call {tool, input} to make after these results, or null to end; by default one call
+  next ??= (results) => (results.length === 0 ? { tool, input } : null);
   const mock = { results: [], offered: [], requests: 0 };
   let n = 0;
   const server = await serve((req, res, j) => {
@@ -101,18 +104,19 @@ export async function openaiMock({ tool, input }) {
       res.end(JSON.stringify({ data: [], models: [] }));
       return;
     }
-    const ns = (j.tools ?? []).find((t) => t.type === 'namespace' && (t.tools ?? []).some((f) => f.name === tool));
     mock.offered = (j.tools ?? []).flatMap((t) => (t.type === 'namespace' ? (t.tools ?? []).map((f) => `${t.name}/${f.name}`) : [t.name]));
     const last = (j.input ?? []).at?.(-1);
-    let item;
     if (last?.type === 'function_call_output') {
-      const out = typeof last.output === 'string' ? last.output : (last.output ?? []).map((c) => c.text ?? '').join('\n');
-      mock.results.push(out);
-      item = { type: 'message', role: 'assistant', id: `msg_${++n}`, content: [{ type: 'output_text', text: `done: ${out.slice(0, 200)}` }] };
-    } else if (ns) {
-      item = { type: 'function_call', id: `fc_${++n}`, call_id: `call_${n}`, namespace: ns.name, name: tool, arguments: JSON.stringify(input) };
+      mock.results.push(typeof last.output === 'string' ? last.output : (last.output ?? []).map((c) => c.text ?? '').join('\n'));
+    }
+    const step = next(mock.results);
+    const ns = step && (j.tools ?? []).find((t) => t.type === 'namespace' && (t.tools ?? []).some((f) => f.name === step.tool));
+    let item;
+    if (ns) {
+      item = { type: 'function_call', id: `fc_${++n}`, call_id: `call_${n}`, namespace: ns.name, name: step.tool, arguments: JSON.stringify(step.input) };
     } else {
-      item = { type: 'message', role: 'assistant', id: `msg_${++n}`, content: [{ type: 'output_text', text: `${tool} was not offered` }] };
+      const text = step ? `${step.tool} was not offered` : `done: ${(mock.results.at(-1) ?? '').slice(0, 200)}`;
+      item = { type: 'message', role: 'assistant', id: `msg_${++n}`, content: [{ type: 'output_text', text }] };
     }
     const id = `resp_${++n}`;
     sse(res, [
