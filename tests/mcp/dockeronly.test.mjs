@@ -29,6 +29,8 @@ const USER = 'warden-dockeronly';
 function dockerUser() {
   assert.equal(process.getuid(), 0, 'this test runs as root: it makes its user and starts Warden as that user');
   const sock = fs.statSync('/var/run/docker.sock');
+  assert.notEqual(sock.gid, 0, 'the engine\'s socket belongs to group root: start dockerd with its own group '
+    + '(Debian\'s docker.io makes the group docker, tools/install-docker.sh uses it)');
   const group = execFileSync('getent', ['group', String(sock.gid)], { encoding: 'utf8' }).split(':')[0];
   try {
     execFileSync('id', ['-u', USER], { stdio: 'ignore' });
