@@ -19,6 +19,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import { checkResult, jarPath, readAudit, sleep, tempDir } from './lib/warden.mjs';
 
@@ -72,7 +73,9 @@ async function startAsUser(dir, { uid, gid }, yaml, name) {
   });
   const log = [];
   transport.stderr?.on('data', (d) => log.push(d.toString()));
-  const client = new Client({ name: `dockeronly-${name}`, version: '1.0.0' });
+  // a person approves what is held (elicitation): an approved call runs confined like any other
+  const client = new Client({ name: `dockeronly-${name}`, version: '1.0.0' }, { capabilities: { elicitation: {} } });
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { decision: 'approve_once' } }));
   await client.connect(transport);
   await client.listTools(); // the SDK then checks every structuredContent against the tool's outputSchema
   return {
@@ -289,6 +292,17 @@ describe('docker-only mode: an ordinary user in the docker group, no bubblewrap'
     assert.equal(big.status, 'ok', big.message);
     assert.equal(big.stdout_truncated, true);
     assert.ok(big.stdout.length <= big.limits.output_bytes);
+  });
+
+  it('an approved call runs in a container too, and a failed one gets its workspace back', async () => {
+    assertInContainer(await w.call('run_command', { command: 'echo before > approved.txt' }));
+    const sc = await w.call('run_command', { command: 'echo changed > approved.txt; sudo id' });
+    assert.equal(sc.executor, 'container', JSON.stringify(sc));
+    assert.equal(sc.tier, 'L3');
+    assert.equal(sc.approval?.decision, 'approved', JSON.stringify(sc));
+    assert.equal(sc.status, 'failed', JSON.stringify(sc)); // no sudo to be had in a container
+    assert.equal(sc.workspace_restored, true, sc.message);
+    assertInContainer(await w.call('run_command', { command: 'cat approved.txt' }), 'before\n');
   });
 
   it('a kernel is refused, saying why', async () => {

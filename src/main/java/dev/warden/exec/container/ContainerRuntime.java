@@ -196,7 +196,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         saidAboutEngine = said;
         if (problem == null) {
             log.info("docker-only mode: {}; calls the policy sends to L1 or L2 run in containers (L3) of the Docker "
-                    + "engine at {}, as this user", hostProblem, dockerHost);
+                    + "engine at {}", hostProblem, dockerHost);
         }
         else {
             log.error("{}", ContainerStatus.nothingToRunWith(hostProblem, problem));
