@@ -116,8 +116,13 @@ final class ContainerHarness implements AutoCloseable {
      * server without root makes it.
      */
     static ContainerHarness dockerOnly(int uid, int gid, String... languages) throws Exception {
+        return dockerOnly(uid, gid, EgressPorts.NONE, languages);
+    }
+
+    /** {@link #dockerOnly(int, int, String...)} with containers that reach {@code egress}. */
+    static ContainerHarness dockerOnly(int uid, int gid, EgressPorts egress, String... languages) throws Exception {
         ContainerHarness h = new ContainerHarness("{python: 0, javascript: 0, typescript: 0, bash: 0, java: 0, c: 0, cpp: 0, go: 0, rust: 0}",
-                System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"), "runc", "", EgressPorts.NONE,
+                System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"), "runc", "", egress,
                 new int[] {uid, gid});
         h.require(languages);
         return h;
