@@ -327,18 +327,23 @@ describe('docker-only mode: an ordinary user in the docker group, no bubblewrap'
   });
 
   it('every container of the server is confined by the engine as L3 is', async () => {
-    // warm containers (container.pool) wait for the session's next calls: each is as any run's
-    const names = containersOf(w.pid);
-    assert.ok(names.length > 0, 'the session has warm containers');
+    // a run that goes on in the background: its container is there to look at (warm ones may be too)
+    const started = await w.call('execute_code', { language: 'python', code: 'import time\ntime.sleep(8)', background: true });
+    assert.equal(started.status, 'running', JSON.stringify(started));
     const all = [];
-    for (const name of names) {
-      try {
-        all.push(...JSON.parse(execFileSync('docker', ['inspect', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })));
-      } catch {
-        // removed meanwhile (a container is removed right after its call)
+    for (const end = Date.now() + 20_000; all.length === 0 && Date.now() < end; await sleep(250)) {
+      const running = execFileSync('docker', ['ps', '--format', '{{.Names}}', '--filter', `label=dev.warden.pid=${w.pid}`],
+        { encoding: 'utf8' }).split('\n').filter((l) => l.trim() !== '');
+      for (const name of running) {
+        try {
+          all.push(...JSON.parse(execFileSync('docker', ['inspect', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })));
+        } catch {
+          // removed meanwhile (a container is removed right after its call)
+        }
       }
     }
     assert.ok(all.length > 0, 'some container was inspected');
+    await w.call('stop_execution', { execution_id: started.execution_id });
     for (const c of all) {
       const h = c.HostConfig;
       assert.equal(c.Config.User, `${ids.uid}:${ids.gid}`, c.Name);
