@@ -104,10 +104,12 @@ describe('started as an ordinary user with a writable HOME', () => {
   });
 });
 
-describe('without bubblewrap', () => {
+// With a Docker engine, a server without bubblewrap runs its calls in containers (docker-only mode,
+// dockeronly.test.mjs); here it has no engine either.
+describe('without bubblewrap and without a Docker engine', () => {
   const dir = tempDir('nobwrap');
   const config = path.join(dir, 'warden.yaml');
-  fs.writeFileSync(config, 'sandbox:\n  bwrap: /nonexistent/bwrap\n');
+  fs.writeFileSync(config, 'sandbox:\n  bwrap: /nonexistent/bwrap\ncontainer:\n  docker_host: unix:///nonexistent/docker.sock\n');
   let c;
   before(async () => {
     c = await stdioClient({ config, audit: path.join(dir, 'audit.jsonl'),
@@ -125,6 +127,7 @@ describe('without bubblewrap', () => {
       assert.notEqual(sc.status, 'ok');
       assert.match(sc.message, /bubblewrap is not installed at \/nonexistent\/bwrap \(apt-get install bubblewrap\)/,
         JSON.stringify(sc));
+      assert.match(sc.message, /no Docker engine is reachable at unix:\/\/\/nonexistent\/docker\.sock/);
     }
     assert.doesNotMatch(c.serverLog(), /\tat |Exception/);
   });

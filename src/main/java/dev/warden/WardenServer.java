@@ -310,9 +310,17 @@ final class WardenServer implements AutoCloseable {
                 : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
         ObjectMapper json = new ObjectMapper();
         AuditLog audit = own("audit log", openAudit(auditFile, incidents, config, json), a -> a.close());
-        String root = WorkspaceDirs.needsRoot();
-        if (root != null) {
-            log().warn("{}. Warden serves, and refuses every call with this reason.", root);
+        // No sandbox here (no bubblewrap, not root, no cgroups): docker-only mode, in which calls the
+        // policy sends to L1 or L2 run in containers; the container runtime says in one line whether
+        // it found an engine, or what to install. Without root, workspaces are this user's own.
+        String hostProblem = SandboxRuntime.prerequisites(config.sandbox());
+        boolean unprivileged = WorkspaceDirs.effectiveUid() != 0;
+        int[] ownIds = WorkspaceDirs.ownIds();
+        int wsGid = unprivileged && ownIds != null ? ownIds[1] : config.sandbox().gid();
+        if (project != null && unprivileged) {
+            throw new StartupFailure("--project needs Warden started as root (each session's view of the project is a "
+                    + "bind mount, and its runs take the owner's uid); this server runs as uid "
+                    + WorkspaceDirs.effectiveUid() + ".\nStart it as root, or without --project (server.project_dir)", null);
         }
 
         Path stateDir;
@@ -327,7 +335,7 @@ final class WardenServer implements AutoCloseable {
         boolean ownsRoot = args.workspace() == null && config.server().workspaceRoot().isEmpty();
         Path wsRoot = args.workspace() != null ? args.workspace()
                 : ownsRoot ? Files.createTempDirectory("warden-ws-") : Path.of(config.server().workspaceRoot());
-        if (!ownsRoot) {
+        if (!ownsRoot && !unprivileged) { // without root the runs are this user: it reaches its own directories
             reachableBySandbox(wsRoot, config.sandbox().gid());
         }
         // what a kill -9 would leave behind is removed at the next start (Leftovers)
@@ -358,17 +366,29 @@ final class WardenServer implements AutoCloseable {
                 });
         // who each workspace's runs are (one uid per session, or the project's owner), for every tier
         Tenants tenants = new Tenants();
-        CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime",
-                answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir, egress.join(), tenants),
+        CompletableFuture<SandboxRuntime> runtime = own("sandbox runtime", hostProblem != null
+                ? CompletableFuture.completedFuture(SandboxRuntime.absent(hostProblem))
+                : answered.thenApplyAsync(ignored -> SandboxRuntime.create(config, stateDir, egress.join(), tenants),
                         startup),
                 r -> r.join().close());
         // L3 looks for the Docker engine in the background too; without one, L1 and L2 serve as ever.
         ContainerRuntime containers = own("container runtime", ContainerRuntime.start(config, stateDir,
-                policy::containerLimits, policy.containerRuntime(), answered, port -> egress.join().open(port), tenants),
+                policy::containerLimits, policy.containerRuntime(), answered, port -> egress.join().open(port), tenants,
+                hostProblem),
                 c -> c.close());
         // the workspace quota (a volume per session) is proven and set up in the background too
         CompletableFuture<Volumes> volumes = answered.thenApplyAsync(ignored -> {
             Leftovers.sweep(Path.of(System.getProperty("java.io.tmpdir")));
+            if (unprivileged && config.limits().diskMb() > 0) {
+                if (containers.unavailable("bash").isPresent()) {
+                    return Volumes.none("Warden runs without root"); // nothing runs: the one line said what to install
+                }
+                log().warn("workspace quota off: a volume per session needs root (a loop-mounted ext4 image); each "
+                        + "workspace is a plain directory bound into its containers, so a run can fill the disk it is "
+                        + "on (each file is still capped at limits.file_size_mb, and a container's /tmp at "
+                        + "container.tmp_mb)");
+                return Volumes.none("Warden runs without root");
+            }
             Volumes v = Volumes.create(stateDir, config.limits().diskMb());
             if (v.problem() == null) {
                 log().info("workspace quota: each session's workspace is a volume of {} MB", config.limits().diskMb());
@@ -380,7 +400,7 @@ final class WardenServer implements AutoCloseable {
         }, startup);
         Workspaces workspaces;
         try {
-            workspaces = own("workspaces", new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, config.sandbox().gid(),
+            workspaces = own("workspaces", new Workspaces(wsRoot.toAbsolutePath(), ownsRoot, wsGid,
                     volumes, ws -> runtime.thenAccept(r -> r.prewarm(ws)), ws -> {
                         containers.forget(ws);
                         runtime.join().forget(ws);
@@ -389,11 +409,16 @@ final class WardenServer implements AutoCloseable {
             var sc = config.sandbox();
             List<String> guard = config.server().projectProtection();
             workspaces.protection(view -> runtime.join().protect(view, guard));
-            workspaces.tenancy(new Workspaces.Tenancy(tenants,
-                    new UidLeases(UidLeases.defaultDir(), sc.sessionUidBase(), sc.sessionUids()), project));
-            // durable workspaces: under STATE/workspaces, their uids just above the session uids
-            workspaces.durable(new DurableStore(stateRoot.resolve("workspaces"), sc.sessionUidBase() + sc.sessionUids(),
-                    sc.sessionUids()), config.server().maxWorkspacesPerClient(), config.server().maxWorkspaceTtlS() * 1000);
+            // without root, every session's runs are this user (no uid can be leased), and there are
+            // no durable workspaces (each has a uid of its own)
+            workspaces.tenancy(new Workspaces.Tenancy(tenants, unprivileged ? null
+                    : new UidLeases(UidLeases.defaultDir(), sc.sessionUidBase(), sc.sessionUids()), project));
+            if (!unprivileged) {
+                // durable workspaces: under STATE/workspaces, their uids just above the session uids
+                workspaces.durable(new DurableStore(stateRoot.resolve("workspaces"), sc.sessionUidBase()
+                        + sc.sessionUids(), sc.sessionUids()), config.server().maxWorkspacesPerClient(),
+                        config.server().maxWorkspaceTtlS() * 1000);
+            }
             scheduler("warden-workspace-expiry").scheduleWithFixedDelay(workspaces::expireDurable, 5, 60,
                     TimeUnit.SECONDS);
             if (project != null) {
@@ -438,8 +463,10 @@ final class WardenServer implements AutoCloseable {
         }
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
-                    case L1 -> runtime.join().inline();
-                    case L2 -> runtime.join().sandbox();
+                    // docker-only: Routing sends L1 and L2 calls to L3; the file tools' and artifacts' own L2
+                    // runs come here and run in containers too
+                    case L1 -> hostProblem != null ? containers.executor() : runtime.join().inline();
+                    case L2 -> hostProblem != null ? containers.executor() : runtime.join().sandbox();
                     case L3 -> containers.executor();
                     case L4 -> none;
                 }, sanitizer, audit, config.limits(), containers, approvals, new RateLimits(config.rateLimits()),

@@ -40,6 +40,11 @@ final class Routing {
     void route(CallContext c, ExecRequest req) {
         String name = req.language() == null ? "bash" : req.language(); // a command runs in the bash image
         boolean onHost = req.language() == null || languages.find(name).map(Language::onHost).orElse(false);
+        Optional<String> noSandbox = containers.hostSandboxMissing();
+        if (noSandbox.isPresent()) {
+            dockerOnly(c, name, noSandbox.get());
+            return;
+        }
         if (c.tier() == Tier.L3) {
             Optional<String> down = containers.unavailable(name);
             if (down.isEmpty()) {
@@ -62,6 +67,34 @@ final class Routing {
                     + " exists only in containers (L3), and the policy routes this call to " + c.tier() + ".",
                     c.limits()));
         }
+    }
+
+    /**
+     * Docker-only mode (no sandbox on this host): what the policy sends to L1 or L2 runs in a
+     * container, with every confinement and limit of L3, and the result says L3 and container,
+     * because that is what ran it; a finding names the policy's own tier. A kernel, which lives in
+     * an L2 sandbox, is refused; so is everything when the engine cannot run the language. Never
+     * anywhere else.
+     */
+    private void dockerOnly(CallContext c, String name, String noSandbox) {
+        Tier decided = c.tier();
+        if (c.kernel() != null) {
+            throw new Stop(results.notRun(c.id, Status.FAILED, decided, c.findings(), "It did not run: kernels live "
+                    + "in L2 sandboxes, and this server has none (" + noSandbox + "); it runs calls in containers "
+                    + "(docker-only mode), one container per call, so no state carries from cell to cell. Run the "
+                    + "code without kernel.", c.limits()));
+        }
+        Optional<String> down = containers.unavailable(name);
+        if (down.isPresent()) {
+            throw new Stop(results.notRun(c.id, Status.FAILED, decided, c.findings(), "It did not run: "
+                    + ContainerStatus.nothingToRunWith(noSandbox, down.get()) + ".", c.limits()));
+        }
+        if (decided != Tier.L3) {
+            c.tier(Tier.L3);
+            c.found(new Finding("host.docker_only", Severity.INFO, "the policy runs this at " + decided + ", and this "
+                    + "server has no sandbox (" + noSandbox + "): it ran in a container (L3), with L3's limits"));
+        }
+        c.limits(containerLimits(name, c.subject().askedTimeoutMs(), c.limits(), c.background()));
     }
 
     /**

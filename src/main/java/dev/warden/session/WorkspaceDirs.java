@@ -45,6 +45,38 @@ public final class WorkspaceDirs {
     }
 
     /**
+     * This process's own uid and primary gid, or null where the platform has none (Windows): on
+     * Linux from /proc/self/status, elsewhere (macOS) from the JDK's Unix login module.
+     */
+    public static int[] ownIds() {
+        try {
+            int uid = -1;
+            int gid = -1;
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    uid = Integer.parseInt(line.substring(4).strip().split("\\s+")[1]);
+                }
+                else if (line.startsWith("Gid:")) {
+                    gid = Integer.parseInt(line.substring(4).strip().split("\\s+")[1]);
+                }
+            }
+            if (uid >= 0 && gid >= 0) {
+                return new int[] {uid, gid};
+            }
+        }
+        catch (IOException | RuntimeException e) {
+            // not Linux: asked below
+        }
+        try {
+            com.sun.security.auth.module.UnixSystem u = new com.sun.security.auth.module.UnixSystem();
+            return new int[] {(int) u.getUid(), (int) u.getGid()};
+        }
+        catch (RuntimeException | LinkageError e) {
+            return null;
+        }
+    }
+
+    /**
      * Why this process cannot make workspaces for the sandbox, or null: only root may hand a
      * directory to the sandbox's group and run each call under a uid of its own.
      */

@@ -64,7 +64,9 @@ public final class Workspaces implements AutoCloseable {
      * the project directory's owner, so files keep their owner from call to call and tier to tier.
      *
      * @param tenants where each workspace's tenant is registered for the executors
-     * @param uids the session uids
+     * @param uids the session uids; null in docker-only mode without root, where a server cannot give
+     *     a directory to another uid: every session's runs are then the server's own uid (never root),
+     *     each in containers that see only their own session's workspace
      * @param project the operator's project directory, bound as every session's workspace (null: none)
      */
     public record Tenancy(Tenants tenants, UidLeases uids, Project project) {
@@ -381,6 +383,15 @@ public final class Workspaces implements AutoCloseable {
                 bindProject(project, dir);
                 uid = project.uid();
                 group = project.gid();
+            }
+            else if (t.uids() == null) {
+                // docker-only mode without root: the runs are this server's own uid, in containers
+                int[] own = WorkspaceDirs.ownIds();
+                if (own == null || own[0] == 0) {
+                    throw new IOException("no unprivileged uid to run this session's calls as");
+                }
+                uid = own[0];
+                group = gid;
             }
             else {
                 lease = t.uids().acquire();

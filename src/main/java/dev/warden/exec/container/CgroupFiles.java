@@ -19,10 +19,41 @@ final class CgroupFiles {
 
     private final Path root;
     private final String parent;
+    /**
+     * The engine's own groups (its default parent, {@code docker/<id>}), only read: a server
+     * without root can neither create nor remove groups, but can read the counters of its
+     * containers (usage, OOM kills, refused forks) there, and the engine removes them itself.
+     */
+    private final boolean engineOwned;
 
     CgroupFiles(Path root, String parent) {
+        this(root, parent, false);
+    }
+
+    private CgroupFiles(Path root, String parent, boolean engineOwned) {
         this.root = root;
         this.parent = parent;
+        this.engineOwned = engineOwned;
+    }
+
+    /** Reads the groups the engine makes for each container under its default parent, and changes nothing. */
+    static CgroupFiles engineOwned(Path root) {
+        return new CgroupFiles(root, "docker", true);
+    }
+
+    /** Whether this process may make and remove groups (root): else only the engine's own are read. */
+    static boolean writable(Path root) {
+        return Files.isWritable(root.resolve("memory")) && Files.isWritable(root.resolve("cpuacct"))
+                && Files.isWritable(root.resolve("pids"));
+    }
+
+    /** A container's group in one hierarchy: its parent group (id null) or its own. */
+    private Path group(String hierarchy, String name, String id) {
+        Path base = root.resolve(hierarchy).resolve(parent);
+        if (engineOwned) {
+            return base.resolve(id == null ? "-" : id);
+        }
+        return id == null ? base.resolve(name) : base.resolve(name).resolve(id);
     }
 
     /** Whether the host's cgroup v1 memory and cpuacct hierarchies are readable here. */
@@ -33,18 +64,23 @@ final class CgroupFiles {
 
     /** The engine's CgroupParent for a container of this name. */
     String parentOf(String name) {
-        return "/" + parent + "/" + name;
+        return engineOwned ? null : "/" + parent + "/" + name;
     }
 
     /** A warm container's idle time must not count: reset the peak and the CPU counter before the call. */
     void reset(String name) {
+        if (engineOwned) {
+            return; // not ours to write: a warm container's figures then include its idle time
+        }
         write(root.resolve("memory").resolve(parent).resolve(name).resolve("memory.max_usage_in_bytes"), "0");
         write(root.resolve("cpuacct").resolve(parent).resolve(name).resolve("cpuacct.usage"), "0");
     }
 
-    Usage usage(String name) {
-        Long peak = number(root.resolve("memory").resolve(parent).resolve(name).resolve("memory.max_usage_in_bytes"));
-        Long cpu = number(root.resolve("cpuacct").resolve(parent).resolve(name).resolve("cpuacct.usage"));
+    /** The container's peak memory and CPU time (its parent group, or the engine's group of it). */
+    Usage usage(String name, String containerId) {
+        String id = engineOwned ? containerId : null;
+        Long peak = number(group("memory", name, id).resolve("memory.max_usage_in_bytes"));
+        Long cpu = number(group("cpuacct", name, id).resolve("cpuacct.usage"));
         return new Usage(cpu == null ? null : cpu / 1_000_000, peak == null ? null : peak / 1024);
     }
 
@@ -54,8 +90,7 @@ final class CgroupFiles {
      */
     long oomKills(String name, String containerId) {
         try {
-            for (String line : Files.readAllLines(root.resolve("memory").resolve(parent).resolve(name)
-                .resolve(containerId).resolve("memory.oom_control"))) {
+            for (String line : Files.readAllLines(group("memory", name, containerId).resolve("memory.oom_control"))) {
                 if (line.startsWith("oom_kill ")) {
                     return Long.parseLong(line.substring(9).trim());
                 }
@@ -70,8 +105,7 @@ final class CgroupFiles {
     /** How often a fork was refused by the pids limit; read while the container still lives. */
     long pidsLimitHits(String name, String containerId) {
         try {
-            for (String line : Files.readAllLines(root.resolve("pids").resolve(parent).resolve(name)
-                .resolve(containerId).resolve("pids.events"))) {
+            for (String line : Files.readAllLines(group("pids", name, containerId).resolve("pids.events"))) {
                 if (line.startsWith("max ")) {
                     return Long.parseLong(line.substring(4).trim());
                 }
@@ -85,6 +119,9 @@ final class CgroupFiles {
 
     /** Removes the parent group in every hierarchy once the container is gone. */
     void remove(String name) {
+        if (engineOwned) {
+            return; // the engine removes its own groups with the container
+        }
         try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
             for (Path h : hierarchies) {
                 Path dir = h.resolve(parent).resolve(name);
@@ -112,6 +149,9 @@ final class CgroupFiles {
 
     /** Deletes, in every hierarchy, the parent groups of the containers of the owners (Warden pids) named. */
     private void deleteGroups(java.util.function.LongPredicate owners) {
+        if (engineOwned) {
+            return;
+        }
         try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(root)) {
             for (Path h : hierarchies) {
                 Path base = h.resolve(parent);

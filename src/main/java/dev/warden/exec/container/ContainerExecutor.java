@@ -275,7 +275,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
     }
 
     private Usage usage(Container c) {
-        return cgroups == null ? Usage.UNKNOWN : cgroups.usage(c.name());
+        return cgroups == null ? Usage.UNKNOWN : cgroups.usage(c.name(), c.id());
     }
 
     private String user() {

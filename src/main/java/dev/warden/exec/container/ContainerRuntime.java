@@ -88,8 +88,9 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
 
     private ContainerRuntime(WardenConfig.Container config, int gid, Path stateDir,
             Function<String, ContainerLimits> limitsOf, String runtime, CompletionStage<?> setupAfter,
-            EgressPorts egress, Tenants tenants) {
+            EgressPorts egress, Tenants tenants, String hostProblem) {
         this.tenants = tenants;
+        this.hostProblem = hostProblem;
         this.egress = egress;
         if (!List.of(RUNC, ContainerExecutor.RUNSC, AUTO).contains(runtime)) {
             throw new IllegalArgumentException("container runtime must be runc, runsc or auto (was " + runtime + ")");
@@ -99,7 +100,9 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         this.gid = gid;
         this.stateDir = stateDir;
         this.limitsOf = limitsOf;
-        this.socket = EngineSocket.of(config.dockerHost());
+        this.dockerHost = engineAddress(config.dockerHost(), System.getenv("DOCKER_HOST"), Path.of(
+                System.getProperty("user.home", "/nonexistent")), System.getenv("XDG_RUNTIME_DIR"));
+        this.socket = EngineSocket.of(dockerHost);
         this.setupAfter = setupAfter;
         this.probed = CompletableFuture.runAsync(this::probe, background);
     }
@@ -127,11 +130,78 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     /** @param tenants who each workspace's runs are: its containers run as its uid, with its home */
     public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
             String runtime, CompletionStage<?> setupAfter, EgressPorts egress, Tenants tenants) {
+        return start(config, stateDir, limitsOf, runtime, setupAfter, egress, tenants, null);
+    }
+
+    /**
+     * @param hostProblem why this host has no L1/L2 sandbox (docker-only mode: those calls run in
+     *     containers), or null when it has one
+     */
+    public static ContainerRuntime start(WardenConfig config, Path stateDir, Function<String, ContainerLimits> limitsOf,
+            String runtime, CompletionStage<?> setupAfter, EgressPorts egress, Tenants tenants, String hostProblem) {
         return new ContainerRuntime(config.container(), config.sandbox().gid(), stateDir, limitsOf, runtime,
-                setupAfter, egress, tenants);
+                setupAfter, egress, tenants, hostProblem);
     }
 
     private final Tenants tenants;
+    /** The engine's socket: container.docker_host, or where this user's engine is when that is the default and absent. */
+    private final String dockerHost;
+    /** Docker-only mode: why the host has no sandbox (null: it has one, and containers are L3 only). */
+    private final String hostProblem;
+    /** What was last said about the engine in docker-only mode: said again only when it changes (one line, not one per call). */
+    private volatile String saidAboutEngine;
+
+    static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
+
+    /**
+     * Where the engine is. A configured socket other than the default is used as it is; with the
+     * default, DOCKER_HOST wins when it names a local socket (what the docker CLI of this user
+     * uses), else the default socket if it is there, else Docker Desktop's per-user socket on
+     * macOS ({@code ~/.docker/run/docker.sock}) or a rootless engine's ({@code $XDG_RUNTIME_DIR/docker.sock}).
+     * Only local sockets: an engine over TCP would see none of Warden's files to bind.
+     */
+    static String engineAddress(String configured, String envHost, Path home, String runtimeDir) {
+        if (!DEFAULT_HOST.equals(configured)) {
+            return configured;
+        }
+        if (envHost != null && envHost.startsWith("unix:///")) {
+            return envHost;
+        }
+        if (Files.exists(Path.of(DEFAULT_HOST.substring("unix://".length())))) {
+            return configured;
+        }
+        List<Path> candidates = new ArrayList<>(List.of(home.resolve(".docker/run/docker.sock")));
+        if (runtimeDir != null && runtimeDir.startsWith("/")) {
+            candidates.add(Path.of(runtimeDir, "docker.sock"));
+        }
+        for (Path p : candidates) {
+            if (Files.exists(p)) {
+                return "unix://" + p.toAbsolutePath();
+            }
+        }
+        return configured;
+    }
+
+    @Override
+    public Optional<String> hostSandboxMissing() {
+        return Optional.ofNullable(hostProblem);
+    }
+
+    /** Docker-only mode: one line when the engine is found or lost, never one per call. */
+    private void sayDockerOnly(String problem) {
+        String said = problem == null ? "" : problem;
+        if (said.equals(saidAboutEngine)) {
+            return;
+        }
+        saidAboutEngine = said;
+        if (problem == null) {
+            log.info("docker-only mode: {}; calls the policy sends to L1 or L2 run in containers (L3) of the Docker "
+                    + "engine at {}", hostProblem, dockerHost);
+        }
+        else {
+            log.error("{}", ContainerStatus.nothingToRunWith(hostProblem, problem));
+        }
+    }
 
     static final String RUNC = "runc";
     static final String AUTO = "auto";
@@ -153,7 +223,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             return null;
         }
         return "the policy asks for the gVisor runtime (container_runtime: runsc), but the Docker engine at "
-                + config.dockerHost() + " has no runtime named runsc registered (it has " + engineRuntimes
+                + dockerHost + " has no runtime named runsc registered (it has " + engineRuntimes
                 + "; tools/install-docker.sh installs Debian's runsc and registers it)";
     }
 
@@ -206,8 +276,13 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         engineCheckedAt = System.nanoTime();
         String problem = engine();
         engineProblem = problem;
+        if (hostProblem != null) {
+            sayDockerOnly(problem);
+        }
         if (problem != null) {
-            log.warn("container engine: {}; calls that need L3 will be refused", problem);
+            if (hostProblem == null) {
+                log.warn("container engine: {}; calls that need L3 will be refused", problem);
+            }
             return;
         }
         List<String> found = new ArrayList<>();
@@ -215,7 +290,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         for (String lang : config.languages().keySet()) {
             (image(lang) ? found : missing).add(lang);
         }
-        log.info("container engine at {}: images for {}{}", config.dockerHost(), found.isEmpty() ? "no language" : found,
+        log.info("container engine at {}: images for {}{}", dockerHost, found.isEmpty() ? "no language" : found,
                 missing.isEmpty() ? "" : "; not built: " + missing + " (tools/build-images.sh builds them)");
         if (!setupStarted) {
             setupStarted = true;
@@ -226,12 +301,12 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     /** Null when the engine answers; else why not. */
     private String engine() {
         if (!Files.exists(socket.path())) {
-            return "no Docker engine is reachable at " + config.dockerHost() + " (no such socket)";
+            return "no Docker engine is reachable at " + dockerHost + " (no such socket)";
         }
         try {
             EngineSocket.Reply ping = socket.ping();
             if (ping.status() != 200) {
-                return "the Docker engine at " + config.dockerHost() + " does not answer (ping: " + ping.status() + ")";
+                return "the Docker engine at " + dockerHost + " does not answer (ping: " + ping.status() + ")";
             }
             String info = socket.info();
             readRuntimes(info);
@@ -240,7 +315,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
             return null;
         }
         catch (IOException | RuntimeException e) {
-            return "no Docker engine is reachable at " + config.dockerHost() + " (" + e.getMessage() + ")";
+            return "no Docker engine is reachable at " + dockerHost + " (" + e.getMessage() + ")";
         }
     }
 
@@ -281,14 +356,17 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
     private void setup() {
         try {
             json = new ObjectMapper();
-            CgroupFiles cgroups = cgroupV1 ? new CgroupFiles(Path.of("/sys/fs/cgroup"), config.cgroupParent()) : null;
+            Path cgroupRoot = Path.of("/sys/fs/cgroup");
+            // without root: the engine's own groups, read only (Warden cannot remove groups it would make)
+            CgroupFiles cgroups = !cgroupV1 ? null : CgroupFiles.writable(cgroupRoot)
+                    ? new CgroupFiles(cgroupRoot, config.cgroupParent()) : CgroupFiles.engineOwned(cgroupRoot);
             if (!cgroupV1) {
                 log.warn("container engine does not use cgroup v1 with the cgroupfs driver: usage figures of L3 runs are not reported");
             }
             Path stub = Launcher.unpack(stateDir.resolve("container")).path();
             Path hosts = SandboxHosts.write(stateDir.resolve("container").resolve("etc"));
             DockerClientConfig dc = DefaultDockerClientConfig.createDefaultConfigBuilder()
-                .withDockerHost(config.dockerHost()).withDockerTlsVerify(false).build();
+                .withDockerHost(dockerHost).withDockerTlsVerify(false).build();
             ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder().dockerHost(dc.getDockerHost())
                 .maxConnections(64).connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofSeconds(60))
                 .build();
@@ -431,7 +509,7 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
                 }
                 ContainerExecutor e = executor(30_000);
                 if (e == null) {
-                    return new ExecOutcome.Refused("the Docker engine at " + config.dockerHost() + " could not be used", false);
+                    return new ExecOutcome.Refused("the Docker engine at " + dockerHost + " could not be used", false);
                 }
                 return e.run(request, limits);
             }

@@ -91,6 +91,14 @@ public final class SandboxRuntime implements AutoCloseable {
         return new SandboxRuntime(refusing, refusing, null, pools, lease, 0, 0, null, null, null, null);
     }
 
+    /**
+     * No sandbox on this host, and the server knows it already (docker-only mode, which says so
+     * itself): every executor refuses with {@code reason}, nothing else is set up or logged.
+     */
+    public static SandboxRuntime absent(String reason) {
+        return refusing(reason, List.of(), null);
+    }
+
     /** @param egress the sandboxes' way out (each slot opens its port once): EgressPorts.NONE for none */
     public static SandboxRuntime create(WardenConfig config, Path stateDir, EgressPorts egress) {
         return create(config, stateDir, egress, new Tenants());
@@ -182,8 +190,12 @@ public final class SandboxRuntime implements AutoCloseable {
         return SystemTree.HOST;
     }
 
-    /** What must hold before a sandbox can be promised. */
-    private static String prerequisites(WardenConfig.Sandbox sc) {
+    /**
+     * What must hold before a sandbox can be promised: null when it holds, else why not (no Linux,
+     * not root, no bubblewrap at {@code sandbox.bwrap}, no writable cgroups). Cheap (a few file
+     * checks), so the server decides at once whether it runs in docker-only mode.
+     */
+    public static String prerequisites(WardenConfig.Sandbox sc) {
         if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) {
             return "the sandbox needs Linux";
         }

@@ -56,6 +56,19 @@ final class ContainerHarness implements AutoCloseable {
     /** @param egress the containers' way out (a {@link dev.warden.exec.FakeEgress} in the egress tests) */
     ContainerHarness(String poolOverlay, String prefix, String runtime, String containerYaml, EgressPorts egress)
             throws IOException {
+        this(poolOverlay, prefix, runtime, containerYaml, egress, null);
+    }
+
+    /** The tenant of {@link #workspace} in docker-only mode, and the runtime's reason for it; null otherwise. */
+    final dev.warden.call.Tenant tenant;
+
+    /**
+     * @param dockerOnly the workspace as a server without root makes it, for this uid and gid (its
+     *     own plain directory, home and passwd, the runtime told the host has no sandbox); null: as
+     *     a root server's L3 (a root-owned workspace of the sandbox group, no tenant)
+     */
+    ContainerHarness(String poolOverlay, String prefix, String runtime, String containerYaml, EgressPorts egress,
+            int[] dockerOnly) throws IOException {
         if ("skip".equals(System.getenv("WARDEN_IT_DOCKER"))) {
             Assumptions.abort("WARDEN_IT_DOCKER=skip: container tests skipped on request");
         }
@@ -70,9 +83,49 @@ final class ContainerHarness implements AutoCloseable {
         this.root = Files.createTempDirectory("warden-it-ws-");
         Files.setAttribute(root, "unix:mode", 0711);
         this.workspace = root.resolve("session");
-        WorkspaceDirs.create(workspace, config.sandbox().gid());
+        if (dockerOnly == null) {
+            WorkspaceDirs.create(workspace, config.sandbox().gid());
+            this.tenant = null;
+            this.runtime = ContainerRuntime.start(config, state, policy::containerLimits, runtime,
+                    java.util.concurrent.CompletableFuture.completedFuture(null), egress);
+            return;
+        }
+        // what Workspaces makes without root: the user's own directories, mode 2770 and 0700
+        int uid = dockerOnly[0];
+        int gid = dockerOnly[1];
+        WorkspaceDirs.create(workspace, gid);
+        Files.setAttribute(workspace, "unix:uid", uid);
+        Path home = root.resolve("home");
+        WorkspaceDirs.create(home, gid);
+        Files.setAttribute(home, "unix:uid", uid);
+        Files.setAttribute(home, "unix:mode", 0700);
+        Path etc = root.resolve("etc");
+        Files.createDirectories(etc);
+        Files.writeString(etc.resolve("passwd"), dev.warden.call.Tenant.passwd(uid, gid));
+        Files.writeString(etc.resolve("group"), dev.warden.call.Tenant.group(gid));
+        this.tenant = new dev.warden.call.Tenant(uid, gid, home.toRealPath(), etc);
+        dev.warden.call.Tenants tenants = new dev.warden.call.Tenants();
+        tenants.register(workspace, tenant);
         this.runtime = ContainerRuntime.start(config, state, policy::containerLimits, runtime,
-                java.util.concurrent.CompletableFuture.completedFuture(null), egress);
+                java.util.concurrent.CompletableFuture.completedFuture(null), egress, tenants,
+                "bubblewrap is not installed at /nonexistent/bwrap (apt-get install bubblewrap)");
+    }
+
+    /**
+     * Docker-only mode's containers, unpooled, for a workspace of {@code uid}/{@code gid} made as a
+     * server without root makes it.
+     */
+    static ContainerHarness dockerOnly(int uid, int gid, String... languages) throws Exception {
+        return dockerOnly(uid, gid, EgressPorts.NONE, languages);
+    }
+
+    /** {@link #dockerOnly(int, int, String...)} with containers that reach {@code egress}. */
+    static ContainerHarness dockerOnly(int uid, int gid, EgressPorts egress, String... languages) throws Exception {
+        ContainerHarness h = new ContainerHarness("{python: 0, javascript: 0, typescript: 0, bash: 0, java: 0, c: 0, cpp: 0, go: 0, rust: 0}",
+                System.getenv().getOrDefault("WARDEN_IT_IMAGE_PREFIX", "warden/"), "runc", "", egress,
+                new int[] {uid, gid});
+        h.require(languages);
+        return h;
     }
 
     /** Fails (never skips) when the engine or an image is missing: CI installs both. */
