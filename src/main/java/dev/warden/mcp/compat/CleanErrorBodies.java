@@ -169,7 +169,7 @@ public final class CleanErrorBodies {
          * {@code error} of an integer code, a string message and maybe data; nothing else, so neither a
          * serialised exception (its {@code stackTrace}) nor anything in data that looks like one.
          */
-        static boolean isEnvelope(JsonNode b) {
+        public static boolean isEnvelope(JsonNode b) {
             if (b == null || !b.isObject() || !"2.0".equals(b.path("jsonrpc").asText(null)) || !b.has("id")
                     || !(b.get("id").isNull() || b.get("id").isTextual() || b.get("id").isIntegralNumber())) {
                 return false;
