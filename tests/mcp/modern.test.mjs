@@ -16,7 +16,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 import {
-  assertOk, checkResult, httpClient, jarPath, readAudit, sleep, startHttpServer, tempDir, track,
+  assertCleanErrorBody, assertOk, checkResult, httpClient, jarPath, rawRequest, readAudit, sleep, startHttpServer, tempDir,
+  track,
 } from './lib/warden.mjs';
 
 const MODERN = '2026-07-28';
@@ -26,11 +27,11 @@ const LONG = 200_000;
 const TOOLS = ['create_workspace', 'delete_workspace', 'execute_code', 'get_execution', 'list_executions', 'list_files',
   'read_file', 'request_approval', 'run_command', 'send_input', 'stop_execution', 'write_file'];
 
-function writeConfig(dir) {
+function writeConfig(dir, extra = []) {
   const policy = path.join(dir, 'policy.yaml');
   fs.writeFileSync(policy, `approval:\n  timeout_s: ${TIMEOUT_S}\n`);
   const config = path.join(dir, 'warden.yaml');
-  fs.writeFileSync(config, ['policy:', `  file: "${policy}"`].join('\n'));
+  fs.writeFileSync(config, ['policy:', `  file: "${policy}"`, ...extra].join('\n'));
   return config;
 }
 
@@ -376,5 +377,100 @@ describe('2026-07-28 over Streamable HTTP (v2 client) beside 2025-11-25 (v1 clie
     const msg = JSON.parse(await res.text());
     assert.ok(msg.error, JSON.stringify(msg));
     assert.deepEqual(msg.error.data?.supported, [MODERN]);
+  });
+});
+
+describe('2026-07-28 over HTTP keeps the guards: tokens, Origin/Host, body size, one identity per token', () => {
+  const dir = tempDir('modern-guard');
+  const tokenA = 'modern-token-a-0123456789abcdef';
+  const tokenB = 'modern-token-b-0123456789abcdef';
+  const env = { audit: path.join(dir, 'audit.jsonl'), workspace: path.join(dir, 'ws'),
+    config: writeConfig(dir, ['http:', `  tokens: ["${tokenA}", "${tokenB}"]`]) };
+  fs.mkdirSync(env.workspace);
+  let server;
+
+  before(async () => {
+    server = await startHttpServer(env);
+  });
+  after(async () => {
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } };
+  function post(method, params, headers = {}, body) {
+    return rawRequest(server.url, { headers: {
+      'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN,
+      'Mcp-Method': method, ...(params?.name ? { 'Mcp-Name': params.name } : {}), Host: `127.0.0.1:${server.port}`, ...headers,
+    }, body: body ?? JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } }) });
+  }
+
+  it('no token or a wrong one: 401, a clean JSON-RPC error', async () => {
+    const none = await post('server/discover', {});
+    assertCleanErrorBody(none, 401);
+    const wrong = await post('server/discover', {}, { Authorization: 'Bearer not-a-token-of-this-server' });
+    assertCleanErrorBody(wrong, 401);
+    const good = await post('server/discover', {}, { Authorization: `Bearer ${tokenA}` });
+    assert.equal(good.status, 200, good.text);
+    assert.deepEqual(JSON.parse(good.text).result.supportedVersions, [MODERN]);
+  });
+
+  it('a foreign Origin gets 403 and a foreign Host 421, as in the 2025-11-25 era', async () => {
+    const auth = { Authorization: `Bearer ${tokenA}` };
+    assertCleanErrorBody(await post('tools/list', {}, { ...auth, Origin: 'http://evil.example' }), 403);
+    assertCleanErrorBody(await post('tools/list', {}, { ...auth, Host: 'evil.example' }), 421);
+  });
+
+  it('a body over the limit gets 413; malformed bodies get clean errors', async () => {
+    const auth = { Authorization: `Bearer ${tokenA}` };
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'run_command',
+      arguments: { command: 'echo', stdin: 'x'.repeat(5 * 1024 * 1024) }, _meta: meta } });
+    // curl, which reads the early answer while its upload is cut off (node's client sees EPIPE instead)
+    const file = path.join(dir, 'big.json');
+    fs.writeFileSync(file, big);
+    const out = execFileSync('curl', ['-s', '-o', '-', '-w', '\\n%{http_code}', '-X', 'POST', server.url,
+      '-H', `Authorization: Bearer ${tokenA}`, '-H', 'Content-Type: application/json',
+      '-H', 'Accept: application/json, text/event-stream', '-H', `MCP-Protocol-Version: ${MODERN}`,
+      '-H', 'Mcp-Method: tools/call', '-H', 'Mcp-Name: run_command', '--data-binary', `@${file}`], { encoding: 'utf8' });
+    const [text, code] = [out.slice(0, out.lastIndexOf('\n')), out.slice(out.lastIndexOf('\n') + 1)];
+    assertCleanErrorBody({ status: Number(code), headers: { 'content-type': 'application/json' }, text }, 413);
+    assert.match(text, /too large/);
+    const mismatch = await post('tools/list', {}, { ...auth, 'Mcp-Method': 'tools/call' });
+    assertCleanErrorBody(mismatch, 400);
+    assert.match(JSON.parse(mismatch.text).error.message, /Mcp-Method/);
+  });
+
+  it('each token is its own client: files of one are not the other\'s, a held call\'s state is not the other\'s', async () => {
+    const a = modernClient({ fn: () => ({ action: 'decline' }) });
+    await a.v2.connect(new StreamableHTTPClientTransport(new URL(server.url),
+      { requestInit: { headers: { Authorization: `Bearer ${tokenA}` } } }));
+    const b = modernClient({ fn: () => ({ action: 'decline' }) });
+    await b.v2.connect(new StreamableHTTPClientTransport(new URL(server.url),
+      { requestInit: { headers: { Authorization: `Bearer ${tokenB}` } } }));
+    try {
+      assertOk(await a.call('run_command', { command: 'echo only-a > a-file.txt' }), '');
+      const seen = await b.call('run_command', { command: 'cat a-file.txt' });
+      assert.equal(seen.status, 'failed', `token B read token A's file: ${seen.stdout}`);
+      assertOk(await a.call('run_command', { command: 'cat a-file.txt' }), 'only-a\n');
+      // a state sealed for A is refused to B (the SDK's codec binds it to the identity)
+      const args = { command: 'echo cross-identity', timeout_ms: LONG };
+      const first = JSON.parse((await post('tools/call', { name: 'run_command', arguments: args },
+        { Authorization: `Bearer ${tokenA}` })).text.split('\n').filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5)).pop() ?? '{}');
+      const state = first.result?.requestState;
+      assert.equal(typeof state, 'string', JSON.stringify(first));
+      const stolen = await post('tools/call', { name: 'run_command', arguments: args, requestState: state,
+        inputResponses: { warden_approval: { action: 'accept', content: { decision: 'approve_once' } } } },
+      { Authorization: `Bearer ${tokenB}` });
+      const msg = stolen.text.includes('data:')
+        ? JSON.parse(stolen.text.split('\n').filter((l) => l.startsWith('data:')).pop().slice(5)) : JSON.parse(stolen.text);
+      assert.equal(msg.error?.code, -32602, stolen.text);
+      const ls = await a.call('run_command', { command: 'ls' });
+      assert.doesNotMatch(ls.stdout, /cross-identity/);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });
