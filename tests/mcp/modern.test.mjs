@@ -206,6 +206,15 @@ function defineModernTests(get, env, transport) {
     assert.equal(res.isError, false);
   });
 
+  it('a call with a progress token gets progress notifications while it runs', async () => {
+    const seen = [];
+    const res = await get().v2.callTool({ name: 'execute_code', arguments: { language: 'bash',
+      code: 'for i in 1 2 3 4; do echo tick $i; sleep 1; done' } }, { onprogress: (p) => seen.push(p), timeout: 60_000 });
+    assert.equal(checkResult(res).status, 'ok');
+    assert.ok(seen.length >= 1, 'at least one progress notification');
+    assert.match(seen.map((p) => p.message ?? '').join('|'), /running for \d+ s/);
+  });
+
   it('every call is in the audit, with this transport', async () => {
     const ids = get().ids;
     const byId = new Map(readAudit(env.audit).map((l) => [l.execution_id, l]));
@@ -358,6 +367,10 @@ describe('2026-07-28 over Streamable HTTP (v2 client) beside 2025-11-25 (v1 clie
       inputResponses: approve, requestState: state });
     assert.equal(swapped.msg.error?.code, -32602, JSON.stringify(swapped.msg));
     assert.match(swapped.msg.error.message, /arguments differ/);
+    // a retry without the answer: the same question again (nothing decided, nothing ran)
+    const missing = await raw('tools/call', { name: 'run_command', arguments: args, requestState: state });
+    assert.equal(missing.msg.result?.resultType, 'input_required', JSON.stringify(missing.msg));
+    assert.equal(missing.msg.result.inputRequests.warden_approval.params.message, form.params.message);
     // the genuine retry runs it
     const good = await raw('tools/call', { name: 'run_command', arguments: args, inputResponses: approve, requestState: state });
     assert.equal(good.msg.result?.structuredContent?.status, 'ok', JSON.stringify(good.msg));

@@ -202,6 +202,11 @@ final class ModernEra {
                 return Mono.error(McpException.invalidParams("The retry's arguments differ from those of the call "
                         + "that asked for approval; an approval covers only the call it was asked for."));
             }
+            if (!c.result().isDone() && (req.inputResponses() == null
+                    || !req.inputResponses().containsKey(InputRounds.APPROVAL))) {
+                // the answer is missing: the same question again, as SEP-2322 has a server re-request it
+                return Mono.just(McpAsyncResponse.result(inputRequired(c)));
+            }
             return Mono.just(McpAsyncResponse.streaming(notifier -> {
                 c.notifier.set(notifier);
                 c.answered(decision(req.inputResponses()));
@@ -237,14 +242,18 @@ final class ModernEra {
                 if (c.result().isDone()) {
                     return modern(c.result().join());
                 }
-                String question = c.question();
-                return McpSchema.InputRequiredResult.builder()
-                    .elicit(InputRounds.APPROVAL,
-                            McpSchema.ElicitFormRequest.builder(question, ElicitationPrompter.SCHEMA).build())
-                    .requestState(InputRounds.state(json, c))
-                    .build();
+                return inputRequired(c);
             })
             .doOnCancel(() -> cancel.cancel("the client cancelled the request"));
+    }
+
+    /** The round's end when the held call asks: its question as the approval form, and its sealed state. */
+    private McpSchema.CallToolOutcome inputRequired(InputRounds.Conversation c) {
+        return McpSchema.InputRequiredResult.builder()
+            .elicit(InputRounds.APPROVAL,
+                    McpSchema.ElicitFormRequest.builder(c.question(), ElicitationPrompter.SCHEMA).build())
+            .requestState(InputRounds.state(json, c))
+            .build();
     }
 
     /** The approval form's answer: a decision, or what stands for a refusal (decline, cancel, nothing). */
