@@ -7,7 +7,7 @@
 //   - a request state that was altered, or a retry with other arguments, is refused with a clear error;
 //   - 200 concurrent calls over stdio are all answered; an aborted call's run is killed.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -485,5 +485,76 @@ describe('2026-07-28 over HTTP keeps the guards: tokens, Origin/Host, body size,
       await a.close();
       await b.close();
     }
+  });
+});
+
+describe('stdio: the first request picks the era for the connection (raw JSON-RPC lines)', () => {
+  const dir = tempDir('modern-raw');
+  fs.mkdirSync(path.join(dir, 'ws'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Starts Warden on stdio, writes `lines` one by one as answers come, returns every answer by id. */
+  async function session(lines) {
+    const jar = await jarPath();
+    const child = spawn('java', ['-jar', jar, '--workspace', path.join(dir, 'ws'), '--audit', path.join(dir, 'audit.jsonl')],
+      { stdio: ['pipe', 'pipe', 'ignore'] });
+    const exited = new Promise((r) => child.on('exit', r));
+    const answers = new Map();
+    let buf = '';
+    let waiting = null;
+    child.stdout.on('data', (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        if (msg.id !== undefined) answers.set(msg.id, msg);
+        waiting?.();
+      }
+    });
+    try {
+      for (const line of lines) {
+        child.stdin.write(`${JSON.stringify(line)}\n`);
+        if (line.id === undefined) continue;
+        const deadline = Date.now() + 60_000;
+        while (!answers.has(line.id) && Date.now() < deadline) await new Promise((r) => { waiting = r; setTimeout(r, 200); });
+        assert.ok(answers.has(line.id), `no answer to ${line.method}`);
+      }
+    } finally {
+      // end of input ends a stdio server, which then removes its workspace
+      child.stdin.end();
+      const t = setTimeout(() => child.kill('SIGTERM'), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    return answers;
+  }
+
+  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+
+  it('server/discover first: 2026-07-28; a later initialize is refused with the versions spoken', async () => {
+    const a = await session([
+      { jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'run_command', arguments: { command: 'echo raw' }, _meta: meta } },
+      { jsonrpc: '2.0', id: 3, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {},
+        clientInfo: { name: 'raw', version: '1' } } },
+    ]);
+    assert.deepEqual(a.get(1).result.supportedVersions, [MODERN]);
+    assert.equal(a.get(2).result.structuredContent.stdout, 'raw\n');
+    assert.equal(a.get(2).result.resultType, 'complete');
+    assert.equal(a.get(3).error?.code, -32022, JSON.stringify(a.get(3)));
+    assert.deepEqual(a.get(3).error.data.supported, [MODERN]);
+  });
+
+  it('initialize first: 2025-11-25, as before', async () => {
+    const a = await session([
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {},
+        clientInfo: { name: 'raw', version: '1' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'run_command', arguments: { command: 'echo old' } } },
+    ]);
+    assert.equal(a.get(1).result.protocolVersion, '2025-11-25');
+    assert.equal(a.get(2).result.structuredContent.stdout, 'old\n');
+    assert.equal(a.get(2).result.resultType, undefined);
   });
 });
