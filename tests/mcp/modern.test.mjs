@@ -74,6 +74,36 @@ async function httpModern(answer, server) {
   return c;
 }
 
+/**
+ * Starts a sleep in the sandbox through `c`, aborts the call once the sleep runs, and checks that the
+ * run ended within `withinMs` and that its audit line says the client cancelled it.
+ */
+async function abortOneRun(c, env, withinMs) {
+  const marker = `${Math.floor(10 + Math.random() * 89)}`;
+  const controller = new AbortController();
+  const call = c.v2.callTool({ name: 'execute_code',
+    arguments: { language: 'bash', code: `sleep 47.${marker}; echo never`, timeout_ms: 60_000 } },
+  { signal: controller.signal, timeout: 90_000 });
+  const running = () => {
+    try { return execFileSync('pgrep', ['-f', `sleep 47.${marker}`], { encoding: 'utf8' }).trim() !== ''; } catch { return false; }
+  };
+  for (let i = 0; i < 100 && !running(); i++) await sleep(100);
+  assert.ok(running(), 'the sleep started');
+  const started = Date.now();
+  controller.abort('changed my mind');
+  await assert.rejects(call);
+  for (let i = 0; i < withinMs / 100 && running(); i++) await sleep(100);
+  assert.ok(!running(), 'the sleep ended');
+  assert.ok(Date.now() - started < withinMs, `ended after ${Date.now() - started} ms`);
+  let line;
+  for (let i = 0; i < 50 && !line; i++) {
+    line = readAudit(env.audit).find((l) => l.type === 'call' && JSON.stringify(l.arguments ?? {}).includes(`47.${marker}`));
+    if (!line) await sleep(100);
+  }
+  assert.equal(line?.status, 'killed', JSON.stringify(line));
+  assert.match(line.message, /client cancelled the request/);
+}
+
 /** The tests every transport gets; `get()` is the modern client, `env` its audit file. */
 function defineModernTests(get, env, transport) {
   it('negotiates 2026-07-28 (the modern era) with server/discover', async () => {
@@ -260,29 +290,7 @@ describe('2026-07-28 over stdio (v2 client)', () => {
   });
 
   it('an aborted call (notifications/cancelled) kills its run; the audit says the client cancelled it', async () => {
-    const marker = `${Math.floor(10 + Math.random() * 89)}`;
-    const controller = new AbortController();
-    const call = c.v2.callTool({ name: 'execute_code',
-      arguments: { language: 'bash', code: `sleep 47.${marker}; echo never`, timeout_ms: 60_000 } },
-    { signal: controller.signal, timeout: 90_000 });
-    const running = () => {
-      try { return execFileSync('pgrep', ['-f', `sleep 47.${marker}`], { encoding: 'utf8' }).trim() !== ''; } catch { return false; }
-    };
-    for (let i = 0; i < 100 && !running(); i++) await sleep(100);
-    assert.ok(running(), 'the sleep started');
-    const started = Date.now();
-    controller.abort('changed my mind');
-    await assert.rejects(call);
-    for (let i = 0; i < 100 && running(); i++) await sleep(100);
-    assert.ok(!running(), 'the sleep ended');
-    assert.ok(Date.now() - started < 10_000);
-    let line;
-    for (let i = 0; i < 50 && !line; i++) {
-      line = readAudit(env.audit).find((l) => l.type === 'call' && JSON.stringify(l.arguments ?? {}).includes(`47.${marker}`));
-      if (!line) await sleep(100);
-    }
-    assert.equal(line?.status, 'killed', JSON.stringify(line));
-    assert.match(line.message, /client cancelled the request/);
+    await abortOneRun(c, env, 10_000);
   });
 });
 
@@ -318,6 +326,10 @@ describe('2026-07-28 over Streamable HTTP (v2 client) beside 2025-11-25 (v1 clie
       outputSchema: t.outputSchema, annotations: t.annotations });
     assert.deepEqual(v2.map(shape), v1.map(shape));
     assertOk(await legacy.call('run_command', { command: 'echo legacy' }), 'legacy\n');
+  });
+
+  it('an aborted call closes its stream; the run is killed within the keep-alive, audited as cancelled', async () => {
+    await abortOneRun(c, env, 12_000);
   });
 
   it('a workspace made in one era is used in the other (same client identity)', async () => {
