@@ -31,7 +31,10 @@ function writeConfig(dir, extra = []) {
   const policy = path.join(dir, 'policy.yaml');
   fs.writeFileSync(policy, `approval:\n  timeout_s: ${TIMEOUT_S}\n`);
   const config = path.join(dir, 'warden.yaml');
-  fs.writeFileSync(config, ['policy:', `  file: "${policy}"`, ...extra].join('\n'));
+  // a state directory of its own: the durable workspaces these tests make never count against
+  // the machine's other servers (the one local client's quota)
+  fs.writeFileSync(config, ['policy:', `  file: "${policy}"`, 'server:', `  state_dir: "${path.join(dir, 'state')}"`,
+    ...extra].join('\n'));
   return config;
 }
 
@@ -338,6 +341,8 @@ describe('2026-07-28 over Streamable HTTP (v2 client) beside 2025-11-25 (v1 clie
     assertOk(await legacy.call('run_command', { command: 'echo both > both.txt', workspace: id }), '');
     const r = await c.v2.callTool({ name: 'read_file', arguments: { path: 'both.txt', workspace: id } });
     assert.equal(r.structuredContent.content, 'both\n');
+    const d = await legacy.client.callTool({ name: 'delete_workspace', arguments: { workspace_id: id } });
+    assert.equal(d.structuredContent.status, 'ok');
   });
 
   /** One raw 2026-07-28 request to /mcp; returns the JSON-RPC message (the last one of an SSE stream). */
