@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // Runs the official MCP conformance suite (@modelcontextprotocol/conformance) against Warden's
-// Streamable HTTP endpoint: every server scenario the suite lists (`--suite all`), with
-// conformance-expected-failures.yml as the baseline. The suite needs Node 22; it runs under the
-// node binary of the `node` devDependency, whatever node runs this script.
+// Streamable HTTP endpoint, with an expected-failures file as the baseline. Two lines of the suite:
+//   - 0.1.16 (default): every server scenario it lists (`--suite all`), mostly 2025-11-25, with
+//     conformance-expected-failures.yml;
+//   - 0.2.0-alpha.12 (`--next`, npm alias conformance-next): the scenarios revision 2026-07-28
+//     requires (`--requirements 2026-07-28`, plus the extension and pending ones it runs beside
+//     them), with conformance-next-expected-failures.yml.
+// The suite needs Node 22; it runs under the node binary of the `node` devDependency, whatever node
+// runs this script.
 //
-//   WARDEN_URL=http://127.0.0.1:PORT/mcp node conformance.mjs   # against a running server
-//   node conformance.mjs                                        # starts its own server
+//   WARDEN_URL=http://127.0.0.1:PORT/mcp node conformance.mjs [--next]   # against a running server
+//   node conformance.mjs [--next]                                        # starts its own server
 //
 // Prints one line per scenario (pass / expected-fail with its reason / FAIL / STALE), then
 // `N passed, N failed` as its last line: N failed counts unexpected failures and stale baseline
@@ -17,8 +22,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const baselineFile = path.join(here, 'conformance-expected-failures.yml');
-const cli = path.join(here, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+const next = process.argv.includes('--next');
+const baselineFile = path.join(here, next ? 'conformance-next-expected-failures.yml' : 'conformance-expected-failures.yml');
+const cli = next ? path.join(here, 'node_modules', 'conformance-next', 'dist', 'index.js')
+  : path.join(here, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
 const node22 = path.join(here, 'node_modules', 'node', 'bin', 'node');
 
 class Fatal extends Error {}
@@ -73,19 +80,30 @@ async function main() {
 
   try {
     const listed = runCli(['list', '--server']);
-    const scenarios = [...listed.stdout.matchAll(/^\s+-\s+([a-z0-9-]+)/gm)].map((m) => m[1]);
+    let scenarios = [...listed.stdout.matchAll(/^\s+-\s+([a-z0-9-]+)/gm)].map((m) => m[1]);
     if (listed.status !== 0 || scenarios.length === 0) die(`conformance list --server failed: ${listed.stderr}`);
     for (const name of baseline.keys()) {
       if (!scenarios.includes(name)) die(`baseline entry ${name} is not a scenario of this suite version`);
     }
+    const selection = next ? ['--requirements', '2026-07-28'] : ['--suite', 'all'];
 
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-conformance-'));
     let run;
     try {
-      console.log(`conformance: ${scenarios.length} server scenarios against ${url} (node ${version})`);
-      run = runCli(['server', '--url', url, '--suite', 'all', '--expected-failures', baselineFile, '-o', out],
+      console.log(next ? `conformance ${path.basename(path.dirname(path.dirname(cli)))}: the 2026-07-28 requirement set against ${url} (node ${version})`
+        : `conformance: ${scenarios.length} server scenarios against ${url} (node ${version})`);
+      run = runCli(['server', '--url', url, ...selection, '--expected-failures', baselineFile, '-o', out],
         { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10 * 60 * 1000 });
       const summaryAt = run.stdout.indexOf('=== SUMMARY ===');
+      if (next) {
+        // the requirement set decides which scenarios run: the summary names each one it ran
+        const ran = [...run.stdout.slice(Math.max(0, summaryAt)).matchAll(/^[✓✗]\s+([a-z0-9-]+):/gmu)].map((m) => m[1]);
+        if (ran.length === 0) die(`conformance server ran no scenario: ${run.stdout.slice(-2000)}${run.stderr}`);
+        scenarios = ran;
+        for (const name of baseline.keys()) {
+          if (!scenarios.includes(name)) die(`baseline entry ${name} is not a scenario of --requirements 2026-07-28`);
+        }
+      }
       // The suite counts checks per scenario; say so, so those lines are not read as the closing tally.
       const shown = (summaryAt >= 0 ? run.stdout.slice(summaryAt) : run.stdout)
         .replace(/(\d+) passed, (\d+) failed/g, '$1 checks passed, $2 checks failed');

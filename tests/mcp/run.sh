@@ -2,10 +2,12 @@
 # MCP protocol tests of target/warden.jar through clients nobody here wrote:
 #   1. the official TypeScript SDK client over stdio, Streamable HTTP (/mcp) and HTTP+SSE
 #      (/sse + /message): node's test runner, *.test.mjs;
-#   2. the official MCP conformance suite against /mcp, with conformance-expected-failures.yml
-#      as its baseline (it runs under Node 22 from the `node` devDependency).
+#   2. the official MCP conformance suite against /mcp, twice: 0.1.16 (every server scenario, mostly
+#      2025-11-25) with conformance-expected-failures.yml as its baseline, and the 0.2.0 pre-release
+#      (npm alias conformance-next) with the 2026-07-28 requirement set and
+#      conformance-next-expected-failures.yml (both run under Node 22 from the `node` devDependency).
 # Needs java, node and npm; the sandbox needs root like the server itself.
-# The last line printed is `N passed, N failed` for the conformance scenarios. Exit status is
+# The last line printed is `N passed, N failed` for the conformance scenarios of both suites. Exit status is
 # non-zero if anything failed.
 set -uo pipefail
 
@@ -85,8 +87,19 @@ if [[ "$up" != 1 ]]; then
 else
   WARDEN_URL="http://127.0.0.1:$port/mcp" node conformance.mjs | tee "$work/conformance.out"
   conf_rc=${PIPESTATUS[0]}
-  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/conformance.out" | tail -n 1)"
-  [[ -n "$line" ]] && summary="$line"
+  echo "== MCP conformance suite 0.2.0 (revision 2026-07-28) against Streamable HTTP"
+  WARDEN_URL="http://127.0.0.1:$port/mcp" node conformance.mjs --next | tee "$work/conformance-next.out"
+  next_rc=${PIPESTATUS[0]}
+  [[ "$next_rc" != 0 ]] && conf_rc=$next_rc
+  old="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/conformance.out" | tail -n 1)"
+  new="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/conformance-next.out" | tail -n 1)"
+  if [[ -n "$old" && -n "$new" ]]; then
+    read -r p1 _ f1 _ <<<"$old"
+    read -r p2 _ f2 _ <<<"$new"
+    summary="$((p1 + p2)) passed, $((f1 + f2)) failed"
+  else
+    summary="0 passed, 1 failed"
+  fi
 fi
 
 kill "$server_pid" 2>/dev/null

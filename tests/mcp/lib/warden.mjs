@@ -249,7 +249,7 @@ export async function sseClient(server, { headers, name = 'warden-mcp-tests' } =
  * Wraps a client so every tool call is checked against the contract and its execution_id kept.
  * call(name, args) -> structuredContent.
  */
-function track(client) {
+export function track(client) {
   const ids = [];
   let listed = false;
   return {

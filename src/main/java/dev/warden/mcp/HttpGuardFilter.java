@@ -69,7 +69,11 @@ final class HttpGuardFilter extends HttpFilter {
         if (body.length > maxRequestBytes) {
             return null;
         }
-        return new BodyRequest(req, tagger.tagBody(body, () -> CancellationTagger.httpSession(req)));
+        // A request to /mcp without a session is initialize or of the 2026-07-28 era, where a call is
+        // cancelled by closing its stream: a notifications/cancelled there names no session, so it
+        // must not reach another client's call of the same id (see ModernEra)
+        boolean sessionless = req.getRequestURI().endsWith("/mcp") && req.getHeader("mcp-session-id") == null;
+        return new BodyRequest(req, sessionless ? body : tagger.tagBody(body, () -> CancellationTagger.httpSession(req)));
     }
 
     /** The request with its body already read (and maybe tagged). */

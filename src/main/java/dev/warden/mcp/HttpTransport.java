@@ -26,7 +26,8 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * Streamable HTTP at /mcp and the older HTTP+SSE pair at /sse + /message, on embedded Jetty.
+ * Streamable HTTP at /mcp, in revisions 2025-11-25 and 2026-07-28 (see {@link EraRouter}), and the older
+ * (deprecated) HTTP+SSE pair at /sse + /message, on embedded Jetty.
  * Origin and Host are checked on every request (DNS rebinding), tokens when configured.
  */
 public final class HttpTransport implements AutoCloseable {
@@ -34,13 +35,15 @@ public final class HttpTransport implements AutoCloseable {
     private final Server jetty;
     private final McpAsyncServer streamable;
     private final McpAsyncServer sse;
+    private final io.modelcontextprotocol.modern.server.McpServer modern;
 
     private final SessionOwners owners;
     private final Consumer<String> sessionEnded;
 
-    private HttpTransport(Server jetty, McpAsyncServer streamable, McpAsyncServer sse, SessionOwners owners,
-            Consumer<String> sessionEnded) {
+    private HttpTransport(Server jetty, McpAsyncServer streamable, McpAsyncServer sse,
+            io.modelcontextprotocol.modern.server.McpServer modern, SessionOwners owners, Consumer<String> sessionEnded) {
         this.jetty = jetty;
+        this.modern = modern;
         this.streamable = streamable;
         this.sse = sse;
         this.owners = owners;
@@ -107,6 +110,21 @@ public final class HttpTransport implements AutoCloseable {
             .keepAliveInterval(Duration.ofSeconds(5))
             .build();
         McpAsyncServer streamable = McpServers.streamable(streamableProvider, mapper, tools, version);
+        // revision 2026-07-28 on the same endpoint: the same tools, the same guard (see EraRouter)
+        io.modelcontextprotocol.modern.server.McpServer modern = ModernEra.server(tools, mapper, json, version, "http");
+        var modernTransport = io.modelcontextprotocol.modern.server.transport.HttpServletMcpTransport.builder(modern)
+            .jsonMapper(mapper)
+            .endpoint("/mcp")
+            .httpHeaderValidator(validator)
+            .contextExtractor(req -> {
+                String identity = tokens.isEmpty() ? null : identity(req.getHeader("Authorization"));
+                return identity == null ? McpTransportContext.EMPTY
+                        : McpTransportContext.create(Map.of(WardenTools.CLIENT_IDENTITY, identity));
+            })
+            .maxRequestSize(maxRequestBytes)
+            // a stream's keep-alive is how a client that has gone is noticed (its call is then cancelled)
+            .keepAliveInterval(Duration.ofSeconds(5))
+            .build();
         McpAsyncServer sse = McpServers.single(sseProvider, mapper, tools, version, "sse");
 
         // A Streamable HTTP request holds its Jetty thread until its answer (the SDK blocks on it):
@@ -121,7 +139,7 @@ public final class HttpTransport implements AutoCloseable {
 
         ServletContextHandler ctx = new ServletContextHandler();
         ctx.setContextPath("/");
-        ServletHolder mcp = new ServletHolder("mcp", streamableProvider);
+        ServletHolder mcp = new ServletHolder("mcp", new EraRouter(streamableProvider, modernTransport, json));
         mcp.setAsyncSupported(true); // without it every request after initialize answers 500
         ctx.addServlet(mcp, "/mcp");
         ServletHolder legacy = new ServletHolder("sse", sseProvider);
@@ -142,7 +160,7 @@ public final class HttpTransport implements AutoCloseable {
         jetty.setHandler(ctx);
         jetty.setErrorHandler(new QuietErrors());
         jetty.start();
-        return new HttpTransport(jetty, streamable, sse, owners, sessionEnded);
+        return new HttpTransport(jetty, streamable, sse, modern, owners, sessionEnded);
     }
 
     /**
@@ -248,6 +266,7 @@ public final class HttpTransport implements AutoCloseable {
     public void close() throws Exception {
         streamable.closeGracefully().onErrorComplete().block(Duration.ofSeconds(5));
         sse.closeGracefully().onErrorComplete().block(Duration.ofSeconds(5));
+        modern.closeGracefully();
         jetty.stop();
     }
 

@@ -100,6 +100,11 @@ public final class WardenTools {
         return this;
     }
 
+    /** The pipeline every tool call and resource read of both eras goes through. */
+    CallPipeline pipeline() {
+        return pipeline;
+    }
+
     /** How long a server-to-client request (an elicitation) may wait: a little past the approval timeout. */
     Duration requestTimeout() {
         return approvalTimeout.plusSeconds(15);
@@ -111,53 +116,57 @@ public final class WardenTools {
         return new WorkspaceResources(pipeline, this).templates(transport);
     }
 
-    List<AsyncToolSpecification> specifications(String transport) {
+    /**
+     * One tool: its definition and the code that answers it, shared by both protocol eras (the
+     * 2025-11-25 server through {@link #specifications}, the 2026-07-28 one through {@link ModernEra}).
+     */
+    record Entry(McpSchema.Tool tool, Body body) {
+
+        String name() {
+            return tool.name();
+        }
+    }
+
+    /** What a tool does with a call once it is admitted, on Warden's own thread. */
+    interface Body {
+
+        McpSchema.CallToolResult call(Caller caller, McpSchema.CallToolRequest req);
+    }
+
+    /** Every tool, in the order tools/list shows them. */
+    List<Entry> entries() {
         return List.of(
-                AsyncToolSpecification.builder().tool(catalog.runCommand(maxTimeoutMs))
-                    .callHandler((ex, req) -> admitted(ex, transport, "run_command", req,
-                            caller -> handle(caller, "run_command", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.executeCode(languages.get(), maxTimeoutMs))
-                    .callHandler((ex, req) -> admitted(ex, transport, "execute_code", req,
-                            caller -> handle(caller, "execute_code", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.requestApproval(approvalTimeout.toSeconds()))
-                    .callHandler((ex, req) -> admitted(ex, transport, "request_approval", req,
-                            caller -> approval(caller, req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.getExecution())
-                    .callHandler((ex, req) -> admitted(ex, transport, "get_execution", req,
-                            caller -> execution(caller, "get_execution", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.sendInput())
-                    .callHandler((ex, req) -> admitted(ex, transport, "send_input", req,
-                            caller -> execution(caller, "send_input", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.stopExecution())
-                    .callHandler((ex, req) -> admitted(ex, transport, "stop_execution", req,
-                            caller -> execution(caller, "stop_execution", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.listExecutions())
-                    .callHandler((ex, req) -> admitted(ex, transport, "list_executions", req,
-                            caller -> execution(caller, "list_executions", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.readFile())
-                    .callHandler((ex, req) -> admitted(ex, transport, "read_file", req, caller -> file(caller, "read_file", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.writeFile())
-                    .callHandler((ex, req) -> admitted(ex, transport, "write_file", req, caller -> file(caller, "write_file", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.listFiles())
-                    .callHandler((ex, req) -> admitted(ex, transport, "list_files", req, caller -> file(caller, "list_files", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.createWorkspace())
-                    .callHandler((ex, req) -> admitted(ex, transport, "create_workspace", req,
-                            caller -> workspace(caller, "create_workspace", req)))
-                    .build(),
-                AsyncToolSpecification.builder().tool(catalog.deleteWorkspace())
-                    .callHandler((ex, req) -> admitted(ex, transport, "delete_workspace", req,
-                            caller -> workspace(caller, "delete_workspace", req)))
-                    .build());
+                new Entry(catalog.runCommand(maxTimeoutMs), (caller, req) -> handle(caller, "run_command", req)),
+                new Entry(catalog.executeCode(languages.get(), maxTimeoutMs),
+                        (caller, req) -> handle(caller, "execute_code", req)),
+                new Entry(catalog.requestApproval(approvalTimeout.toSeconds()), this::approval),
+                new Entry(catalog.getExecution(), (caller, req) -> execution(caller, "get_execution", req)),
+                new Entry(catalog.sendInput(), (caller, req) -> execution(caller, "send_input", req)),
+                new Entry(catalog.stopExecution(), (caller, req) -> execution(caller, "stop_execution", req)),
+                new Entry(catalog.listExecutions(), (caller, req) -> execution(caller, "list_executions", req)),
+                new Entry(catalog.readFile(), (caller, req) -> file(caller, "read_file", req)),
+                new Entry(catalog.writeFile(), (caller, req) -> file(caller, "write_file", req)),
+                new Entry(catalog.listFiles(), (caller, req) -> file(caller, "list_files", req)),
+                new Entry(catalog.createWorkspace(), (caller, req) -> workspace(caller, "create_workspace", req)),
+                new Entry(catalog.deleteWorkspace(), (caller, req) -> workspace(caller, "delete_workspace", req)));
+    }
+
+    /** The tools for the 2025-11-25 server: each entry behind the same door. */
+    List<AsyncToolSpecification> specifications(String transport) {
+        return entries().stream()
+            .map(e -> AsyncToolSpecification.builder().tool(e.tool())
+                .callHandler((ex, req) -> admitted(ex, transport, e.name(), req, caller -> e.body().call(caller, req)))
+                .build())
+            .toList();
+    }
+
+    /**
+     * A call of either era through the door (see {@link #admitted(Caller, Function, java.util.function.BiFunction)}),
+     * its answer as a future: over the caller's share it is rate_limited at once.
+     */
+    CompletableFuture<McpSchema.CallToolResult> call(Caller caller, Entry entry, McpSchema.CallToolRequest req) {
+        return submit(caller, c -> entry.body().call(c, req),
+                (retryAfterMs, why) -> refused(caller, entry.name(), req, retryAfterMs, why));
     }
 
     /** create_workspace, delete_workspace. */
@@ -246,14 +255,21 @@ public final class WardenTools {
      * share, {@code refusal} answers at once; else {@code body} runs on Warden's own thread.
      */
     <T> Mono<T> admitted(Caller caller, Function<Caller, T> body, java.util.function.BiFunction<Long, String, T> refusal) {
+        // suppressCancel: a call is never abandoned half way because the SDK dropped its subscriber;
+        // cancellation goes through ClientCancels, which stops the run and still answers and audits
+        return Mono.fromFuture(submit(caller, body, refusal), true);
+    }
+
+    /** The door itself: the answer as a future, completed on Warden's own thread (or at once when refused). */
+    <T> CompletableFuture<T> submit(Caller caller, Function<Caller, T> body,
+            java.util.function.BiFunction<Long, String, T> refusal) {
         Optional<CallAdmission.Permit> permit = admission.enter(caller.identity());
         if (permit.isEmpty()) {
             CallAdmission.Refusal r = admission.refusal(caller.identity());
-            return Mono.fromCallable(() -> refusal.apply(r.retryAfterMs(), r.why()));
+            return CompletableFuture.supplyAsync(() -> refusal.apply(r.retryAfterMs(), r.why()), Runnable::run);
         }
-        CompletableFuture<T> answer;
         try {
-            answer = CompletableFuture.supplyAsync(() -> {
+            return CompletableFuture.supplyAsync(() -> {
                 try (CallAdmission.Permit p = permit.get()) {
                     return body.apply(caller);
                 }
@@ -261,11 +277,8 @@ public final class WardenTools {
         }
         catch (RejectedExecutionException shuttingDown) {
             permit.get().close();
-            return Mono.fromCallable(() -> refusal.apply(1000L, "Warden is shutting down"));
+            return CompletableFuture.supplyAsync(() -> refusal.apply(1000L, "Warden is shutting down"), Runnable::run);
         }
-        // suppressCancel: a call is never abandoned half way because the SDK dropped its subscriber;
-        // cancellation goes through ClientCancels, which stops the run and still answers and audits
-        return Mono.fromFuture(answer, true);
     }
 
     private McpSchema.CallToolResult refused(Caller caller, String tool, McpSchema.CallToolRequest req,

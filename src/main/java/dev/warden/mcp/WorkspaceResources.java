@@ -29,17 +29,21 @@ final class WorkspaceResources {
         this.tools = tools;
     }
 
-    List<AsyncResourceTemplateSpecification> templates(String transport) {
-        McpSchema.ResourceTemplate template = McpSchema.ResourceTemplate.builder(WorkspaceUri.TEMPLATE, "workspace-file")
+    /** The one template, the same in both protocol eras. */
+    static McpSchema.ResourceTemplate template() {
+        return McpSchema.ResourceTemplate.builder(WorkspaceUri.TEMPLATE, "workspace-file")
             .title("A file of a Warden workspace")
             .description("A file in the workspace of this session, by its path relative to the workspace root "
                     + "(each segment percent-encoded). The artifacts of run_command and execute_code results link "
                     + "here. Text comes back sanitized like stdout, anything else as a base64 blob; at most "
                     + "limits.output_bytes of it (read_file reads on from there).")
             .build();
-        return List.of(new AsyncResourceTemplateSpecification(template, (ex, req) -> {
+    }
+
+    List<AsyncResourceTemplateSpecification> templates(String transport) {
+        return List.of(new AsyncResourceTemplateSpecification(template(), (ex, req) -> {
             Caller caller = WardenTools.caller(new McpSyncServerExchange(ex), transport, req.meta(), null);
-            return tools.admitted(caller, c -> read(c, req.uri()), (retryAfterMs, why) -> {
+            return tools.admitted(caller, c -> read(pipeline, c, req.uri()), (retryAfterMs, why) -> {
                 throw McpError.builder(McpSchema.ErrorCodes.INTERNAL_ERROR)
                     .message("Rate limited: " + why + "; retry after " + retryAfterMs + " ms.")
                     .data(Map.of("retry_after_ms", retryAfterMs)).build();
@@ -53,7 +57,7 @@ final class WorkspaceResources {
      * for a read that failed, was rate limited or stopped by the kill switch, each with the message
      * read_file would give.
      */
-    private McpSchema.ReadResourceResult read(Caller caller, String uri) {
+    static McpSchema.ReadResourceResult read(CallPipeline pipeline, Caller caller, String uri) {
         FileResult r = pipeline.readResource(caller, uri);
         if (r.status() != Status.OK) {
             int code = r.status() == Status.INVALID ? McpSchema.ErrorCodes.RESOURCE_NOT_FOUND

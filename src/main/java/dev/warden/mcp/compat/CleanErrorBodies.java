@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -129,6 +130,30 @@ public final class CleanErrorBodies {
 
         /** Sends the held-back error as a plain JSON-RPC error; only when {@link #captured()}. */
         public void replace(ObjectMapper json) throws IOException {
+            JsonNode b = bodyJson(json);
+            if (isEnvelope(b)) {
+                // already a JSON-RPC error (the 2026-07-28 transport writes them so): its id, code and
+                // data are the client's to read; only its message is cut to one line
+                ObjectNode err = json.createObjectNode();
+                err.put("jsonrpc", "2.0");
+                err.set("id", b.get("id"));
+                ObjectNode e = err.putObject("error");
+                e.put("code", b.get("error").get("code").asInt());
+                String m = b.get("error").get("message").asText();
+                String first = m.lines().findFirst().orElse("Error");
+                e.put("message", first.length() > 300 ? first.substring(0, 300) : first);
+                if (b.get("error").has("data")) {
+                    e.set("data", b.get("error").get("data"));
+                }
+                byte[] out = json.writeValueAsBytes(err);
+                real.resetBuffer();
+                real.setStatus(status);
+                real.setContentType("application/json");
+                real.setCharacterEncoding("UTF-8");
+                real.setContentLength(out.length);
+                real.getOutputStream().write(out);
+                return;
+            }
             String msg = message(json);
             ParseProblem problem = parseProblem(msg);
             if (problem != null) {
@@ -137,6 +162,33 @@ public final class CleanErrorBodies {
             else {
                 writeError(real, json, status, code(json, msg), msg);
             }
+        }
+
+        /**
+         * A plain JSON-RPC error response: {@code jsonrpc}, {@code id} (string, number or null) and an
+         * {@code error} of an integer code, a string message and maybe data; nothing else, so neither a
+         * serialised exception (its {@code stackTrace}) nor anything in data that looks like one.
+         */
+        public static boolean isEnvelope(JsonNode b) {
+            if (b == null || !b.isObject() || !"2.0".equals(b.path("jsonrpc").asText(null)) || !b.has("id")
+                    || !(b.get("id").isNull() || b.get("id").isTextual() || b.get("id").isIntegralNumber())) {
+                return false;
+            }
+            for (var names = b.fieldNames(); names.hasNext();) {
+                if (!Set.of("jsonrpc", "id", "error").contains(names.next())) {
+                    return false;
+                }
+            }
+            JsonNode e = b.get("error");
+            if (e == null || !e.isObject() || !e.path("code").isInt() || !e.path("message").isTextual()) {
+                return false;
+            }
+            for (var names = e.fieldNames(); names.hasNext();) {
+                if (!Set.of("code", "message", "data").contains(names.next())) {
+                    return false;
+                }
+            }
+            return !e.has("data") || !e.get("data").toString().contains("stackTrace");
         }
 
         private int code(ObjectMapper json, String message) {
