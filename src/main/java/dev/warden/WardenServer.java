@@ -24,6 +24,9 @@ import dev.warden.exec.container.ContainerRuntime;
 import dev.warden.mcp.HttpTransport;
 import dev.warden.mcp.StdioTransport;
 import dev.warden.mcp.WardenTools;
+import dev.warden.metrics.Live;
+import dev.warden.metrics.MetricsServlet;
+import dev.warden.metrics.WardenMetrics;
 import dev.warden.policy.Policy;
 import dev.warden.policy.PolicyLoader;
 import dev.warden.egress.Addresses;
@@ -424,25 +427,30 @@ final class WardenServer implements AutoCloseable {
         if (!config.operator().listen().isEmpty() && !config.operator().listen().equals("off")) {
             addresses.ownPort(binding(config.operator().listen()).port());
         }
+        RateLimits rates = new RateLimits(config.rateLimits());
+        CallAdmission admission = new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls());
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     case L1 -> runtime.join().inline();
                     case L2 -> runtime.join().sandbox();
                     case L3 -> containers.executor();
                     case L4 -> none;
-                }, sanitizer, audit, config.limits(), containers, approvals, new RateLimits(config.rateLimits()),
+                }, sanitizer, audit, config.limits(), containers, approvals, rates,
                 executions, java.time.Clock.systemUTC(), network, addresses);
         // a container-only language is offered only when the engine and its image are there
         long probeWaitMs = config.container().probeWaitMs();
         WardenTools tools = new WardenTools(pipeline, config.limits(),
                 () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
-                new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
+                admission);
+        String version = Warden.version();
+        WardenMetrics metrics = metrics(version, pipeline, audit, tools, admission, rates, executions, approvals, runtime,
+                containers, egress);
         HttpTransport.Operator operator = new HttpTransport.Operator(
                 new OperatorConsole(approvals, executions, new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel),
-                        audit, sanitizer), operatorToken);
+                        audit, sanitizer), operatorToken,
+                new MetricsServlet(metrics, new dev.warden.operator.OperatorAuth(operatorToken)::bearer));
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
-        String version = Warden.version();
 
         if (operatorState != null) {
             own("operator state file", operatorState, OperatorCli::forget);
@@ -495,6 +503,33 @@ final class WardenServer implements AutoCloseable {
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
             http.join();
         };
+    }
+
+    /**
+     * The metrics, counting from now: every answered call (the pipeline's meter) and audit write; the rest is
+     * read from each part when scraped, 0 for a part still starting (the sandbox, the egress proxy) or
+     * without an engine (containers).
+     */
+    private static WardenMetrics metrics(String version, CallPipeline pipeline, AuditLog audit, WardenTools tools,
+            CallAdmission admission, RateLimits rates, Executions executions, ApprovalService approvals,
+            CompletableFuture<SandboxRuntime> runtime, ContainerRuntime containers, CompletableFuture<EgressPorts> egress) {
+        java.util.function.ToIntFunction<java.util.function.ToIntFunction<SandboxRuntime>> sandbox = f -> {
+            SandboxRuntime r = runtime.isDone() && !runtime.isCompletedExceptionally() ? runtime.join() : null;
+            return r == null ? 0 : f.applyAsInt(r);
+        };
+        java.util.function.ToLongFunction<java.util.function.ToLongFunction<EgressProxy>> proxy = f ->
+                egress.isDone() && !egress.isCompletedExceptionally() && egress.join() instanceof EgressProxy p
+                        ? f.applyAsLong(p) : 0;
+        WardenMetrics m = new WardenMetrics(version, new Live(tools::inFlight, () -> executions.running().size(),
+                executions::queued, () -> approvals.pending().size(), () -> pipeline.kernels().size(),
+                () -> sandbox.applyAsInt(SandboxRuntime::slots), () -> sandbox.applyAsInt(SandboxRuntime::slotsFree),
+                () -> sandbox.applyAsInt(SandboxRuntime::warmSandboxes), () -> containers.counts().existing(),
+                () -> containers.counts().warm(), () -> containers.counts().running(),
+                () -> proxy.applyAsLong(EgressProxy::bytesIn), () -> proxy.applyAsLong(EgressProxy::bytesOut),
+                () -> proxy.applyAsLong(EgressProxy::refusals), rates::refusals, admission::refusals));
+        pipeline.meter(m);
+        audit.onWrite(m::auditWritten);
+        return m;
     }
 
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */
