@@ -212,6 +212,38 @@ describe('GET /metrics over HTTP', () => {
   });
 });
 
+describe('GET /metrics under stdio', () => {
+  it('is served on the operator console\'s loopback port, with the token of operator.json', async () => {
+    const dirs = serverDirs('metrics-stdio');
+    const state = path.join(dirs.dir, 'state');
+    const c = await stdioClient({ audit: dirs.audit, workspace: dirs.workspace, env: { ...process.env, XDG_STATE_HOME: state } });
+    try {
+      const sc = await c.call('run_command', { command: 'echo stdio' });
+      assertOk(sc, 'stdio\n');
+      const instances = path.join(state, 'warden', 'instances');
+      let console;
+      for (let i = 0; i < 100 && !console; i++) {
+        for (const id of fs.existsSync(instances) ? fs.readdirSync(instances) : []) {
+          const f = path.join(instances, id, 'operator.json');
+          const info = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : null;
+          if (info?.url && info?.token) console = info;
+        }
+        if (!console) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(console, 'operator.json with the console address and token');
+      const base = console.url.replace(/\/operator$/, '');
+      assert.equal((await getMetrics({ base })).status, 401);
+      const res = await getMetrics({ base }, console.token);
+      assert.equal(res.status, 200);
+      const m = parsePrometheus(res.text);
+      assert.equal(valueOf(m, 'warden_calls_total', { tool: 'run_command', tier: sc.tier, status: 'ok' }), 1);
+    } finally {
+      await c.close();
+      fs.rmSync(dirs.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the JSON log option', () => {
   it('WARDEN_LOG_FORMAT=json: every line of the server log on stderr is one JSON object with level, logger and message', async () => {
     // logback's JsonEncoder: loggerName, and the message as shown (formattedMessage); stdout stays MCP's alone
