@@ -443,12 +443,24 @@ final class WardenServer implements AutoCloseable {
                 () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
                 admission);
         String version = Warden.version();
-        WardenMetrics metrics = metrics(version, pipeline, audit, tools, admission, rates, executions, approvals, runtime,
-                containers, egress);
+        // the metrics' ~100 classes load once the first answer is out, like the rest initialize does not need;
+        // a call that ends (or a scrape that comes) sooner waits for them, so none goes uncounted
+        CompletableFuture<WardenMetrics> metrics = answered.thenApplyAsync(ignored -> metrics(version, pipeline, audit,
+                tools, admission, rates, executions, approvals, runtime, containers, egress), startup)
+                .exceptionally(e -> {
+                    log().error("metrics off: {}", Warden.describe(e)); // never a reason to refuse calls
+                    return null;
+                });
+        pipeline.meter((tool, tier, status, nanos) -> {
+            WardenMetrics m = metrics.join();
+            if (m != null) {
+                m.ended(tool, tier, status, nanos);
+            }
+        });
         HttpTransport.Operator operator = new HttpTransport.Operator(
                 new OperatorConsole(approvals, executions, new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel),
                         audit, sanitizer), operatorToken,
-                new MetricsServlet(metrics, new dev.warden.operator.OperatorAuth(operatorToken)::bearer));
+                new MetricsServlet(metrics::join, new dev.warden.operator.OperatorAuth(operatorToken)::bearer));
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
 
@@ -506,7 +518,7 @@ final class WardenServer implements AutoCloseable {
     }
 
     /**
-     * The metrics, counting from now: every answered call (the pipeline's meter) and audit write; the rest is
+     * The metrics, counting audit writes from now (calls are counted through the pipeline's meter); the rest is
      * read from each part when scraped, 0 for a part still starting (the sandbox, the egress proxy) or
      * without an engine (containers).
      */
@@ -527,7 +539,6 @@ final class WardenServer implements AutoCloseable {
                 () -> containers.counts().warm(), () -> containers.counts().running(),
                 () -> proxy.applyAsLong(EgressProxy::bytesIn), () -> proxy.applyAsLong(EgressProxy::bytesOut),
                 () -> proxy.applyAsLong(EgressProxy::refusals), rates::refusals, admission::refusals));
-        pipeline.meter(m);
         audit.onWrite(m::auditWritten);
         return m;
     }

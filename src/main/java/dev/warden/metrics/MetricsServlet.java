@@ -6,6 +6,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * {@code GET /metrics}: the Prometheus text of {@link WardenMetrics}, for whoever holds the operator
@@ -16,11 +17,15 @@ public final class MetricsServlet extends HttpServlet {
 
     private static final long serialVersionUID = 1L;
 
-    private final transient WardenMetrics metrics;
+    private final transient Supplier<WardenMetrics> metrics;
     private final transient Predicate<String> operator;
 
-    /** @param operator whether an {@code Authorization} header (or null) carries the operator token */
-    public MetricsServlet(WardenMetrics metrics, Predicate<String> operator) {
+    /**
+     * @param metrics the metrics, waited for if they are still being set up (they are made after start-up);
+     *     null if they could not be
+     * @param operator whether an {@code Authorization} header (or null) carries the operator token
+     */
+    public MetricsServlet(Supplier<WardenMetrics> metrics, Predicate<String> operator) {
         this.metrics = metrics;
         this.operator = operator;
     }
@@ -38,10 +43,15 @@ public final class MetricsServlet extends HttpServlet {
             plain(res, 405, "GET /metrics only");
             return;
         }
+        WardenMetrics m = metrics.get();
+        if (m == null) {
+            plain(res, 503, "metrics are off on this server (its log says why)");
+            return;
+        }
         res.setStatus(200);
-        res.setContentType(metrics.contentType());
+        res.setContentType(m.contentType());
         if ("GET".equals(req.getMethod())) {
-            metrics.write(res.getOutputStream());
+            m.write(res.getOutputStream());
         }
     }
 
