@@ -451,6 +451,9 @@ final class WardenServer implements AutoCloseable {
                     log().error("metrics off: {}", Warden.describe(e)); // never a reason to refuse calls
                     return null;
                 });
+        // its HMAC keys load the JCE (~60 classes): made after the first answer too
+        CompletableFuture<dev.warden.operator.OperatorAuth> operatorAuth = answered.thenApplyAsync(
+                ignored -> new dev.warden.operator.OperatorAuth(operatorToken), startup);
         pipeline.meter((tool, tier, status, nanos) -> {
             WardenMetrics m = metrics.join();
             if (m != null) {
@@ -460,7 +463,7 @@ final class WardenServer implements AutoCloseable {
         HttpTransport.Operator operator = new HttpTransport.Operator(
                 new OperatorConsole(approvals, executions, new OperatorConsole.Kernels(pipeline::kernels, pipeline::endKernel),
                         audit, sanitizer), operatorToken,
-                new MetricsServlet(metrics::join, new dev.warden.operator.OperatorAuth(operatorToken)::bearer));
+                new MetricsServlet(metrics::join, header -> operatorAuth.join().bearer(header)));
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
 
