@@ -11,11 +11,11 @@ if [ ! -f target/warden.jar ] || [ -n "$(find src pom.xml config -newer target/w
 fi
 # JVM warnings (a stale archive or cache, say) go to stderr: on stdio, stdout belongs to MCP
 quiet=(-Xlog:disable -Xlog:all=warning:stderr)
-# JDK 25, when it is there (WARDEN_JAVA25, else Temurin's path; WARDEN_JAVA25=none to never use it), with its
-# ahead-of-time cache: the fastest start measured (docs/BENCHMARKS.md#start-up). The cache is rebuilt when the
-# jar is newer (one training run, about a minute); if it cannot be built, JDK 25 starts without it.
-java25=${WARDEN_JAVA25:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}
-if [ "$java25" != none ] && [ -x "$java25" ] && "$java25" -version 2>&1 | grep -q 'version "25'; then
+# WARDEN_JAVA25=/path/to/jdk-25/bin/java: start on JDK 25 with its ahead-of-time cache (target/warden.aot, rebuilt
+# when the jar is newer: one training run, about a minute; without it JDK 25 starts plainly). Opt-in: measured
+# against JDK 17 with the CDS archive it was no faster here (docs/BENCHMARKS.md#start-up), and the tests run on 17.
+java25=${WARDEN_JAVA25:-}
+if [ -n "$java25" ] && [ -x "$java25" ] && "$java25" -version 2>&1 | grep -q 'version "25'; then
   if [ ! -f target/warden.aot ] || [ target/warden.jar -nt target/warden.aot ]; then
     bash tools/aot-cache.sh "$java25" || true
   fi
