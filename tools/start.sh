@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Starts Warden on its built-in defaults: MCP over stdio, or `tools/start.sh --http 127.0.0.1:8765`.
 # Installs the sandbox engine if it is missing (as root) and builds the jar if it is missing or
-# older than the sources. Build output goes to stderr: on stdio, stdout belongs to MCP.
+# older than the sources. Build output goes to stderr: on stdio, stdout belongs to MCP; and the build steps read
+# nothing from stdin, where a client's initialize may already wait.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/install-sandbox.sh >&2
+bash tools/install-sandbox.sh </dev/null >&2
 if [ ! -f target/warden.jar ] || [ -n "$(find src pom.xml config -newer target/warden.jar -print -quit)" ]; then
   echo "warden: building target/warden.jar" >&2
-  mvn -q -B -DskipTests package >&2
+  mvn -q -B -DskipTests package </dev/null >&2
 fi
 # JVM warnings (a stale archive or cache, say) go to stderr: on stdio, stdout belongs to MCP
 quiet=(-Xlog:disable -Xlog:all=warning:stderr)
@@ -17,7 +18,7 @@ quiet=(-Xlog:disable -Xlog:all=warning:stderr)
 java25=${WARDEN_JAVA25:-}
 if [ -n "$java25" ] && [ -x "$java25" ] && "$java25" -version 2>&1 | grep -q 'version "25'; then
   if [ ! -f target/warden.aot ] || [ target/warden.jar -nt target/warden.aot ]; then
-    bash tools/aot-cache.sh "$java25" || true
+    bash tools/aot-cache.sh "$java25" </dev/null || true
   fi
   aot=()
   [ -f target/warden.aot ] && aot=(-XX:AOTCache=target/warden.aot)
@@ -26,7 +27,7 @@ fi
 # Otherwise the JDK on PATH (17) with class-data sharing, which takes a third off start-up; an archive older
 # than the jar is rebuilt first.
 if [ ! -f target/warden.jsa ] || [ target/warden.jar -nt target/warden.jsa ]; then
-  bash tools/cds-archive.sh || true
+  bash tools/cds-archive.sh </dev/null || true
 fi
 cds=()
 [ -f target/warden.jsa ] && cds=(-XX:SharedArchiveFile=target/warden.jsa -Xshare:auto)

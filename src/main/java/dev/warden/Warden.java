@@ -35,8 +35,11 @@ public final class Warden {
 
     public static void main(String[] argv) {
         // JDK 17 spawns through jspawnhelper (a second exec per process) by default; vfork saves ~1 ms
-        // on every run. Read once, when the JDK's process class is first used, so set it first.
-        System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
+        // on every run. Read once, when the JDK's process class is first used, so set it first. Later JDKs
+        // deprecate VFORK and say so on stderr at every start (JDK 25 with its AOT cache: tools/start.sh).
+        if (Runtime.version().feature() <= 21) {
+            System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
+        }
         if (argv.length == 1 && (argv[0].equals("--version") || argv[0].equals("-V"))) {
             // before anything else starts (no preload, no logging, no config): a script's version check is instant
             System.out.println("warden " + version());
