@@ -271,4 +271,28 @@ describe('the JSON log option', () => {
     assert.equal(start.level, 'INFO');
     assert.equal(start.loggerName, 'dev.warden.WardenServer');
   });
+
+  it('server.log_format: json in the config does the same; text lines without it', async () => {
+    for (const [yaml, json] of [['server:\n  log_format: json\n', true], ['', false]]) {
+      const dirs = serverDirs('jsonlog-config', yaml);
+      const env = { ...process.env, XDG_STATE_HOME: path.join(dirs.dir, 'state') };
+      delete env.WARDEN_LOG_FORMAT;
+      const c = await stdioClient({ audit: dirs.audit, workspace: dirs.workspace, config: dirs.config, env });
+      try {
+        assertOk(await c.call('run_command', { command: 'echo configured' }), 'configured\n');
+      } finally {
+        await c.close();
+        fs.rmSync(dirs.dir, { recursive: true, force: true });
+      }
+      const lines = c.serverLog().split('\n').filter((l) => l.trim() !== '');
+      assert.ok(lines.length >= 2, c.serverLog());
+      for (const line of lines) {
+        if (json) {
+          assert.equal(typeof JSON.parse(line).formattedMessage, 'string', line);
+        } else {
+          assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} (TRACE|DEBUG|INFO |WARN |ERROR) /, line);
+        }
+      }
+    }
+  });
 });

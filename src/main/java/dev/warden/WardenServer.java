@@ -277,6 +277,7 @@ final class WardenServer implements AutoCloseable {
      */
     private Serving start(Warden.Args args) throws Exception {
         WardenConfig config = new ConfigLoader().load(args.config());
+        LogSetup.format(config.server().logFormat());
         Workspaces.Project project = project(args, config); // refused now, before anything is set up
         List<String> tokens = new ArrayList<>(config.http().tokens());
         String envToken = System.getenv("WARDEN_TOKEN");
