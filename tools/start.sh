@@ -13,8 +13,8 @@ fi
 # JVM warnings (a stale archive or cache, say) go to stderr: on stdio, stdout belongs to MCP
 quiet=(-Xlog:disable -Xlog:all=warning:stderr)
 # WARDEN_JAVA25=/path/to/jdk-25/bin/java: start on JDK 25 with its ahead-of-time cache (target/warden.aot, rebuilt
-# when the jar is newer: one training run, about a minute; without it JDK 25 starts plainly). Opt-in: measured
-# against JDK 17 with the CDS archive it was no faster here (docs/BENCHMARKS.md#start-up), and the tests run on 17.
+# when the jar is newer: one training run, about a minute; without it JDK 25 starts plainly). Opt-in: against JDK 17
+# with the CDS archive it was no clear win here (docs/BENCHMARKS.md#start-up), and the tests run on 17.
 java25=${WARDEN_JAVA25:-}
 if [ -n "$java25" ] && [ -x "$java25" ] && "$java25" -version 2>&1 | grep -q 'version "25'; then
   if [ ! -f target/warden.aot ] || [ target/warden.jar -nt target/warden.aot ]; then
