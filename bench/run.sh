@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Warden benchmark: stdio MCP round trips vs the same programs run bare. See bench/README.md.
-# Usage: bench/run.sh [--policy-only] | [--egress [--downloads 5] [--n 60]] | [--background [--n 40]] | [--kernels [--n 200] [--starts 10]] | [--files [--n 20]] | [--artifacts [--n 20] [--sizes 10000,50000]] | [--environment [--n 15] [--starts 5] [--no-l3]] | [--warm-interpreters [--n 60] [--gap-ms 300] [--environment host|warden]] | [--project [files] [mb] [n]] | [--containers [warm-n] [cold-n] [runtimes]] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
+# Usage: bench/run.sh [--policy-only] | [--startup [--rounds 10] [--rt] [--first-call] [--compare LABEL=JAR]] | [--egress [--downloads 5] [--n 60]] | [--background [--n 40]] | [--kernels [--n 200] [--starts 10]] | [--files [--n 20]] | [--artifacts [--n 20] [--sizes 10000,50000]] | [--environment [--n 15] [--starts 5] [--no-l3]] | [--warm-interpreters [--n 60] [--gap-ms 300] [--environment host|warden]] | [--project [files] [mb] [n]] | [--containers [warm-n] [cold-n] [runtimes]] | [--sanitizer [iterations]] | [--n 50] [--warmup 5] [--gap-ms 30] [--starts 5] [--idle-s 3] [--jar PATH]
 #   --containers: only the L3 container figures (cold, warm p50/p99, 20 concurrent) under each OCI
 #                 runtime (default runc,runsc; runsc when the engine has it); needs a Docker engine and
 #                 the warden/python image (tools/install-docker.sh, tools/build-images.sh)
@@ -44,6 +44,17 @@ if [[ "${1:-}" == "--project" ]]; then
     # project mode: an approved call's checkpoint plus restore (or keep) of a 1 GB, 50,000-file project, against a copy
     java -cp "$jar:$root/target/test-classes" dev.warden.bench.ProjectCheckpointBench "${2:-50000}" "${3:-1024}" "${4:-10}" \
         2>/dev/null | tee "$here/out/project.txt"
+    exit "${PIPESTATUS[0]}"
+fi
+if [[ "${1:-}" == "--startup" ]]; then
+    # spawn -> initialize answered: JDK 17, with the CDS archive, JDK 25, with its AOT cache (built here if missing),
+    # the variants taking turns; extra arguments go to bench/startup.py (--rounds N, --compare LABEL=JAR, --rt, --first-call)
+    shift
+    java25=${WARDEN_JAVA25:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}
+    if [[ -x "$java25" && "$jar" == "$root/target/warden.jar" ]] && { [[ ! -f "$root/target/warden.aot" ]] || [[ "$jar" -nt "$root/target/warden.aot" ]]; }; then
+        bash "$root/tools/aot-cache.sh" "$java25" || true
+    fi
+    /usr/bin/python3 "$here/startup.py" --jar "$jar" --java25 "$java25" --out "$here/out/startup.json" "$@" | tee "$here/out/startup.txt"
     exit "${PIPESTATUS[0]}"
 fi
 if [[ "${1:-}" == "--egress" ]]; then

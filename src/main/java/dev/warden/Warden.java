@@ -15,6 +15,7 @@ public final class Warden {
         usage: java -jar warden.jar [--http HOST:PORT] [--config FILE] [--project DIR] [--workspace DIR] [--audit FILE] [--name NAME]
                java -jar warden.jar approvals list|approve ID [--session]|deny ID   (see `approvals --help`)
                java -jar warden.jar instances list                                    (the servers running here)
+               java -jar warden.jar --version                                         (prints warden VERSION)
           (no --http)       serve MCP over stdio
           --http HOST:PORT  serve Streamable HTTP at /mcp and HTTP+SSE at /sse + /message
           --config FILE     YAML laid over the built-in defaults (see config/warden.yaml)
@@ -34,8 +35,17 @@ public final class Warden {
 
     public static void main(String[] argv) {
         // JDK 17 spawns through jspawnhelper (a second exec per process) by default; vfork saves ~1 ms
-        // on every run. Read once, when the JDK's process class is first used, so set it first.
-        System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
+        // on every run. Read once, when the JDK's process class is first used, so set it first. Later JDKs
+        // deprecate VFORK and say so on stderr at every start (JDK 25 with its AOT cache: tools/start.sh).
+        if (Runtime.version().feature() <= 21) {
+            System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
+        }
+        if (argv.length == 1 && (argv[0].equals("--version") || argv[0].equals("-V"))) {
+            // before anything else starts (no preload, no logging, no config): a script's version check is instant
+            System.out.println("warden " + version());
+            System.out.flush();
+            return;
+        }
         if (argv.length > 0 && OperatorCli.COMMANDS.contains(argv[0])) {
             System.exit(OperatorCli.run(argv, System.out, System.err));
             return;
@@ -118,8 +128,25 @@ public final class Warden {
         return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.replace('\n', ' ');
     }
 
+    /**
+     * The pom's version: from dev/warden/version.properties (filled in by the build's resource filtering, so
+     * it is right from target/classes too), else the jar manifest's Implementation-Version.
+     */
     static String version() {
+        try (java.io.InputStream in = Warden.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version");
+                if (v != null && !v.isBlank() && !v.startsWith("${")) {
+                    return v.strip();
+                }
+            }
+        }
+        catch (java.io.IOException e) {
+            // the manifest below
+        }
         String v = Warden.class.getPackage().getImplementationVersion();
-        return v == null ? "0.1.0" : v;
+        return v == null ? "unknown" : v;
     }
 }

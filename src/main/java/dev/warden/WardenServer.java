@@ -27,6 +27,9 @@ import dev.warden.exec.container.ContainerRuntime;
 import dev.warden.mcp.HttpTransport;
 import dev.warden.mcp.StdioTransport;
 import dev.warden.mcp.WardenTools;
+import dev.warden.metrics.Live;
+import dev.warden.metrics.MetricsServlet;
+import dev.warden.metrics.WardenMetrics;
 import dev.warden.policy.Policy;
 import dev.warden.policy.PolicyLoader;
 import dev.warden.egress.Addresses;
@@ -277,6 +280,7 @@ final class WardenServer implements AutoCloseable {
      */
     private Serving start(Warden.Args args) throws Exception {
         WardenConfig config = new ConfigLoader().load(args.config());
+        LogSetup.format(config.server().logFormat());
         Workspaces.Project project = project(args, config); // refused now, before anything is set up
         List<String> tokens = new ArrayList<>(config.http().tokens());
         String envToken = System.getenv("WARDEN_TOKEN");
@@ -461,6 +465,8 @@ final class WardenServer implements AutoCloseable {
         if (!config.operator().listen().isEmpty() && !config.operator().listen().equals("off")) {
             addresses.ownPort(binding(config.operator().listen()).port());
         }
+        RateLimits rates = new RateLimits(config.rateLimits());
+        CallAdmission admission = new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls());
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
                     // docker-only: Routing sends L1 and L2 calls to L3; the file tools' and artifacts' own L2
@@ -469,13 +475,13 @@ final class WardenServer implements AutoCloseable {
                     case L2 -> hostProblem != null ? containers.executor() : runtime.join().sandbox();
                     case L3 -> containers.executor();
                     case L4 -> none;
-                }, sanitizer, audit, config.limits(), containers, approvals, new RateLimits(config.rateLimits()),
+                }, sanitizer, audit, config.limits(), containers, approvals, rates,
                 executions, java.time.Clock.systemUTC(), network, addresses);
         // a container-only language is offered only when the engine and its image are there
         long probeWaitMs = config.container().probeWaitMs();
         WardenTools tools = new WardenTools(pipeline, config.limits(),
                 () -> languages.names(lang -> containers.ready(lang, probeWaitMs)), policy.approvalTimeout(), json,
-                new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls()));
+                admission);
         // URL-mode elicitation links to the operator page's public address, only while a console serves
         String publicUrl = config.operator().publicUrl();
         tools.elicitation(new ElicitationMode(config.approvals().elicitation(),
@@ -490,10 +496,28 @@ final class WardenServer implements AutoCloseable {
             log().info("webhook: {} to {}", config.operator().webhook().events(),
                     java.net.URI.create(config.operator().webhook().url()).getRawAuthority());
         }
-        HttpTransport.Operator operator = new HttpTransport.Operator(operatorConsole, operatorToken);
+        String version = Warden.version();
+        // the metrics' ~100 classes load once the first answer is out, like the rest initialize does not need;
+        // a call that ends (or a scrape that comes) sooner waits for them, so none goes uncounted
+        CompletableFuture<WardenMetrics> metrics = answered.thenApplyAsync(ignored -> metrics(version, pipeline, audit,
+                tools, admission, rates, executions, approvals, runtime, containers, egress), startup)
+                .exceptionally(e -> {
+                    log().error("metrics off: {}", Warden.describe(e)); // never a reason to refuse calls
+                    return null;
+                });
+        // its HMAC keys load the JCE (~60 classes): made after the first answer too
+        CompletableFuture<dev.warden.operator.OperatorAuth> operatorAuth = answered.thenApplyAsync(
+                ignored -> new dev.warden.operator.OperatorAuth(operatorToken), startup);
+        pipeline.meter((tool, tier, status, nanos) -> {
+            WardenMetrics m = metrics.join();
+            if (m != null) {
+                m.ended(tool, tier, status, nanos);
+            }
+        });
+        HttpTransport.Operator operator = new HttpTransport.Operator(operatorConsole, operatorToken,
+                new MetricsServlet(metrics::join, header -> operatorAuth.join().bearer(header)));
         // operator.state_file: the console's address and token written there too (the instance's is always written)
         Path operatorState = config.operator().stateFile().isEmpty() ? null : Path.of(config.operator().stateFile());
-        String version = Warden.version();
 
         if (operatorState != null) {
             own("operator state file", operatorState, OperatorCli::forget);
@@ -550,6 +574,32 @@ final class WardenServer implements AutoCloseable {
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
             http.join();
         };
+    }
+
+    /**
+     * The metrics, counting audit writes from now (calls are counted through the pipeline's meter); the rest is
+     * read from each part when scraped, 0 for a part still starting (the sandbox, the egress proxy) or
+     * without an engine (containers).
+     */
+    private static WardenMetrics metrics(String version, CallPipeline pipeline, AuditLog audit, WardenTools tools,
+            CallAdmission admission, RateLimits rates, Executions executions, ApprovalService approvals,
+            CompletableFuture<SandboxRuntime> runtime, ContainerRuntime containers, CompletableFuture<EgressPorts> egress) {
+        java.util.function.ToIntFunction<java.util.function.ToIntFunction<SandboxRuntime>> sandbox = f -> {
+            SandboxRuntime r = runtime.isDone() && !runtime.isCompletedExceptionally() ? runtime.join() : null;
+            return r == null ? 0 : f.applyAsInt(r);
+        };
+        java.util.function.ToLongFunction<java.util.function.ToLongFunction<EgressProxy>> proxy = f ->
+                egress.isDone() && !egress.isCompletedExceptionally() && egress.join() instanceof EgressProxy p
+                        ? f.applyAsLong(p) : 0;
+        WardenMetrics m = new WardenMetrics(version, new Live(tools::inFlight, () -> executions.running().size(),
+                executions::queued, () -> approvals.pending().size(), () -> pipeline.kernels().size(),
+                () -> sandbox.applyAsInt(SandboxRuntime::slots), () -> sandbox.applyAsInt(SandboxRuntime::slotsFree),
+                () -> sandbox.applyAsInt(SandboxRuntime::warmSandboxes), () -> containers.counts().existing(),
+                () -> containers.counts().warm(), () -> containers.counts().running(),
+                () -> proxy.applyAsLong(EgressProxy::bytesIn), () -> proxy.applyAsLong(EgressProxy::bytesOut),
+                () -> proxy.applyAsLong(EgressProxy::refusals), rates::refusals, admission::refusals));
+        audit.onWrite(m::auditWritten);
+        return m;
     }
 
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */

@@ -255,6 +255,13 @@ class ArchitectureTest {
         dependsOnNothingElse("dev.warden.mcp.compat").check(warden);
     }
 
+    @Test
+    void metricsUseCallOnly() {
+        // metrics: "Depends on call only (its tiers and statuses are label values); the composition root wires
+        // the callbacks."
+        mayUseOnly("dev.warden.metrics").check(warden);
+    }
+
     // ---- the whole ------------------------------------------------------------------------------
 
     @Test

@@ -83,6 +83,9 @@ public final class AuditLog implements AutoCloseable {
     private volatile String down;
     /** When the writer started the batch it is writing (System.nanoTime), 0 when idle. */
     private volatile long writingSince;
+    /** Told how long each caller waited for its line (the metrics); nothing until set. */
+    private volatile java.util.function.LongConsumer waited = nanos -> {
+    };
 
     // touched by the writer thread only (and by the constructor before it starts)
     private final Sink main;
@@ -160,6 +163,11 @@ public final class AuditLog implements AutoCloseable {
         return Optional.ofNullable(down);
     }
 
+    /** From now on, {@code nanos} is told how long each caller of append or incident waited for its line to be written. */
+    public void onWrite(java.util.function.LongConsumer nanos) {
+        waited = nanos;
+    }
+
     /** Whether Warden refuses new calls while {@link #unwritable()} (config {@code audit.fail_closed}). */
     public boolean failClosed() {
         return failClosed;
@@ -180,8 +188,11 @@ public final class AuditLog implements AutoCloseable {
             return false;
         }
         Entry e = new Entry(withNewline, incident, id);
+        long start = System.nanoTime();
         queue.add(e);
-        if (!e.await()) {
+        boolean written = e.await();
+        waited.accept(System.nanoTime() - start);
+        if (!written) {
             if (!e.finished()) {
                 log.error("audit record {} is not written to {} after {} ms; it stays queued", id, file, WAIT_MS);
             }

@@ -125,6 +125,9 @@ public final class ConfigLoader {
                 problems.add("server.project_read_only: \"" + ro + "\" must be a path relative to the project, without . or ..");
             }
         }
+        if (!List.of("text", "json").contains(c.server().logFormat())) {
+            problems.add("server.log_format: expected text or json, got \"" + c.server().logFormat() + "\"");
+        }
         atLeast(problems, "server.max_workspaces_per_client", c.server().maxWorkspacesPerClient(), 0);
         positive(problems, "server.max_workspace_ttl_s", c.server().maxWorkspaceTtlS());
         atLeast(problems, "limits.artifacts_walk_ms", l.artifactsWalkMs(), 0);

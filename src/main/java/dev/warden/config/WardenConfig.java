@@ -16,15 +16,16 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
      */
     public record Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir,
             int maxSessionsPerClient, int maxSessions, String projectDir, List<String> projectReadOnly,
-            int maxWorkspacesPerClient, long maxWorkspaceTtlS) {
+            int maxWorkspacesPerClient, long maxWorkspaceTtlS, String logFormat) {
 
         public Server(String workspaceRoot, long sessionIdleTimeoutS, String name, String stateDir) {
             this(workspaceRoot, sessionIdleTimeoutS, name, stateDir, 8, 64, "", List.of(".git/hooks", ".git/config"), 4,
-                    30L * 86400);
+                    30L * 86400, "text");
         }
 
         public Server {
             projectReadOnly = projectReadOnly == null ? List.of() : List.copyOf(projectReadOnly);
+            logFormat = logFormat == null ? "text" : logFormat;
         }
 
         /**

@@ -63,6 +63,10 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
     private final NetworkPolicy policy;
     private final Map<Connector, Port> ports = new ConcurrentHashMap<>();
     private final EgressFiles files;
+    /** Totals since start, of every call (the metrics): bytes to the runs, bytes from them, refusals. */
+    private final java.util.concurrent.atomic.LongAdder bytesIn = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder bytesOut = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder refusals = new java.util.concurrent.atomic.LongAdder();
 
     /** One sandbox's socket, and the call using that sandbox now (null between calls: everything refused). */
     public final class Port implements EgressPort {
@@ -207,8 +211,26 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         return p == null ? null : p.current.get();
     }
 
+    /** Bytes the runs received through this proxy since start (the metrics, like the two below). */
+    public long bytesIn() {
+        return bytesIn.sum();
+    }
+
+    /** Bytes the runs sent through it. */
+    public long bytesOut() {
+        return bytesOut.sum();
+    }
+
+    /** Connections it refused (403: not allowed, or no call running in that sandbox). */
+    public long refusals() {
+        return refusals.sum();
+    }
+
     /** A refusal the run can read: 403 with one line, and the connection closed. */
-    private static void refuse(Response response, Callback callback, int status, String line) {
+    private void refuse(Response response, Callback callback, int status, String line) {
+        if (status == 403) {
+            refusals.increment();
+        }
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
         response.getHeaders().put(HttpHeader.CONNECTION, "close");
@@ -297,7 +319,9 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         protected void write(EndPoint endPoint, ByteBuffer buffer, Callback callback, ConcurrentMap<String, Object> context) {
             CallNetwork.Attempt a = (CallNetwork.Attempt) context.get(ATTEMPT);
             int n = buffer.remaining();
-            boolean within = endPoint == context.get(DOWNSTREAM) ? a.received(n) : a.sent(n);
+            boolean down = endPoint == context.get(DOWNSTREAM);
+            (down ? bytesIn : bytesOut).add(n);
+            boolean within = down ? a.received(n) : a.sent(n);
             if (!within) {
                 callback.failed(new IOException("byte limit"));
                 endPoint.close();
@@ -372,7 +396,9 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
             }
             CallNetwork.Allowed a = (CallNetwork.Allowed) v;
             request.setAttribute(ADDRESS, a.address());
-            a.attempt().sent(headBytes(request.getMethod() + " " + uri + " HTTP/1.1", request.getHeaders()));
+            long head = headBytes(request.getMethod() + " " + uri + " HTTP/1.1", request.getHeaders());
+            bytesOut.add(head);
+            a.attempt().sent(head);
             return super.handle(new CountedRequest(request, a.attempt()), new CountedResponse(response, a.attempt()),
                     callback);
         }
@@ -404,7 +430,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
     }
 
     /** The request body a run sends, counted. */
-    private static final class CountedRequest extends Request.Wrapper {
+    private final class CountedRequest extends Request.Wrapper {
         private final CallNetwork.Attempt attempt;
 
         CountedRequest(Request wrapped, CallNetwork.Attempt attempt) {
@@ -415,6 +441,9 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         @Override
         public Content.Chunk read() {
             Content.Chunk c = super.read();
+            if (c != null && c.hasRemaining()) {
+                bytesOut.add(c.remaining());
+            }
             if (c != null && c.hasRemaining() && !attempt.sent(c.remaining())) {
                 c.release();
                 return Content.Chunk.from(new IOException("byte limit"), true);
@@ -424,7 +453,7 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
     }
 
     /** The response body a run receives, counted. */
-    private static final class CountedResponse extends Response.Wrapper {
+    private final class CountedResponse extends Response.Wrapper {
         private final CallNetwork.Attempt attempt;
 
         CountedResponse(Request request, Response wrapped, CallNetwork.Attempt attempt) {
@@ -442,7 +471,12 @@ public final class EgressProxy implements EgressPorts, AutoCloseable {
         public void write(boolean last, ByteBuffer content, Callback callback) {
             if (!headCounted) {
                 headCounted = true;
-                attempt.received(headBytes("HTTP/1.1 " + getStatus() + " OK", getHeaders()));
+                long head = headBytes("HTTP/1.1 " + getStatus() + " OK", getHeaders());
+                bytesIn.add(head);
+                attempt.received(head);
+            }
+            if (content != null && content.hasRemaining()) {
+                bytesIn.add(content.remaining());
             }
             if (content != null && content.hasRemaining() && !attempt.received(content.remaining())) {
                 callback.failed(new IOException("byte limit"));

@@ -28,6 +28,7 @@ public final class CallAdmission {
     private final int total;
     private final Map<String, Integer> byIdentity = new HashMap<>();
     private int inFlight;
+    private long refused;
 
     public CallAdmission(int perClient, int total) {
         if (perClient < 1 || total < perClient) {
@@ -41,6 +42,7 @@ public final class CallAdmission {
     public synchronized Optional<Permit> enter(String identity) {
         int mine = byIdentity.getOrDefault(identity, 0);
         if (mine >= perClient || inFlight >= total) {
+            refused++;
             return Optional.empty();
         }
         byIdentity.put(identity, mine + 1);
@@ -72,6 +74,11 @@ public final class CallAdmission {
     private void leave(String identity) {
         inFlight--;
         byIdentity.computeIfPresent(identity, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    /** Calls refused since start because their client, or all clients, had as many in flight as allowed (the metrics). */
+    public synchronized long refusals() {
+        return refused;
     }
 
     public int total() {

@@ -21,6 +21,7 @@ public final class RateLimits {
 
     private final RateLimitsConfig config;
     private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.LongAdder refused = new java.util.concurrent.atomic.LongAdder();
 
     public RateLimits(RateLimitsConfig config) {
         this.config = config;
@@ -46,6 +47,12 @@ public final class RateLimits {
         if (probe.isConsumed()) {
             return Optional.empty();
         }
+        refused.increment();
         return Optional.of(Math.max(1, (probe.getNanosToWaitForRefill() + 999_999) / 1_000_000));
+    }
+
+    /** Calls refused by an empty bucket since start (the metrics). */
+    public long refusals() {
+        return refused.sum();
     }
 }

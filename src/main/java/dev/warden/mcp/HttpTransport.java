@@ -183,10 +183,20 @@ public final class HttpTransport implements AutoCloseable {
         }
     }
 
-    /** The operator console's parts, mounted at /operator: its JSON API at /operator/api, its page at the rest. */
-    public record Operator(dev.warden.operator.OperatorConsole console, String token) {
+    /**
+     * The operator console's parts, mounted at /operator: its JSON API at /operator/api, its page at the rest;
+     * and {@code metrics}, the operator's GET /metrics (null: none), which checks the operator token itself.
+     */
+    public record Operator(dev.warden.operator.OperatorConsole console, String token, jakarta.servlet.http.HttpServlet metrics) {
+
+        public Operator(dev.warden.operator.OperatorConsole console, String token) {
+            this(console, token, null);
+        }
 
         void mount(ServletContextHandler ctx, ObjectMapper json) {
+            if (metrics != null) {
+                ctx.addServlet(new ServletHolder("metrics", metrics), "/metrics");
+            }
             dev.warden.operator.OperatorAuth auth = new dev.warden.operator.OperatorAuth(token);
             ctx.addServlet(new ServletHolder("operator-api", new dev.warden.operator.OperatorApiServlet(console, auth, json)),
                     "/operator/api/*");

@@ -3,6 +3,7 @@ package dev.warden.pipeline;
 import dev.warden.approval.ApprovalRequest;
 import dev.warden.approval.Ruling;
 import dev.warden.audit.AuditLog;
+import dev.warden.call.CallMeter;
 import dev.warden.call.Status;
 import dev.warden.call.Tier;
 import dev.warden.contract.ApprovalResult;
@@ -18,6 +19,7 @@ import java.util.Optional;
 /**
  * The audit record of each call, written before its answer leaves (the last step of every call,
  * whatever happened before), and the fail-closed check: while the log cannot be written, nothing runs.
+ * Each call's line is also where the call is counted ({@link CallMeter}): one place, the same facts.
  */
 final class CallAudit {
 
@@ -26,6 +28,7 @@ final class CallAudit {
     private final AuditLog audit;
     private final Sanitizer sanitizer;
     private final Clock clock;
+    private volatile CallMeter meter = CallMeter.NONE;
 
     CallAudit(AuditLog audit, Sanitizer sanitizer, Clock clock) {
         this.audit = audit;
@@ -45,8 +48,13 @@ final class CallAudit {
                 + sanitizer.message(why) + "); Warden refuses calls rather than run them unaudited.");
     }
 
+    void meter(CallMeter m) {
+        meter = m;
+    }
+
     /** One line per run_command / execute_code call; what someone on call should see goes to the incident stream too. */
     void call(CallContext c, CallResult r) {
+        meter.ended(c.tool, r.tier(), r.status(), System.nanoTime() - c.startNanos);
         Map<String, Object> line = head(c.caller, r.executionId(), c.tool, c.auditArgs);
         line.put("tier", r.tier());
         line.put("executor", r.executor());
@@ -138,6 +146,7 @@ final class CallAudit {
 
     /** One line per read_file, write_file, list_files call: a call of its own (type {@code call}, tier L2). */
     void file(CallContext c, dev.warden.contract.FileResult r) {
+        meter.ended(c.tool, "L2", r.status(), System.nanoTime() - c.startNanos);
         Map<String, Object> line = head(c.caller, r.executionId(), c.tool, c.auditArgs);
         line.put("tier", Tier.L2);
         line.put("executor", "sandbox");
@@ -152,6 +161,7 @@ final class CallAudit {
 
     /** One line per get_execution, send_input, stop_execution, list_executions call (type {@code execution}). */
     void execution(Caller caller, String tool, Map<String, Object> args, String id, Status status, String message) {
+        meter.ended(tool, null, status, -1); // no tier, and these calls do not carry their start
         Map<String, Object> line = head(caller, id, tool, args);
         line.put("type", "execution");
         line.put("status", status);
@@ -161,6 +171,7 @@ final class CallAudit {
 
     /** One line per request_approval call: the decision, and the held call's outcome if it ran. */
     void approval(Caller caller, Map<String, Object> args, String id, ApprovalResult r, long totalMs) {
+        meter.ended("request_approval", "L4", approvalStatus(r), totalMs * 1_000_000);
         Map<String, Object> line = head(caller, id, "request_approval", args);
         line.put("decision", r.decision() == null ? null : r.decision().wire());
         line.put("approver", r.approver());
@@ -180,6 +191,23 @@ final class CallAudit {
         line.put("total_ms", totalMs);
         line.put("message", r.message());
         audit.append(line);
+    }
+
+    /**
+     * request_approval's outcome as a status, for the metrics: the held call's own when it ran, ok for an
+     * approval, denied for a denial or no decision in time; refused: rate_limited, invalid or failed.
+     */
+    private static Status approvalStatus(ApprovalResult r) {
+        if (r.result() != null) {
+            return r.result().status();
+        }
+        if (r.decision() != null) {
+            return r.decision() == dev.warden.approval.Verdict.APPROVED ? Status.OK : Status.DENIED;
+        }
+        if (r.retryAfterMs() != null) {
+            return Status.RATE_LIMITED;
+        }
+        return r.message() != null && r.message().startsWith("Invalid ") ? Status.INVALID : Status.FAILED;
     }
 
     private Map<String, Object> head(Caller caller, String id, String tool, Map<String, Object> args) {

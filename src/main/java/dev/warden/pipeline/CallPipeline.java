@@ -718,6 +718,11 @@ public final class CallPipeline {
         return result;
     }
 
+    /** Where every answered call is counted from now on (the server's metrics); none until set. */
+    public void meter(dev.warden.call.CallMeter meter) {
+        audit.meter(meter);
+    }
+
     /** The audit line of one decision, from whichever channel (and of every expiry). */
     public static Map<String, Object> decisionRecord(ApprovalRequest req, Ruling r, Sanitizer sanitizer) {
         return CallAudit.decision(req, r, sanitizer, Clock.systemUTC());

@@ -34,6 +34,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theLogFormatIsTextOrJson() throws Exception {
+        assertEquals("text", new ConfigLoader().load(null).server().logFormat());
+        assertEquals("json", new ConfigLoader().load(yaml("server:\n  log_format: json\n")).server().logFormat());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> new ConfigLoader().load(yaml("server:\n  log_format: xml\n")));
+        assertTrue(e.getMessage().contains("server.log_format: expected text or json, got \"xml\""), e.getMessage());
+    }
+
+    @Test
     void unknownKeyIsRefused() throws Exception {
         ConfigException e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(yaml("limits:\n  memroy_mb: 1\n")));
         assertTrue(e.getMessage().contains("memroy_mb"), e.getMessage());

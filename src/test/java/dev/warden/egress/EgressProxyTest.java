@@ -111,6 +111,10 @@ class EgressProxyTest {
         assertEquals("example.org", r.denied().get(0).get("host"));
         assertEquals("127.0.0.1", r.attempts().get(0).get("address"));
         assertEquals(true, r.attempts().get(0).get("allowed"));
+        // the server's totals (its metrics): the same bytes as the call's report, and the refusal
+        assertEquals((Long) r.allowed().get(0).get("bytes_in"), proxy.bytesIn());
+        assertEquals((Long) r.allowed().get(0).get("bytes_out"), proxy.bytesOut());
+        assertEquals(1, proxy.refusals());
     }
 
     @Test
@@ -126,6 +130,10 @@ class EgressProxyTest {
             has(got, "HTTP/1.1 200", "hello tunnel");
         }
         assertTrue((Long) call.report().allowed().get(0).get("bytes_out") > 20);
+        // a tunnel's bytes count in the server's totals too, both ways
+        assertEquals((Long) call.report().allowed().get(0).get("bytes_out"), proxy.bytesOut());
+        assertEquals((Long) call.report().allowed().get(0).get("bytes_in"), proxy.bytesIn());
+        assertEquals(0, proxy.refusals());
     }
 
     @Test

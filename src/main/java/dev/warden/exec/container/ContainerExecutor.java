@@ -125,6 +125,20 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         this.warm = new WarmPool<>(config.warmMax());
     }
 
+    /** Containers of this server that exist now, running or warm (the metrics, like the two below). */
+    int liveCount() {
+        return live.size();
+    }
+
+    int warmCount() {
+        return warm.size();
+    }
+
+    /** Calls in a container now: the places of container.max_running taken. */
+    int runningCount() {
+        return config.maxRunning() - running.availablePermits();
+    }
+
     @Override
     public String name() {
         return "container";

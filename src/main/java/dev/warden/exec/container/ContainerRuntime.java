@@ -559,6 +559,16 @@ public final class ContainerRuntime implements ContainerStatus, AutoCloseable {
         return c.isDone() && !c.isCompletedExceptionally() ? c.join() : null;
     }
 
+    /** This server's containers at one moment: that exist (running or warm), warm ones, calls running in one. */
+    public record Counts(int existing, int warm, int running) {
+    }
+
+    /** This server's containers now (the metrics); all 0 until docker-java is set up. Never waits. */
+    public Counts counts() {
+        ContainerExecutor e = current();
+        return e == null ? new Counts(0, 0, 0) : new Counts(e.liveCount(), e.warmCount(), e.runningCount());
+    }
+
     /** The session ended: its warm containers are removed before its workspace is. */
     public void forget(Path workspace) {
         ContainerExecutor e = current();

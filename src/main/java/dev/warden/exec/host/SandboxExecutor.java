@@ -618,6 +618,11 @@ public final class SandboxExecutor implements Executor, KernelHost, AutoCloseabl
     }
 
     /** From now on no sandbox is pre-created; those already made stay until close. */
+    /** Sandboxes started ahead of a call and waiting for one (the metrics). */
+    int warmCount() {
+        return warm.size();
+    }
+
     void stopPrewarming() {
         warm.close();
     }

@@ -248,6 +248,21 @@ public final class SandboxRuntime implements AutoCloseable {
         return o.getClass().getSimpleName();
     }
 
+    /** This server's slots (sandbox.slots); 0 when the sandbox is refusing. For the metrics, like the two below. */
+    public int slots() {
+        return slots == null ? 0 : slots.size();
+    }
+
+    /** Slots free now. */
+    public int slotsFree() {
+        return slots == null ? 0 : slots.available();
+    }
+
+    /** Sandboxes started ahead of a call, waiting for one. */
+    public int warmSandboxes() {
+        return sandboxImpl == null ? 0 : sandboxImpl.warmCount();
+    }
+
     /** The uids this server's runs use: [first, first + count). */
     public int firstUid() {
         return uidBase;
