@@ -65,24 +65,8 @@ final class Cgroups {
      */
     static void clearTree(Path root, String subtree) {
         Path unifiedTop = root.resolve("unified").resolve(subtree);
-        for (int round = 0; round < 200; round++) {
-            java.util.Set<Long> pids = treeProcs(root, subtree);
-            if (pids.isEmpty()) {
-                break;
-            }
-            // cgroup.kill ends the whole subtree in one write, even a tree that is still forking
-            tryWrite(unifiedTop.resolve("cgroup.kill"), "1");
-            for (long pid : pids) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
-            try {
-                Thread.sleep(round < 10 ? 1 : 10);
-            }
-            catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        // cgroup.kill ends the whole subtree in one write, even a tree that is still forking
+        killUntilEmpty(() -> treeProcs(root, subtree), () -> tryWrite(unifiedTop.resolve("cgroup.kill"), "1"));
         removeTree(root, subtree);
     }
 
@@ -260,15 +244,29 @@ final class Cgroups {
      * slot uid's RLIMIT_NPROC meanwhile.
      */
     void killAllExcept(long keep) {
-        for (int round = 0; round < 200; round++) {
+        killUntilEmpty(() -> {
             java.util.Set<Long> pids = procs();
             pids.remove(keep);
-            if (pids.isEmpty()) {
-                return;
-            }
+            return pids;
+        }, () -> {
             if (keep < 0 && unified != null) {
                 tryWrite(unified.resolve("cgroup.kill"), "1");
             }
+        });
+    }
+
+    /**
+     * Kills what {@code listed} names, round after round (a process may fork between the listing and
+     * the kill), until nothing is listed or about two seconds have passed; {@code first} runs before
+     * each round's kills (a {@code cgroup.kill} write, where there is one).
+     */
+    private static void killUntilEmpty(java.util.function.Supplier<java.util.Set<Long>> listed, Runnable first) {
+        for (int round = 0; round < 200; round++) {
+            java.util.Set<Long> pids = listed.get();
+            if (pids.isEmpty()) {
+                return;
+            }
+            first.run();
             for (long pid : pids) {
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             }
