@@ -15,7 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import {
-  checkResult, httpClient, operatorCli, readAudit, sleep, startHttpServer, stdioClient, tempDir,
+  checkResult, httpClient, requestApproval, operatorCli, readAudit, sleep, startHttpServer, stdioClient, tempDir,
 } from './lib/warden.mjs';
 
 const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
@@ -40,14 +40,6 @@ function writeConfig(dir, { timeoutS = 20, lines = [] } = {}) {
     ...rest,
   ].join('\n') + '\n');
   return config;
-}
-
-async function requestApproval(c, args, timeout = 60_000) {
-  const res = await c.client.callTool({ name: 'request_approval', arguments: args }, undefined, { timeout });
-  assert.ok(res.structuredContent, `no structuredContent in ${JSON.stringify(res)}`);
-  assert.deepEqual(JSON.parse(res.content[0].text), res.structuredContent);
-  assert.equal(res.isError === true, res.structuredContent.decision !== 'approved', 'isError unless approved');
-  return res.structuredContent;
 }
 
 async function operatorApi(base, method, urlPath) {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  checkResult, httpClient, jarPath, readAudit, sleep, startHttpServer, stdioClient, tempDir,
+  checkResult, httpClient, requestApproval, jarPath, readAudit, sleep, startHttpServer, stdioClient, tempDir,
 } from './lib/warden.mjs';
 
 const run = promisify(execFile);
@@ -33,15 +33,6 @@ function writeConfig(dir, timeoutS = TIMEOUT_S, extra = '') {
     extra,
   ].join('\n'));
   return config;
-}
-
-/** request_approval's result: structuredContent, with the same JSON as text. */
-async function requestApproval(c, args, timeout = 60_000) {
-  const res = await c.client.callTool({ name: 'request_approval', arguments: args }, undefined, { timeout });
-  assert.ok(res.structuredContent, `no structuredContent in ${JSON.stringify(res)}`);
-  assert.deepEqual(JSON.parse(res.content[0].text), res.structuredContent);
-  assert.equal(res.isError === true, res.structuredContent.decision !== 'approved', 'isError unless approved');
-  return res.structuredContent;
 }
 
 async function operatorApi(server, method, urlPath, { token = OPERATOR_TOKEN, headers = {} } = {}) {

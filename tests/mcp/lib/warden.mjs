@@ -470,6 +470,15 @@ export async function startExpectingFailure(args, { env = {}, command = 'java', 
 }
 
 /** One or two lines, each starting "warden:" or continuing it, with nothing of a Java stack trace. */
+/** request_approval's result: structuredContent, with the same JSON as text. */
+export async function requestApproval(c, args, timeout = 60_000) {
+  const res = await c.client.callTool({ name: 'request_approval', arguments: args }, undefined, { timeout });
+  assert.ok(res.structuredContent, `no structuredContent in ${JSON.stringify(res)}`);
+  assert.deepEqual(JSON.parse(res.content[0].text), res.structuredContent);
+  assert.equal(res.isError === true, res.structuredContent.decision !== 'approved', 'isError unless approved');
+  return res.structuredContent;
+}
+
 export function assertClearFailure(r, pattern) {
   assert.notEqual(r.code, 0, `exit status must be non-zero; stderr: ${r.stderr}`);
   const lines = r.stderr.trimEnd().split('\n');

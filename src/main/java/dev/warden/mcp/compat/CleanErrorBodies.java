@@ -88,7 +88,11 @@ public final class CleanErrorBodies {
         err.put("jsonrpc", "2.0");
         err.putNull("id");
         err.putObject("error").put("code", code).put("message", message);
-        byte[] body = json.writeValueAsBytes(err);
+        send(res, status, json.writeValueAsBytes(err));
+    }
+
+    /** Replaces whatever the response held with this JSON body and status. */
+    private static void send(HttpServletResponse res, int status, byte[] body) throws IOException {
         res.resetBuffer();
         res.setStatus(status);
         res.setContentType("application/json");
@@ -145,13 +149,7 @@ public final class CleanErrorBodies {
                 if (b.get("error").has("data")) {
                     e.set("data", b.get("error").get("data"));
                 }
-                byte[] out = json.writeValueAsBytes(err);
-                real.resetBuffer();
-                real.setStatus(status);
-                real.setContentType("application/json");
-                real.setCharacterEncoding("UTF-8");
-                real.setContentLength(out.length);
-                real.getOutputStream().write(out);
+                send(real, status, json.writeValueAsBytes(err));
                 return;
             }
             String msg = message(json);
