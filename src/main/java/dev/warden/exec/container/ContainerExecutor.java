@@ -1,6 +1,5 @@
 package dev.warden.exec.container;
 
-import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import dev.warden.config.ContainerLimits;
@@ -90,7 +89,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
         return t;
     });
     private final String ownerPid = Long.toString(ProcessHandle.current().pid());
-    private final AtomicLong counter = new AtomicLong();
+    /** One sequence for the whole process: two executors of one JVM (tests, a restart in place) never share a name. */
+    private static final AtomicLong COUNTER = new AtomicLong();
     private final WarmPool<Key, Container> warm;
     private final Map<String, String> live = new ConcurrentHashMap<>(); // id -> name, until removed
     private final EgressPorts egress;
@@ -304,7 +304,7 @@ final class ContainerExecutor implements Executor, AutoCloseable {
 
     /** Creates and starts a container of the language bound to this workspace, waiting for its request. */
     Container start(Path workspace, String language, boolean forPool) {
-        String name = "warden-" + ownerPid + "-" + counter.incrementAndGet();
+        String name = "warden-" + ownerPid + "-" + COUNTER.incrementAndGet();
         String oci = runtime.get();
         EgressPort port = openPort(name);
         String id;
@@ -367,8 +367,8 @@ final class ContainerExecutor implements Executor, AutoCloseable {
             try {
                 engine.remove(c.id());
             }
-            catch (NotFoundException | ConflictException ignored) {
-                // already gone, or being removed by the session's end at this moment
+            catch (NotFoundException ignored) {
+                // already gone: removed by the session's end at this moment
             }
             catch (RuntimeException e) {
                 log.warn("could not remove container {}: {}", c.name(), e.getMessage());
