@@ -13,6 +13,8 @@ fi
 echo "== L3: a Docker engine and the sandbox images (cached: a second run takes seconds)"
 bash tools/install-docker.sh
 bash tools/build-images.sh
+echo "== the fleet's services: redis-server, postgresql and haproxy (started on loopback by the fleet tests)"
+bash tools/fleet-services.sh install
 echo "== Maven: unit tests, build, sandbox and container escape tests"
 mvn -B -ntp verify
 echo "== MCP protocol tests (TypeScript SDK client) and conformance suite"

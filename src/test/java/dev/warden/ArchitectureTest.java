@@ -262,6 +262,14 @@ class ArchitectureTest {
         mayUseOnly("dev.warden.metrics").check(warden);
     }
 
+    @Test
+    void fleetUsesConfigCallLimitApprovalAndAuditOnly() {
+        // fleet: "Depends on config, call, limit, approval and audit; the composition root wires it into the
+        // pipeline, the operator console and mcp through interfaces of theirs."
+        mayUseOnly("dev.warden.fleet", "dev.warden.limit..", "dev.warden.approval..", "dev.warden.audit..")
+                .check(warden);
+    }
+
     // ---- the whole ------------------------------------------------------------------------------
 
     @Test

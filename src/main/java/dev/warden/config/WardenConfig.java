@@ -6,7 +6,11 @@ import java.util.Map;
 /** The whole configuration, as read from YAML (snake_case keys). Immutable once loaded. */
 public record WardenConfig(Server server, Http http, Operator operator, Audit audit, LimitsConfig limits,
         RateLimitsConfig rateLimits, Sandbox sandbox, PolicyRef policy, Map<String, LanguageConfig> languages,
-        Container container, Approvals approvals) {
+        Container container, Approvals approvals, Fleet fleet) {
+
+    public WardenConfig {
+        fleet = fleet == null ? Fleet.SINGLE : fleet;
+    }
 
     /**
      * @param name this server's instance id (empty: derived)
@@ -92,6 +96,48 @@ public record WardenConfig(Server server, Http http, Operator operator, Audit au
      * @param elicitation {@code form}, {@code url} or {@code auto}: how a client that declared elicitation is asked
      */
     public record Approvals(String onClientDecline, String elicitation) {
+    }
+
+    /**
+     * Several replicas as one service (docs/FLEET.md). With neither {@code redis} nor {@code postgres.url}
+     * set, this server is a single Warden, exactly as without this section.
+     *
+     * @param replicaId this replica's name in the fleet, on its audit lines and in the shared tables
+     *     (empty: the host name, then the port)
+     * @param advertiseUrl how the other replicas and a redirected client reach this one (http://HOST:PORT)
+     * @param secret shared by the replicas: authenticates their requests to each other (16+ characters)
+     * @param redis the Redis of the shared rate limits (redis://HOST:PORT); empty: local limits
+     * @param postgres the PostgreSQL of the shared control state
+     * @param heartbeatMs how often a replica says it lives (and reads the shared kill switch)
+     * @param deadAfterMs a replica not heard from this long is dead: its runs lost, its approvals denied
+     */
+    public record Fleet(String replicaId, String advertiseUrl, String secret, String redis, Postgres postgres,
+            long heartbeatMs, long deadAfterMs) {
+
+        public static final Fleet SINGLE = new Fleet("", "", "", "", new Postgres("", "", "", 4), 1000, 5000);
+
+        public Fleet {
+            replicaId = replicaId == null ? "" : replicaId;
+            advertiseUrl = advertiseUrl == null ? "" : advertiseUrl;
+            secret = secret == null ? "" : secret;
+            redis = redis == null ? "" : redis;
+            postgres = postgres == null ? SINGLE.postgres() : postgres;
+        }
+
+        /** Whether this server is a replica of a fleet at all. */
+        public boolean enabled() {
+            return !redis.isEmpty() || !postgres.url().isEmpty();
+        }
+    }
+
+    /** A JDBC URL (jdbc:postgresql://HOST:PORT/DB), its user and password, and the pool's size. */
+    public record Postgres(String url, String user, String password, int poolSize) {
+
+        public Postgres {
+            url = url == null ? "" : url;
+            user = user == null ? "" : user;
+            password = password == null ? "" : password;
+        }
     }
 
     /** One token bucket: {@code capacity} calls at once, refilled at {@code refillPerMinute}. 0 capacity: no limit. */

@@ -1,0 +1,62 @@
+package dev.warden.fleet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.warden.config.WardenConfig;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The schema is migrated by Flyway on a real PostgreSQL, once, however many replicas start at the same moment. */
+class FleetDbIT {
+
+    static FleetServices services;
+
+    @BeforeAll
+    static void start() throws Exception {
+        services = FleetServices.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        services.close();
+    }
+
+    @Test
+    void threeReplicasStartingAtOnceMigrateTheSchemaOnce() throws Exception {
+        WardenConfig.Postgres pg = new WardenConfig.Postgres(services.postgresUrl(), services.postgresUser(), "", 2);
+        List<CompletableFuture<FleetDb>> starts = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            String id = "r" + i;
+            starts.add(CompletableFuture.supplyAsync(() -> FleetDb.open(pg, id)));
+        }
+        List<FleetDb> dbs = new ArrayList<>();
+        for (CompletableFuture<FleetDb> s : starts) {
+            dbs.add(s.join());
+        }
+        try (Connection c = dbs.get(2).connection(); Statement st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("SELECT count(*) FROM warden_schema_history WHERE success");
+            rs.next();
+            assertEquals(1, rs.getInt(1), "V1 applied once");
+            rs = st.executeQuery("SELECT engaged FROM kill_switch");
+            rs.next();
+            assertEquals(false, rs.getBoolean(1));
+        }
+        finally {
+            dbs.forEach(FleetDb::close);
+        }
+    }
+
+    @Test
+    void aDatabaseThatCannotBeReachedIsAStartFailure() {
+        WardenConfig.Postgres pg = new WardenConfig.Postgres("jdbc:postgresql://127.0.0.1:1/warden", "warden", "", 2);
+        assertThrows(RuntimeException.class, () -> FleetDb.open(pg, "r9"));
+    }
+}
