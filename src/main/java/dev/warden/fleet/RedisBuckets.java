@@ -1,0 +1,209 @@
+package dev.warden.fleet;
+
+import dev.warden.limit.RateLimits;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.ProxyManager;
+import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rate limit buckets of a fleet, in Redis through Bucket4j's own distributed backend for Lettuce
+ * (compare-and-swap by a Lua script), so every replica draws from one bucket per client identity and
+ * tier. A key is {@code warden:rl:} + the first 128 bits of the SHA-256 of the identity (never the
+ * identity itself) + {@code :} + the tier ({@code all} for the client's bucket of every call), and
+ * expires once its bucket would be full again (an idle client's bucket vanishes).
+ *
+ * <p>Fail closed: no command waits more than {@link #COMMAND_TIMEOUT}, a command while disconnected
+ * is refused at once, and a check that cannot be made refuses the call ({@link RateLimits.Unreachable})
+ * with a message that says so. The outage is logged once when it starts and once when it ends;
+ * Lettuce reconnects by itself (at most {@link #RECONNECT_MAX} apart), and a replica that started
+ * while Redis was down keeps trying to connect in the background, so none needs a restart.
+ */
+public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
+
+    /** The longest a call waits on Redis for its bucket. */
+    public static final Duration COMMAND_TIMEOUT = Duration.ofMillis(500);
+    /** Connecting (TCP, then the handshake): never on a call's path, commands are refused while disconnected. */
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    static final Duration RECONNECT_MAX = Duration.ofSeconds(1);
+    /** What a refused call is told to wait: about one reconnection attempt. */
+    static final long RETRY_AFTER_MS = 1000;
+    /** A bucket stays this long after it would be full again, then expires. */
+    static final Duration KEEP_FULL = Duration.ofSeconds(10);
+
+    static final String PREFIX = "warden:rl:";
+    static final String UNREACHABLE = "the shared rate limit store (Redis) is unreachable, so this replica cannot check "
+            + "this client's rate limits and refused the call for safety";
+
+    private static final Logger LOG = LoggerFactory.getLogger(RedisBuckets.class);
+
+    private final String where;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final ScheduledExecutorService connector;
+    private final AtomicBoolean down = new AtomicBoolean();
+    private volatile StatefulRedisConnection<byte[], byte[]> connection;
+    private volatile ProxyManager<byte[]> buckets;
+    private volatile long downSinceNanos;
+    private volatile boolean closed;
+
+    private RedisBuckets(String url) {
+        RedisURI uri = RedisURI.create(url);
+        uri.setTimeout(CONNECT_TIMEOUT); // the handshake's; commands have COMMAND_TIMEOUT (TimeoutOptions)
+        this.where = uri.getHost() + ":" + uri.getPort();
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), RECONNECT_MAX, 2, TimeUnit.MILLISECONDS))
+                .build();
+        this.client = RedisClient.create(resources, uri);
+        client.setOptions(ClientOptions.builder().autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
+                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
+                .build());
+        this.connector = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "warden-redis-connect");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Connects to {@code url} (redis://HOST:PORT); a Redis that cannot be reached now is not a start-up
+     * failure: calls are refused (fail closed) until a background attempt connects.
+     */
+    public static RedisBuckets open(String url) {
+        RedisBuckets b = new RedisBuckets(url);
+        if (!b.connect()) {
+            b.connector.scheduleWithFixedDelay(() -> {
+                if (b.connection == null && !b.closed && b.connect()) {
+                    b.connector.shutdown();
+                }
+            }, RECONNECT_MAX.toMillis(), RECONNECT_MAX.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        return b;
+    }
+
+    private synchronized boolean connect() {
+        if (connection != null || closed) {
+            return true;
+        }
+        try {
+            StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
+            buckets = Bucket4jLettuce.casBasedBuilder(c)
+                    .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(KEEP_FULL))
+                    .requestTimeout(COMMAND_TIMEOUT)
+                    .build();
+            connection = c;
+            warmUp();
+            LOG.info("rate limits: shared in Redis at {}", where);
+            return true;
+        }
+        catch (RuntimeException e) {
+            unreachable(e);
+            return false;
+        }
+    }
+
+    /** One check on a key of its own, so the first call does not pay for loading the code of the path. */
+    private void warmUp() {
+        try {
+            buckets.getProxy((PREFIX + "warm-up").getBytes(StandardCharsets.UTF_8), () -> BucketConfiguration.builder()
+                    .addLimit(l -> l.capacity(1).refillGreedy(1, Duration.ofSeconds(1))).build())
+                    .tryConsumeAndReturnRemaining(1);
+        }
+        catch (RuntimeException e) {
+            LOG.debug("rate limits: warm-up check failed", e); // the calls will say it
+        }
+    }
+
+    /** The Redis key of one bucket. */
+    static byte[] key(String identity, String tier) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(identity.getBytes(StandardCharsets.UTF_8));
+            return (PREFIX + HexFormat.of().formatHex(digest, 0, 16) + ":" + (tier == null ? "all" : tier))
+                    .getBytes(StandardCharsets.UTF_8);
+        }
+        catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no SHA-256 in this JVM", e);
+        }
+    }
+
+    @Override
+    public ConsumptionProbe tryConsume(String identity, String tier, BucketConfiguration config) {
+        ProxyManager<byte[]> pm = buckets;
+        if (pm == null) {
+            unreachable(null);
+            throw new RateLimits.Unreachable(UNREACHABLE, RETRY_AFTER_MS);
+        }
+        ConsumptionProbe probe;
+        try {
+            probe = pm.getProxy(key(identity, tier), () -> config).tryConsumeAndReturnRemaining(1);
+        }
+        catch (RuntimeException e) {
+            unreachable(e);
+            throw new RateLimits.Unreachable(UNREACHABLE, RETRY_AFTER_MS);
+        }
+        if (down.compareAndSet(true, false)) {
+            LOG.info("rate limits: Redis at {} reachable again after {} ms; calls are checked again", where,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - downSinceNanos));
+        }
+        return probe;
+    }
+
+    /** Whether the last check reached Redis (the metrics: 1 up, 0 down). */
+    public boolean reachable() {
+        return buckets != null && !down.get();
+    }
+
+    private void unreachable(Throwable e) {
+        if (down.compareAndSet(false, true)) {
+            downSinceNanos = System.nanoTime();
+            LOG.error("rate limits: Redis at {} cannot be reached ({}): every call whose limit it keeps is refused "
+                    + "until it answers again", where, e == null ? "not connected yet" : describe(e));
+        }
+    }
+
+    private static String describe(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage();
+        return root.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        connector.shutdownNow();
+        synchronized (this) {
+            if (connection != null) {
+                connection.close();
+            }
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+}
