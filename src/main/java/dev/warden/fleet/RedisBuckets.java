@@ -20,11 +20,14 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,16 +38,29 @@ import org.slf4j.LoggerFactory;
  * identity itself) + {@code :} + the tier ({@code all} for the client's bucket of every call), and
  * expires once its bucket would be full again (an idle client's bucket vanishes).
  *
- * <p>Fail closed: no command waits more than {@link #COMMAND_TIMEOUT}, a command while disconnected
- * is refused at once, and a check that cannot be made refuses the call ({@link RateLimits.Unreachable})
+ * <p>Fail closed: no command waits more than {@link #COMMAND_TIMEOUT}, no check more than
+ * {@link #TURN_TIMEOUT} for its turn and {@link #CHECK_TIMEOUT} for its compare-and-swap, a command
+ * while disconnected is refused at once, and a check that cannot be made refuses the call ({@link RateLimits.Unreachable})
  * with a message that says so. The outage is logged once when it starts and once when it ends;
  * Lettuce reconnects by itself (at most {@link #RECONNECT_MAX} apart), and a replica that started
  * while Redis was down keeps trying to connect in the background, so none needs a restart.
  */
 public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
 
-    /** The longest a call waits on Redis for its bucket. */
+    /** The longest one Redis command may take. */
     public static final Duration COMMAND_TIMEOUT = Duration.ofMillis(500);
+    /**
+     * The longest one check may take in all (Bucket4j's request timeout: its compare-and-swap, retried
+     * while another replica wrote the same bucket meanwhile).
+     */
+    public static final Duration CHECK_TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * The longest a call waits for this replica's earlier checks of the same bucket while they succeed;
+     * it stops waiting at once when one of them fails or the connection is lost.
+     */
+    public static final Duration TURN_TIMEOUT = Duration.ofSeconds(5);
+    /** Locks of buckets: this replica's checks of one bucket go one at a time (only replicas race). */
+    private static final int STRIPES = 64;
     /** Connecting (TCP, then the handshake): never on a call's path, commands are refused while disconnected. */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     static final Duration RECONNECT_MAX = Duration.ofSeconds(1);
@@ -64,6 +80,9 @@ public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
     private final RedisClient client;
     private final ScheduledExecutorService connector;
     private final AtomicBoolean down = new AtomicBoolean();
+    /** Checks that failed since start: a call waiting for its turn stops waiting when one fails. */
+    private final AtomicLong failures = new AtomicLong();
+    private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     private volatile StatefulRedisConnection<byte[], byte[]> connection;
     private volatile ProxyManager<byte[]> buckets;
     private volatile long downSinceNanos;
@@ -82,6 +101,9 @@ public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
                 .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
                 .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
                 .build());
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new ReentrantLock();
+        }
         this.connector = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "warden-redis-connect");
             t.setDaemon(true);
@@ -111,11 +133,11 @@ public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
         }
         try {
             StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
+            connection = c; // before the buckets: a check that sees them sees the connection
             buckets = Bucket4jLettuce.casBasedBuilder(c)
                     .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(KEEP_FULL))
-                    .requestTimeout(COMMAND_TIMEOUT)
+                    .requestTimeout(CHECK_TIMEOUT)
                     .build();
-            connection = c;
             warmUp();
             LOG.info("rate limits: shared in Redis at {}", where);
             return true;
@@ -157,13 +179,39 @@ public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
             unreachable(null);
             throw new RateLimits.Unreachable(UNREACHABLE, RETRY_AFTER_MS);
         }
+        byte[] key = key(identity, tier);
+        // Bucket4j's compare-and-swap retries when the bucket changed between its read and its write: one
+        // check at a time per bucket here, so only the replicas race (30 calls at once would mostly retry)
+        ReentrantLock lock = stripes[Math.floorMod(Arrays.hashCode(key), STRIPES)];
         ConsumptionProbe probe;
+        long failedBefore = failures.get();
+        long deadline = System.nanoTime() + TURN_TIMEOUT.toNanos();
         try {
-            probe = pm.getProxy(key(identity, tier), () -> config).tryConsumeAndReturnRemaining(1);
+            while (!lock.tryLock(20, TimeUnit.MILLISECONDS)) {
+                if (failures.get() != failedBefore || !connection.isOpen()) {
+                    throw new RateLimits.Unreachable(UNREACHABLE, RETRY_AFTER_MS); // said by the check that failed
+                }
+                if (System.nanoTime() > deadline) {
+                    unreachable(new java.util.concurrent.TimeoutException("earlier checks of this bucket took over "
+                            + TURN_TIMEOUT.toMillis() + " ms"));
+                    throw new RateLimits.Unreachable(UNREACHABLE, RETRY_AFTER_MS);
+                }
+            }
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RateLimits.Unreachable("the call was interrupted while it waited for its rate limit check",
+                    RETRY_AFTER_MS);
+        }
+        try {
+            probe = pm.getProxy(key, () -> config).tryConsumeAndReturnRemaining(1);
         }
         catch (RuntimeException e) {
             unreachable(e);
             throw new RateLimits.Unreachable(UNREACHABLE, RETRY_AFTER_MS);
+        }
+        finally {
+            lock.unlock();
         }
         if (down.compareAndSet(true, false)) {
             LOG.info("rate limits: Redis at {} reachable again after {} ms; calls are checked again", where,
@@ -178,6 +226,7 @@ public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
     }
 
     private void unreachable(Throwable e) {
+        failures.incrementAndGet();
         if (down.compareAndSet(false, true)) {
             downSinceNanos = System.nanoTime();
             LOG.error("rate limits: Redis at {} cannot be reached ({}): every call whose limit it keeps is refused "
