@@ -10,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 cd "$repo"
-if [ ! -f target/warden.jar ] || [ ! -f target/test-classes/dev/warden/fleet/FleetCostBench.class ]; then
+if [ ! -f target/warden.jar ] || [ ! -f target/test-classes/dev/warden/bench/FleetCostBench.class ]; then
   mvn -q -o -DskipTests package
 fi
 dir=$(mktemp -d /tmp/warden-fleet-cost-XXXXXX)
@@ -21,6 +21,6 @@ bash tools/fleet-services.sh start "$dir" >/dev/null
 . "$dir/env"
 mkdir -p bench/out
 java -cp target/warden.jar:target/test-classes -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-  dev.warden.fleet.FleetCostBench "$REDIS_URL" "$PG_URL" "$PG_USER" "${1:-5000}" "${2:-4}" 2>"$dir/bench.log" \
+  dev.warden.bench.FleetCostBench "$REDIS_URL" "$PG_URL" "$PG_USER" "${1:-5000}" "${2:-4}" 2>"$dir/bench.log" \
   | tee bench/out/fleet-cost.md || { cat "$dir/bench.log" >&2; exit 1; }
 echo "(machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)" | tee -a bench/out/fleet-cost.md

@@ -1,8 +1,10 @@
-package dev.warden.fleet;
+package dev.warden.bench;
 
 import dev.warden.config.WardenConfig;
 import dev.warden.config.WardenConfig.RateConfig;
 import dev.warden.config.WardenConfig.RateLimitsConfig;
+import dev.warden.fleet.FleetDb;
+import dev.warden.fleet.RedisBuckets;
 import dev.warden.limit.RateLimits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
