@@ -1,6 +1,7 @@
 package dev.warden.fleet;
 
 import dev.warden.limit.RateLimits;
+import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
@@ -35,8 +36,9 @@ import org.slf4j.LoggerFactory;
  * The rate limit buckets of a fleet, in Redis through Bucket4j's own distributed backend for Lettuce
  * (compare-and-swap by a Lua script), so every replica draws from one bucket per client identity and
  * tier. A key is {@code warden:rl:} + the first 128 bits of the SHA-256 of the identity (never the
- * identity itself) + {@code :} + the tier ({@code all} for the client's bucket of every call), and
- * expires once its bucket would be full again (an idle client's bucket vanishes).
+ * identity itself) + {@code :} + the tier ({@code all} for the client's bucket of every call) + {@code :}
+ * + the bucket's shape ({@code 12x1/60s}), and expires once its bucket would be full again plus
+ * {@link #KEEP_FULL} (an idle client's bucket vanishes).
  *
  * <p>Fail closed: no command waits more than {@link #COMMAND_TIMEOUT}, no check more than
  * {@link #TURN_TIMEOUT} for its turn and {@link #CHECK_TIMEOUT} for its compare-and-swap, a command
@@ -160,12 +162,18 @@ public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
         }
     }
 
-    /** The Redis key of one bucket. */
-    static byte[] key(String identity, String tier) {
+    /**
+     * The Redis key of one bucket: the identity's digest, the tier, and the bucket's shape (capacity x refill
+     * per period), so a changed rate_limits section takes effect at once instead of when a busy client's
+     * bucket goes idle (Bucket4j keeps the configuration a bucket was made with).
+     */
+    static byte[] key(String identity, String tier, BucketConfiguration config) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(identity.getBytes(StandardCharsets.UTF_8));
-            return (PREFIX + HexFormat.of().formatHex(digest, 0, 16) + ":" + (tier == null ? "all" : tier))
-                    .getBytes(StandardCharsets.UTF_8);
+            Bandwidth b = config.getBandwidths()[0];
+            return (PREFIX + HexFormat.of().formatHex(digest, 0, 16) + ":" + (tier == null ? "all" : tier) + ":"
+                    + b.getCapacity() + "x" + b.getRefillTokens() + "/" + TimeUnit.NANOSECONDS.toSeconds(b.getRefillPeriodNanos())
+                    + "s").getBytes(StandardCharsets.UTF_8);
         }
         catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("no SHA-256 in this JVM", e);
@@ -179,7 +187,7 @@ public final class RedisBuckets implements RateLimits.Store, AutoCloseable {
             unreachable(null);
             throw new RateLimits.Unreachable(UNREACHABLE, RETRY_AFTER_MS);
         }
-        byte[] key = key(identity, tier);
+        byte[] key = key(identity, tier, config);
         // Bucket4j's compare-and-swap retries when the bucket changed between its read and its write: one
         // check at a time per bucket here, so only the replicas race (30 calls at once would mostly retry)
         ReentrantLock lock = stripes[Math.floorMod(Arrays.hashCode(key), STRIPES)];

@@ -73,16 +73,33 @@ class RedisBucketsIT {
         RedisClient client = RedisClient.create(services.redisUrl());
         try (StatefulRedisConnection<String, String> c = client.connect()) {
             for (String k : c.sync().keys("warden:rl:*")) {
-                assertTrue(k.matches("warden:rl:([0-9a-f]{32}:(all|L[1-4])|warm-up)"), k);
+                assertTrue(k.matches("warden:rl:([0-9a-f]{32}:(all|L[1-4]):[0-9]+x[0-9]+/[0-9]+s|warm-up)"), k);
                 assertFalse(k.contains("token"), k);
             }
-            for (String k : List.of(key("token-shared", null), key("token-shared", "L4"), key("token-other", null))) {
+            for (String k : List.of("warden:rl:%s:all:12x1/60s".formatted(digest("token-shared")),
+                    "warden:rl:%s:L4:3x1/60s".formatted(digest("token-shared")),
+                    "warden:rl:%s:all:12x1/60s".formatted(digest("token-other")))) {
                 long ttl = c.sync().pttl(k);
                 assertTrue(ttl > 0, "exists and expires: " + k + " " + ttl);
             }
         }
         finally {
             client.shutdown();
+        }
+    }
+
+    @Test
+    void aChangedRateTakesEffectAtOnceForABusyClient() {
+        try (RedisBuckets a = RedisBuckets.open(services.redisUrl())) {
+            RateLimits before = new RateLimits(new RateLimitsConfig(new RateConfig(2, 1), Map.of(), 4, 4, 1000), a);
+            assertTrue(before.take("busy", null).isEmpty());
+            assertTrue(before.take("busy", null).isEmpty());
+            assertTrue(before.take("busy", null).isPresent());
+            RateLimits after = new RateLimits(new RateLimitsConfig(new RateConfig(4, 1), Map.of(), 4, 4, 1000), a);
+            for (int i = 0; i < 4; i++) {
+                assertTrue(after.take("busy", null).isEmpty(), "the new capacity: " + i);
+            }
+            assertTrue(after.take("busy", null).isPresent());
         }
     }
 
@@ -135,8 +152,9 @@ class RedisBucketsIT {
         }
     }
 
-    private static String key(String identity, String tier) {
-        return new String(RedisBuckets.key(identity, tier), java.nio.charset.StandardCharsets.UTF_8);
+    private static String digest(String identity) throws java.security.NoSuchAlgorithmException {
+        byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(identity.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return java.util.HexFormat.of().formatHex(d, 0, 16);
     }
 
     private static boolean allowedWithin(RateLimits r, String identity, long ms) throws InterruptedException {
