@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { REPO, connectAll, httpClient, serverDirs, sleep, startHttpServer, tempDir } from './lib/warden.mjs';
+import { REPO, connectAll, httpClient, requestApproval, serverDirs, sleep, startHttpServer, tempDir } from './lib/warden.mjs';
 
 const TOKEN = 'fleet-limits-client-0123456789abcdef';
 const OPERATOR = 'fleet-limits-operator-0123456789abcdef';
@@ -111,6 +111,11 @@ describe('fleet: rate limits shared in Redis across three replicas', () => {
         assert.ok(ms < 3000, `answered at once, not hung on Redis: ${ms} ms`);
       }
     }
+    // asking a person counts against the client's rates too: refused the same way, nobody is asked
+    const asked = await requestApproval(clients[1], { action: 'deploy to production', reason: 'while Redis is down' });
+    assert.equal(asked.decision ?? null, null, JSON.stringify(asked));
+    assert.match(asked.message, UNREACHABLE);
+    assert.ok(asked.retry_after_ms > 0);
     for (const [i, s] of replicas.entries()) {
       assert.equal(await metric(s, 'warden_rate_limit_store_up'), 0);
       assert.ok(await metric(s, 'warden_rate_limit_store_refusals_total') >= 2);
