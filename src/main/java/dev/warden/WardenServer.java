@@ -17,6 +17,7 @@ import dev.warden.mcp.ElicitationMode;
 import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
+import dev.warden.fleet.RedisBuckets;
 import dev.warden.exec.DaemonThreads;
 import dev.warden.exec.EgressPorts;
 import dev.warden.exec.Executor;
@@ -465,7 +466,10 @@ final class WardenServer implements AutoCloseable {
         if (!config.operator().listen().isEmpty() && !config.operator().listen().equals("off")) {
             addresses.ownPort(binding(config.operator().listen()).port());
         }
-        RateLimits rates = new RateLimits(config.rateLimits());
+        // fleet.redis: the buckets are the fleet's, in Redis (fail closed while it cannot be reached)
+        RedisBuckets shared = config.fleet().redis().isEmpty() ? null
+                : own("shared rate limits", RedisBuckets.open(config.fleet().redis()), RedisBuckets::close);
+        RateLimits rates = shared == null ? new RateLimits(config.rateLimits()) : new RateLimits(config.rateLimits(), shared);
         CallAdmission admission = new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls());
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
@@ -508,6 +512,13 @@ final class WardenServer implements AutoCloseable {
         // its HMAC keys load the JCE (~60 classes): made after the first answer too
         CompletableFuture<dev.warden.operator.OperatorAuth> operatorAuth = answered.thenApplyAsync(
                 ignored -> new dev.warden.operator.OperatorAuth(operatorToken), startup);
+        if (shared != null) {
+            metrics.thenAccept(m -> {
+                if (m != null) {
+                    m.sharedRateLimits(() -> shared.reachable() ? 1 : 0, rates::storeRefusals);
+                }
+            });
+        }
         pipeline.meter((tool, tier, status, nanos) -> {
             WardenMetrics m = metrics.join();
             if (m != null) {

@@ -87,6 +87,18 @@ public final class WardenMetrics implements CallMeter {
                 }).register(registry);
     }
 
+    /**
+     * A fleet's shared rate limits (fleet.redis): whether Redis answered the last check, and the calls refused
+     * because it did not (fail closed). Registered only when the limits are shared.
+     */
+    public void sharedRateLimits(DoubleSupplier up, DoubleSupplier refusals) {
+        gauge("warden_rate_limit_store_up", "1 while the shared rate limit store (Redis) answers, 0 while it cannot "
+                + "be reached and calls are refused", up);
+        CounterWithCallback.builder().name("warden_rate_limit_store_refusals_total")
+                .help("Calls refused because the shared rate limit store (Redis) could not be reached")
+                .callback(cb -> cb.call(refusals.getAsDouble())).register(registry);
+    }
+
     private void gauge(String name, String help, DoubleSupplier value) {
         GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsDouble())).register(registry);
     }

@@ -466,9 +466,10 @@ public final class CallPipeline {
             args.put("wait_ms", call.waitMs());
         }
         CallResult r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         if (over.isPresent()) {
-            r = results.rateLimited(call.executionId(), Tier.L2, List.of(), over.get(), Results.OVER_RATE);
+            r = results.rateLimited(call.executionId(), Tier.L2, List.of(), over.get().retryAfterMs(),
+                    over.get().reasonOr(Results.OVER_RATE));
         }
         else {
             Optional<BackgroundRuns.Run> run = background.of(caller, call);
@@ -490,10 +491,10 @@ public final class CallPipeline {
         args.put("data_bytes", bytes(call.data()).length);
         args.put("close", call.close());
         InputResult r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         Optional<BackgroundRuns.Run> run = background.of(caller, call);
         if (over.isPresent()) {
-            r = new InputResult(Status.RATE_LIMITED, call.executionId(), 0, false, over.get(),
+            r = new InputResult(Status.RATE_LIMITED, call.executionId(), 0, false, over.get().retryAfterMs(),
                     Results.overRate(over.get()));
         }
         else if (run.isEmpty()) {
@@ -627,9 +628,9 @@ public final class CallPipeline {
     /** Every workspace tool call ends here: rate limited like any call, answered, and audited once. */
     private WorkspaceResult workspaceCall(Caller caller, String tool, Map<String, Object> args, WorkspaceStep step) {
         WorkspaceResult r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         if (over.isPresent()) {
-            r = WorkspaceResult.refused(Status.RATE_LIMITED, over.get(),
+            r = WorkspaceResult.refused(Status.RATE_LIMITED, over.get().retryAfterMs(),
                     Results.overRate(over.get()));
         }
         else {
@@ -653,9 +654,9 @@ public final class CallPipeline {
     /** list_executions: this session's background executions, oldest first. */
     public ExecutionList listExecutions(Caller caller) {
         ExecutionList r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         if (over.isPresent()) {
-            r = new ExecutionList(Status.RATE_LIMITED, List.of(), over.get(),
+            r = new ExecutionList(Status.RATE_LIMITED, List.of(), over.get().retryAfterMs(),
                     Results.overRate(over.get()));
         }
         else {

@@ -30,20 +30,20 @@ final class Gate {
 
     /** The per-client bucket: every call of a client counts, whatever its tier. */
     void client(CallContext c) {
-        rates.take(c.caller.identity(), null).ifPresent(ms -> {
-            throw new Stop(results.rateLimited(c.id, Tier.L2, List.of(), ms, Results.OVER_RATE));
+        rates.check(c.caller.identity(), null).ifPresent(r -> {
+            throw new Stop(results.rateLimited(c.id, Tier.L2, List.of(), r.retryAfterMs(), r.reasonOr(Results.OVER_RATE)));
         });
     }
 
-    /** The per-client bucket for a call that runs nothing (the execution tools): how long to wait, if over. */
-    java.util.Optional<Long> rate(Caller caller) {
-        return rates.take(caller.identity(), null);
+    /** The per-client bucket for a call that runs nothing (the execution tools): why not and how long to wait, if refused. */
+    java.util.Optional<RateLimits.Refusal> rate(Caller caller) {
+        return rates.check(caller.identity(), null);
     }
 
     /** The tier's bucket (L4: how fast a client may ask people). */
     void tier(CallContext c, Tier tier, String what) {
-        rates.take(c.caller.identity(), tier.name()).ifPresent(ms -> {
-            throw new Stop(results.rateLimited(c.id, tier, c.findings(), ms, what));
+        rates.check(c.caller.identity(), tier.name()).ifPresent(r -> {
+            throw new Stop(results.rateLimited(c.id, tier, c.findings(), r.retryAfterMs(), r.reasonOr(what)));
         });
     }
 
