@@ -605,14 +605,10 @@ final class WardenServer implements AutoCloseable {
                 fleet.heartbeatMs()), FleetHealth::close);
     }
 
-    /** This replica's id: fleet.replica_id, else WARDEN_REPLICA_ID, else the host name and the HTTP port. */
+    /** This replica's id: fleet.replica_id (WARDEN_REPLICA_ID wins over the file: ConfigLoader), else the host name and the HTTP port. */
     static String replicaId(WardenConfig.Fleet fleet, HttpTransport.Binding binding) {
         if (!fleet.replicaId().isEmpty()) {
             return fleet.replicaId();
-        }
-        String env = System.getenv("WARDEN_REPLICA_ID");
-        if (env != null && !env.isBlank()) {
-            return env.strip();
         }
         String host;
         try {
