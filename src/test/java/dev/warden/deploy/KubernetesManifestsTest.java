@@ -297,6 +297,7 @@ class KubernetesManifestsTest {
         granted.add("runAsUser: " + sc.getRunAsUser());
         granted.add("seccompProfile: " + sc.getSeccompProfile().getType());
         granted.add("appArmorProfile: " + sc.getAppArmorProfile().getType());
+        granted.add("procMount: " + sc.getProcMount());
         assertEquals(documentedPrivileges(), granted);
         // and nothing of the host: no host namespaces, no host paths
         for (PodTemplateSpec t : templates().values()) {
