@@ -189,6 +189,9 @@ backend warden
   stick-table type string len 128 size 100k expire 1h
   stick on req.hdr(Mcp-Session-Id)
   stick store-response res.hdr(Mcp-Session-Id)
+  # a session whose replica is down goes to another one (which forwards it or refuses it clearly), not to a 503
+  option redispatch
+  retries 2
   option httpchk GET /readyz
   http-check expect status 200
   default-server inter 500ms fall 2 rise 1
@@ -235,6 +238,7 @@ def drive(port, clients, seconds, warmup):
     lat, failures, per_client = [], [], []
     lock = threading.Lock()
     start_gate = threading.Barrier(clients + 1)
+    go = threading.Event()
     stop_at = [0.0]
 
     def client(i):
@@ -243,6 +247,7 @@ def drive(port, clients, seconds, warmup):
             m.call()
         mine, bad = [], 0
         start_gate.wait()
+        go.wait()
         while time.time() < stop_at[0]:
             t0 = time.perf_counter()
             status, sc, raw = m.call()
@@ -262,9 +267,10 @@ def drive(port, clients, seconds, warmup):
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
-    start_gate.wait()
+    start_gate.wait()  # every client has its session and is warmed up
     t0 = time.time()
     stop_at[0] = t0 + seconds
+    go.set()
     for t in threads:
         t.join(seconds + 120)
     wall = time.time() - t0
@@ -293,14 +299,20 @@ def sessions_per_replica(replicas):
 
 
 def death(replicas, hap, refusal, limit_s):
-    """A session owned by r2; r2 killed with kill -9; time until r1 directly, and HAProxy, refuse that session."""
+    """A session of r2 opened through HAProxy; r2 killed with kill -9; time until r1 directly, and HAProxy, refuse it."""
     victim = replicas[1]
     other = replicas[0]
-    m = Mcp(victim.port).initialize()
-    status, sc, _ = m.call()
-    assert status == 200 and sc and sc.get("status") == "ok", "a call on r2 before its death"
-    sid = m.session
-    m.close()
+    # a session opened through HAProxy (so its stick table knows it) that landed on r2, told by r2's audit
+    sid = None
+    for _ in range(12):
+        m = Mcp(hap.port).initialize()
+        status, sc, _ = m.call()
+        assert status == 200 and sc and sc.get("status") == "ok", "a call before the death"
+        m.close()
+        if m.session in open(os.path.join(victim.dir, "audit.jsonl")).read():
+            sid = m.session
+            break
+    assert sid, "no session through HAProxy landed on " + victim.rid
     victim.stop(signal.SIGKILL)
     t_kill = time.perf_counter()
     result = {}
@@ -321,7 +333,10 @@ def death(replicas, hap, refusal, limit_s):
             if status is not None and first_answer is None:
                 first_answer = (now, status)
             ok = status == 200 and sc and sc.get("status") == "ok"
-            if not ok and status is not None and re.search(refusal, raw or ""):
+            # Warden's refusal is a JSON-RPC answer (an error, or a result that says so); a balancer's own error page
+            # (HAProxy's 503 "No server is available") is not one
+            if not ok and status is not None and (raw or "").lstrip().startswith(("{", "id:", "event:", "data:")) \
+                    and re.search(refusal, raw):
                 refused = now
                 break
             time.sleep(0.05)
