@@ -19,6 +19,8 @@ import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
 import dev.warden.fleet.RedisBuckets;
 import dev.warden.exec.DaemonThreads;
+import dev.warden.fleet.FleetDb;
+import dev.warden.fleet.FleetHealth;
 import dev.warden.exec.EgressPorts;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
@@ -315,6 +317,8 @@ final class WardenServer implements AutoCloseable {
                 : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
         ObjectMapper json = new ObjectMapper();
         AuditLog audit = own("audit log", openAudit(auditFile, incidents, config, json), a -> a.close());
+        // a replica of a fleet: what its readiness probe checks (nothing of it with the fleet off)
+        FleetHealth fleetHealth = fleetHealth(config, binding);
         // No sandbox here (no bubblewrap, not root, no cgroups): docker-only mode, in which calls the
         // policy sends to L1 or L2 run in containers; the container runtime says in one line whether
         // it found an engine, or what to install. Without root, workspaces are this user's own.
@@ -569,6 +573,8 @@ final class WardenServer implements AutoCloseable {
                 throw bindFailure(binding, e);
             }
             addresses.ownPort(http.port());
+            // /readyz: 503 while stopping (new calls refused) or while a shared service of the fleet is out of reach
+            http.ready(() -> !tools.accepting() ? "stopping" : fleetHealth == null ? null : fleetHealth.problem());
             ScheduledExecutorService reaper = scheduler("warden-session-reaper");
             reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
@@ -585,6 +591,44 @@ final class WardenServer implements AutoCloseable {
                     tokens.isEmpty() ? "; no token configured, so loopback only" : "; bearer token required");
             http.join();
         };
+    }
+
+    /**
+     * With the fleet on: its PostgreSQL (connected and migrated now: a replica that cannot see the shared state
+     * does not start) and the check of it and of Redis behind /readyz, both owned. Null with the fleet off.
+     */
+    private FleetHealth fleetHealth(WardenConfig config, HttpTransport.Binding binding) {
+        WardenConfig.Fleet fleet = config.fleet();
+        if (!fleet.enabled()) {
+            return null;
+        }
+        FleetDb db = null;
+        if (!fleet.postgres().url().isEmpty()) {
+            try {
+                db = own("fleet database", FleetDb.open(fleet.postgres(), replicaId(fleet, binding)), FleetDb::close);
+            }
+            catch (RuntimeException e) {
+                throw new StartupFailure("cannot use the fleet's PostgreSQL (" + Warden.describe(e)
+                        + ").\nCheck fleet.postgres (url, user, WARDEN_POSTGRES_PASSWORD) and that the database runs", e);
+            }
+        }
+        return own("fleet health", FleetHealth.start(db == null ? null : db.dataSource(), fleet.redis(),
+                fleet.heartbeatMs()), FleetHealth::close);
+    }
+
+    /** This replica's id: fleet.replica_id (WARDEN_REPLICA_ID wins over the file: ConfigLoader), else the host name and the HTTP port. */
+    static String replicaId(WardenConfig.Fleet fleet, HttpTransport.Binding binding) {
+        if (!fleet.replicaId().isEmpty()) {
+            return fleet.replicaId();
+        }
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        }
+        catch (java.net.UnknownHostException e) {
+            host = "localhost";
+        }
+        return host + "-" + (binding == null ? "stdio" : String.valueOf(binding.port()));
     }
 
     /**
