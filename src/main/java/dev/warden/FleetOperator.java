@@ -14,11 +14,11 @@ import java.util.Map;
  * The operator console's view of the other replicas, read from the fleet's shared state: the glue
  * between operator's interface and fleet's rows (neither package knows the other).
  */
-final class FleetOperator implements OperatorConsole.Fleet {
+public final class FleetOperator implements OperatorConsole.Fleet {
 
     private final FleetConsole fleet;
 
-    FleetOperator(FleetConsole fleet) {
+    public FleetOperator(FleetConsole fleet) {
         this.fleet = fleet;
     }
 

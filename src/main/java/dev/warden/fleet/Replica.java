@@ -542,6 +542,13 @@ public final class Replica implements AutoCloseable {
 
     // ---- leaving -------------------------------------------------------------------------------
 
+    /** Stops beating and writing without a word, as a kill -9 would (tests). */
+    void crash() {
+        left = true;
+        beats.shutdownNow();
+        writes.close();
+    }
+
     /**
      * A clean stop, once every call in flight was answered: what is queued is written, the replica is
      * marked {@code stopped}, and whatever rows it still had are closed as a dead replica's would be.
