@@ -1,11 +1,17 @@
 package dev.warden;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.approval.ApprovalRequest;
 import dev.warden.approval.Ruling;
 import dev.warden.fleet.FleetConsole;
 import dev.warden.limit.Executions;
 import dev.warden.operator.OperatorConsole;
+import dev.warden.policy.Finding;
+import dev.warden.policy.Severity;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,10 +22,56 @@ import java.util.Map;
  */
 public final class FleetOperator implements OperatorConsole.Fleet {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final FleetConsole fleet;
 
     public FleetOperator(FleetConsole fleet) {
         this.fleet = fleet;
+    }
+
+    /** What the holder writes of why a call was held: its rules and findings, as JSON (read back by {@link #pending}). */
+    public static String details(ApprovalRequest r) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("rules", r.rules());
+        d.put("findings", r.findings().stream().map(f -> Map.of("rule", f.rule(), "severity", f.severity().name(),
+                "detail", f.detail() == null ? "" : f.detail())).toList());
+        try {
+            return JSON.writeValueAsString(d);
+        }
+        catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    private record Held(List<String> rules, List<Finding> findings) {
+    }
+
+    private static Held held(String details) {
+        if (details == null) {
+            return new Held(List.of(), List.of());
+        }
+        try {
+            Map<String, Object> d = JSON.readValue(details, new TypeReference<Map<String, Object>>() {
+            });
+            List<String> rules = new ArrayList<>();
+            if (d.get("rules") instanceof List<?> l) {
+                l.forEach(o -> rules.add(String.valueOf(o)));
+            }
+            List<Finding> findings = new ArrayList<>();
+            if (d.get("findings") instanceof List<?> l) {
+                for (Object o : l) {
+                    if (o instanceof Map<?, ?> f) {
+                        findings.add(new Finding(String.valueOf(f.get("rule")), Severity.valueOf(String.valueOf(
+                                f.get("severity"))), String.valueOf(f.get("detail"))));
+                    }
+                }
+            }
+            return new Held(rules, findings);
+        }
+        catch (JsonProcessingException | IllegalArgumentException e) {
+            return new Held(List.of(), List.of());
+        }
     }
 
     @Override
@@ -46,10 +98,12 @@ public final class FleetOperator implements OperatorConsole.Fleet {
 
     @Override
     public List<OperatorConsole.HeldElsewhere> pending() {
-        return fleet.pendingElsewhere().stream().map(p -> new OperatorConsole.HeldElsewhere(p.replica(),
-                new ApprovalRequest(p.id(), p.session(), p.client(), p.kind(), p.subject(), p.language(), p.cwd(),
-                        p.tier(), List.of(), List.of(), p.reason(), p.created(), p.expires() == null ? Instant.now()
-                                : p.expires()))).toList();
+        return fleet.pendingElsewhere().stream().map(p -> {
+            Held h = held(p.details());
+            return new OperatorConsole.HeldElsewhere(p.replica(), new ApprovalRequest(p.id(), p.session(), p.client(),
+                    p.kind(), p.subject(), p.language(), p.cwd(), p.tier(), h.findings(), h.rules(), p.reason(),
+                    p.created(), p.expires() == null ? Instant.now() : p.expires()));
+        }).toList();
     }
 
     @Override

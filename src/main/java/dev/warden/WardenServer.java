@@ -651,6 +651,7 @@ final class WardenServer implements AutoCloseable {
                     + "run a single server", e);
         }
         pipeline.index(fleet.index());
+        fleet.index().details(FleetOperator::details);
         console.fleet(new FleetOperator(fleet.console()));
         log().info("fleet: replica {} at {}; shared control state in PostgreSQL", id, url);
         return fleet;

@@ -14,7 +14,8 @@ ALTER TABLE approvals
     ADD COLUMN language   text,
     ADD COLUMN cwd        text,
     ADD COLUMN tier       text,
-    ADD COLUMN expires_at timestamptz;
+    ADD COLUMN expires_at timestamptz,
+    ADD COLUMN details    text; -- the rules that held it, with their findings, as JSON
 CREATE INDEX approvals_remote ON approvals (replica) WHERE remote;
 
 -- An operator's stop of an execution running on another replica: the owner claims it and stops the run.

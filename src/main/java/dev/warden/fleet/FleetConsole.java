@@ -34,7 +34,7 @@ public final class FleetConsole {
 
     /** An approval pending on another replica. */
     public record PendingRow(String id, String replica, String session, String client, String kind, String subject,
-            String language, String cwd, String tier, String reason, Instant created, Instant expires) {
+            String language, String cwd, String tier, String reason, Instant created, Instant expires, String details) {
     }
 
     /** An execution running on another replica. */
@@ -155,11 +155,12 @@ public final class FleetConsole {
     /** Approvals pending on the other replicas, oldest first. */
     public List<PendingRow> pendingElsewhere() {
         List<PendingRow> out = new ArrayList<>();
-        read("SELECT id, replica, session, client, kind, summary, language, cwd, tier, reason, created_at, expires_at "
-                + "FROM approvals WHERE status = 'pending' AND replica <> ? ORDER BY created_at LIMIT 500",
+        read("SELECT id, replica, session, client, kind, summary, language, cwd, tier, reason, created_at, expires_at, "
+                + "details FROM approvals WHERE status = 'pending' AND replica <> ? ORDER BY created_at LIMIT 500",
                 rs -> out.add(new PendingRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
                         rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9),
-                        rs.getString(10), instant(rs.getTimestamp(11)), instant(rs.getTimestamp(12)))), self);
+                        rs.getString(10), instant(rs.getTimestamp(11)), instant(rs.getTimestamp(12)),
+                        rs.getString(13))), self);
         return out;
     }
 

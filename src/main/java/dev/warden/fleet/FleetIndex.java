@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /**
  * What this replica writes to the shared state as calls go: a row in {@code executions} for each run
@@ -29,10 +30,17 @@ public final class FleetIndex implements ExecutionIndex, ApprovalService.Watcher
     private final FleetWrites writes;
     /** The runs this replica indexed and has not seen end: only their ends are written. */
     private final Set<String> open = ConcurrentHashMap.newKeySet();
+    /** Why a call was held (its rules and findings) as JSON, for an operator of another replica; from the composition root. */
+    private volatile Function<ApprovalRequest, String> details = r -> null;
 
     FleetIndex(String replica, FleetWrites writes) {
         this.replica = replica;
         this.writes = writes;
+    }
+
+    /** How a held call's rules and findings are written for the other replicas' operators (JSON). */
+    public void details(Function<ApprovalRequest, String> d) {
+        details = d;
     }
 
     @Override
@@ -85,10 +93,18 @@ public final class FleetIndex implements ExecutionIndex, ApprovalService.Watcher
 
     @Override
     public void opened(ApprovalRequest r) {
+        String why;
+        try {
+            why = details.apply(r);
+        }
+        catch (RuntimeException e) {
+            why = null;
+        }
+        String held = why;
         writes.submit("approvals row of " + r.id(), c -> {
             try (PreparedStatement st = c.prepareStatement("INSERT INTO approvals (id, replica, identity, tool, summary, "
-                    + "session, client, kind, language, cwd, tier, reason, created_at, expires_at) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
+                    + "session, client, kind, language, cwd, tier, reason, created_at, expires_at, details) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
                 st.setString(1, r.id());
                 st.setString(2, replica);
                 st.setString(3, r.session() == null ? "" : r.session());
@@ -103,6 +119,7 @@ public final class FleetIndex implements ExecutionIndex, ApprovalService.Watcher
                 st.setString(12, r.reason());
                 st.setTimestamp(13, Timestamp.from(r.created()));
                 st.setTimestamp(14, Timestamp.from(r.expires()));
+                st.setString(15, held);
                 st.executeUpdate();
             }
         });

@@ -21,6 +21,8 @@ import dev.warden.exec.Cancel;
 import dev.warden.limit.ExecutionIndex;
 import dev.warden.limit.Executions;
 import dev.warden.operator.OperatorConsole;
+import dev.warden.policy.Finding;
+import dev.warden.policy.Severity;
 import dev.warden.sanitize.Sanitizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,6 +83,7 @@ class ReplicaIT {
             console = new OperatorConsole(approvals, executions, new OperatorConsole.Kernels(List::of, k -> false), audit,
                     new Sanitizer(List.of(), Map.of()));
             console.fleet(new FleetOperator(fleet.console()));
+            fleet.index().details(FleetOperator::details);
         }
 
         /** kill -9: no word to the fleet. */
@@ -164,8 +167,9 @@ class ReplicaIT {
 
     static ApprovalRequest request(String id, Duration ttl) {
         Instant now = Instant.now();
-        return new ApprovalRequest(id, "session-1", "client/1.0", "run_command", "rm -rf build", null, "", "L2", List.of(),
-                List.of(), "the rule fs.rm held it", now, now.plus(ttl));
+        return new ApprovalRequest(id, "session-1", "client/1.0", "run_command", "rm -rf build", null, "", "L2",
+                List.of(new Finding("fs.rm", Severity.HIGH, "removes files recursively")), List.of("fs.rm"),
+                "the rule fs.rm held it", now, now.plus(ttl));
     }
 
     static void waitFor(String what, long ms, BooleanSupplier cond) throws InterruptedException {
@@ -339,6 +343,9 @@ class ReplicaIT {
         Map<String, Object> shown = pending.stream().filter(v -> id.equals(v.get("execution_id"))).findFirst().orElseThrow();
         assertEquals("aa", shown.get("replica"));
         assertEquals("rm -rf build", shown.get("subject"));
+        assertEquals(List.of("fs.rm"), shown.get("rules"));
+        assertEquals("fs.rm", ((Map<?, ?>) ((List<?>) shown.get("findings")).get(0)).get("rule"));
+        assertEquals("L2", shown.get("tier"));
         assertTrue(b.console.pendingIds().contains(id));
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> replicas = (List<Map<String, Object>>) b.console.state().get("replicas");
