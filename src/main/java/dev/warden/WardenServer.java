@@ -622,7 +622,7 @@ final class WardenServer implements AutoCloseable {
      * calls are written to the index, its console reaches every replica; null (nothing started) otherwise.
      * In a fleet (Redis or PostgreSQL), every audit and incident line names this replica.
      */
-    private FleetControl startFleet(WardenConfig config, HttpTransport.Binding binding, AuditLog audit,
+    FleetControl startFleet(WardenConfig config, HttpTransport.Binding binding, AuditLog audit,
             Executions executions, ApprovalService approvals, Workspaces workspaces, CallPipeline pipeline,
             OperatorConsole console) {
         WardenConfig.Fleet fc = config.fleet();
