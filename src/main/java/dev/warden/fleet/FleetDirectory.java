@@ -21,6 +21,15 @@ public final class FleetDirectory {
     public record Owner(String replica, String url, String state, boolean live, long heartbeatAgeMs) {
     }
 
+    /**
+     * An execution as the index has it: {@code status} is the contract's status once it ended (ok, killed, …),
+     * {@code running} while it runs, or {@code lost} when its replica died while it ran ({@code message} says
+     * when); {@code identity} is whom it belongs to (the client's token fingerprint), to check before saying more.
+     */
+    public record Execution(String id, String replica, String identity, String session, String tool, String tier,
+            boolean background, String status, String message, java.time.Instant startedAt, java.time.Instant endedAt) {
+    }
+
     private static final String OWNER = "SELECT r.id, r.url, r.state, "
             + "(extract(epoch FROM (now() - r.heartbeat_at)) * 1000)::bigint FROM replicas r ";
 
@@ -45,6 +54,24 @@ public final class FleetDirectory {
     /** A replica by its id. */
     public Optional<Owner> replica(String replicaId) throws SQLException {
         return one(OWNER + "WHERE r.id = ?", replicaId);
+    }
+
+    /** The index's row of an execution (its owner: {@link #ownerOfExecution}). */
+    public Optional<Execution> execution(String executionId) throws SQLException {
+        try (Connection c = db.connection(); PreparedStatement st = c.prepareStatement("SELECT id, replica, identity, "
+                + "session, tool, tier, background, status, message, started_at, ended_at FROM executions WHERE id = ?")) {
+            st.setQueryTimeout(5);
+            st.setString(1, executionId);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                java.sql.Timestamp ended = rs.getTimestamp(11);
+                return Optional.of(new Execution(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                        rs.getString(5), rs.getString(6), rs.getBoolean(7), rs.getString(8), rs.getString(9),
+                        rs.getTimestamp(10).toInstant(), ended == null ? null : ended.toInstant()));
+            }
+        }
     }
 
     private Optional<Owner> one(String sql, String key) throws SQLException {

@@ -232,7 +232,24 @@ class ReplicaIT {
 
         long killed = System.nanoTime();
         c.crash();
+        // besides their own heartbeats, ra and rb race each other at detecting it, beat for beat
+        List<Thread> racers = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        for (Node n : List.of(a, b)) {
+            Thread t = new Thread(() -> {
+                while (!done.get()) {
+                    n.fleet.replica().beat();
+                }
+            });
+            t.start();
+            racers.add(t);
+        }
         waitFor("rc declared dead", 5000, () -> "dead".equals(sql("SELECT state FROM replicas WHERE id = 'rc'")));
+        Thread.sleep(200);
+        done.set(true);
+        for (Thread t : racers) {
+            t.join();
+        }
         long detectedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
         assertTrue(detectedMs >= DEAD_AFTER_MS - HEARTBEAT_MS, "not before dead_after: " + detectedMs);
 
@@ -418,10 +435,22 @@ class ReplicaIT {
         assertTrue(o.live());
         assertEquals("da", d.ownerOfApproval(held).orElseThrow().replica());
         assertFalse(d.ownerOfExecution(newId()).isPresent());
+        FleetDirectory.Execution row = d.execution(run).orElseThrow();
+        assertEquals("running", row.status());
+        assertEquals("token-a", row.identity());
+        assertTrue(row.background());
         a.crash();
         waitFor("da not live", 3000, () -> {
             try {
                 return !d.replica("da").orElseThrow().live();
+            }
+            catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        waitFor("da's run lost", 3000, () -> {
+            try {
+                return "lost".equals(d.execution(run).orElseThrow().status());
             }
             catch (Exception e) {
                 throw new IllegalStateException(e);
