@@ -18,8 +18,9 @@ import java.util.function.Function;
  * What this replica writes to the shared state as calls go: a row in {@code executions} for each run
  * it starts and its final status at the end; a row in {@code approvals} for each call it holds for a
  * person, and the decision that took effect. Written off the calls' threads ({@link FleetWrites}); only a
- * background run's start waits, briefly, for its row, so that a get_execution sent to another replica
- * right after the answer finds the run.
+ * background run's start and a held call's opening wait, briefly (at most {@value #BACKGROUND_WAIT_MS} ms),
+ * for their row, so that a get_execution or request_approval sent to another replica right after the
+ * answer finds its owner.
  */
 public final class FleetIndex implements ExecutionIndex, ApprovalService.Watcher {
 
@@ -62,15 +63,7 @@ public final class FleetIndex implements ExecutionIndex, ApprovalService.Watcher
             }
         });
         if (s.background()) {
-            try {
-                done.get(BACKGROUND_WAIT_MS, TimeUnit.MILLISECONDS);
-            }
-            catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            catch (ExecutionException | TimeoutException e) {
-                // the run starts all the same: the index is a record, not a condition
-            }
+            awaitBriefly(done);
         }
     }
 
@@ -101,7 +94,9 @@ public final class FleetIndex implements ExecutionIndex, ApprovalService.Watcher
             why = null;
         }
         String held = why;
-        writes.submit("approvals row of " + r.id(), c -> {
+        // waited for as a background run's row is (bounded): a request_approval sent to another replica right
+        // after the needs_approval answer finds the call's holder
+        awaitBriefly(writes.submit("approvals row of " + r.id(), c -> {
             try (PreparedStatement st = c.prepareStatement("INSERT INTO approvals (id, replica, identity, tool, summary, "
                     + "session, client, kind, language, cwd, tier, reason, created_at, expires_at, details) "
                     + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
@@ -122,7 +117,19 @@ public final class FleetIndex implements ExecutionIndex, ApprovalService.Watcher
                 st.setString(15, held);
                 st.executeUpdate();
             }
-        });
+        }));
+    }
+
+    private static void awaitBriefly(java.util.concurrent.CompletableFuture<Boolean> done) {
+        try {
+            done.get(BACKGROUND_WAIT_MS, TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        catch (ExecutionException | TimeoutException e) {
+            // it goes on all the same: the index is a record, not a condition
+        }
     }
 
     @Override

@@ -353,7 +353,9 @@ class ReplicaIT {
         Node b = node("ab");
         String id = newId();
         ApprovalService.Pending p = a.approvals.open(request(id, Duration.ofMinutes(5))).orElseThrow();
-        waitFor("the approval's row", 2000, () -> "pending".equals(sql("SELECT status FROM approvals WHERE id = ?", id)));
+        // its row is there once open returns: a request_approval sent to another replica at once finds the holder
+        assertEquals("pending", sql("SELECT status FROM approvals WHERE id = ?", id));
+        assertEquals("aa", sql("SELECT replica FROM approvals WHERE id = ?", id));
         // b's console shows it, with its replica
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> pending = (List<Map<String, Object>>) b.console.state().get("pending");
