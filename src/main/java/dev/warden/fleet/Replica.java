@@ -63,6 +63,8 @@ public final class Replica implements AutoCloseable {
     private Timestamp killSwitchSeen;
     private volatile boolean dbDown;
     private volatile boolean left;
+    /** Beats and claims held back (tests: a replica that pauses, as in a long GC or a partition). */
+    private volatile boolean paused;
 
     Replica(FleetDb db, String id, String url, long heartbeatMs, long deadAfterMs, Executions executions,
             ApprovalService approvals, AuditLog audit, IntSupplier sessions) {
@@ -205,7 +207,7 @@ public final class Replica implements AutoCloseable {
 
     /** One heartbeat: this replica's load, the shared kill switch, the dead. Never throws (the scheduler would stop). */
     void beat() {
-        if (left) {
+        if (left || paused) {
             return;
         }
         try (Connection c = db.connection()) {
@@ -454,7 +456,7 @@ public final class Replica implements AutoCloseable {
 
     /** Claims decisions and stops written by other replicas for calls held or running here, and applies them. */
     void claim() {
-        if (left) {
+        if (left || paused) {
             return;
         }
         boolean holding = !approvals.pending().isEmpty();
@@ -541,6 +543,11 @@ public final class Replica implements AutoCloseable {
     }
 
     // ---- leaving -------------------------------------------------------------------------------
+
+    /** Holds back beats and claims, or lets them go again (tests). */
+    void pause(boolean p) {
+        paused = p;
+    }
 
     /** Stops beating and writing without a word, as a kill -9 would (tests). */
     void crash() {

@@ -281,6 +281,30 @@ class ReplicaIT {
     }
 
     @Test
+    void aReplicaDeclaredDeadWhileItWasOnlyLateStopsItsRunsAndDeniesItsCallsWhenItComesBack() throws Exception {
+        Node late = node("la");
+        Node b = node("lb");
+        String run = newId();
+        Cancel cancel = run(late, run, true);
+        String held = newId();
+        ApprovalService.Pending p = late.approvals.open(request(held, Duration.ofMinutes(5))).orElseThrow();
+        late.fleet.replica().pause(true); // a long pause: no heartbeat
+        waitFor("la declared dead", 5000, () -> "dead".equals(sql("SELECT state FROM replicas WHERE id = 'la'")));
+        assertEquals("lost", sql("SELECT status FROM executions WHERE id = ?", run));
+        assertNull(cancel.reason(), "still running where it is");
+        late.fleet.replica().pause(false);
+        waitFor("la live again", 3000, () -> "live".equals(sql("SELECT state FROM replicas WHERE id = 'la'")));
+        // what the fleet reported is made true where it runs: the run stopped, the held call denied
+        Ruling r = p.ruling().get(3, TimeUnit.SECONDS);
+        assertEquals(Verdict.EXPIRED, r.verdict());
+        assertTrue(r.note().contains("the replica holding the call is gone"), r.note());
+        waitFor("its run stopped", 3000, () -> cancel.reason() != null);
+        assertEquals(1, count(late.incidents(), "fleet.rejoined"));
+        assertEquals(1, count(b.incidents(), "fleet.replica_dead"));
+        assertEquals("expired", sql("SELECT status FROM approvals WHERE id = ?", held));
+    }
+
+    @Test
     void aReplicaRestartedAfterKillCleansUpWhatItsPreviousProcessLeft() throws Exception {
         Node first = node("rr", 60_000); // nobody else would notice for a minute
         String run = newId();
