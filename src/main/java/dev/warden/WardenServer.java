@@ -3,6 +3,8 @@ package dev.warden;
 import dev.warden.instance.StartupFailure;
 import dev.warden.instance.Instance;
 import dev.warden.operator.OperatorCli;
+import dev.warden.fleet.FleetControl;
+import dev.warden.fleet.Replica;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.approval.ApprovalService;
 import dev.warden.approval.ClientDecline;
@@ -504,11 +506,15 @@ final class WardenServer implements AutoCloseable {
             log().info("webhook: {} to {}", config.operator().webhook().events(),
                     java.net.URI.create(config.operator().webhook().url()).getRawAuthority());
         }
+        // in a fleet: this replica joins (after cleaning up what a kill -9 of its id left), writes its runs and held
+        // calls to the shared state, and its console shows and acts on every replica; nothing of it otherwise
+        FleetControl fleet = startFleet(config, binding, audit, executions, approvals, workspaces, pipeline,
+                operatorConsole);
         String version = Warden.version();
         // the metrics' ~100 classes load once the first answer is out, like the rest initialize does not need;
         // a call that ends (or a scrape that comes) sooner waits for them, so none goes uncounted
         CompletableFuture<WardenMetrics> metrics = answered.thenApplyAsync(ignored -> metrics(version, pipeline, audit,
-                tools, admission, rates, executions, approvals, runtime, containers, egress), startup)
+                tools, admission, rates, executions, approvals, runtime, containers, egress, fleet), startup)
                 .exceptionally(e -> {
                     log().error("metrics off: {}", Warden.describe(e)); // never a reason to refuse calls
                     return null;
@@ -573,6 +579,10 @@ final class WardenServer implements AutoCloseable {
                 throw bindFailure(binding, e);
             }
             addresses.ownPort(http.port());
+            if (fleet != null && config.fleet().advertiseUrl().isEmpty() && binding.port() == 0) {
+                fleet.replica().url("http://" + (HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host())
+                        + ":" + http.port());
+            }
             // /readyz: 503 while stopping (new calls refused) or while a shared service of the fleet is out of reach
             http.ready(() -> !tools.accepting() ? "stopping" : fleetHealth == null ? null : fleetHealth.problem());
             ScheduledExecutorService reaper = scheduler("warden-session-reaper");
@@ -638,7 +648,8 @@ final class WardenServer implements AutoCloseable {
      */
     private static WardenMetrics metrics(String version, CallPipeline pipeline, AuditLog audit, WardenTools tools,
             CallAdmission admission, RateLimits rates, Executions executions, ApprovalService approvals,
-            CompletableFuture<SandboxRuntime> runtime, ContainerRuntime containers, CompletableFuture<EgressPorts> egress) {
+            CompletableFuture<SandboxRuntime> runtime, ContainerRuntime containers, CompletableFuture<EgressPorts> egress,
+            FleetControl fleet) {
         java.util.function.ToIntFunction<java.util.function.ToIntFunction<SandboxRuntime>> sandbox = f -> {
             SandboxRuntime r = runtime.isDone() && !runtime.isCompletedExceptionally() ? runtime.join() : null;
             return r == null ? 0 : f.applyAsInt(r);
@@ -654,7 +665,51 @@ final class WardenServer implements AutoCloseable {
                 () -> proxy.applyAsLong(EgressProxy::bytesIn), () -> proxy.applyAsLong(EgressProxy::bytesOut),
                 () -> proxy.applyAsLong(EgressProxy::refusals), rates::refusals, admission::refusals));
         audit.onWrite(m::auditWritten);
+        if (fleet != null) {
+            m.fleet(() -> fleet.console().replicas().stream().map(r -> new dev.warden.metrics.FleetLoad(r.id(), r.state(),
+                    r.running(), r.pending(), r.sessions())).toList());
+        }
         return m;
+    }
+
+    /**
+     * The fleet's shared control state, when fleet.postgres.url is set: this replica joins, its runs and held
+     * calls are written to the index, its console reaches every replica; null (nothing started) otherwise.
+     * In a fleet (Redis or PostgreSQL), every audit and incident line names this replica.
+     */
+    FleetControl startFleet(WardenConfig config, HttpTransport.Binding binding, AuditLog audit,
+            Executions executions, ApprovalService approvals, Workspaces workspaces, CallPipeline pipeline,
+            OperatorConsole console) {
+        WardenConfig.Fleet fc = config.fleet();
+        if (!fc.enabled()) {
+            return null;
+        }
+        int port = binding == null ? 0 : binding.port();
+        String id = Replica.idFor(fc, port);
+        audit.replica(id);
+        if (fc.postgres().url().isEmpty()) {
+            return null;
+        }
+        String url = !fc.advertiseUrl().isEmpty() ? fc.advertiseUrl() : binding == null ? "stdio"
+                : "http://" + (HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host()) + ":" + port;
+        FleetControl fleet;
+        try {
+            fleet = own("fleet", FleetControl.start(fc, id, url, executions, approvals, audit, workspaces::sessions),
+                    FleetControl::close);
+        }
+        catch (RuntimeException e) {
+            if (e instanceof IllegalStateException && String.valueOf(e.getMessage()).startsWith("Warden was told")) {
+                throw e;
+            }
+            throw new StartupFailure("cannot join the fleet as replica " + id + ": " + Warden.describe(e)
+                    + ".\nCheck fleet.postgres (url, user, WARDEN_POSTGRES_PASSWORD), or leave the fleet section out to "
+                    + "run a single server", e);
+        }
+        pipeline.index(fleet.index());
+        fleet.index().details(FleetOperator::details);
+        console.fleet(new FleetOperator(fleet.console()));
+        log().info("fleet: replica {} at {}; shared control state in PostgreSQL", id, url);
+        return fleet;
     }
 
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */

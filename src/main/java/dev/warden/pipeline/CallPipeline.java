@@ -28,6 +28,7 @@ import dev.warden.exec.KernelHost;
 import dev.warden.exec.Language;
 import dev.warden.exec.Languages;
 import dev.warden.exec.Limits;
+import dev.warden.limit.ExecutionIndex;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
 import dev.warden.policy.Decision;
@@ -717,6 +718,12 @@ public final class CallPipeline {
             background.answered(id);
         }
         return result;
+    }
+
+    /** The fleet's index of executions: told of each run that starts and of its end (none on a single server). */
+    public void index(ExecutionIndex index) {
+        gate.index(index);
+        audit.index(index);
     }
 
     /** Where every answered call is counted from now on (the server's metrics); none until set. */
