@@ -545,6 +545,12 @@ final class WardenServer implements AutoCloseable {
             quiesce(tools, approvals, executions, pipeline);
             return () -> StdioTransport.run(json, tools, version, () -> answered.complete(null));
         }
+        if (config.fleet().enabled() && !config.fleet().postgres().url().isEmpty()) {
+            // issue 18, routing: sessions, executions, held calls and workspaces of other replicas go to them
+            dev.warden.fleet.FleetDb fleetDb = own("fleet database", dev.warden.fleet.FleetDb.open(config.fleet().postgres(),
+                    FleetRouting.replicaId(config.fleet(), binding)), dev.warden.fleet.FleetDb::close);
+            tools.fleet(own("fleet routing", FleetRouting.start(config.fleet(), fleetDb, binding), FleetRouting::close));
+        }
         long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
         return () -> {
             HttpTransport http;
