@@ -93,10 +93,14 @@ public final class Ownership implements AutoCloseable {
         update("UPDATE workspaces SET deleted_at = now() WHERE id = ? AND replica = ?", id, replicaId);
     }
 
-    /** The owner of {@code id}, when the shared tables know it (an ended session or deleted workspace is not known). */
+    /**
+     * The owner of {@code id}, when the shared tables know it: a session's status is {@code open} or
+     * {@code ended}; a deleted workspace is not known.
+     */
     public Optional<Owner> owner(Kind kind, String id) {
         String from = switch (kind) {
-            case SESSION -> "SELECT o.replica, o.identity, NULL::text AS status, NULL::text AS message FROM sessions o WHERE o.id = ? AND o.ended_at IS NULL";
+            case SESSION -> "SELECT o.replica, o.identity, CASE WHEN o.ended_at IS NULL THEN 'open' ELSE 'ended' END AS status, "
+                    + "NULL::text AS message FROM sessions o WHERE o.id = ?";
             case WORKSPACE -> "SELECT o.replica, o.identity, NULL::text AS status, NULL::text AS message FROM workspaces o WHERE o.id = ? AND o.deleted_at IS NULL";
             case EXECUTION -> "SELECT o.replica, o.identity, o.status, o.message AS message FROM executions o WHERE o.id = ?";
             case APPROVAL -> "SELECT o.replica, o.identity, o.status, o.reason AS message FROM approvals o WHERE o.id = ?";

@@ -17,7 +17,8 @@ public interface FleetLink {
 
     /**
      * The owner of one thing: its replica's id and address, whether it is alive, the identity the
-     * thing belongs to, and for executions and approvals the status (and message) the index holds.
+     * thing belongs to, and its status: {@code open} or {@code ended} for a session, the index's status
+     * (and message) for an execution or a held call.
      */
     record Owner(String replica, String url, boolean live, String identity, String status, String message) {
     }

@@ -294,7 +294,7 @@ final class HttpGuardFilter extends HttpFilter {
         }
         FleetLink.Owner owner = found.get();
         String shown = key.startsWith("sse-") ? key.substring(4) : key;
-        if (owner.replica().equals(fleet.replicaId())) {
+        if (owner.replica().equals(fleet.replicaId()) || "ended".equals(owner.status())) {
             CleanErrorBodies.writeError(res, json, 404, -32001, "Session " + shown + " is no longer open on replica "
                     + owner.replica() + " (it ended, or the replica restarted since): start a new session (initialize again)");
             return true;
