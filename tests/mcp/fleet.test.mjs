@@ -171,16 +171,18 @@ async function startHaproxy(servers) {
  */
 async function connect(url, { sessionId, name = 'fleet-test' } = {}) {
   const answers = [];
+  const vias = [];
   const recording = async (input, init) => {
     const res = await fetch(input, init);
     answers.push(res.headers.get('warden-replica'));
+    vias.push(res.headers.get('warden-via'));
     return res;
   };
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: AUTH }, fetch: recording,
     ...(sessionId ? { sessionId } : {}) });
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(transport);
-  const c = { client, transport, answers, sessionId: () => transport.sessionId };
+  const c = { client, transport, answers, vias, sessionId: () => transport.sessionId };
   c.call = async (tool, args) => {
     const res = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: 120_000 });
     assert.ok(res.structuredContent, JSON.stringify(res));
@@ -245,6 +247,7 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     const owners = six.map((c) => {
       const seen = new Set(c.answers.filter(Boolean));
       assert.equal(seen.size, 1, `one session, one replica: ${[...seen]}`);
+      assert.ok(c.vias.every((v) => v === null), `HAProxy took each request to its session's replica: ${c.vias}`);
       return [...seen][0];
     });
     assert.deepEqual(new Set(owners), new Set(['r1', 'r2', 'r3']), `round robin: ${owners}`);
@@ -273,6 +276,7 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.equal(r.status, 'ok', JSON.stringify(r));
     assert.equal(r.stdout, 'proxied\n');
     assert.ok(viaR3.answers.every((a) => a === 'r1'), `r1 answered through r3: ${viaR3.answers}`);
+    assert.ok(viaR3.vias.every((v) => v === 'r3'), `through r3: ${viaR3.vias}`);
     // the legacy HTTP+SSE transport through HAProxy: /message is not sticky, the replicas proxy it
     const transport = new SSEClientTransport(new URL(lbUrl.replace(/\/mcp$/, '/sse')), { requestInit: { headers: AUTH } });
     const sse = new Client({ name: 'legacy-sse', version: '1.0.0' });
@@ -325,6 +329,32 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     const gone = await b.call('delete_workspace', { workspace_id: ws });
     assert.equal(gone.status, 'ok', JSON.stringify(gone));
     assert.equal((await sql(`SELECT 1 FROM workspaces WHERE id = '${ws}' AND deleted_at IS NULL`)).length, 0);
+  });
+
+  it('HAProxy sticks sessionless (2026-07-28) calls naming a workspace to one replica; the owner does the work', async () => {
+    const a = await connect(replicas.r3.url);
+    const made = await a.call('create_workspace', { name: 'modern-affinity' });
+    const ws = made.workspace_id;
+    await a.call('write_file', { workspace: ws, path: 'w.txt', content: 'on r3\n' });
+    const MODERN = '2026-07-28';
+    const answeredBy = [];
+    for (let i = 0; i < 6; i++) {
+      const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN,
+        'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+      const body = { jsonrpc: '2.0', id: i + 1, method: 'tools/call',
+        params: { name: 'read_file', arguments: { workspace: ws, path: 'w.txt' }, _meta: meta } };
+      const res = await fetch(lbUrl, { method: 'POST', body: JSON.stringify(body), headers: { ...AUTH,
+        'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN,
+        'Mcp-Method': 'tools/call', 'Mcp-Name': 'read_file' } });
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      const msgs = (res.headers.get('content-type') ?? '').includes('text/event-stream')
+        ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5))) : [JSON.parse(text)];
+      const msg = msgs.filter((m) => m.id === body.id).pop();
+      assert.equal(msg.result?.structuredContent?.content, 'on r3\n', JSON.stringify(msg));
+      answeredBy.push(res.headers.get('warden-replica'));
+    }
+    assert.equal(new Set(answeredBy).size, 1, `one replica for the workspace: ${answeredBy}`);
   });
 
   it('the replicas\' internal endpoint refuses calls not signed with the fleet secret', async () => {

@@ -37,6 +37,8 @@ final class FleetProxy {
     static final String FORWARDED_BY = "Warden-Forwarded-By";
     /** On every answer of a fleet replica: which replica answered. */
     static final String REPLICA = "Warden-Replica";
+    /** On an answer proxied from the owner: the replica the request reached first (an extra hop). */
+    static final String VIA = "Warden-Via";
 
     /** Headers that belong to one connection (and those java.net.http sets itself). */
     private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-authenticate",
@@ -89,6 +91,7 @@ final class FleetProxy {
                     values.forEach(v -> res.addHeader(name, v));
                 }
             });
+            res.setHeader(VIA, me);
             OutputStream out = res.getOutputStream();
             byte[] buf = new byte[8192];
             int n;
