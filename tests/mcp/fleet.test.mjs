@@ -398,6 +398,7 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     const run = await onR2.call('run_command', { command: 'sleep 120', background: true });
     assert.equal(run.status, 'running', JSON.stringify(run));
     await indexExecution(run.execution_id, 'r2');
+    const ws = (await onR2.call('create_workspace', {})).workspace_id;
     const survivors = [await connect(replicas.r1.url), await connect(replicas.r3.url)];
     const throughLb = [];
     for (let i = 0; i < 3; i++) throughLb.push(await connect(lbUrl));
@@ -445,10 +446,21 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     await assert.rejects(connect(replicas.r3.url, { sessionId: sid }).then((c) => c.call('list_executions', {})),
       /belonged to replica r2/);
 
-    // its run, asked through another replica: lost
+    // its run, asked through another replica: lost (and the result fits get_execution's outputSchema, which
+    // the SDK client checks once it has listed the tools)
+    await survivors[0].client.listTools();
     const lost = await survivors[0].call('get_execution', { execution_id: run.execution_id });
     assert.equal(lost.status, 'lost', JSON.stringify(lost));
+    assert.equal(lost.execution_id, run.execution_id);
     assert.match(lost.message, /replica r2/);
+    const stopLost = await survivors[1].call('stop_execution', { execution_id: run.execution_id });
+    assert.equal(stopLost.status, 'lost', JSON.stringify(stopLost));
+    // its durable workspace: a clear failure at once, naming r2
+    const t0 = Date.now();
+    const inWs = await survivors[0].call('read_file', { workspace: ws, path: 'x.txt' });
+    assert.equal(inWs.status, 'failed', JSON.stringify(inWs));
+    assert.match(inWs.message, /Workspace .* lives on replica r2, which is gone/);
+    assert.ok(Date.now() - t0 < 2000, 'no wait on the dead replica');
 
     // restarted (same id, same port): the sessions it left are ended, and it serves again
     const restarted = await startReplica('r2', replicas.r2.port);

@@ -91,7 +91,7 @@ final class FleetCalls {
         }
         FleetLink.Owner o = owner.get();
         if (!o.live() || o.url() == null) {
-            return Optional.of(gone(tool, kind, id, o, "it is gone (no heartbeat)"));
+            return Optional.of(gone(tool, kind, id, o, "is gone (no heartbeat)"));
         }
         return Optional.of(forward(caller, tool, args, kind, id, o));
     }
@@ -113,60 +113,104 @@ final class FleetCalls {
                     () -> link.owner(kind, id).map(FleetLink.Owner::live).orElse(false));
             if (r.status() != 200) {
                 log.warn("fleet: {} of {} {} refused by replica {}: HTTP {}", tool, kind, id, o.replica(), r.status());
-                return gone(tool, kind, id, o, "it refused the forwarded call (HTTP " + r.status() + ")");
+                return gone(tool, kind, id, o, "refused the forwarded call (HTTP " + r.status() + ")");
             }
             return mapper.readValue(r.body(), McpSchema.CallToolResult.class);
         }
         catch (FleetProxy.Unreachable e) {
             log.warn("fleet: {} of {} {} could not reach replica {}: {}", tool, kind, id, o.replica(), e.getMessage());
-            return gone(tool, kind, id, o, "it could not be reached (" + e.getMessage() + ")");
+            return gone(tool, kind, id, o, "could not be reached (" + e.getMessage() + ")");
         }
         catch (IOException | RuntimeException e) {
             log.warn("fleet: {} of {} {} on replica {} failed: {}", tool, kind, id, o.replica(), e.toString());
-            return gone(tool, kind, id, o, "its answer could not be read");
+            return gone(tool, kind, id, o, "answered with something that could not be read");
         }
     }
 
-    /** The answer when the owner cannot do the work: in the shape of the tool's own result, isError. */
+    /** The statuses of a call's result that an execution's index row may carry once it ended. */
+    private static final Set<String> FINAL = Set.of("ok", "failed", "timeout", "killed", "blocked", "denied", "lost");
+
+    /**
+     * The answer when the owner cannot do the work, at once and isError, in the shape of the tool's own
+     * result (its outputSchema): an execution's run is {@code lost} (or the index's final status), a held
+     * call expired as a denial, a call in a workspace failed; the message names the replica.
+     */
     private McpSchema.CallToolResult gone(String tool, FleetLink.Kind kind, String id, FleetLink.Owner o, String why) {
+        String where = "replica " + o.replica() + ", which " + why;
         Map<String, Object> r = new LinkedHashMap<>();
-        String where = "replica " + o.replica() + ", which owns it, " + why;
-        switch (kind) {
-            case EXECUTION -> {
-                // a run whose replica is gone is lost, whatever the index still says
-                String status = o.status() == null || "running".equals(o.status()) ? "lost" : o.status();
-                r.put("status", status);
-                r.put("execution_id", id);
-                r.put("message", "Execution " + id + " ran on " + where + ": "
-                        + ("lost".equals(status) ? "its run is lost" : "its last known status is " + status)
-                        + (o.message() == null || o.message().isBlank() ? "." : " (" + o.message() + ")."));
-            }
-            case APPROVAL -> {
+        String message;
+        String status;
+        if (kind == FleetLink.Kind.EXECUTION || kind == FleetLink.Kind.APPROVAL) {
+            // a run whose replica is gone is lost, whatever the index still says
+            status = o.status() != null && FINAL.contains(o.status()) ? o.status() : "lost";
+            message = (kind == FleetLink.Kind.APPROVAL ? "The held call " : "Execution ") + id + " ran on " + where + ": "
+                    + ("lost".equals(status) ? "its outcome is unknown (the run is lost)" : "its last known status is " + status)
+                    + (o.message() == null || o.message().isBlank() ? "." : " (" + o.message() + ").");
+        }
+        else {
+            status = "failed";
+            message = "Workspace " + id + " lives on " + where + ": it cannot be used until that replica is back.";
+        }
+        switch (tool) {
+            case "request_approval" -> {
                 r.put("decision", "expired");
                 r.put("execution_id", id);
                 r.put("channel", "policy");
-                r.put("message", "The held call " + id + " was held on " + where + ": it expired as a denial; "
-                        + "make the call again.");
+                r.put("message", "The held call " + id + " was held on " + where + ": it expired as a denial; make "
+                        + "the call again.");
             }
-            default -> {
+            case "send_input" -> {
+                r.put("status", "invalid");
+                r.put("execution_id", id);
+                r.put("sent_bytes", 0);
+                r.put("stdin_closed", false);
+                r.put("message", message);
+            }
+            case "read_file", "write_file", "list_files" -> {
+                r.put("status", "failed");
+                r.put("execution_id", newId());
+                r.put("message", message);
+            }
+            case "create_workspace", "delete_workspace" -> {
                 r.put("status", "failed");
                 r.put("workspace_id", id);
-                r.put("message", "Workspace " + id + " lives on " + where + ": it cannot be used until that replica "
-                        + "is back.");
+                r.put("message", message);
+            }
+            default -> { // run_command, execute_code, get_execution, stop_execution: a call's result
+                r.put("status", status);
+                r.put("exit_code", null);
+                r.put("stdout", "");
+                r.put("stderr", "");
+                r.put("stdout_truncated", false);
+                r.put("stderr_truncated", false);
+                r.put("duration_ms", 0);
+                r.put("tier", "L2");
+                r.put("executor", "none");
+                r.put("findings", List.of());
+                r.put("redactions", 0);
+                r.put("execution_id", kind == FleetLink.Kind.EXECUTION ? id : newId());
+                r.put("limits", Map.of());
+                r.put("usage", Map.of());
+                r.put("message", message);
             }
         }
-        r.values().removeIf(java.util.Objects::isNull);
         String text;
         try {
             text = json.writeValueAsString(r);
         }
         catch (IOException e) {
-            text = String.valueOf(r.get("message"));
+            text = message;
         }
         return McpSchema.CallToolResult.builder().content(List.of(McpSchema.TextContent.builder(text).build()))
             .structuredContent(json.convertValue(r, new TypeReference<Map<String, Object>>() {
             }))
             .isError(true).build();
+    }
+
+    private static String newId() {
+        byte[] b = new byte[10];
+        new java.security.SecureRandom().nextBytes(b);
+        return "ex_" + java.util.HexFormat.of().formatHex(b);
     }
 
     /** The result as the JSON the receiving replica answers with. */

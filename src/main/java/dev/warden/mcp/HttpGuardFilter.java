@@ -294,13 +294,15 @@ final class HttpGuardFilter extends HttpFilter {
         }
         FleetLink.Owner owner = found.get();
         String shown = key.startsWith("sse-") ? key.substring(4) : key;
-        if (owner.replica().equals(fleet.replicaId()) || "ended".equals(owner.status())) {
-            CleanErrorBodies.writeError(res, json, 404, -32001, "Session " + shown + " is no longer open on replica "
-                    + owner.replica() + " (it ended, or the replica restarted since): start a new session (initialize again)");
+        boolean mine = owner.replica().equals(fleet.replicaId());
+        if (!mine && (!owner.live() || owner.url() == null || owner.url().isBlank())) {
+            // (a dead replica's sessions may already be marked ended by whoever declared it dead)
+            CleanErrorBodies.writeError(res, json, 404, -32001, gone(shown, owner.replica(), "it is gone (no heartbeat)"));
             return true;
         }
-        if (!owner.live() || owner.url() == null || owner.url().isBlank()) {
-            CleanErrorBodies.writeError(res, json, 404, -32001, gone(shown, owner.replica(), "it is gone (no heartbeat)"));
+        if (mine || "ended".equals(owner.status())) {
+            CleanErrorBodies.writeError(res, json, 404, -32001, "Session " + shown + " is no longer open on replica "
+                    + owner.replica() + " (it ended, or the replica restarted since): start a new session (initialize again)");
             return true;
         }
         byte[] body = "POST".equals(req.getMethod()) ? req.getInputStream().readNBytes(maxRequestBytes + 1) : new byte[0];
