@@ -373,6 +373,8 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('warden-replica'), 'r2');
     assert.equal((await ok.json()).structuredContent.status, 'ok');
+    const replay = await post({ 'Warden-Fleet-Time': `${now}`, 'Warden-Fleet-Signature': sign(SECRET, now) });
+    assert.equal(replay.status, 403, 'the same signed request again: a replay');
   });
 
   it('a call held on replica 1 is approved through replica 3\'s CLI and its result returns', { skip: NEEDS_CONTROL }, async () => {

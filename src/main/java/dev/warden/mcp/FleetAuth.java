@@ -11,8 +11,10 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * How the replicas' requests to each other are authenticated: HMAC-SHA256, keyed with
  * {@code fleet.secret}, of the request's time (epoch milliseconds) and its body. The receiver
- * refuses a time outside a small window (replayed or badly skewed) and compares the signature in
- * constant time. The secret never travels; neither does a client's token (only its fingerprint).
+ * refuses a time outside a small window (replayed or badly skewed), compares the signature in
+ * constant time, and accepts each signature once (a request replayed within the window is refused;
+ * senders put a random nonce in each body). The secret never travels; neither does a client's token
+ * (only its fingerprint).
  */
 final class FleetAuth {
 
@@ -24,6 +26,8 @@ final class FleetAuth {
 
     private final byte[] key;
     private final LongSupplier clock;
+    /** Signatures accepted within the window, with their time: each is accepted once. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> seen = new java.util.concurrent.ConcurrentHashMap<>();
 
     FleetAuth(String secret, LongSupplier clock) {
         if (secret == null || secret.length() < 16) {
@@ -66,8 +70,13 @@ final class FleetAuth {
         if (Math.abs(clock.getAsLong() - t) > WINDOW_MS) {
             return false;
         }
+        String given = signature.strip().toLowerCase(java.util.Locale.ROOT);
         byte[] expected = sign(t, body).getBytes(StandardCharsets.US_ASCII);
-        return MessageDigest.isEqual(expected, signature.strip().toLowerCase(java.util.Locale.ROOT)
-            .getBytes(StandardCharsets.US_ASCII));
+        if (!MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.US_ASCII))) {
+            return false;
+        }
+        long now = clock.getAsLong();
+        seen.values().removeIf(at -> Math.abs(now - at) > WINDOW_MS);
+        return seen.putIfAbsent(given, t) == null;
     }
 }

@@ -105,6 +105,7 @@ final class FleetCalls {
         call.put("identity", caller.identity());
         call.put("client", caller.client());
         call.put("transport", caller.transport());
+        call.put("nonce", newId()); // each request signed differently: the receiver accepts a signature once
         try {
             byte[] body = json.writeValueAsBytes(call);
             long t = auth.now();

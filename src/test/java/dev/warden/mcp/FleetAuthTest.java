@@ -21,10 +21,23 @@ class FleetAuthTest {
         FleetAuth receiver = new FleetAuth(SECRET, now::get);
         long t = now.get();
         String sig = sender.sign(t, BODY);
-        assertTrue(receiver.verify(Long.toString(t), sig, BODY));
-        assertTrue(receiver.verify(Long.toString(t), sig.toUpperCase(java.util.Locale.ROOT), BODY), "hex in either case");
+        assertTrue(new FleetAuth(SECRET, now::get).verify(Long.toString(t), sig.toUpperCase(java.util.Locale.ROOT), BODY),
+                "hex in either case");
         now.addAndGet(FleetAuth.WINDOW_MS - 1);
         assertTrue(receiver.verify(Long.toString(t), sig, BODY), "within the window");
+    }
+
+    @Test
+    void aSignatureIsAcceptedOnceWithinTheWindow() {
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        FleetAuth receiver = new FleetAuth(SECRET, now::get);
+        long t = now.get();
+        String sig = new FleetAuth(SECRET, now::get).sign(t, BODY);
+        assertTrue(receiver.verify(Long.toString(t), sig, BODY));
+        now.addAndGet(1000);
+        assertFalse(receiver.verify(Long.toString(t), sig, BODY), "the same request again: a replay");
+        String next = new FleetAuth(SECRET, now::get).sign(now.get(), BODY);
+        assertTrue(receiver.verify(Long.toString(now.get()), next, BODY), "a new request (another time) is fine");
     }
 
     @Test
