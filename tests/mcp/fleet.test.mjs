@@ -6,10 +6,7 @@
 // forwarded to it); the replicas' internal endpoint refuses unsigned calls; replica 2 killed with
 // kill -9: its sessions are refused with a clear error, its runs reported lost, the others keep
 // answering, and when restarted it ends what it left.
-//
-// WARDEN_FLEET_CONTROL=1 turns on what needs the control helper's work (branch fleet-control): a held
-// call approved through another replica's CLI. Without it those tests are skipped, and rows of the
-// executions index that the owner would write are written here instead (see indexExecution).
+// The executions index and held approvals across replicas are fleet-control's (the owner writes the rows).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -25,8 +22,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { REPO, freePort, jarPath, operatorCli, sleep, tempDir } from './lib/warden.mjs';
 
 const execFileP = promisify(execFile);
-const CONTROL = process.env.WARDEN_FLEET_CONTROL === '1';
-const NEEDS_CONTROL = !CONTROL && 'needs the fleet-control branch (cross-replica approvals): set WARDEN_FLEET_CONTROL=1 after the merge';
 
 const TOKEN = `fleet-client-token-${crypto.randomBytes(8).toString('hex')}`;
 const SECRET = `fleet-secret-${crypto.randomBytes(12).toString('hex')}`;
@@ -57,15 +52,6 @@ async function sql(statement) {
   const { stdout } = await execFileP('psql', ['-h', '127.0.0.1', '-p', env.PG_PORT, '-U', env.PG_USER, '-d', 'warden',
     '-At', '-F', '\t', '-c', statement], { timeout: 10_000 });
   return stdout.trim() === '' ? [] : stdout.trim().split('\n').map((l) => l.split('\t'));
-}
-
-/**
- * The executions index row that the owner writes (fleet-control); written here too, and kept if the
- * owner wrote it first, so the test runs before and after the merge.
- */
-async function indexExecution(id, replica) {
-  await sql(`INSERT INTO executions (id, replica, identity, tool, background) VALUES ('${id}', '${replica}', 'test', `
-    + `'run_command', true) ON CONFLICT (id) DO NOTHING`);
 }
 
 function configFor(id, port) {
@@ -294,7 +280,7 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
       command: "bash -c 'echo started; for i in $(seq 1 200); do echo tick $i; sleep 0.2; done'", background: true });
     assert.equal(started.status, 'running', JSON.stringify(started));
     const id = started.execution_id;
-    await indexExecution(id, 'r1');
+    assert.deepEqual(await sql(`SELECT replica FROM executions WHERE id = '${id}'`), [['r1']], 'the owner indexed it');
     const elsewhere = await connect(replicas.r3.url); // a new session of the same client, on replica 3
     const read = await elsewhere.call('get_execution', { execution_id: id, wait_ms: 3000 });
     assert.equal(read.status, 'running', JSON.stringify(read));
@@ -377,7 +363,7 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.equal(replay.status, 403, 'the same signed request again: a replay');
   });
 
-  it('a call held on replica 1 is approved through replica 3\'s CLI and its result returns', { skip: NEEDS_CONTROL }, async () => {
+  it('a call held on replica 1 is approved through replica 3\'s CLI and its result returns', async () => {
     const c = await connect(replicas.r1.url);
     const held = await c.call('run_command', { command: 'echo approved-elsewhere', timeout_ms: LONG });
     assert.equal(held.status, 'needs_approval', JSON.stringify(held));
@@ -399,7 +385,6 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     const sid = onR2.sessionId();
     const run = await onR2.call('run_command', { command: 'sleep 120', background: true });
     assert.equal(run.status, 'running', JSON.stringify(run));
-    await indexExecution(run.execution_id, 'r2');
     const ws = (await onR2.call('create_workspace', {})).workspace_id;
     const survivors = [await connect(replicas.r1.url), await connect(replicas.r3.url)];
     const throughLb = [];

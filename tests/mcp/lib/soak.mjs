@@ -593,7 +593,9 @@ export async function runSoak(options = {}) {
 
     // ---- stop everything
     await Promise.allSettled(clients.map((c) => c.conn?.close()));
-    await httpServer.handle?.stop();
+    // a clean stop clears the server's cgroups and containers; SIGKILL would leave them for a next start
+    // that never comes, so it gets as long as the leak scan below waits
+    await httpServer.handle?.stop(30_000);
     for (const s of servers) s.keepLog();
     const stopDeadline = Date.now() + 15_000;
     while (allPids.some((p) => rssKb(p) !== null) && Date.now() < stopDeadline) await sleep(200);

@@ -181,10 +181,11 @@ export async function startHttpServer({ env = {}, audit, workspace, config, star
     const server = {
       port, base, url: `${base}/mcp`, sseUrl: `${base}/sse`, audit, workspace, child,
       log: () => log.join(''),
-      async stop() {
+      // graceMs: how long a clean stop may take before SIGKILL (a loaded machine needs longer)
+      async stop(graceMs = 5000) {
         if (exited) return;
         child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
         await exitedP;
         clearTimeout(t);
       },

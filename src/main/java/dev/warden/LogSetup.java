@@ -37,6 +37,9 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
         root.addAppender(stderr);
         String level = System.getenv("WARDEN_LOG_LEVEL");
         ctx.getLogger("dev.warden").setLevel(Level.toLevel(level, Level.INFO));
+        // a fleet's Redis out of reach is logged once by RedisBuckets (and once when it is back); Lettuce
+        // would warn of each failed reconnection every few seconds for as long as it lasts
+        ctx.getLogger("io.lettuce.core.protocol.ConnectionWatchdog").setLevel(Level.ERROR);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 

@@ -3,6 +3,8 @@ package dev.warden;
 import dev.warden.instance.StartupFailure;
 import dev.warden.instance.Instance;
 import dev.warden.operator.OperatorCli;
+import dev.warden.fleet.FleetControl;
+import dev.warden.fleet.Replica;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.warden.approval.ApprovalService;
 import dev.warden.approval.ClientDecline;
@@ -17,7 +19,10 @@ import dev.warden.mcp.ElicitationMode;
 import dev.warden.limit.CallAdmission;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
+import dev.warden.fleet.RedisBuckets;
 import dev.warden.exec.DaemonThreads;
+import dev.warden.fleet.FleetDb;
+import dev.warden.fleet.FleetHealth;
 import dev.warden.exec.EgressPorts;
 import dev.warden.exec.Executor;
 import dev.warden.exec.Languages;
@@ -314,6 +319,8 @@ final class WardenServer implements AutoCloseable {
                 : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
         ObjectMapper json = new ObjectMapper();
         AuditLog audit = own("audit log", openAudit(auditFile, incidents, config, json), a -> a.close());
+        // a replica of a fleet: what its readiness probe checks (nothing of it with the fleet off)
+        FleetHealth fleetHealth = fleetHealth(config, binding);
         // No sandbox here (no bubblewrap, not root, no cgroups): docker-only mode, in which calls the
         // policy sends to L1 or L2 run in containers; the container runtime says in one line whether
         // it found an engine, or what to install. Without root, workspaces are this user's own.
@@ -465,7 +472,10 @@ final class WardenServer implements AutoCloseable {
         if (!config.operator().listen().isEmpty() && !config.operator().listen().equals("off")) {
             addresses.ownPort(binding(config.operator().listen()).port());
         }
-        RateLimits rates = new RateLimits(config.rateLimits());
+        // fleet.redis: the buckets are the fleet's, in Redis (fail closed while it cannot be reached)
+        RedisBuckets shared = config.fleet().redis().isEmpty() ? null
+                : own("shared rate limits", RedisBuckets.open(config.fleet().redis()), RedisBuckets::close);
+        RateLimits rates = shared == null ? new RateLimits(config.rateLimits()) : new RateLimits(config.rateLimits(), shared);
         CallAdmission admission = new CallAdmission(rl.maxCallsPerClient(), rl.maxCalls());
         CallPipeline pipeline = new CallPipeline(policy, workspaces, languages,
                 tier -> switch (tier) {
@@ -496,11 +506,15 @@ final class WardenServer implements AutoCloseable {
             log().info("webhook: {} to {}", config.operator().webhook().events(),
                     java.net.URI.create(config.operator().webhook().url()).getRawAuthority());
         }
+        // in a fleet: this replica joins (after cleaning up what a kill -9 of its id left), writes its runs and held
+        // calls to the shared state, and its console shows and acts on every replica; nothing of it otherwise
+        FleetControl fleet = startFleet(config, binding, audit, executions, approvals, workspaces, pipeline,
+                operatorConsole);
         String version = Warden.version();
         // the metrics' ~100 classes load once the first answer is out, like the rest initialize does not need;
         // a call that ends (or a scrape that comes) sooner waits for them, so none goes uncounted
         CompletableFuture<WardenMetrics> metrics = answered.thenApplyAsync(ignored -> metrics(version, pipeline, audit,
-                tools, admission, rates, executions, approvals, runtime, containers, egress), startup)
+                tools, admission, rates, executions, approvals, runtime, containers, egress, fleet), startup)
                 .exceptionally(e -> {
                     log().error("metrics off: {}", Warden.describe(e)); // never a reason to refuse calls
                     return null;
@@ -508,6 +522,13 @@ final class WardenServer implements AutoCloseable {
         // its HMAC keys load the JCE (~60 classes): made after the first answer too
         CompletableFuture<dev.warden.operator.OperatorAuth> operatorAuth = answered.thenApplyAsync(
                 ignored -> new dev.warden.operator.OperatorAuth(operatorToken), startup);
+        if (shared != null) {
+            metrics.thenAccept(m -> {
+                if (m != null) {
+                    m.sharedRateLimits(() -> shared.reachable() ? 1 : 0, rates::storeRefusals);
+                }
+            });
+        }
         pipeline.meter((tool, tier, status, nanos) -> {
             WardenMetrics m = metrics.join();
             if (m != null) {
@@ -545,11 +566,9 @@ final class WardenServer implements AutoCloseable {
             quiesce(tools, approvals, executions, pipeline);
             return () -> StdioTransport.run(json, tools, version, () -> answered.complete(null));
         }
-        if (config.fleet().enabled() && !config.fleet().postgres().url().isEmpty()) {
-            // issue 18, routing: sessions, executions, held calls and workspaces of other replicas go to them
-            dev.warden.fleet.FleetDb fleetDb = own("fleet database", dev.warden.fleet.FleetDb.open(config.fleet().postgres(),
-                    FleetRouting.replicaId(config.fleet(), binding)), dev.warden.fleet.FleetDb::close);
-            tools.fleet(own("fleet routing", FleetRouting.start(config.fleet(), fleetDb, binding), FleetRouting::close));
+        if (fleet != null) {
+            // routing: sessions, executions, held calls and workspaces of other replicas go to them (FLEET-ROUTING.md)
+            tools.fleet(own("fleet routing", FleetRouting.start(config.fleet(), fleet), FleetRouting::close));
         }
         long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
         return () -> {
@@ -564,6 +583,12 @@ final class WardenServer implements AutoCloseable {
                 throw bindFailure(binding, e);
             }
             addresses.ownPort(http.port());
+            if (fleet != null && config.fleet().advertiseUrl().isEmpty() && binding.port() == 0) {
+                fleet.replica().url("http://" + (HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host())
+                        + ":" + http.port());
+            }
+            // /readyz: 503 while stopping (new calls refused) or while a shared service of the fleet is out of reach
+            http.ready(() -> !tools.accepting() ? "stopping" : fleetHealth == null ? null : fleetHealth.problem());
             ScheduledExecutorService reaper = scheduler("warden-session-reaper");
             reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
@@ -583,13 +608,52 @@ final class WardenServer implements AutoCloseable {
     }
 
     /**
+     * With the fleet on: its PostgreSQL (connected and migrated now: a replica that cannot see the shared state
+     * does not start) and the check of it and of Redis behind /readyz, both owned. Null with the fleet off.
+     */
+    private FleetHealth fleetHealth(WardenConfig config, HttpTransport.Binding binding) {
+        WardenConfig.Fleet fleet = config.fleet();
+        if (!fleet.enabled()) {
+            return null;
+        }
+        FleetDb db = null;
+        if (!fleet.postgres().url().isEmpty()) {
+            try {
+                db = own("fleet database", FleetDb.open(fleet.postgres(), replicaId(fleet, binding)), FleetDb::close);
+            }
+            catch (RuntimeException e) {
+                throw new StartupFailure("cannot use the fleet's PostgreSQL (" + Warden.describe(e)
+                        + ").\nCheck fleet.postgres (url, user, WARDEN_POSTGRES_PASSWORD) and that the database runs", e);
+            }
+        }
+        return own("fleet health", FleetHealth.start(db == null ? null : db.dataSource(), fleet.redis(),
+                fleet.heartbeatMs()), FleetHealth::close);
+    }
+
+    /** This replica's id: fleet.replica_id (WARDEN_REPLICA_ID wins over the file: ConfigLoader), else the host name and the HTTP port. */
+    static String replicaId(WardenConfig.Fleet fleet, HttpTransport.Binding binding) {
+        if (!fleet.replicaId().isEmpty()) {
+            return fleet.replicaId();
+        }
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        }
+        catch (java.net.UnknownHostException e) {
+            host = "localhost";
+        }
+        return host + "-" + (binding == null ? "stdio" : String.valueOf(binding.port()));
+    }
+
+    /**
      * The metrics, counting audit writes from now (calls are counted through the pipeline's meter); the rest is
      * read from each part when scraped, 0 for a part still starting (the sandbox, the egress proxy) or
      * without an engine (containers).
      */
     private static WardenMetrics metrics(String version, CallPipeline pipeline, AuditLog audit, WardenTools tools,
             CallAdmission admission, RateLimits rates, Executions executions, ApprovalService approvals,
-            CompletableFuture<SandboxRuntime> runtime, ContainerRuntime containers, CompletableFuture<EgressPorts> egress) {
+            CompletableFuture<SandboxRuntime> runtime, ContainerRuntime containers, CompletableFuture<EgressPorts> egress,
+            FleetControl fleet) {
         java.util.function.ToIntFunction<java.util.function.ToIntFunction<SandboxRuntime>> sandbox = f -> {
             SandboxRuntime r = runtime.isDone() && !runtime.isCompletedExceptionally() ? runtime.join() : null;
             return r == null ? 0 : f.applyAsInt(r);
@@ -605,7 +669,51 @@ final class WardenServer implements AutoCloseable {
                 () -> proxy.applyAsLong(EgressProxy::bytesIn), () -> proxy.applyAsLong(EgressProxy::bytesOut),
                 () -> proxy.applyAsLong(EgressProxy::refusals), rates::refusals, admission::refusals));
         audit.onWrite(m::auditWritten);
+        if (fleet != null) {
+            m.fleet(() -> fleet.console().replicas().stream().map(r -> new dev.warden.metrics.FleetLoad(r.id(), r.state(),
+                    r.running(), r.pending(), r.sessions())).toList());
+        }
         return m;
+    }
+
+    /**
+     * The fleet's shared control state, when fleet.postgres.url is set: this replica joins, its runs and held
+     * calls are written to the index, its console reaches every replica; null (nothing started) otherwise.
+     * In a fleet (Redis or PostgreSQL), every audit and incident line names this replica.
+     */
+    FleetControl startFleet(WardenConfig config, HttpTransport.Binding binding, AuditLog audit,
+            Executions executions, ApprovalService approvals, Workspaces workspaces, CallPipeline pipeline,
+            OperatorConsole console) {
+        WardenConfig.Fleet fc = config.fleet();
+        if (!fc.enabled()) {
+            return null;
+        }
+        int port = binding == null ? 0 : binding.port();
+        String id = Replica.idFor(fc, port);
+        audit.replica(id);
+        if (fc.postgres().url().isEmpty()) {
+            return null;
+        }
+        String url = !fc.advertiseUrl().isEmpty() ? fc.advertiseUrl() : binding == null ? "stdio"
+                : "http://" + (HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host()) + ":" + port;
+        FleetControl fleet;
+        try {
+            fleet = own("fleet", FleetControl.start(fc, id, url, executions, approvals, audit, workspaces::sessions),
+                    FleetControl::close);
+        }
+        catch (RuntimeException e) {
+            if (e instanceof IllegalStateException && String.valueOf(e.getMessage()).startsWith("Warden was told")) {
+                throw e;
+            }
+            throw new StartupFailure("cannot join the fleet as replica " + id + ": " + Warden.describe(e)
+                    + ".\nCheck fleet.postgres (url, user, WARDEN_POSTGRES_PASSWORD), or leave the fleet section out to "
+                    + "run a single server", e);
+        }
+        pipeline.index(fleet.index());
+        fleet.index().details(FleetOperator::details);
+        console.fleet(new FleetOperator(fleet.console()));
+        log().info("fleet: replica {} at {}; shared control state in PostgreSQL", id, url);
+        return fleet;
     }
 
     /** The operator console alone (under stdio), on a loopback port; a failure to start is logged, not fatal. */

@@ -79,6 +79,8 @@ public final class AuditLog implements AutoCloseable {
     private final BlockingQueue<Entry> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile boolean closed;
+    /** This replica's id, written on every line in a fleet; null on a single server. */
+    private volatile String replica;
     /** Why the log cannot be written, or null while it can. */
     private volatile String down;
     /** When the writer started the batch it is writing (System.nanoTime), 0 when idle. */
@@ -365,8 +367,26 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
+    /**
+     * In a fleet, the replica that wrote every line (field {@code replica}, after {@code ts}), so the
+     * replicas' files can be shipped to one place and still be told apart; null (no field) on a single server.
+     */
+    public void replica(String id) {
+        replica = id;
+    }
+
     /** A record as one line of JSON with its newline. */
     private byte[] line(Map<String, Object> record) throws IOException {
+        String r = replica;
+        if (r != null && !record.containsKey("replica")) {
+            Map<String, Object> tagged = new LinkedHashMap<>();
+            if (record.containsKey("ts")) {
+                tagged.put("ts", record.get("ts"));
+            }
+            tagged.put("replica", r);
+            tagged.putAll(record);
+            record = tagged;
+        }
         byte[] line = json.writeValueAsBytes(record);
         byte[] withNewline = new byte[line.length + 1];
         System.arraycopy(line, 0, withNewline, 0, line.length);

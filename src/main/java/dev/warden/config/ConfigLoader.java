@@ -29,6 +29,19 @@ public final class ConfigLoader {
         .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     public WardenConfig load(Path operatorFile) {
+        return load(operatorFile, System.getenv());
+    }
+
+    /**
+     * The fleet's variables that override the file (so one ConfigMap serves every replica of a StatefulSet, each
+     * pod naming itself through the downward API): variable name to the key under {@code fleet:}.
+     * WARDEN_POSTGRES_PASSWORD is read where the pool is made (FleetDb), never copied into the config.
+     */
+    static final Map<String, String> FLEET_ENV = Map.of("WARDEN_REPLICA_ID", "replica_id",
+            "WARDEN_ADVERTISE_URL", "advertise_url", "WARDEN_FLEET_SECRET", "secret");
+
+    /** As {@link #load(Path)}, with {@code env} as the process environment. */
+    WardenConfig load(Path operatorFile, Map<String, String> env) {
         JsonNode merged = defaults();
         if (operatorFile != null) {
             JsonNode overlay;
@@ -57,6 +70,12 @@ public final class ConfigLoader {
                 merge((ObjectNode) merged, overlay, "");
             }
         }
+        FLEET_ENV.forEach((variable, key) -> {
+            String value = env.get(variable);
+            if (value != null && !value.isBlank() && merged.get("fleet") instanceof ObjectNode fleet) {
+                fleet.put(key, value.strip());
+            }
+        });
         WardenConfig config;
         try {
             config = yaml.treeToValue(merged, WardenConfig.class);
@@ -182,6 +201,11 @@ public final class ConfigLoader {
             });
         }
         validateContainer(problems, c.container());
+        if (!c.fleet().postgres().url().isEmpty() && c.fleet().secret().length() < 16) {
+            // the replicas forward calls to each other (docs/FLEET-ROUTING.md): only a shared secret authenticates them
+            problems.add("fleet.secret needs at least 16 characters (or WARDEN_FLEET_SECRET) when fleet.postgres.url is "
+                    + "set: the replicas authenticate the calls they forward to each other with it");
+        }
         for (String t : c.http().tokens()) {
             if (t == null || t.length() < 16) {
                 problems.add("http.tokens: every token needs at least 16 characters");

@@ -39,15 +39,26 @@ public final class HttpTransport implements AutoCloseable {
 
     private final SessionOwners owners;
     private final Consumer<String> sessionEnded;
+    private final Health health;
 
     private HttpTransport(Server jetty, McpAsyncServer streamable, McpAsyncServer sse,
-            io.modelcontextprotocol.modern.server.McpServer modern, SessionOwners owners, Consumer<String> sessionEnded) {
+            io.modelcontextprotocol.modern.server.McpServer modern, SessionOwners owners, Consumer<String> sessionEnded,
+            Health health) {
         this.jetty = jetty;
+        this.health = health;
         this.modern = modern;
         this.streamable = streamable;
         this.sse = sse;
         this.owners = owners;
         this.sessionEnded = sessionEnded;
+    }
+
+    /**
+     * From now on {@code GET /readyz} answers what {@code check} says; until this is called it answers 503
+     * (starting). {@code GET /healthz} answers 200 as soon as the socket serves.
+     */
+    public void ready(Health.Readiness check) {
+        health.ready(check);
     }
 
     /** Ends every session with no request for longer than {@code idleNanos}: its id is unknown from then on. */
@@ -168,11 +179,17 @@ public final class HttpTransport implements AutoCloseable {
             ctx.addServlet(new ServletHolder("fleet-call", new FleetCallServlet(tools, fleetCalls, json, maxRequestBytes)),
                     FleetCalls.PATH);
         }
+        // probes: no token, no Origin/Host check (a kubelet sends neither a token nor the served host name),
+        // and nothing in the answer but a status and one line (Health)
+        Health health = new Health();
+        ServletHolder probes = new ServletHolder("health", health);
+        ctx.addServlet(probes, "/healthz");
+        ctx.addServlet(probes, "/readyz");
         ctx.setErrorHandler(new QuietErrors());
         jetty.setHandler(ctx);
         jetty.setErrorHandler(new QuietErrors());
         jetty.start();
-        return new HttpTransport(jetty, streamable, sse, modern, owners, ended);
+        return new HttpTransport(jetty, streamable, sse, modern, owners, ended, health);
     }
 
     /**

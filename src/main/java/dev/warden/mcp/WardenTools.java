@@ -324,6 +324,11 @@ public final class WardenTools {
         callThreads.shutdown();
     }
 
+    /** Whether new calls are taken: false once Warden is shutting down ({@link #stopAccepting}). */
+    public boolean accepting() {
+        return !callThreads.isShutdown();
+    }
+
     /** Waits (at most {@code wait}) until every call in flight has been answered. */
     public boolean drain(Duration wait) throws InterruptedException {
         callThreads.shutdown();

@@ -87,6 +87,62 @@ public final class WardenMetrics implements CallMeter {
                 }).register(registry);
     }
 
+    /**
+     * A fleet's shared rate limits (fleet.redis): whether Redis answered the last check, and the calls refused
+     * because it did not (fail closed). Registered only when the limits are shared.
+     */
+    public void sharedRateLimits(DoubleSupplier up, DoubleSupplier refusals) {
+        gauge("warden_rate_limit_store_up", "1 while the shared rate limit store (Redis) answers, 0 while it cannot "
+                + "be reached and calls are refused", up);
+        CounterWithCallback.builder().name("warden_rate_limit_store_refusals_total")
+                .help("Calls refused because the shared rate limit store (Redis) could not be reached")
+                .callback(cb -> cb.call(refusals.getAsDouble())).register(registry);
+    }
+
+    /**
+     * In a fleet: the replicas by state, and each live replica's running executions, pending approvals and
+     * sessions (as of its last heartbeat), read from the shared state at most once a second.
+     */
+    public void fleet(java.util.function.Supplier<java.util.List<FleetLoad>> replicas) {
+        java.util.function.Supplier<java.util.List<FleetLoad>> cached = new java.util.function.Supplier<>() {
+            private java.util.List<FleetLoad> last = java.util.List.of();
+            private long at;
+
+            @Override
+            public synchronized java.util.List<FleetLoad> get() {
+                if (System.nanoTime() - at > 1_000_000_000L || at == 0) {
+                    last = replicas.get();
+                    at = System.nanoTime();
+                }
+                return last;
+            }
+        };
+        GaugeWithCallback.builder().name("warden_fleet_replicas").help("Replicas of the fleet by state (live, dead, stopped)")
+                .labelNames("state").callback(cb -> {
+                    java.util.Map<String, Integer> n = new java.util.TreeMap<>(java.util.Map.of("live", 0, "dead", 0,
+                            "stopped", 0));
+                    cached.get().forEach(r -> n.merge(r.state(), 1, Integer::sum));
+                    n.forEach((state, count) -> cb.call(count, state));
+                }).register(registry);
+        fleetGauge("warden_fleet_executions_running", "Executions running on each live replica (its last heartbeat)",
+                cached, FleetLoad::running);
+        fleetGauge("warden_fleet_approvals_pending", "Held calls pending on each live replica (its last heartbeat)",
+                cached, FleetLoad::pending);
+        fleetGauge("warden_fleet_sessions", "MCP sessions on each live replica (its last heartbeat)", cached,
+                FleetLoad::sessions);
+    }
+
+    private void fleetGauge(String name, String help, java.util.function.Supplier<java.util.List<FleetLoad>> replicas,
+            java.util.function.ToDoubleFunction<FleetLoad> value) {
+        GaugeWithCallback.builder().name(name).help(help).labelNames("replica").callback(cb -> {
+            for (FleetLoad r : replicas.get()) {
+                if ("live".equals(r.state())) {
+                    cb.call(value.applyAsDouble(r), r.replica());
+                }
+            }
+        }).register(registry);
+    }
+
     private void gauge(String name, String help, DoubleSupplier value) {
         GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsDouble())).register(registry);
     }

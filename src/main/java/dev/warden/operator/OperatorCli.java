@@ -253,6 +253,9 @@ public final class OperatorCli {
                     .append("  since ").append(field(p, "started"))
                     .append(p.get("running_for_ms") instanceof Number n ? " (for " + Readable.span(n.longValue()) + ")" : "")
                     .append('\n');
+                if (p.get("replica") != null) {
+                    b.append("    replica: ").append(field(p, "replica")).append('\n');
+                }
                 if (p.get("client_label") != null) {
                     b.append("    client: ").append(field(p, "client_label")).append('\n');
                 }
@@ -280,6 +283,9 @@ public final class OperatorCli {
         }
         b.append("  tier ").append(field(p, "tier")).append("  ").append(expiry(p)).append('\n');
         b.append("    client: ").append(field(p, p.get("client_label") != null ? "client_label" : "client")).append('\n');
+        if (p.get("replica") != null) {
+            b.append("    replica: ").append(field(p, "replica")).append('\n');
+        }
         if (p.get("cwd") != null) {
             b.append("    working directory: ").append(field(p, "cwd")).append('\n');
         }

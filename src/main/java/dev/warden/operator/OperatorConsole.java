@@ -45,6 +45,42 @@ public final class OperatorConsole {
     public record Kernels(Supplier<List<Map<String, Object>>> list, Predicate<String> end) {
     }
 
+    /**
+     * The other replicas of a fleet, as this console sees and acts on them (the composition root wires the
+     * fleet's shared state in); none (null) on a single server, where nothing of this is shown or asked.
+     */
+    public interface Fleet {
+
+        /** This replica's id. */
+        String replica();
+
+        /** Decides an approval held on another replica (404: none pending anywhere in the fleet). */
+        Answer decide(String id, Ruling ruling);
+
+        /** Stops an execution running on another replica (404: none running anywhere in the fleet). */
+        Answer stop(String id, String by);
+
+        /** Turns the switch for every replica (after this one's): null, or why the others could not be told. */
+        String killSwitch(boolean on, String by);
+
+        /** Approvals pending on the other replicas. */
+        List<HeldElsewhere> pending();
+
+        /** Executions running on the other replicas. */
+        List<RunningElsewhere> running();
+
+        /** Every replica: {id, url, state, heartbeat_age_ms, running, pending, sessions, started_at, self}. */
+        List<Map<String, Object>> replicas();
+    }
+
+    /** An approval pending on another replica: shown as a local one is, with its replica. */
+    public record HeldElsewhere(String replica, ApprovalRequest request) {
+    }
+
+    /** An execution running on another replica (its {@code cancel} is null: only its owner stops it). */
+    public record RunningElsewhere(String replica, Executions.Running running) {
+    }
+
     /** How an operator action went: {@code ok}, else an HTTP-like code and one sentence. */
     public record Answer(int code, String message) {
 
@@ -61,6 +97,7 @@ public final class OperatorConsole {
     private final Clock clock;
     private final List<java.util.function.BiConsumer<Boolean, String>> killSwitchWatchers =
             new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile Fleet fleet;
 
     public OperatorConsole(ApprovalService approvals, Executions executions, Kernels kernels, AuditLog audit,
             Sanitizer sanitizer) {
@@ -77,6 +114,11 @@ public final class OperatorConsole {
         this.clock = clock;
     }
 
+    /** In a fleet: what this console shows and does reaches every replica. */
+    public void fleet(Fleet f) {
+        fleet = f;
+    }
+
     public Answer approve(String id, Scope scope, String by, Channel channel) {
         return decide(id, Ruling.approve(scope, by, channel));
     }
@@ -89,9 +131,10 @@ public final class OperatorConsole {
         if (id == null || !ID.matcher(id).matches()) {
             return new Answer(400, "not an execution id: expected ex_ and 20 hex digits");
         }
+        Fleet f = fleet;
         return switch (approvals.decide(id, ruling)) {
             case DECIDED -> new Answer(200, id + " " + ruling.verdict().wire() + " by " + ruling.approver());
-            case UNKNOWN -> new Answer(404, "no pending approval " + id);
+            case UNKNOWN -> f == null ? new Answer(404, "no pending approval " + id) : decideElsewhere(f, id, ruling);
             case ALREADY_DECIDED -> new Answer(409, id + " was already decided ("
                     + approvals.find(id).flatMap(ApprovalService.Pending::decided).map(r -> r.verdict().wire()
                             + " by " + (r.approver() == null ? "Warden" : r.approver())).orElse("?")
@@ -99,12 +142,30 @@ public final class OperatorConsole {
         };
     }
 
+    /** Held on another replica: decided in the shared state, recorded here (the holder's audit records it too). */
+    private Answer decideElsewhere(Fleet f, String id, Ruling ruling) {
+        Answer a = f.decide(id, ruling);
+        if (a.ok()) {
+            event("operator.decide_elsewhere", ruling.approver(), Map.of("target", id, "decision", ruling.verdict().wire(),
+                    "channel", ruling.channel().wire()));
+        }
+        return a;
+    }
+
     public Answer stop(String id, String by) {
         if (id == null || !ID.matcher(id).matches()) {
             return new Answer(400, "not an execution id: expected ex_ and 20 hex digits");
         }
         if (!executions.stop(id, by)) {
-            return new Answer(404, "no running execution " + id);
+            Fleet f = fleet;
+            if (f == null) {
+                return new Answer(404, "no running execution " + id);
+            }
+            Answer a = f.stop(id, by);
+            if (a.ok()) {
+                event("operator.stop_elsewhere", by, Map.of("target", id));
+            }
+            return a;
         }
         event("operator.stop", by, Map.of("target", id));
         return new Answer(200, id + " is being stopped");
@@ -139,11 +200,15 @@ public final class OperatorConsole {
     }
 
     public Answer killSwitch(boolean on, String by) {
-        executions.killSwitch(on, by);
-        event(on ? "operator.kill_switch_on" : "operator.kill_switch_off", by, Map.of());
+        executions.killSwitch(on, by); // here at once, before the others are told
+        Fleet f = fleet;
+        String notShared = f == null ? null : f.killSwitch(on, by);
+        event(on ? "operator.kill_switch_on" : "operator.kill_switch_off", by, notShared == null ? Map.of()
+                : Map.of("not_shared", notShared));
         killSwitchWatchers.forEach(w -> w.accept(on, by));
-        return new Answer(200, on ? "kill switch on: every execution was stopped and new ones are refused"
-                : "kill switch off: executions run again");
+        String fleetWide = f == null ? "" : notShared == null ? " on every replica" : " on this replica, but " + notShared;
+        return new Answer(200, on ? "kill switch on" + fleetWide + ": every execution was stopped and new ones are refused"
+                : "kill switch off" + fleetWide + ": executions run again");
     }
 
     private void event(String what, String by, Map<String, Object> extra) {
@@ -156,9 +221,14 @@ public final class OperatorConsole {
         audit.incident(line);
     }
 
-    /** The ids of the approvals pending now. */
+    /** The ids of the approvals pending now (in a fleet, on every replica). */
     public List<String> pendingIds() {
-        return approvals.pending().stream().map(p -> p.request().id()).toList();
+        List<String> ids = new ArrayList<>(approvals.pending().stream().map(p -> p.request().id()).toList());
+        Fleet f = fleet;
+        if (f != null) {
+            f.pending().forEach(h -> ids.add(h.request().id()));
+        }
+        return ids;
     }
 
     /**
@@ -182,6 +252,7 @@ public final class OperatorConsole {
     /** The state; with {@code now} null, without what changes as time passes. */
     private Map<String, Object> snapshot(Instant now) {
         Map<String, Object> s = new LinkedHashMap<>();
+        Fleet f = fleet;
         List<Map<String, Object>> pending = new ArrayList<>();
         for (ApprovalService.Pending p : approvals.pending()) {
             Map<String, Object> v = view(p.request(), now);
@@ -190,7 +261,17 @@ public final class OperatorConsole {
             if (declined != null) {
                 v.put("client_declined", declined);
             }
+            if (f != null) {
+                v.put("replica", f.replica());
+            }
             pending.add(v);
+        }
+        if (f != null) {
+            for (HeldElsewhere h : f.pending()) {
+                Map<String, Object> v = view(h.request(), now);
+                v.put("replica", h.replica());
+                pending.add(v);
+            }
         }
         s.put("pending", pending);
         List<Map<String, Object>> recent = new ArrayList<>();
@@ -208,8 +289,17 @@ public final class OperatorConsole {
         }
         s.put("recent", recent);
         List<Map<String, Object>> running = new ArrayList<>();
-        for (Executions.Running r : executions.running()) {
+        List<RunningElsewhere> all = new ArrayList<>();
+        executions.running().forEach(r -> all.add(new RunningElsewhere(f == null ? null : f.replica(), r)));
+        if (f != null) {
+            all.addAll(f.running());
+        }
+        for (RunningElsewhere e : all) {
+            Executions.Running r = e.running();
             Map<String, Object> v = new LinkedHashMap<>();
+            if (e.replica() != null) {
+                v.put("replica", e.replica());
+            }
             v.put("execution_id", r.id());
             v.put("tool", r.tool());
             v.put("subject", clean(r.subject()));
@@ -224,6 +314,18 @@ public final class OperatorConsole {
             running.add(v);
         }
         s.put("running", running);
+        if (f != null) {
+            s.put("replica", f.replica());
+            List<Map<String, Object>> replicas = new ArrayList<>();
+            for (Map<String, Object> r : f.replicas()) {
+                Map<String, Object> v = new LinkedHashMap<>(r);
+                if (now == null) {
+                    v.remove("heartbeat_age_ms"); // changes as time passes: the page would reload at every ask
+                }
+                replicas.add(v);
+            }
+            s.put("replicas", replicas);
+        }
         s.put("queued", executions.queued());
         s.put("kernels", kernels(now));
         Executions.Halted h = executions.halted();

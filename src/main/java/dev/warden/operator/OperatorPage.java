@@ -33,8 +33,17 @@ public final class OperatorPage {
         }
     }
 
+    /** {@code replicas}: the fleet's replicas, null on a single server (the page then has no such section). */
     public record Console(KillSwitch killSwitch, List<Held> pending, List<Run> running, Object queued,
-            KernelTable kernels, List<Decided> recent) {
+            KernelTable kernels, List<Decided> recent, ReplicaTable replicas) {
+    }
+
+    public record ReplicaTable(List<ReplicaRow> rows) {
+    }
+
+    /** A replica of the fleet and its load; {@code heartbeat} how long ago it was last heard from. */
+    public record ReplicaRow(String id, String url, String state, boolean live, String heartbeat, String running,
+            String pending, String sessions, boolean self) {
     }
 
     public record KillSwitch(boolean on, String by, String since, String sinceReadable) {
@@ -43,7 +52,7 @@ public final class OperatorPage {
     /** A held call. {@code who} names the client and the session; {@code expiresIn} is the time left. */
     public record Held(String id, String kind, String language, String who, String expiresIn, long leftMs, boolean soon,
             String expiresAt, String expiresAtReadable, String cwd, String tier, String heldFor, List<Finding> findings,
-            AgentBlock subject, AgentBlock reasonText, String clientDeclined) {
+            AgentBlock subject, AgentBlock reasonText, String clientDeclined, String replica) {
     }
 
     public record Finding(String rule, String severity, String detail) {
@@ -57,7 +66,7 @@ public final class OperatorPage {
     }
 
     public record Run(String id, String tool, String tier, String who, String subject, String started,
-            String startedReadable, long forMs, String runningFor) {
+            String startedReadable, long forMs, String runningFor, String replica) {
     }
 
     /** The kernels' table; null when there is none, so the page says so instead of drawing an empty table. */
@@ -150,14 +159,15 @@ public final class OperatorPage {
             String expiresAt = str(p.get("expires_at") != null ? p.get("expires_at") : p.get("expires"));
             pending.add(new Held(str(p.get("execution_id")), kind, str(p.get("language")), who(p), Readable.expiresIn(left),
                     left, left < 60_000, expiresAt, Readable.instant(expiresAt), str(p.get("cwd")), str(p.get("tier")),
-                    action ? null : str(p.get("reason")), findings, subject, reason, str(p.get("client_declined"))));
+                    action ? null : str(p.get("reason")), findings, subject, reason, str(p.get("client_declined")),
+                    str(p.get("replica"))));
         }
         List<Run> running = new ArrayList<>();
         for (Map<String, Object> r : list(s.get("running"))) {
             long since = number(r.get("running_for_ms"));
             running.add(new Run(str(r.get("execution_id")), str(r.get("tool")), str(r.get("tier")), who(r),
                     str(r.get("subject_display")), str(r.get("started")), Readable.instant(r.get("started")), since,
-                    Readable.span(since)));
+                    Readable.span(since), str(r.get("replica"))));
         }
         List<KernelRow> kernels = new ArrayList<>();
         for (Map<String, Object> k : list(s.get("kernels"))) {
@@ -174,8 +184,19 @@ public final class OperatorPage {
                     str(r.get("channel")), str(r.get("decided_at")), Readable.instant(r.get("decided_at")),
                     str(r.get("note"))));
         }
+        ReplicaTable replicas = null;
+        if (s.get("replicas") != null) {
+            replicas = new ReplicaTable(new ArrayList<>());
+            for (Map<String, Object> r : list(s.get("replicas"))) {
+                replicas.rows().add(new ReplicaRow(str(r.get("id")), str(r.get("url")), str(r.get("state")),
+                        "live".equals(r.get("state")), r.get("heartbeat_age_ms") == null ? null
+                                : Readable.span(number(r.get("heartbeat_age_ms"))) + " ago",
+                        str(r.get("running")), str(r.get("pending")), str(r.get("sessions")),
+                        Boolean.TRUE.equals(r.get("self"))));
+            }
+        }
         return new Console(kill, pending, running, s.getOrDefault("queued", 0), kernels.isEmpty() ? null
-                : new KernelTable(kernels), recent);
+                : new KernelTable(kernels), recent, replicas);
     }
 
     /** "name/version · session 3f2a9c1b", or what there is of it. */

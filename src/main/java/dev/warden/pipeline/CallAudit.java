@@ -8,6 +8,7 @@ import dev.warden.call.Status;
 import dev.warden.call.Tier;
 import dev.warden.contract.ApprovalResult;
 import dev.warden.contract.CallResult;
+import dev.warden.limit.ExecutionIndex;
 import dev.warden.policy.Severity;
 import dev.warden.sanitize.Sanitizer;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,7 @@ final class CallAudit {
     private final Sanitizer sanitizer;
     private final Clock clock;
     private volatile CallMeter meter = CallMeter.NONE;
+    private volatile ExecutionIndex index = ExecutionIndex.NONE;
 
     CallAudit(AuditLog audit, Sanitizer sanitizer, Clock clock) {
         this.audit = audit;
@@ -52,9 +54,28 @@ final class CallAudit {
         meter = m;
     }
 
+    void index(ExecutionIndex i) {
+        index = i;
+    }
+
+    /** The index is told each execution's final status; a failure there never touches the answer. */
+    private void indexEnded(String id, Status status, String message) {
+        if (id == null || status == Status.RUNNING) {
+            return;
+        }
+        try {
+            index.ended(id, status, message);
+        }
+        catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(CallAudit.class).warn("execution {}: the fleet's index was not told its end: {}",
+                    id, e.toString());
+        }
+    }
+
     /** One line per run_command / execute_code call; what someone on call should see goes to the incident stream too. */
     void call(CallContext c, CallResult r) {
         meter.ended(c.tool, r.tier(), r.status(), System.nanoTime() - c.startNanos);
+        indexEnded(r.executionId(), r.status(), r.message());
         Map<String, Object> line = head(c.caller, r.executionId(), c.tool, c.auditArgs);
         line.put("tier", r.tier());
         line.put("executor", r.executor());
@@ -121,6 +142,7 @@ final class CallAudit {
      * written before any client can read that result. The call's own line said {@code running}.
      */
     void ended(CallContext c, CallResult r) {
+        indexEnded(r.executionId(), r.status(), r.message());
         Map<String, Object> line = head(c.caller, r.executionId(), c.tool, c.auditArgs);
         line.put("type", "execution_end");
         line.put("tier", r.tier());
@@ -172,6 +194,9 @@ final class CallAudit {
     /** One line per request_approval call: the decision, and the held call's outcome if it ran. */
     void approval(Caller caller, Map<String, Object> args, String id, ApprovalResult r, long totalMs) {
         meter.ended("request_approval", "L4", approvalStatus(r), totalMs * 1_000_000);
+        if (r.result() != null) {
+            indexEnded(r.result().executionId(), r.result().status(), r.result().message());
+        }
         Map<String, Object> line = head(caller, id, "request_approval", args);
         line.put("decision", r.decision() == null ? null : r.decision().wire());
         line.put("approver", r.approver());

@@ -28,6 +28,7 @@ import dev.warden.exec.KernelHost;
 import dev.warden.exec.Language;
 import dev.warden.exec.Languages;
 import dev.warden.exec.Limits;
+import dev.warden.limit.ExecutionIndex;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
 import dev.warden.policy.Decision;
@@ -466,9 +467,10 @@ public final class CallPipeline {
             args.put("wait_ms", call.waitMs());
         }
         CallResult r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         if (over.isPresent()) {
-            r = results.rateLimited(call.executionId(), Tier.L2, List.of(), over.get(), Results.OVER_RATE);
+            r = results.rateLimited(call.executionId(), Tier.L2, List.of(), over.get().retryAfterMs(),
+                    over.get().reasonOr(Results.OVER_RATE));
         }
         else {
             Optional<BackgroundRuns.Run> run = background.of(caller, call);
@@ -490,10 +492,10 @@ public final class CallPipeline {
         args.put("data_bytes", bytes(call.data()).length);
         args.put("close", call.close());
         InputResult r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         Optional<BackgroundRuns.Run> run = background.of(caller, call);
         if (over.isPresent()) {
-            r = new InputResult(Status.RATE_LIMITED, call.executionId(), 0, false, over.get(),
+            r = new InputResult(Status.RATE_LIMITED, call.executionId(), 0, false, over.get().retryAfterMs(),
                     Results.overRate(over.get()));
         }
         else if (run.isEmpty()) {
@@ -627,9 +629,9 @@ public final class CallPipeline {
     /** Every workspace tool call ends here: rate limited like any call, answered, and audited once. */
     private WorkspaceResult workspaceCall(Caller caller, String tool, Map<String, Object> args, WorkspaceStep step) {
         WorkspaceResult r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         if (over.isPresent()) {
-            r = WorkspaceResult.refused(Status.RATE_LIMITED, over.get(),
+            r = WorkspaceResult.refused(Status.RATE_LIMITED, over.get().retryAfterMs(),
                     Results.overRate(over.get()));
         }
         else {
@@ -653,9 +655,9 @@ public final class CallPipeline {
     /** list_executions: this session's background executions, oldest first. */
     public ExecutionList listExecutions(Caller caller) {
         ExecutionList r;
-        Optional<Long> over = gate.rate(caller);
+        Optional<RateLimits.Refusal> over = gate.rate(caller);
         if (over.isPresent()) {
-            r = new ExecutionList(Status.RATE_LIMITED, List.of(), over.get(),
+            r = new ExecutionList(Status.RATE_LIMITED, List.of(), over.get().retryAfterMs(),
                     Results.overRate(over.get()));
         }
         else {
@@ -716,6 +718,12 @@ public final class CallPipeline {
             background.answered(id);
         }
         return result;
+    }
+
+    /** The fleet's index of executions: told of each run that starts and of its end (none on a single server). */
+    public void index(ExecutionIndex index) {
+        gate.index(index);
+        audit.index(index);
     }
 
     /** Where every answered call is counted from now on (the server's metrics); none until set. */

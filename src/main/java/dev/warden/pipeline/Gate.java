@@ -2,6 +2,7 @@ package dev.warden.pipeline;
 
 import dev.warden.call.Status;
 import dev.warden.call.Tier;
+import dev.warden.limit.ExecutionIndex;
 import dev.warden.limit.Executions;
 import dev.warden.limit.RateLimits;
 import dev.warden.policy.Finding;
@@ -20,6 +21,8 @@ final class Gate {
     private final Executions executions;
     private final Results results;
     private final Clock clock;
+    /** The fleet's index of executions, told of each run given a place; none on a single server. */
+    private volatile ExecutionIndex index = ExecutionIndex.NONE;
 
     Gate(RateLimits rates, Executions executions, Results results, Clock clock) {
         this.rates = rates;
@@ -28,22 +31,26 @@ final class Gate {
         this.clock = clock;
     }
 
+    void index(ExecutionIndex index) {
+        this.index = index;
+    }
+
     /** The per-client bucket: every call of a client counts, whatever its tier. */
     void client(CallContext c) {
-        rates.take(c.caller.identity(), null).ifPresent(ms -> {
-            throw new Stop(results.rateLimited(c.id, Tier.L2, List.of(), ms, Results.OVER_RATE));
+        rates.check(c.caller.identity(), null).ifPresent(r -> {
+            throw new Stop(results.rateLimited(c.id, Tier.L2, List.of(), r.retryAfterMs(), r.reasonOr(Results.OVER_RATE)));
         });
     }
 
-    /** The per-client bucket for a call that runs nothing (the execution tools): how long to wait, if over. */
-    java.util.Optional<Long> rate(Caller caller) {
-        return rates.take(caller.identity(), null);
+    /** The per-client bucket for a call that runs nothing (the execution tools): why not and how long to wait, if refused. */
+    java.util.Optional<RateLimits.Refusal> rate(Caller caller) {
+        return rates.check(caller.identity(), null);
     }
 
     /** The tier's bucket (L4: how fast a client may ask people). */
     void tier(CallContext c, Tier tier, String what) {
-        rates.take(c.caller.identity(), tier.name()).ifPresent(ms -> {
-            throw new Stop(results.rateLimited(c.id, tier, c.findings(), ms, what));
+        rates.check(c.caller.identity(), tier.name()).ifPresent(r -> {
+            throw new Stop(results.rateLimited(c.id, tier, c.findings(), r.retryAfterMs(), r.reasonOr(what)));
         });
     }
 
@@ -76,6 +83,18 @@ final class Gate {
         if (entry instanceof Executions.Busy b) {
             throw new Stop(results.rateLimited(c.id, c.tier(), c.findings(), b.retryAfterMs(), b.why()));
         }
-        return ((Executions.Admitted) entry).ticket();
+        Executions.Ticket ticket = ((Executions.Admitted) entry).ticket();
+        try {
+            if (!c.tool.equals("run_command") && !c.tool.equals("execute_code")) {
+                return ticket; // the file tools' short runs are no executions anyone asks about
+            }
+            index.started(new ExecutionIndex.Started(c.id, c.caller.identity(), c.caller.sessionId(), c.caller.client(),
+                    what.tool(), c.tier().name(), c.background(), running.subject()));
+        }
+        catch (RuntimeException e) { // the index is a record for others: never a reason for this run not to run
+            org.slf4j.LoggerFactory.getLogger(Gate.class).warn("execution {}: the fleet's index was not told: {}", c.id,
+                    e.toString());
+        }
+        return ticket;
     }
 }

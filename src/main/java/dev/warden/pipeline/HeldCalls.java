@@ -187,10 +187,12 @@ final class HeldCalls {
 
     /** request_approval with an action: asks a person about something the agent wants to do. */
     ApprovalResult askAction(Caller caller, String id, ApprovalCall call) {
-        Optional<Long> wait = rates.take(caller.identity(), null).or(() -> rates.take(caller.identity(), Tier.L4.name()));
+        Optional<RateLimits.Refusal> wait = rates.check(caller.identity(), null)
+                .or(() -> rates.check(caller.identity(), Tier.L4.name()));
         if (wait.isPresent()) {
-            return ApprovalResult.refused(null, "Rate limited: this client asks for approvals faster than its rate allows; retry after "
-                    + wait.get() + " ms.", wait.get());
+            long ms = wait.get().retryAfterMs();
+            return ApprovalResult.refused(null, Results.rateLimitedMessage(
+                    wait.get().reasonOr("this client asks for approvals faster than its rate allows"), ms), ms);
         }
         Instant now = clock.instant();
         ApprovalRequest request = new ApprovalRequest(id, caller.sessionId(), caller.client(), "action", call.action(),

@@ -10,6 +10,7 @@ import dev.warden.exec.Output;
 import dev.warden.exec.Phase;
 import dev.warden.exec.StreamBuffer;
 import dev.warden.exec.Usage;
+import dev.warden.limit.RateLimits;
 import dev.warden.policy.Finding;
 import dev.warden.sanitize.Sanitizer;
 import java.util.LinkedHashMap;
@@ -70,6 +71,11 @@ final class Results {
     /** The same, for a client over its rate limit of calls. */
     static String overRate(long retryAfterMs) {
         return rateLimitedMessage(OVER_RATE, retryAfterMs);
+    }
+
+    /** The same, for a refusal of the client's bucket of calls (empty, or a store that could not be used). */
+    static String overRate(RateLimits.Refusal r) {
+        return rateLimitedMessage(r.reasonOr(OVER_RATE), r.retryAfterMs());
     }
 
     static final String OVER_RATE = "this client is over its rate limit of calls";

@@ -683,6 +683,11 @@ public final class Workspaces implements AutoCloseable {
     }
 
     /** The workspace quota in MB, if workspaces are volumes of their own. */
+    /** Sessions with a workspace now (the fleet's load of this replica). */
+    public int sessions() {
+        return bySession.size();
+    }
+
     public Optional<Integer> diskMb() {
         return volumes.join().diskMb();
     }

@@ -69,5 +69,8 @@ public final class FleetServices implements AutoCloseable {
     @Override
     public void close() throws IOException, InterruptedException {
         run("stop", dir);
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 }

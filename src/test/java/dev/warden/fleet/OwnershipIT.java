@@ -38,10 +38,15 @@ class OwnershipIT {
         }
     }
 
+    /** A live replica's row with a fresh heartbeat, as fleet-control's Replica writes it. */
+    private static void replica(String id, String url) throws Exception {
+        sql("INSERT INTO replicas (id, url) VALUES ('" + id + "', '" + url + "')");
+    }
+
     @Test
     void aSessionIsOwnedByItsLiveReplicaUntilItEndsOrTheReplicaStopsBeating() throws Exception {
-        try (Presence r1 = Presence.start(db.dataSource(), "o1", "http://127.0.0.1:1111", 200);
-                Ownership mine = new Ownership(db.dataSource(), "o1", 1500);
+        replica("o1", "http://127.0.0.1:1111");
+        try (Ownership mine = new Ownership(db.dataSource(), "o1", 1500);
                 Ownership other = new Ownership(db.dataSource(), "o2", 1500)) {
             mine.sessionOpened("s-1", "token:abc");
             Optional<Ownership.Owner> o = other.owner(Ownership.Kind.SESSION, "s-1");
@@ -55,7 +60,6 @@ class OwnershipIT {
 
             // a heartbeat older than dead_after_ms: the owner is known but not live
             sql("UPDATE replicas SET heartbeat_at = now() - interval '10 seconds' WHERE id = 'o1'");
-            r1.close(); // no more beats (and state stopped)
             assertFalse(other.owner(Ownership.Kind.SESSION, "s-1").orElseThrow().live());
 
             mine.sessionEnded("s-1");
@@ -82,8 +86,8 @@ class OwnershipIT {
 
     @Test
     void executionsApprovalsAndWorkspacesNameTheirReplica() throws Exception {
-        try (Presence r4 = Presence.start(db.dataSource(), "o4", "http://127.0.0.1:4444", 200);
-                Ownership o4 = new Ownership(db.dataSource(), "o4", 1500)) {
+        replica("o4", "http://127.0.0.1:4444");
+        try (Ownership o4 = new Ownership(db.dataSource(), "o4", 1500)) {
             sql("INSERT INTO executions (id, replica, identity, tool, status, message) "
                     + "VALUES ('ex_1', 'o4', 'token:abc', 'run_command', 'lost', 'its replica died')");
             sql("INSERT INTO approvals (id, replica, identity, tool, summary) VALUES ('ex_2', 'o4', 'token:abc', 'run_command', 'x')");

@@ -58,4 +58,28 @@ class RateLimitsTest {
         }
         assertEquals(100, ok.get());
     }
+
+    @Test
+    void aStoreThatCannotBeUsedRefusesTheCallAndSaysWhy() {
+        RateLimits r = new RateLimits(new RateLimitsConfig(new RateConfig(5, 60), Map.of(), 4, 4, 1000),
+                (identity, tier, config) -> {
+                    throw new RateLimits.Unreachable("the store is gone", 700);
+                });
+        Optional<RateLimits.Refusal> refused = r.check("a", null);
+        assertTrue(refused.isPresent());
+        assertEquals(700, refused.get().retryAfterMs());
+        assertEquals("the store is gone", refused.get().reasonOr("over"));
+        assertEquals(Optional.of(700L), r.take("a", null));
+        assertEquals(2, r.storeRefusals());
+        assertEquals(0, r.refusals(), "not an empty bucket");
+        assertTrue(r.check("a", "L3").isEmpty(), "a tier without a limit needs no store");
+    }
+
+    @Test
+    void anEmptyBucketLeavesTheWordsToTheCaller() {
+        for (int i = 0; i < 5; i++) {
+            limits.check("c", null);
+        }
+        assertEquals("over", limits.check("c", null).orElseThrow().reasonOr("over"));
+    }
 }

@@ -151,6 +151,24 @@ class OperatorPageTest {
     }
 
     @Test
+    void aFleetShowsItsReplicasAndWhereEachCallIs() {
+        Map<String, Object> h = held("ex_0123456789abcdef0123", "ls", "c/1", "s1", 10_000);
+        h.put("replica", "r2");
+        Map<String, Object> s = state(List.of(h));
+        s.put("replicas", List.of(
+                Map.of("id", "r1", "url", "http://10.0.0.1:8765", "state", "live", "heartbeat_age_ms", 300L, "running", 2,
+                        "pending", 0, "sessions", 5, "self", true),
+                Map.of("id", "<r2>", "url", "http://10.0.0.2:8765", "state", "dead", "heartbeat_age_ms", 9000L, "running", 1,
+                        "pending", 1, "sessions", 3, "self", false)));
+        String html = render(s);
+        assertTrue(html.contains("<h2>Replicas</h2>"), html);
+        assertTrue(html.contains("<code>r1</code> (this one)"), html);
+        assertTrue(html.contains("<tr class=\"replica-row dead\" data-id=\"&lt;r2&gt;\">"), html);
+        assertTrue(html.contains(">on r2</span>"), html);
+        assertFalse(render(state(List.of())).contains("Replicas"), "a single server has no such section");
+    }
+
+    @Test
     void emptyStateSaysSo() {
         String html = render(state(List.of()));
         assertTrue(html.contains("Nothing waits for approval."));
