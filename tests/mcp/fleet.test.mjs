@@ -264,7 +264,13 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.ok(viaR3.answers.every((a) => a === 'r1'), `r1 answered through r3: ${viaR3.answers}`);
     assert.ok(viaR3.vias.every((v) => v === 'r3'), `through r3: ${viaR3.vias}`);
     // the legacy HTTP+SSE transport through HAProxy: /message is not sticky, the replicas proxy it
-    const transport = new SSEClientTransport(new URL(lbUrl.replace(/\/mcp$/, '/sse')), { requestInit: { headers: AUTH } });
+    const posts = [];
+    const transport = new SSEClientTransport(new URL(lbUrl.replace(/\/mcp$/, '/sse')), { requestInit: { headers: AUTH },
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        if (init?.method === 'POST') posts.push(res.headers.get('warden-via'));
+        return res;
+      } });
     const sse = new Client({ name: 'legacy-sse', version: '1.0.0' });
     await sse.connect(transport);
     clients.push({ client: sse });
@@ -272,6 +278,7 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
       const res = await sse.callTool({ name: 'run_command', arguments: { command: `echo sse-${i}` } });
       assert.equal(res.structuredContent.stdout, `sse-${i}\n`, JSON.stringify(res.structuredContent));
     }
+    assert.ok(posts.some((v) => v !== null), `round robin sent some /message POSTs to another replica, which proxied them: ${posts}`);
   });
 
   it('get_execution and stop_execution of a background run reach it through another replica', async () => {
