@@ -324,30 +324,46 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.equal((await sql(`SELECT 1 FROM workspaces WHERE id = '${ws}' AND deleted_at IS NULL`)).length, 0);
   });
 
-  it('HAProxy sticks sessionless (2026-07-28) calls naming a workspace to one replica; the owner does the work', async () => {
+  /** One sessionless 2026-07-28 tools/call through HAProxy: { sc: structuredContent, replica: Warden-Replica }. */
+  async function modernCall(tool, args, id) {
+    const MODERN = '2026-07-28';
+    const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN,
+      'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+    const body = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args, _meta: meta } };
+    const res = await fetch(lbUrl, { method: 'POST', body: JSON.stringify(body), headers: { ...AUTH,
+      'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN,
+      'Mcp-Method': 'tools/call', 'Mcp-Name': tool } });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const msgs = (res.headers.get('content-type') ?? '').includes('text/event-stream')
+      ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5))) : [JSON.parse(text)];
+    const msg = msgs.filter((m) => m.id === id).pop();
+    assert.ok(msg?.result?.structuredContent, JSON.stringify(msg));
+    return { sc: msg.result.structuredContent, replica: res.headers.get('warden-replica') };
+  }
+
+  it('HAProxy sticks sessionless (2026-07-28) calls to one replica: by workspace handle (the owner does the work), else by identity', async () => {
     const a = await connect(replicas.r3.url);
     const made = await a.call('create_workspace', { name: 'modern-affinity' });
     const ws = made.workspace_id;
     await a.call('write_file', { workspace: ws, path: 'w.txt', content: 'on r3\n' });
-    const MODERN = '2026-07-28';
-    const answeredBy = [];
+    const byWorkspace = [];
     for (let i = 0; i < 6; i++) {
-      const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN,
-        'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
-      const body = { jsonrpc: '2.0', id: i + 1, method: 'tools/call',
-        params: { name: 'read_file', arguments: { workspace: ws, path: 'w.txt' }, _meta: meta } };
-      const res = await fetch(lbUrl, { method: 'POST', body: JSON.stringify(body), headers: { ...AUTH,
-        'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN,
-        'Mcp-Method': 'tools/call', 'Mcp-Name': 'read_file' } });
-      const text = await res.text();
-      assert.equal(res.status, 200, text);
-      const msgs = (res.headers.get('content-type') ?? '').includes('text/event-stream')
-        ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5))) : [JSON.parse(text)];
-      const msg = msgs.filter((m) => m.id === body.id).pop();
-      assert.equal(msg.result?.structuredContent?.content, 'on r3\n', JSON.stringify(msg));
-      answeredBy.push(res.headers.get('warden-replica'));
+      const r = await modernCall('read_file', { workspace: ws, path: 'w.txt' }, i + 1);
+      assert.equal(r.sc.content, 'on r3\n', JSON.stringify(r.sc));
+      byWorkspace.push(r.replica);
     }
-    assert.equal(new Set(answeredBy).size, 1, `one replica for the workspace: ${answeredBy}`);
+    assert.equal(new Set(byWorkspace).size, 1, `one replica for the workspace: ${byWorkspace}`);
+    // no workspace: the identity's standing scratch workspace, on one replica, so what one call writes the next reads
+    const wrote = await modernCall('write_file', { path: 'scratch.txt', content: 'kept\n' }, 100);
+    assert.equal(wrote.sc.status, 'ok', JSON.stringify(wrote.sc));
+    const byIdentity = [wrote.replica];
+    for (let i = 0; i < 5; i++) {
+      const r = await modernCall('read_file', { path: 'scratch.txt' }, 101 + i);
+      assert.equal(r.sc.content, 'kept\n', `call ${i} on ${r.replica}: ${JSON.stringify(r.sc)}`);
+      byIdentity.push(r.replica);
+    }
+    assert.equal(new Set(byIdentity).size, 1, `one replica for the identity: ${byIdentity}`);
   });
 
   it('the replicas\' internal endpoint refuses calls not signed with the fleet secret', async () => {
