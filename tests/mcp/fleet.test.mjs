@@ -19,7 +19,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { REPO, freePort, jarPath, operatorCli, sleep, tempDir } from './lib/warden.mjs';
+import { REPO, assertClearFailure, freePort, jarPath, operatorCli, sleep, startExpectingFailure, tempDir } from './lib/warden.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -384,6 +384,15 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.equal((await ok.json()).structuredContent.status, 'ok');
     const replay = await post({ 'Warden-Fleet-Time': `${now}`, 'Warden-Fleet-Signature': sign(SECRET, now) });
     assert.equal(replay.status, 403, 'the same signed request again: a replay');
+  });
+
+  it('a replica of a fleet on PostgreSQL without fleet.secret does not start, and says why', async () => {
+    const port = await freePort();
+    const files = configFor('r9', port);
+    fs.writeFileSync(files.config, fs.readFileSync(files.config, 'utf8').replace(/^  secret: .*\n/m, ''));
+    const r = await startExpectingFailure(['--http', `127.0.0.1:${port}`, '--config', files.config, '--audit', files.audit,
+      '--workspace', files.workspace], { env: { WARDEN_TOKEN: TOKEN, WARDEN_FLEET_SECRET: '' } });
+    assertClearFailure(r, /fleet\.secret needs at least 16 characters/);
   });
 
   it('a call held on replica 1 is approved through replica 3\'s CLI and its result returns', async () => {

@@ -27,15 +27,24 @@ final class FleetRouting implements FleetLink, AutoCloseable {
     }
 
     /**
+     * Before anything of the fleet starts: a replica on PostgreSQL needs the shared secret (checked here,
+     * not by the config loader, because a replica's secret often comes from its environment).
+     */
+    static void requireSecret(WardenConfig.Fleet fleet) {
+        if (!fleet.postgres().url().isEmpty() && fleet.secret().length() < 16) {
+            throw new dev.warden.instance.StartupFailure("fleet.secret needs at least 16 characters (or "
+                    + "WARDEN_FLEET_SECRET) when fleet.postgres.url is set: the replicas authenticate the calls they "
+                    + "forward to each other with it");
+        }
+    }
+
+    /**
      * Routing for the replica {@code control} has joined: ends the sessions this replica held in a
      * previous run. The secret (fleet.secret or WARDEN_FLEET_SECRET, see ConfigLoader) must be set:
      * without it replicas could not trust each other's forwarded calls.
      */
     static FleetRouting start(WardenConfig.Fleet fleet, FleetControl control) {
-        if (fleet.secret().length() < 16) {
-            throw new IllegalArgumentException("fleet.secret (or WARDEN_FLEET_SECRET) must be set, 16 or more characters, "
-                    + "on every replica of a fleet: it authenticates their forwarded calls");
-        }
+        requireSecret(fleet);
         String id = control.replica().id();
         Ownership ownership = new Ownership(control.db().dataSource(), id, fleet.deadAfterMs());
         int ended = ownership.endPreviousSessions();

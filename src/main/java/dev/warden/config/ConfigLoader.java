@@ -201,11 +201,6 @@ public final class ConfigLoader {
             });
         }
         validateContainer(problems, c.container());
-        if (!c.fleet().postgres().url().isEmpty() && c.fleet().secret().length() < 16) {
-            // the replicas forward calls to each other (docs/FLEET-ROUTING.md): only a shared secret authenticates them
-            problems.add("fleet.secret needs at least 16 characters (or WARDEN_FLEET_SECRET) when fleet.postgres.url is "
-                    + "set: the replicas authenticate the calls they forward to each other with it");
-        }
         for (String t : c.http().tokens()) {
             if (t == null || t.length() < 16) {
                 problems.add("http.tokens: every token needs at least 16 characters");
