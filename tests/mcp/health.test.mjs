@@ -1,5 +1,5 @@
 // GET /healthz and GET /readyz of the real server: no token needed, nothing in them but a status and one line;
-// with the fleet on, /readyz follows PostgreSQL and Redis (real ones, tools/fleet-services.sh) and a call still works.
+// with the fleet on, /readyz says what of PostgreSQL and Redis it lacks (degraded, still ready) (real ones, tools/fleet-services.sh) and a call still works.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -17,12 +17,12 @@ async function probe(server, p) {
 }
 
 /** Polls until the probe answers `status` (at most `ms`); returns its last answer. */
-async function until(server, p, status, ms = 15_000) {
+async function until(server, p, status, ms = 15_000, text = null) {
   const deadline = Date.now() + ms;
   let last;
   while (Date.now() < deadline) {
     last = await probe(server, p);
-    if (last.status === status) return last;
+    if (last.status === status && (text === null || last.text === text)) return last;
     await sleep(200);
   }
   return last;
@@ -85,19 +85,29 @@ describe('probes of a fleet replica (real Redis and PostgreSQL)', () => {
     if (dirs) fs.rmSync(dirs.dir, { recursive: true, force: true });
   });
 
-  it('is ready while both answer, 503 "Redis unreachable" while Redis is down, ready again when it is back', async () => {
+  it('is ready while both answer; while Redis is down still ready but degraded, and calls are refused saying why', async () => {
     assert.equal((await until(server, '/readyz', 200)).status, 200);
     execFileSync('bash', [script, 'redis-stop', svc], { stdio: 'ignore' });
     try {
-      const down = await until(server, '/readyz', 503);
-      assert.equal(down.status, 503);
-      assert.equal(down.text, 'not ready: Redis unreachable\n');
+      // every replica lacks the shared Redis alike: out of the balancer, clients would get its anonymous 503
+      // instead of Warden's own refusal, so the replica stays ready and says what it lacks
+      const down = await until(server, '/readyz', 200, 15_000, 'ready, degraded: Redis unreachable\n');
+      assert.equal(down.status, 200);
+      assert.equal(down.text, 'ready, degraded: Redis unreachable\n');
       assert.ok(!down.text.includes(env.REDIS_URL.split(':').pop()), 'no address in the answer');
       assert.equal((await probe(server, '/healthz')).status, 200, 'the process still lives');
+      const c = await httpClient(server, { headers: { Authorization: `Bearer ${token}` } });
+      try {
+        const sc = await c.call('run_command', { command: 'true' });
+        assert.equal(sc.status, 'rate_limited', JSON.stringify(sc));
+        assert.match(sc.message, /shared rate limit store \(Redis\) is unreachable/);
+      } finally {
+        await c.close();
+      }
     } finally {
       execFileSync('bash', [script, 'redis-start', svc], { stdio: 'ignore' });
     }
-    const back = await until(server, '/readyz', 200);
+    const back = await until(server, '/readyz', 200, 15_000, 'ready\n');
     assert.equal(back.status, 200);
     assert.equal(back.text, 'ready\n');
     const c = await httpClient(server, { headers: { Authorization: `Bearer ${token}` } });

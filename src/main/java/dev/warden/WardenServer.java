@@ -101,6 +101,8 @@ final class WardenServer implements AutoCloseable {
 
     private final Deque<Owned> owned = new ArrayDeque<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** The fleet's one pool of its PostgreSQL (readiness, control state, routing); null without one. */
+    private FleetDb fleetDb;
     private final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
 
     private static Logger log() {
@@ -590,8 +592,10 @@ final class WardenServer implements AutoCloseable {
                 fleet.replica().url("http://" + (HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host())
                         + ":" + http.port());
             }
-            // /readyz: 503 while stopping (new calls refused) or while a shared service of the fleet is out of reach
-            http.ready(() -> !tools.accepting() ? "stopping" : fleetHealth == null ? null : fleetHealth.problem());
+            // /readyz: 503 while stopping (new calls refused); a shared service of the fleet out of reach is said
+            // as degraded, still 200: every replica lacks it alike, and each call is refused with the reason
+            http.ready(() -> !tools.accepting() ? "stopping" : null,
+                    () -> fleetHealth == null ? null : fleetHealth.problem());
             ScheduledExecutorService reaper = scheduler("warden-session-reaper");
             reaper.scheduleWithFixedDelay(() -> workspaces.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
             reaper.scheduleWithFixedDelay(() -> http.expireIdle(idleNanos), 60, 60, TimeUnit.SECONDS);
@@ -622,30 +626,17 @@ final class WardenServer implements AutoCloseable {
         FleetDb db = null;
         if (!fleet.postgres().url().isEmpty()) {
             try {
-                db = own("fleet database", FleetDb.open(fleet.postgres(), replicaId(fleet, binding)), FleetDb::close);
+                db = own("fleet database", FleetDb.open(fleet.postgres(),
+                        Replica.idFor(fleet, binding == null ? 0 : binding.port())), FleetDb::close);
             }
             catch (RuntimeException e) {
                 throw new StartupFailure("cannot use the fleet's PostgreSQL (" + Warden.describe(e)
                         + ").\nCheck fleet.postgres (url, user, WARDEN_POSTGRES_PASSWORD) and that the database runs", e);
             }
         }
+        fleetDb = db;
         return own("fleet health", FleetHealth.start(db == null ? null : db.dataSource(), fleet.redis(),
                 fleet.heartbeatMs()), FleetHealth::close);
-    }
-
-    /** This replica's id: fleet.replica_id (WARDEN_REPLICA_ID wins over the file: ConfigLoader), else the host name and the HTTP port. */
-    static String replicaId(WardenConfig.Fleet fleet, HttpTransport.Binding binding) {
-        if (!fleet.replicaId().isEmpty()) {
-            return fleet.replicaId();
-        }
-        String host;
-        try {
-            host = java.net.InetAddress.getLocalHost().getHostName();
-        }
-        catch (java.net.UnknownHostException e) {
-            host = "localhost";
-        }
-        return host + "-" + (binding == null ? "stdio" : String.valueOf(binding.port()));
     }
 
     /**
@@ -701,8 +692,8 @@ final class WardenServer implements AutoCloseable {
                 : "http://" + (HttpTransport.isWildcard(binding.host()) ? "127.0.0.1" : binding.host()) + ":" + port;
         FleetControl fleet;
         try {
-            fleet = own("fleet", FleetControl.start(fc, id, url, executions, approvals, audit, workspaces::sessions),
-                    FleetControl::close);
+            fleet = own("fleet", FleetControl.start(fleetDb, fc, id, url, executions, approvals, audit,
+                    workspaces::sessions), FleetControl::close);
         }
         catch (RuntimeException e) {
             if (e instanceof IllegalStateException && String.valueOf(e.getMessage()).startsWith("Warden was told")) {

@@ -15,12 +15,14 @@ import java.util.function.IntSupplier;
 public final class FleetControl implements AutoCloseable {
 
     private final FleetDb db;
+    private final boolean ownsDb;
     private final Replica replica;
     private final FleetConsole console;
     private final FleetDirectory directory;
 
-    private FleetControl(FleetDb db, Replica replica, long deadAfterMs) {
+    private FleetControl(FleetDb db, boolean ownsDb, Replica replica, long deadAfterMs) {
         this.db = db;
+        this.ownsDb = ownsDb;
         this.replica = replica;
         this.console = new FleetConsole(db, replica);
         this.directory = new FleetDirectory(db, deadAfterMs);
@@ -31,13 +33,20 @@ public final class FleetControl implements AutoCloseable {
             ApprovalService approvals, AuditLog audit, IntSupplier sessions) {
         FleetDb db = FleetDb.open(config.postgres(), id);
         try {
-            return new FleetControl(db, Replica.join(db, config, id, url, executions, approvals, audit, sessions),
+            return new FleetControl(db, true, Replica.join(db, config, id, url, executions, approvals, audit, sessions),
                     config.deadAfterMs());
         }
         catch (RuntimeException e) {
             db.close();
             throw e;
         }
+    }
+
+    /** The same on a pool the caller opened and closes (the server's one pool of the fleet's PostgreSQL). */
+    public static FleetControl start(FleetDb db, WardenConfig.Fleet config, String id, String url, Executions executions,
+            ApprovalService approvals, AuditLog audit, IntSupplier sessions) {
+        return new FleetControl(db, false, Replica.join(db, config, id, url, executions, approvals, audit, sessions),
+                config.deadAfterMs());
     }
 
     public FleetDb db() {
@@ -73,7 +82,9 @@ public final class FleetControl implements AutoCloseable {
             replica.close();
         }
         finally {
-            db.close();
+            if (ownsDb) {
+                db.close();
+            }
         }
     }
 }

@@ -13,7 +13,10 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>{@code /healthz}: the process serves HTTP (200 {@code ok}); a liveness probe restarts a Warden that no
  * longer answers it. {@code /readyz}: this server takes calls now (200 {@code ready}), else 503 with the one
- * reason: still starting, stopping, or (in a fleet) a shared service it cannot reach. It is not ready until
+ * reason: still starting, or stopping. A shared service of a fleet that it cannot reach (Redis, PostgreSQL)
+ * makes it degraded, not unready (200 {@code ready, degraded: Redis unreachable}): every replica shares that
+ * service, so taking them all out of the balancer would only replace Warden's own clear answer to each call
+ * (refused, fail closed, saying why) with the balancer's anonymous 503. It is not ready until
  * the composition root says so ({@link #ready}), so a probe between the socket opening and the rest being
  * wired is answered 503, never a premature 200.
  */
@@ -33,10 +36,27 @@ public final class Health extends HttpServlet {
     }
 
     private volatile Readiness readiness;
+    private volatile Readiness degraded = Readiness.SERVING;
 
     /** From now on {@code /readyz} answers what {@code check} says (null: not ready, starting). */
     public void ready(Readiness check) {
         this.readiness = check;
+    }
+
+    /** What a ready server says it lacks (a shared service of its fleet), or null when it lacks nothing. */
+    public void degraded(Readiness check) {
+        this.degraded = check;
+    }
+
+    /** What is degraded now, one line, or null. */
+    String degradedNow() {
+        try {
+            String why = degraded.notReady();
+            return why == null ? null : oneLine(why);
+        }
+        catch (RuntimeException e) {
+            return "a check of the fleet's services failed";
+        }
     }
 
     /** The reason {@code /readyz} would give now, or null when ready. */
@@ -59,7 +79,9 @@ public final class Health extends HttpServlet {
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         if ("/readyz".equals(req.getServletPath())) {
             String why = notReady();
-            answer(resp, why == null ? 200 : 503, why == null ? "ready" : "not ready: " + why);
+            String lacking = why == null ? degradedNow() : null;
+            answer(resp, why == null ? 200 : 503, why != null ? "not ready: " + why
+                    : lacking == null ? "ready" : "ready, degraded: " + lacking);
         }
         else {
             answer(resp, 200, "ok");

@@ -57,7 +57,8 @@ public final class HttpTransport implements AutoCloseable {
      * From now on {@code GET /readyz} answers what {@code check} says; until this is called it answers 503
      * (starting). {@code GET /healthz} answers 200 as soon as the socket serves.
      */
-    public void ready(Health.Readiness check) {
+    public void ready(Health.Readiness check, Health.Readiness degraded) {
+        health.degraded(degraded);
         health.ready(check);
     }
 

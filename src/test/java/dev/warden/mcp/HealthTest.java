@@ -105,4 +105,22 @@ class HealthTest {
         assertEquals(503, r.statusCode());
         assertEquals("not ready: readiness check failed\n", r.body(), "the exception's text never reaches the probe");
     }
+
+    @Test
+    void aSharedServiceOutOfReachIsDegradedNotUnready() throws Exception {
+        AtomicReference<String> lacking = new AtomicReference<>("Redis unreachable");
+        health.degraded(lacking::get);
+        health.ready(Health.Readiness.SERVING);
+        HttpResponse<String> r = get("/readyz");
+        assertEquals(200, r.statusCode(), "still takes calls: each is refused with the reason");
+        assertEquals("ready, degraded: Redis unreachable\n", r.body());
+        lacking.set(null);
+        assertEquals("ready\n", get("/readyz").body());
+        health.degraded(() -> {
+            throw new IllegalStateException("redis://secret-host:6379");
+        });
+        assertEquals("ready, degraded: a check of the fleet's services failed\n", get("/readyz").body());
+        health.ready(() -> "stopping");
+        assertEquals("not ready: stopping\n", get("/readyz").body(), "stopping wins over degraded");
+    }
 }
