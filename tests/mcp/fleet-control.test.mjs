@@ -37,7 +37,7 @@ function replicaConfig(root, id, pg) {
   fs.writeFileSync(config, [
     'operator:', `  token: "${OPERATOR_TOKEN}"`, `  state_file: "${path.join(dir, 'operator.json')}"`,
     'policy:', `  file: "${policy}"`,
-    'fleet:', `  replica_id: "${id}"`, '  postgres:', `    url: "${pg.PG_URL}"`, `    user: "${pg.PG_USER}"`,
+    'fleet:', `  replica_id: "${id}"`, '  secret: "fleet-control-test-secret-0123456789"', '  postgres:', `    url: "${pg.PG_URL}"`, `    user: "${pg.PG_USER}"`,
     '  heartbeat_ms: 200', '  dead_after_ms: 1500', ''].join('\n'));
   return { dir, config, audit: path.join(dir, 'audit.jsonl'), incidents: path.join(dir, 'incidents.jsonl'),
     workspace: path.join(dir, 'ws'), state: path.join(dir, 'operator.json') };

@@ -54,7 +54,7 @@ export function defineHandshakeTests(get) {
         assert.ok(tool.outputSchema.properties[f], `${tool.name} outputSchema describes ${f}`);
       }
       assert.deepEqual(tool.outputSchema.properties.status.enum.slice().sort(),
-        ['blocked', 'denied', 'failed', 'invalid', 'killed', 'needs_approval', 'ok', 'rate_limited', 'running', 'timeout']);
+        ['blocked', 'denied', 'failed', 'invalid', 'killed', 'lost', 'needs_approval', 'ok', 'rate_limited', 'running', 'timeout']);
       assert.match(tool.description, /background: true/, `${tool.name} points long work at background`);
       assert.ok(tool.annotations, `${tool.name} annotations`);
       assert.equal(tool.annotations.readOnlyHint, false);

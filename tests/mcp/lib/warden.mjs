@@ -20,7 +20,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..', '..');
 
 export const STATUSES = ['ok', 'failed', 'timeout', 'killed', 'blocked', 'needs_approval', 'denied', 'rate_limited',
-  'invalid', 'running'];
+  'invalid', 'running', 'lost'];
 
 /** A fresh scratch directory (the caller removes it). */
 export function tempDir(prefix) {

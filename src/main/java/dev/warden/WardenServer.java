@@ -321,6 +321,9 @@ final class WardenServer implements AutoCloseable {
                 : auditFile.toAbsolutePath().resolveSibling("incidents.jsonl");
         ObjectMapper json = new ObjectMapper();
         AuditLog audit = own("audit log", openAudit(auditFile, incidents, config, json), a -> a.close());
+        if (binding != null) {
+            FleetRouting.requireSecret(config.fleet()); // routing between replicas needs it (FLEET-ROUTING.md)
+        }
         // a replica of a fleet: what its readiness probe checks (nothing of it with the fleet off)
         FleetHealth fleetHealth = fleetHealth(config, binding);
         // No sandbox here (no bubblewrap, not root, no cgroups): docker-only mode, in which calls the
@@ -567,6 +570,10 @@ final class WardenServer implements AutoCloseable {
             }
             quiesce(tools, approvals, executions, pipeline);
             return () -> StdioTransport.run(json, tools, version, () -> answered.complete(null));
+        }
+        if (fleet != null) {
+            // routing: sessions, executions, held calls and workspaces of other replicas go to them (FLEET-ROUTING.md)
+            tools.fleet(own("fleet routing", FleetRouting.start(config.fleet(), fleet), FleetRouting::close));
         }
         long idleNanos = TimeUnit.SECONDS.toNanos(config.server().sessionIdleTimeoutS());
         return () -> {

@@ -7,7 +7,9 @@ import java.util.Locale;
 public enum Status {
     OK, FAILED, TIMEOUT, KILLED, BLOCKED, NEEDS_APPROVAL, DENIED, RATE_LIMITED, INVALID,
     /** A background run that goes on: get_execution reads it. */
-    RUNNING;
+    RUNNING,
+    /** In a fleet: a run whose replica died while it ran (its outcome is unknown); get_execution of it elsewhere. */
+    LOST;
 
     @JsonValue
     public String wire() {

@@ -41,11 +41,16 @@ final class HttpGuardFilter extends HttpFilter {
     private final transient SessionOwners owners;
     @SuppressWarnings("deprecation") // the transports' validator, shared with the SDK's (see HttpTransport.start)
     private final transient ServerTransportSecurityValidator origins;
+    /** On a replica of a fleet: where sessions are recorded and looked up; null on a single server. */
+    private final transient FleetLink fleet;
+    private final transient FleetProxy proxy;
 
     @SuppressWarnings("deprecation")
     HttpGuardFilter(List<String> tokens, ObjectMapper json, Consumer<String> sessionEnded, ClientCancels cancels,
-            int maxRequestBytes, SessionOwners owners, ServerTransportSecurityValidator origins) {
+            int maxRequestBytes, SessionOwners owners, ServerTransportSecurityValidator origins, FleetLink fleet) {
         this.origins = origins;
+        this.fleet = fleet;
+        this.proxy = fleet == null ? null : new FleetProxy();
         this.tokens = tokens.stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
         this.json = json;
         this.owners = owners;
@@ -156,6 +161,13 @@ final class HttpGuardFilter extends HttpFilter {
             CleanErrorBodies.writeError(res, json, 401, -32001, "Unauthorized: a valid bearer token is required");
             return;
         }
+        if (fleet != null) {
+            res.setHeader(FleetProxy.REPLICA, fleet.replicaId());
+            String who = tokens.isEmpty() ? "local" : HttpTransport.identity(req.getHeader("Authorization"));
+            if (RebindingProtection.accepts(origins, req) && routedElsewhere(req, res, who)) {
+                return;
+            }
+        }
         HttpServletRequest body = bodyRead(req);
         if (body == null) {
             CleanErrorBodies.writeError(res, json, 413, -32600, "Request body too large: the limit is " + maxRequestBytes + " bytes");
@@ -209,6 +221,9 @@ final class HttpGuardFilter extends HttpFilter {
         } : id -> {
             if (openedId.compareAndSet(null, id)) {
                 owners.opened(identity, id);
+                if (fleet != null) {
+                    fleet.sessionOpened(id, identity);
+                }
             }
         };
         // the SSE stream's writer keeps concurrent events whole, and shows the session id as it goes by
@@ -226,6 +241,9 @@ final class HttpGuardFilter extends HttpFilter {
                 }
                 else if (capture.captured()) {
                     owners.end(openedId.get());
+                    if (fleet != null) {
+                        fleet.sessionEnded(openedId.get());
+                    }
                 }
             }
         }
@@ -243,6 +261,76 @@ final class HttpGuardFilter extends HttpFilter {
                 sessionEnded.accept(session);
             }
         }
+    }
+
+    /**
+     * On a replica of a fleet, a request in a session this replica does not hold: when the shared
+     * table names a live owner (and the session is this identity's), the request goes there and its
+     * answer comes back through here; when the owner is gone, a 404 whose JSON-RPC error says so (an
+     * MCP client starts a new session on a 404). A session the table does not know, or of another
+     * identity, or a request already forwarded once, is left to the usual "Session not found".
+     *
+     * @return true if answered here
+     */
+    private boolean routedElsewhere(HttpServletRequest req, HttpServletResponse res, String identity) throws IOException {
+        String uri = req.getRequestURI();
+        String key;
+        if (uri.endsWith("/mcp")) {
+            key = req.getHeader("mcp-session-id");
+        }
+        else if (uri.endsWith("/message")) {
+            String sid = req.getParameter("sessionId");
+            key = sid == null ? null : "sse-" + sid;
+        }
+        else {
+            return false;
+        }
+        if (key == null || owners.knows(identity, key)) {
+            return false;
+        }
+        var found = fleet.owner(FleetLink.Kind.SESSION, key);
+        if (found.isEmpty() || !found.get().identity().equals(identity) || req.getHeader(FleetProxy.FORWARDED_BY) != null) {
+            return false;
+        }
+        FleetLink.Owner owner = found.get();
+        String shown = key.startsWith("sse-") ? key.substring(4) : key;
+        boolean mine = owner.replica().equals(fleet.replicaId());
+        if (!mine && (!owner.live() || owner.url() == null || owner.url().isBlank())) {
+            // (a dead replica's sessions may already be marked ended by whoever declared it dead)
+            CleanErrorBodies.writeError(res, json, 404, -32001, gone(shown, owner.replica(), "it is gone (no heartbeat)"));
+            return true;
+        }
+        if (mine || "ended".equals(owner.status())) {
+            CleanErrorBodies.writeError(res, json, 404, -32001, "Session " + shown + " is no longer open on replica "
+                    + owner.replica() + " (it ended, or the replica restarted since): start a new session (initialize again)");
+            return true;
+        }
+        byte[] body = "POST".equals(req.getMethod()) ? req.getInputStream().readNBytes(maxRequestBytes + 1) : new byte[0];
+        if (body.length > maxRequestBytes) {
+            CleanErrorBodies.writeError(res, json, 413, -32600, "Request body too large: the limit is " + maxRequestBytes + " bytes");
+            return true;
+        }
+        try {
+            proxy.forward(req, body, res, owner.url(), fleet.replicaId(),
+                    () -> fleet.owner(FleetLink.Kind.SESSION, key).map(FleetLink.Owner::live).orElse(false));
+        }
+        catch (FleetProxy.Unreachable e) {
+            if (!res.isCommitted()) {
+                res.reset();
+                res.setHeader(FleetProxy.REPLICA, fleet.replicaId());
+                CleanErrorBodies.writeError(res, json, 404, -32001, gone(shown, owner.replica(),
+                        "it could not be reached (" + e.getMessage() + ")"));
+            }
+        }
+        catch (IOException clientGone) {
+            // the client left while the owner's answer streamed: nothing more to do
+        }
+        return true;
+    }
+
+    private static String gone(String session, String replica, String why) {
+        return "Session " + session + " belonged to replica " + replica + ", which " + why.replaceFirst("^it ", "")
+                + ": start a new session (initialize again)";
     }
 
     /** Tells {@code owned} the Streamable HTTP session id the moment the SDK sets its header. */

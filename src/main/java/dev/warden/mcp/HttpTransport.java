@@ -81,6 +81,13 @@ public final class HttpTransport implements AutoCloseable {
             List<String> extraHosts, int maxRequestBytes, ObjectMapper json, WardenTools tools,
             String version, Consumer<String> sessionEnded, Operator operator, SessionCaps caps) throws Exception {
         McpJsonMapper mapper = new io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper(json);
+        // on a replica of a fleet, sessions are recorded in the shared table too (see FleetLink)
+        FleetCalls fleetCalls = tools.fleetCalls();
+        FleetLink fleet = fleetCalls == null ? null : fleetCalls.link();
+        Consumer<String> ended = fleet == null ? sessionEnded : id -> {
+            fleet.sessionEnded(id);
+            sessionEnded.accept(id);
+        };
         SessionOwners owners = new SessionOwners(caps.perClient(), caps.total(), !tokens.isEmpty(), System::nanoTime);
         // DNS-rebinding protection, which the SDK leaves off unless given a validator (see RebindingProtection)
         var validator = RebindingProtection.validator(bind.host(), isWildcard(bind.host()), extraOrigins, extraHosts);
@@ -158,8 +165,8 @@ public final class HttpTransport implements AutoCloseable {
         legacy.setAsyncSupported(true);
         ctx.addServlet(legacy, "/sse");
         ctx.addServlet(legacy, "/message");
-        FilterHolder guard = new FilterHolder(new HttpGuardFilter(tokens, json, sessionEnded, tools.cancels(),
-                maxRequestBytes, owners, validator));
+        FilterHolder guard = new FilterHolder(new HttpGuardFilter(tokens, json, ended, tools.cancels(),
+                maxRequestBytes, owners, validator, fleet));
         guard.setAsyncSupported(true);
         // the client tokens guard the MCP endpoints only; /operator has a token of its own
         for (String path : List.of("/mcp", "/sse", "/message")) {
@@ -167,6 +174,11 @@ public final class HttpTransport implements AutoCloseable {
         }
         if (operator != null) {
             operator.mount(ctx, json);
+        }
+        if (fleetCalls != null) {
+            // the other replicas' forwarded calls: signed with the fleet's secret, not a client token
+            ctx.addServlet(new ServletHolder("fleet-call", new FleetCallServlet(tools, fleetCalls, json, maxRequestBytes)),
+                    FleetCalls.PATH);
         }
         // probes: no token, no Origin/Host check (a kubelet sends neither a token nor the served host name),
         // and nothing in the answer but a status and one line (Health)
@@ -178,7 +190,7 @@ public final class HttpTransport implements AutoCloseable {
         jetty.setHandler(ctx);
         jetty.setErrorHandler(new QuietErrors());
         jetty.start();
-        return new HttpTransport(jetty, streamable, sse, modern, owners, sessionEnded, health);
+        return new HttpTransport(jetty, streamable, sse, modern, owners, ended, health);
     }
 
     /**

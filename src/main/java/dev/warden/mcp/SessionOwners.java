@@ -88,6 +88,12 @@ final class SessionOwners {
         return true;
     }
 
+    /** Whether {@code id} is a live session of this identity here (without noting a use). */
+    synchronized boolean knows(String identity, String id) {
+        Owned o = bySession.get(id);
+        return o != null && o.identity().equals(identity);
+    }
+
     /** The session ended (DELETE, end of its stream, idle). @return true if it was live */
     synchronized boolean end(String id) {
         Owned o = bySession.remove(id);

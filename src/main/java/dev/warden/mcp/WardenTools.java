@@ -64,6 +64,8 @@ public final class WardenTools {
     private final ThreadPoolExecutor callThreads;
     /** How held calls ask by elicitation; set once at start-up ({@link #elicitation(ElicitationMode)}). */
     private volatile ElicitationMode elicitation = ElicitationMode.FORM;
+    /** On a replica of a fleet: calls that belong to another replica go there ({@link FleetCalls}); null alone. */
+    private volatile FleetCalls fleet;
 
     /** @param languages the language enum, read when a server's tool list is built (after the container probe) */
     public WardenTools(CallPipeline pipeline, LimitsConfig limits, Supplier<List<String>> languages,
@@ -100,6 +102,20 @@ public final class WardenTools {
         return this;
     }
 
+    /**
+     * Makes this server a replica of a fleet: a call whose execution, held call or durable workspace
+     * another replica owns is answered by that replica (set once at start-up, before any transport).
+     */
+    public WardenTools fleet(FleetLink link) {
+        this.fleet = new FleetCalls(link, json);
+        return this;
+    }
+
+    /** The fleet's routing of calls, or null on a single server. */
+    FleetCalls fleetCalls() {
+        return fleet;
+    }
+
     /** The pipeline every tool call and resource read of both eras goes through. */
     CallPipeline pipeline() {
         return pipeline;
@@ -133,8 +149,15 @@ public final class WardenTools {
         McpSchema.CallToolResult call(Caller caller, McpSchema.CallToolRequest req);
     }
 
-    /** Every tool, in the order tools/list shows them. */
+    /** Every tool, in the order tools/list shows them (on a fleet's replica, each routed to its owner). */
     List<Entry> entries() {
+        FleetCalls f = fleet;
+        List<Entry> local = localEntries();
+        return f == null ? local : local.stream().map(e -> new Entry(e.tool(), f.routed(e.name(), e.body()))).toList();
+    }
+
+    /** Every tool, answered here. */
+    List<Entry> localEntries() {
         return List.of(
                 new Entry(catalog.runCommand(maxTimeoutMs), (caller, req) -> handle(caller, "run_command", req)),
                 new Entry(catalog.executeCode(languages.get(), maxTimeoutMs),
@@ -179,6 +202,15 @@ public final class WardenTools {
         }
         catch (InvalidArguments e) {
             r = pipeline.invalidWorkspaceCall(caller, tool, args, e.getMessage());
+        }
+        FleetCalls f = fleet;
+        if (f != null && !r.isError() && r.workspaceId() != null) { // the fleet's index of durable workspaces
+            if (tool.equals("create_workspace")) {
+                f.link().workspaceCreated(r.workspaceId(), caller.owner());
+            }
+            else {
+                f.link().workspaceDeleted(r.workspaceId());
+            }
         }
         return structured(r, r.isError(), null);
     }
