@@ -10,28 +10,18 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The schema is migrated by Flyway on a real PostgreSQL, once, however many replicas start at the same moment. */
 class FleetDbIT {
 
-    static FleetServices services;
-
-    @BeforeAll
-    static void start() throws Exception {
-        services = FleetServices.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        services.close();
-    }
+    @RegisterExtension
+    static final FleetServices services = new FleetServices();
 
     @Test
     void threeReplicasStartingAtOnceMigrateTheSchemaOnce() throws Exception {
-        WardenConfig.Postgres pg = new WardenConfig.Postgres(services.postgresUrl(), services.postgresUser(), "", 2);
+        WardenConfig.Postgres pg = services.postgres(2);
         List<CompletableFuture<FleetDb>> starts = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             String id = "r" + i;

@@ -3,11 +3,9 @@ package dev.warden.fleet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import dev.warden.config.WardenConfig;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What a replica's /readyz says about the fleet's services, against real redis-server and PostgreSQL on loopback:
@@ -16,22 +14,8 @@ import org.junit.jupiter.api.Test;
  */
 class FleetHealthIT {
 
-    static FleetServices services;
-    static FleetDb db;
-
-    @BeforeAll
-    static void start() throws Exception {
-        services = FleetServices.start();
-        db = FleetDb.open(new WardenConfig.Postgres(services.postgresUrl(), services.postgresUser(), "", 2), "health-it");
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (db != null) {
-            db.close();
-        }
-        services.close();
-    }
+    @RegisterExtension
+    static final FleetServices services = new FleetServices();
 
     /** Waits (at most 10 s) for {@code what} to equal {@code expected}; answers what it last was. */
     private static String await(Supplier<String> what, String expected) throws InterruptedException {
@@ -45,7 +29,7 @@ class FleetHealthIT {
 
     @Test
     void redisStoppingMakesTheReplicaUnreadyUntilItReturns() throws Exception {
-        try (FleetHealth h = FleetHealth.start(db.dataSource(), services.redisUrl(), 200)) {
+        try (FleetHealth h = FleetHealth.start(services.db().dataSource(), services.redisUrl(), 200)) {
             assertNull(await(h::problem, null), "both services answer");
             services.stopRedis();
             try {

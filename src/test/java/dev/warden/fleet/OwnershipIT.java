@@ -4,36 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.warden.config.WardenConfig;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Who owns a session, execution, held call or workspace, and whether that replica lives, on a real PostgreSQL. */
 class OwnershipIT {
 
-    static FleetServices services;
-    static FleetDb db;
-
-    @BeforeAll
-    static void start() throws Exception {
-        services = FleetServices.start();
-        db = FleetDb.open(new WardenConfig.Postgres(services.postgresUrl(), services.postgresUser(), "", 2), "t");
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (db != null) {
-            db.close();
-        }
-        services.close();
-    }
+    @RegisterExtension
+    static final FleetServices services = new FleetServices();
 
     private static void sql(String statement) throws Exception {
-        try (Connection c = db.connection(); Statement st = c.createStatement()) {
+        try (Connection c = services.db().connection(); Statement st = c.createStatement()) {
             st.execute(statement);
         }
     }
@@ -46,8 +30,8 @@ class OwnershipIT {
     @Test
     void aSessionIsOwnedByItsLiveReplicaUntilItEndsOrTheReplicaStopsBeating() throws Exception {
         replica("o1", "http://127.0.0.1:1111");
-        try (Ownership mine = new Ownership(db.dataSource(), "o1", 1500);
-                Ownership other = new Ownership(db.dataSource(), "o2", 1500)) {
+        try (Ownership mine = new Ownership(services.db().dataSource(), "o1", 1500);
+                Ownership other = new Ownership(services.db().dataSource(), "o2", 1500)) {
             mine.sessionOpened("s-1", "token:abc");
             Optional<Ownership.Owner> o = other.owner(Ownership.Kind.SESSION, "s-1");
             assertTrue(o.isPresent());
@@ -73,11 +57,11 @@ class OwnershipIT {
 
     @Test
     void aRestartedReplicaEndsTheSessionsOfItsPreviousRun() throws Exception {
-        try (Ownership before = new Ownership(db.dataSource(), "o3", 1500)) {
+        try (Ownership before = new Ownership(services.db().dataSource(), "o3", 1500)) {
             before.sessionOpened("s-3a", "local");
             before.sessionOpened("s-3b", "local");
         }
-        try (Ownership after = new Ownership(db.dataSource(), "o3", 1500)) {
+        try (Ownership after = new Ownership(services.db().dataSource(), "o3", 1500)) {
             assertEquals(2, after.endPreviousSessions());
             assertEquals("ended", after.owner(Ownership.Kind.SESSION, "s-3a").orElseThrow().status());
             assertEquals(0, after.endPreviousSessions());
@@ -87,7 +71,7 @@ class OwnershipIT {
     @Test
     void executionsApprovalsAndWorkspacesNameTheirReplica() throws Exception {
         replica("o4", "http://127.0.0.1:4444");
-        try (Ownership o4 = new Ownership(db.dataSource(), "o4", 1500)) {
+        try (Ownership o4 = new Ownership(services.db().dataSource(), "o4", 1500)) {
             sql("INSERT INTO executions (id, replica, identity, tool, status, message) "
                     + "VALUES ('ex_1', 'o4', 'token:abc', 'run_command', 'lost', 'its replica died')");
             sql("INSERT INTO approvals (id, replica, identity, tool, summary) VALUES ('ex_2', 'o4', 'token:abc', 'run_command', 'x')");

@@ -16,9 +16,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Two replicas' rate limits on one real Redis draw from one bucket per identity and tier; with Redis
@@ -29,17 +28,8 @@ class RedisBucketsIT {
     static final RateLimitsConfig TWELVE = new RateLimitsConfig(new RateConfig(12, 1),
             Map.of("L4", new RateConfig(3, 1)), 4, 4, 1000);
 
-    static FleetServices services;
-
-    @BeforeAll
-    static void start() throws Exception {
-        services = FleetServices.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        services.close();
-    }
+    @RegisterExtension
+    static final FleetServices services = new FleetServices();
 
     @Test
     void twoReplicasShareOneBucketExactly() throws Exception {

@@ -39,11 +39,10 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -55,7 +54,8 @@ class ReplicaIT {
 
     static final long HEARTBEAT_MS = 100;
     static final long DEAD_AFTER_MS = 600;
-    static FleetServices services;
+    @RegisterExtension
+    static final FleetServices services = new FleetServices();
     static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -131,16 +131,6 @@ class ReplicaIT {
         Node n = new Node(id, deadAfterMs);
         nodes.add(n);
         return n;
-    }
-
-    @BeforeAll
-    static void start() throws Exception {
-        services = FleetServices.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        services.close();
     }
 
     @BeforeEach
