@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,6 +30,10 @@ import java.util.regex.Pattern;
  * decision all change nothing and say why) and recorded in the audit; the kill switch is an incident.
  */
 public final class OperatorConsole {
+    /** ISO 8601 to the millisecond, always three digits (Instant.toString drops a zero fraction). */
+    private static final DateTimeFormatter MILLIS_UTC =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
 
     /** Execution ids Warden makes; anything else is refused before it is looked up. */
     private static final Pattern ID = Pattern.compile("ex_[0-9a-f]{20}");
@@ -426,7 +431,7 @@ public final class OperatorConsole {
         v.put("client", AgentText.visibleLine(r.client()));
         v.put("created", r.created().toString());
         v.put("expires", r.expires().toString());
-        v.put("expires_at", r.expires().truncatedTo(ChronoUnit.MILLIS).toString());
+        v.put("expires_at", MILLIS_UTC.format(r.expires()));
         if (now != null) {
             v.put("expires_in_ms", Math.max(0, Duration.between(now, r.expires()).toMillis()));
         }

@@ -112,6 +112,17 @@ class OperatorConsoleTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void anExpiryOnAWholeSecondStillHasItsThreeDigitsOfMilliseconds() throws Exception {
+        // Instant.toString drops a zero fraction ("…:30Z"): a reader parsing the documented form must not break
+        // once in a thousand calls
+        approvals.open(new ApprovalRequest("ex_000000000000000000b1", "s1", "c", "run_command", "echo b", null, "",
+                "L2", List.of(), List.of("r"), "held", NOW.minusSeconds(60), Instant.parse("2099-12-02T22:50:30Z")));
+        Map<String, Object> p = ((List<Map<String, Object>>) console(NOW).state().get("pending")).get(0);
+        assertEquals("2099-12-02T22:50:30.000Z", p.get("expires_at"));
+    }
+
+    @Test
     void theVersionChangesWithTheStateNotWithTheClock() throws Exception {
         hold("ex_000000000000000000a1", "s1");
         String v = console(NOW).version();
