@@ -186,6 +186,51 @@ describe('the fleet\'s control state across real replicas', () => {
     assert.equal(again.status, 'ok', JSON.stringify(again));
   });
 
+  it('a replica frozen (SIGSTOP) in the middle of a streamed answer: the call proxied through the other replica ends with an error once it is declared dead', async () => {
+    const cb = await client(servers.fb);
+    const sid = cb.transport.sessionId;
+    assert.ok(sid);
+    // fb's session, reached through fa (proxied); a progress token makes the answer stream from the start
+    const res = await fetch(servers.fa.url, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${CLIENT_TOKEN}`, 'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream', 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 41, method: 'tools/call',
+        params: { name: 'run_command', arguments: { command: 'sleep 40', timeout_ms: 55_000 }, _meta: { progressToken: 'p41' } } }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('warden-replica'), 'fb');
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('notifications/progress')) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `the stream ended before any progress: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    // frozen: its kernel keeps the connection open, so only its missing heartbeat tells
+    servers.fb.child.kill('SIGSTOP');
+    const t0 = Date.now();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      const ms = Date.now() - t0;
+      console.log(`the frozen owner's streamed answer ended ${ms} ms after SIGSTOP (dead_after_ms 1500)`);
+      assert.ok(ms < 15_000, `${ms} ms`);
+      const events = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5)));
+      const answer = events.find((e) => e.id === 41);
+      assert.ok(answer?.error, `the request's answer is an error: ${text}`);
+      assert.match(answer.error.message, /stopped answering in the middle of this answer/);
+    }
+    finally {
+      servers.fb.child.kill('SIGCONT');
+    }
+  });
+
   it('a replica killed with kill -9 has its run reported lost by the others, and cleans up when it comes back', async () => {
     const cb = await client(servers.fb);
     const bg = await cb.call('run_command', { command: 'sleep 60', background: true });

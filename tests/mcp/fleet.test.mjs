@@ -319,6 +319,12 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.equal(read.content, 'made on r2\n');
     const ran = await b.call('run_command', { workspace: ws, command: 'cat notes.md' });
     assert.equal(ran.stdout, 'made on r2\n', JSON.stringify(ran));
+    // the workspace's files as resources too: read on r2 for a session of r1
+    const res = await b.client.readResource({ uri: `warden://workspace/${ws}/notes.md` });
+    assert.equal(res.contents[0].text, 'made on r2\n', JSON.stringify(res));
+    assert.equal(res.contents[0].uri, `warden://workspace/${ws}/notes.md`);
+    await assert.rejects(b.client.readResource({ uri: `warden://workspace/${ws}/absent.md` }),
+      (e) => e.code === -32002, 'a missing file of it: not found, as on a single server');
     const gone = await b.call('delete_workspace', { workspace_id: ws });
     assert.equal(gone.status, 'ok', JSON.stringify(gone));
     assert.equal((await sql(`SELECT 1 FROM workspaces WHERE id = '${ws}' AND deleted_at IS NULL`)).length, 0);
@@ -480,6 +486,8 @@ describe('fleet: three replicas behind HAProxy', { timeout: 170_000 }, () => {
     assert.equal(inWs.status, 'failed', JSON.stringify(inWs));
     assert.match(inWs.message, /Workspace .* lives on replica r2, which is gone/);
     assert.ok(Date.now() - t0 < 2000, 'no wait on the dead replica');
+    await assert.rejects(survivors[0].client.readResource({ uri: `warden://workspace/${ws}/x.txt` }),
+      (e) => /lives on replica r2, which is gone/.test(e.message), 'resources/read of it says so too');
 
     // restarted (same id, same port): the sessions it left are ended, and it serves again
     const restarted = await startReplica('r2', replicas.r2.port);

@@ -45,12 +45,42 @@ public final class FleetConsole {
     private final FleetDb db;
     private final Replica replica;
     private final String self;
+    /** An owner whose heartbeat is older than this is not sent a decision or a stop: it might never apply it. */
+    private final long silentAfterMs;
     private volatile boolean readFailed;
 
     FleetConsole(FleetDb db, Replica replica) {
         this.db = db;
         this.replica = replica;
         this.self = replica.id();
+        this.silentAfterMs = 3 * replica.heartbeatMs();
+    }
+
+    /** The owner's liveness, as the UPDATEs below require it: live, and heard from lately. */
+    private static String ownerHeard(String table) {
+        return "EXISTS (SELECT 1 FROM replicas r WHERE r.id = " + table + ".replica AND r.state = 'live' "
+                + "AND r.heartbeat_at >= now() - make_interval(secs => ?))";
+    }
+
+    /** How long ago the owner was last heard from, in ms (-1: no such replica). */
+    private static long silence(Connection c, String owner) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("SELECT state, (extract(epoch FROM (now() - heartbeat_at)) * 1000)"
+                + "::bigint FROM replicas WHERE id = ?")) {
+            st.setQueryTimeout(5);
+            st.setString(1, owner);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) {
+                    return -1;
+                }
+                return rs.getLong(2);
+            }
+        }
+    }
+
+    private static String silentOwner(String what, String owner, long ms) {
+        return what + " is on replica " + owner + ", which has not been heard from for " + ms + " ms: nothing was sent "
+                + "to it, since it might never apply it. If it is gone, the fleet declares it dead shortly and reports "
+                + "the call as it ends (a held call expires as denied, a run reads lost); if it is only slow, try again.";
     }
 
     /** This replica (its shared kill switch). */
@@ -70,7 +100,7 @@ public final class FleetConsole {
         try (Connection c = db.connection()) {
             try (PreparedStatement st = c.prepareStatement("UPDATE approvals SET status = ?, scope = ?, channel = ?, "
                     + "decided_by = ?, decided_at = now(), reason = ?, remote = true "
-                    + "WHERE id = ? AND status = 'pending' AND replica <> ? RETURNING replica")) {
+                    + "WHERE id = ? AND status = 'pending' AND replica <> ? AND " + ownerHeard("approvals") + " RETURNING replica")) {
                 st.setQueryTimeout(5);
                 st.setString(1, ruling.verdict().wire());
                 st.setString(2, ruling.scope().wire());
@@ -79,6 +109,7 @@ public final class FleetConsole {
                 st.setString(5, ruling.note());
                 st.setString(6, id);
                 st.setString(7, self);
+                st.setDouble(8, silentAfterMs / 1000.0);
                 try (ResultSet rs = st.executeQuery()) {
                     if (rs.next()) {
                         return new Reply(200, id + " " + ruling.verdict().wire() + " by " + ruling.approver()
@@ -90,8 +121,11 @@ public final class FleetConsole {
                 st.setQueryTimeout(5);
                 st.setString(1, id);
                 try (ResultSet rs = st.executeQuery()) {
-                    if (!rs.next() || "pending".equals(rs.getString(2))) {
+                    if (!rs.next() || "pending".equals(rs.getString(2)) && self.equals(rs.getString(1))) {
                         return new Reply(404, "no pending approval " + id);
+                    }
+                    if ("pending".equals(rs.getString(2))) { // pending elsewhere, yet not updated: its owner is silent
+                        return new Reply(503, silentOwner("approval " + id, rs.getString(1), silence(c, rs.getString(1))));
                     }
                     String by = rs.getString(3);
                     return new Reply(409, id + " was already decided (" + rs.getString(2) + " by "
@@ -111,11 +145,12 @@ public final class FleetConsole {
         try (Connection c = db.connection()) {
             try (PreparedStatement st = c.prepareStatement("UPDATE executions SET stop_requested_by = ?, "
                     + "stop_requested_at = now() WHERE id = ? AND status = 'running' AND replica <> ? "
-                    + "AND stop_requested_by IS NULL RETURNING replica")) {
+                    + "AND stop_requested_by IS NULL AND " + ownerHeard("executions") + " RETURNING replica")) {
                 st.setQueryTimeout(5);
                 st.setString(1, by);
                 st.setString(2, id);
                 st.setString(3, self);
+                st.setDouble(4, silentAfterMs / 1000.0);
                 try (ResultSet rs = st.executeQuery()) {
                     if (rs.next()) {
                         return new Reply(200, id + " is being stopped (on replica " + rs.getString(1) + ")");
@@ -129,6 +164,9 @@ public final class FleetConsole {
                 try (ResultSet rs = st.executeQuery()) {
                     if (!rs.next() || !"running".equals(rs.getString(2)) || self.equals(rs.getString(1))) {
                         return new Reply(404, "no running execution " + id);
+                    }
+                    if (rs.getString(3) == null) { // running elsewhere, no stop asked, yet not updated: its owner is silent
+                        return new Reply(503, silentOwner("execution " + id, rs.getString(1), silence(c, rs.getString(1))));
                     }
                     return new Reply(200, id + " is being stopped (on replica " + rs.getString(1) + ", asked by "
                             + rs.getString(3) + ")");

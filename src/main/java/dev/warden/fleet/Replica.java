@@ -144,6 +144,11 @@ public final class Replica implements AutoCloseable {
         return index;
     }
 
+    /** How often this replica beats: the others read a few missed beats as an owner gone silent. */
+    long heartbeatMs() {
+        return heartbeatMs;
+    }
+
     /** Whether the last heartbeat reached the database. */
     public boolean dbDown() {
         return dbDown;

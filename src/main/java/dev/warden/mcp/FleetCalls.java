@@ -2,7 +2,10 @@ package dev.warden.mcp;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.warden.contract.FileResult;
+import dev.warden.contract.WorkspaceUri;
 import dev.warden.pipeline.Caller;
+import dev.warden.session.DurableStore;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -54,6 +57,29 @@ final class FleetCalls {
     /** The tool's body, but a call that belongs to another replica goes there. */
     WardenTools.Body routed(String tool, WardenTools.Body local) {
         return (caller, req) -> elsewhere(caller, tool, req).orElseGet(() -> local.call(caller, req));
+    }
+
+    /**
+     * resources/read of a file in a durable workspace that lives on another replica: read there, as
+     * read_file's whole read (what resources/read is), answered as its {@link FileResult}; empty when the
+     * workspace is this replica's, a session's, or unknown to the fleet (read here as on a single server).
+     */
+    Optional<FileResult> readResource(Caller caller, String uri) {
+        WorkspaceUri u;
+        try {
+            u = WorkspaceUri.parse(uri);
+        }
+        catch (WorkspaceUri.Malformed e) {
+            return Optional.empty();
+        }
+        if (!DurableStore.wellFormed(u.workspaceId())) {
+            return Optional.empty();
+        }
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("workspace", u.workspaceId());
+        args.put("path", u.path());
+        return elsewhere(caller, "read_file", new McpSchema.CallToolRequest("read_file", args, null))
+            .map(r -> json.convertValue(r.structuredContent(), FileResult.class));
     }
 
     /** The owner of this call when it is another replica (with what it is owned by), else empty. */

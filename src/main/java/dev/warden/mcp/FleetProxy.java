@@ -1,5 +1,7 @@
 package dev.warden.mcp;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -9,14 +11,20 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Enumeration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -27,7 +35,9 @@ import java.util.function.BooleanSupplier;
  * <p>It never waits on a dead replica: the owner's liveness is checked before (by the caller), the
  * connection must open within {@link #CONNECT}, and while the answer's headers are awaited the
  * owner's liveness is asked again every {@link #RECHECK}: an owner declared dead meanwhile ends the
- * wait. A killed owner's connection is reset by its kernel, which ends a streamed answer at once.
+ * wait. A killed owner's connection is reset by its kernel, which ends a streamed answer at once; an
+ * owner declared dead while its answer streams (a silent one: a partition, a frozen machine) has the
+ * stream ended by the same recheck, an SSE answer with the request's JSON-RPC error as its last event.
  */
 final class FleetProxy {
 
@@ -44,6 +54,14 @@ final class FleetProxy {
     private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-authenticate",
             "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length",
             "expect", "http2-settings");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Watches the owners of answers being streamed (one daemon thread for all). */
+    private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "fleet-proxy-watch");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(CONNECT).version(HttpClient.Version.HTTP_1_1)
         .followRedirects(HttpClient.Redirect.NEVER).build();
@@ -93,13 +111,77 @@ final class FleetProxy {
             });
             res.setHeader(VIA, me);
             OutputStream out = res.getOutputStream();
-            byte[] buf = new byte[8192];
-            int n;
-            // flushed after each read: an SSE answer reaches the client event by event
-            while ((n = in.read(buf)) >= 0) {
-                out.write(buf, 0, n);
+            // an owner that goes silent mid-answer (no kernel left to reset the connection: a partition, a
+            // frozen machine) is noticed by its heartbeat: the watch closes the stream, which ends the read
+            AtomicBoolean ownerGone = new AtomicBoolean();
+            ScheduledFuture<?> watch = WATCH.scheduleWithFixedDelay(() -> {
+                if (!stillLive.getAsBoolean() && ownerGone.compareAndSet(false, true)) {
+                    try {
+                        in.close();
+                    }
+                    catch (IOException ignored) {
+                        // closing is all it takes
+                    }
+                }
+            }, RECHECK.toMillis(), RECHECK.toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                byte[] buf = new byte[8192];
+                int n;
+                // flushed after each read: an SSE answer reaches the client event by event
+                while ((n = in.read(buf)) >= 0) {
+                    out.write(buf, 0, n);
+                    out.flush();
+                }
+            }
+            catch (IOException e) {
+                if (!ownerGone.get()) {
+                    throw e;
+                }
+            }
+            finally {
+                watch.cancel(false);
+            }
+            if (ownerGone.get()) {
+                endSilently(answer, body, out);
+            }
+        }
+    }
+
+    /**
+     * The owner was declared dead while its answer streamed: an SSE answer gets a last event, the
+     * JSON-RPC error of the request it answers (so the client's call ends now, not at its timeout); any
+     * other answer just ends.
+     */
+    private static void endSilently(HttpResponse<InputStream> answer, byte[] request, OutputStream out) {
+        String type = answer.headers().firstValue("content-type").orElse("");
+        try {
+            Object id = type.startsWith("text/event-stream") ? requestId(request) : null;
+            if (id != null) {
+                Map<String, Object> error = Map.of("jsonrpc", "2.0", "id", id, "error", Map.of("code", -32001, "message",
+                        "The replica that owned this session stopped answering in the middle of this answer (no heartbeat): "
+                                + "the outcome of the call is unknown; start a new session (initialize again)"));
+                out.write(("\nevent: message\ndata: " + JSON.writeValueAsString(error) + "\n\n")
+                    .getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }
+        }
+        catch (IOException ignored) {
+            // the client left too
+        }
+    }
+
+    /** The id of a single JSON-RPC request (not a notification), else null. */
+    private static Object requestId(byte[] request) {
+        try {
+            JsonNode n = JSON.readTree(request);
+            JsonNode id = n == null ? null : n.get("id");
+            if (id == null || id.isNull() || n.get("method") == null) {
+                return null;
+            }
+            return id.isNumber() ? id.numberValue() : id.asText();
+        }
+        catch (IOException e) {
+            return null;
         }
     }
 

@@ -323,7 +323,7 @@ final class ModernEra {
         private McpSchema.ReadResourceOutcome read(Caller caller, String uri) {
             io.modelcontextprotocol.spec.McpSchema.ReadResourceResult r;
             try {
-                r = WorkspaceResources.read(tools.pipeline(), caller, uri);
+                r = WorkspaceResources.read(tools, caller, uri);
             }
             catch (McpError e) {
                 var err = e.getJsonRpcError();

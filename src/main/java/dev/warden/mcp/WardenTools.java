@@ -129,7 +129,7 @@ public final class WardenTools {
     /** The workspaces as resources (their one template), read through the same door as the tools. */
     List<io.modelcontextprotocol.server.McpServerFeatures.AsyncResourceTemplateSpecification> resourceTemplates(
             String transport) {
-        return new WorkspaceResources(pipeline, this).templates(transport);
+        return new WorkspaceResources(this).templates(transport);
     }
 
     /**

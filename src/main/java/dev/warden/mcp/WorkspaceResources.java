@@ -3,7 +3,6 @@ package dev.warden.mcp;
 import dev.warden.call.Status;
 import dev.warden.contract.FileResult;
 import dev.warden.contract.WorkspaceUri;
-import dev.warden.pipeline.CallPipeline;
 import dev.warden.pipeline.Caller;
 import io.modelcontextprotocol.server.McpServerFeatures.AsyncResourceTemplateSpecification;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
@@ -11,6 +10,7 @@ import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The workspaces as MCP resources: one template, {@code warden://workspace/{workspace_id}/{+path}},
@@ -21,11 +21,9 @@ import java.util.Map;
  */
 final class WorkspaceResources {
 
-    private final CallPipeline pipeline;
     private final WardenTools tools;
 
-    WorkspaceResources(CallPipeline pipeline, WardenTools tools) {
-        this.pipeline = pipeline;
+    WorkspaceResources(WardenTools tools) {
         this.tools = tools;
     }
 
@@ -43,7 +41,7 @@ final class WorkspaceResources {
     List<AsyncResourceTemplateSpecification> templates(String transport) {
         return List.of(new AsyncResourceTemplateSpecification(template(), (ex, req) -> {
             Caller caller = WardenTools.caller(new McpSyncServerExchange(ex), transport, req.meta(), null);
-            return tools.admitted(caller, c -> read(pipeline, c, req.uri()), (retryAfterMs, why) -> {
+            return tools.admitted(caller, c -> read(tools, c, req.uri()), (retryAfterMs, why) -> {
                 throw McpError.builder(McpSchema.ErrorCodes.INTERNAL_ERROR)
                     .message("Rate limited: " + why + "; retry after " + retryAfterMs + " ms.")
                     .data(Map.of("retry_after_ms", retryAfterMs)).build();
@@ -55,10 +53,13 @@ final class WorkspaceResources {
      * The contents, or a JSON-RPC error: -32002 (resource not found) for every refusal of the URI (no
      * such file, a path that leads out, an unknown workspace or another session's, all alike), -32603
      * for a read that failed, was rate limited or stopped by the kill switch, each with the message
-     * read_file would give.
+     * read_file would give. On a replica of a fleet, a file of a durable workspace another replica holds
+     * is read there.
      */
-    static McpSchema.ReadResourceResult read(CallPipeline pipeline, Caller caller, String uri) {
-        FileResult r = pipeline.readResource(caller, uri);
+    static McpSchema.ReadResourceResult read(WardenTools tools, Caller caller, String uri) {
+        FleetCalls fleet = tools.fleetCalls();
+        FileResult r = (fleet == null ? Optional.<FileResult>empty() : fleet.readResource(caller, uri))
+            .orElseGet(() -> tools.pipeline().readResource(caller, uri));
         if (r.status() != Status.OK) {
             int code = r.status() == Status.INVALID ? McpSchema.ErrorCodes.RESOURCE_NOT_FOUND
                     : McpSchema.ErrorCodes.INTERNAL_ERROR;

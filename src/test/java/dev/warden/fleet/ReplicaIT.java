@@ -408,6 +408,27 @@ class ReplicaIT {
     }
 
     @Test
+    void aDecisionOrAStopForASilentOwnerIsRefusedNotSentIntoTheVoid() throws Exception {
+        Node a = node("za", 60_000); // silent, and (both nodes agreeing) not declared dead for a minute
+        Node b = node("zb", 60_000);
+        String held = newId();
+        a.approvals.open(request(held, Duration.ofMinutes(5))).orElseThrow();
+        String running = newId();
+        run(a, running, true);
+        waitFor("both rows", 2000, () -> "pending".equals(sql("SELECT status FROM approvals WHERE id = ?", held))
+                && "running".equals(sql("SELECT status FROM executions WHERE id = ?", running)));
+        a.crash();
+        Thread.sleep(3 * HEARTBEAT_MS + 300);
+        OperatorConsole.Answer d = b.console.approve(held, Scope.ONCE, "bob", Channel.CLI);
+        assertEquals(503, d.code(), d.message());
+        assertTrue(d.message().contains("replica za, which has not been heard from"), d.message());
+        assertEquals("pending", sql("SELECT status FROM approvals WHERE id = ?", held), "nothing was written");
+        OperatorConsole.Answer s = b.console.stop(running, "bob");
+        assertEquals(503, s.code(), s.message());
+        assertEquals(null, sql("SELECT stop_requested_by FROM executions WHERE id = ?", running), "nothing was written");
+    }
+
+    @Test
     void anExpiredApprovalIsWrittenAsExpired() throws Exception {
         Node a = node("ea");
         String id = newId();
