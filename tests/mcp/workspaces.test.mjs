@@ -97,6 +97,8 @@ describe('project mode (--project)', () => {
     fs.writeFileSync(path.join(project, 'test_calc.py'),
       'import unittest\nfrom calc import add\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n');
     execFileSync('git', ['init', '-q', project]);
+    // the user's own hook: the guard holds it, and the git check after each run leaves it alone
+    fs.writeFileSync(path.join(project, '.git', 'hooks', 'post-merge'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     execFileSync('chown', ['-R', `${OWNER}:${OWNER}`, project]);
     fs.chmodSync(dir, 0o755);
     c = await stdioClient({
@@ -182,6 +184,60 @@ describe('project mode (--project)', () => {
     // and the session's next call is guarded again
     const again = await c.call('run_command', { command: 'touch .git/hooks/x' });
     assert.match(again.stderr, /Read-only file system/);
+  });
+
+  it('a repository planted for the user\'s own git to enter (a submodule with core.fsmonitor and a hook, a commondir, a gitfile out) is set aside after the call', async () => {
+    // where the planted programs would leave their mark on the host, writable by the project's owner
+    const marks = path.join(dir, 'marks');
+    fs.mkdirSync(marks, { mode: 0o777 });
+    fs.chmodSync(marks, 0o777);
+    const mark = path.join(marks, 'git-ran-it');
+    const planted = await c.call('run_command', {
+      command: [
+        'set -e',
+        'mkdir -p vendor/lib dep other',
+        'git -C vendor/lib init -q',
+        'git -C vendor/lib -c user.email=a@example.org -c user.name=A commit -q --allow-empty -m s',
+        `git -C vendor/lib config core.fsmonitor "touch ${mark}; false"`,
+        `printf '#!/bin/sh\\ntouch ${mark}\\n' > vendor/lib/.git/hooks/post-checkout`,
+        'chmod +x vendor/lib/.git/hooks/post-checkout',
+        'git update-index --add --cacheinfo 160000,$(git -C vendor/lib rev-parse HEAD),vendor/lib',
+        'echo ../elsewhere > .git/commondir',
+        'echo "gitdir: /tmp/evil" > other/.git',
+        'git -C dep init -q', // a plain nested repository: nothing in it runs anything
+        'echo planted',
+      ].join('\n'),
+    });
+    assert.equal(planted.stdout, 'planted\n', JSON.stringify(planted));
+    const f = planted.findings.find((x) => x.rule === 'project.git_exec');
+    assert.ok(f, `a finding: ${JSON.stringify(planted.findings)}`);
+    assert.equal(f.severity, 'critical');
+    for (const p of ['vendor/lib/.git/config', 'vendor/lib/.git/hooks/post-checkout', '.git/commondir', 'other/.git']) {
+      assert.match(f.detail, new RegExp(p.replace(/\./g, '\\.')), f.detail);
+      assert.ok(!fs.existsSync(path.join(project, p)), `${p} set aside`);
+      assert.ok(fs.existsSync(path.join(project, `${p}.warden-quarantined`)), `${p}.warden-quarantined kept for the user`);
+    }
+    assert.ok(fs.existsSync(path.join(project, 'dep', '.git', 'config')), 'a plain nested repository keeps its config');
+    assert.ok(fs.existsSync(path.join(project, '.git', 'hooks', 'post-merge')), 'the user\'s own hook is left alone');
+    assert.doesNotMatch(f.detail, /dep\//);
+    // the user's own git on the host, as the project's owner: status enters the submodule, and runs nothing
+    const home = path.join(marks, 'home');
+    fs.mkdirSync(home, { mode: 0o777 });
+    execFileSync('setpriv', ['--reuid', String(OWNER), '--regid', String(OWNER), '--clear-groups', '--',
+      'git', '-C', project, 'status', '--short'], { env: { PATH: process.env.PATH, HOME: home }, stdio: 'ignore' });
+    assert.ok(!fs.existsSync(mark), 'the user\'s git status ran nothing the agent planted');
+    // a background run is checked when it ends
+    const bg = await c.call('run_command', { command: 'sleep 1; git init -q later && printf "#!/bin/sh\\n" > later/.git/hooks/pre-commit && chmod +x later/.git/hooks/pre-commit', background: true });
+    assert.equal(bg.status, 'running', JSON.stringify(bg));
+    let end = bg;
+    for (let i = 0; i < 10 && end.status === 'running'; i++) {
+      end = await c.call('get_execution', { execution_id: bg.execution_id, wait_ms: 5000 });
+    }
+    assert.equal(end.status, 'ok', JSON.stringify(end));
+    assert.ok(end.findings.some((x) => x.rule === 'project.git_exec' && /later\/\.git\/hooks\/pre-commit/.test(x.detail)),
+      JSON.stringify(end.findings));
+    assert.ok(!fs.existsSync(path.join(project, 'later', '.git', 'hooks', 'pre-commit')));
+    await c.call('run_command', { command: 'rm -rf vendor dep other later; git rm -q --cached vendor/lib; rm -f .git/commondir.warden-quarantined' });
   });
 
   it('an approved call that fails leaves the project as it was; one that succeeds keeps every kind of change', async () => {

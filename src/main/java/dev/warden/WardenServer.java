@@ -424,7 +424,7 @@ final class WardenServer implements AutoCloseable {
             workspaces.onWorkspaceEnd(ws -> runtime.join().endSession(ws));
             var sc = config.sandbox();
             List<String> guard = config.server().projectProtection();
-            workspaces.protection(view -> runtime.join().protect(view, guard));
+            workspaces.protection(view -> runtime.join().protect(view, guard), config.server().projectReadOnly());
             // without root, every session's runs are this user (no uid can be leased), and there are
             // no durable workspaces (each has a uid of its own)
             workspaces.tenancy(new Workspaces.Tenancy(tenants, unprivileged ? null

@@ -184,6 +184,18 @@ public record CallResult(
                 approvalInfo, restored, network, offsets, artifacts, artifactsTruncated, kernel, images);
     }
 
+    /** The same result with more findings (after the run: the project's git check). */
+    public CallResult withFindings(List<Finding> more) {
+        if (more.isEmpty()) {
+            return this;
+        }
+        List<Finding> all = new java.util.ArrayList<>(findings);
+        all.addAll(more);
+        return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
+                executor, all, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
+                workspaceRestored, network, offsets, artifacts, artifactsTruncated, kernel, images);
+    }
+
     /**
      * The same result with what its run did on the network ({@code allowed}, {@code denied}, {@code
      * presets}) and a finding for each refusal.

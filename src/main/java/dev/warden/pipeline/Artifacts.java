@@ -55,13 +55,16 @@ final class Artifacts {
             """;
 
     private final ChangedFiles walk;
+    private final GitTripwire git;
     private final Function<Tier, Executor> executors;
     private final Results results;
     private final LimitsConfig limits;
     private final Clock clock;
 
-    Artifacts(ChangedFiles walk, Function<Tier, Executor> executors, Results results, LimitsConfig limits, Clock clock) {
+    Artifacts(ChangedFiles walk, Function<Tier, Executor> executors, Results results, LimitsConfig limits, Clock clock,
+            GitTripwire git) {
         this.walk = walk;
+        this.git = git;
         this.executors = executors;
         this.results = results;
         this.limits = limits;
@@ -90,10 +93,16 @@ final class Artifacts {
 
     /** As above; {@code reported} (null: none) is what a kernel says its cell changed, used instead of a walk. */
     CallResult attach(CallContext c, CallResult r, Instant since, ExecOutcome outcome, ChangedFiles.Scan reported) {
-        if (c.tier() == Tier.L1 || outcome instanceof ExecOutcome.Refused || !walk.enabled()) {
+        if (c.tier() == Tier.L1 || outcome instanceof ExecOutcome.Refused) {
             return r;
         }
         Workspace ws = c.workspace();
+        if (ws.project() && c.ruling() == null) { // an approved call's view has no guard either: a person approved it
+            r = r.withFindings(git.check(c, ws));
+        }
+        if (!walk.enabled()) {
+            return r;
+        }
         ChangedFiles.Scan scan = reported != null ? reported : walk.since(ws.root(), since);
         List<Artifact> found = new ArrayList<>();
         for (ChangedFiles.Found f : scan.files()) {

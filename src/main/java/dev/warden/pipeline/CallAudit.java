@@ -158,7 +158,10 @@ final class CallAudit {
         if (c.networkReport() != null) {
             line.put("network", Map.of("presets", c.networkReport().presets(), "connections", c.networkReport().attempts()));
         }
-        if (r.status() == Status.KILLED) {
+        if (!r.findings().isEmpty()) {
+            line.put("findings", r.findings()); // those found after the run (the project's git check)
+        }
+        if (r.status() == Status.KILLED || r.findings().stream().anyMatch(f -> f.severity() == Severity.CRITICAL)) {
             audit.incident(line);
         }
         else {

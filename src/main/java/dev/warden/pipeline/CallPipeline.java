@@ -133,7 +133,8 @@ public final class CallPipeline {
         this.heartbeats = new Heartbeats(sanitizer);
         this.background = new BackgroundRuns(limits, workspaces, clock);
         this.files = new FileTools(workspaces, executors, sanitizer, limits, results, gate);
-        this.artifacts = new Artifacts(new ChangedFiles(limits.artifactsWalkMs()), executors, results, limits, clock);
+        this.artifacts = new Artifacts(new ChangedFiles(limits.artifactsWalkMs()), executors, results, limits, clock,
+                new GitTripwire(workspaces::project, workspaces::guarded));
         this.kernels = new Kernels(limits);
         workspaces.onSessionEnd(kernels::endSession);
     }

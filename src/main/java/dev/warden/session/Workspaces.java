@@ -82,10 +82,28 @@ public final class Workspaces implements AutoCloseable {
     }
 
     private volatile Protection protection = view -> { };
+    private volatile List<String> guarded = List.of();
 
     /** Set once, with the tenancy, before the first session. */
     public void protection(Protection p) {
         this.protection = p;
+    }
+
+    /** As above, with the paths it makes read-only ({@code server.project_read_only}). */
+    public void protection(Protection p, List<String> readOnly) {
+        this.guarded = List.copyOf(readOnly);
+        this.protection = p;
+    }
+
+    /** The project and its owner, null without project mode. */
+    public Project project() {
+        Tenancy t = tenancy;
+        return t == null ? null : t.project();
+    }
+
+    /** The project's read-only paths, relative to its root (none without a project or a guard). */
+    public List<String> guarded() {
+        return guarded;
     }
 
     /** Binds the project at {@code at} and guards it there. */
