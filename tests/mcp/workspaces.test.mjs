@@ -205,6 +205,7 @@ describe('project mode (--project)', () => {
         'echo ../elsewhere > .git/commondir',
         'echo "gitdir: /tmp/evil" > other/.git',
         'git -C dep init -q', // a plain nested repository: nothing in it runs anything
+        'mkdir -p alias && echo "gitdir: ../.git" > alias/.git', // names the project's own gitdir: the user's, left alone
         'echo planted',
       ].join('\n'),
     });
@@ -212,6 +213,7 @@ describe('project mode (--project)', () => {
     const f = planted.findings.find((x) => x.rule === 'project.git_exec');
     assert.ok(f, `a finding: ${JSON.stringify(planted.findings)}`);
     assert.equal(f.severity, 'critical');
+    assert.equal(planted.findings.filter((x) => x.rule === 'project.git_exec').length, 1, 'nothing failed to be set aside');
     for (const p of ['vendor/lib/.git/config', 'vendor/lib/.git/hooks/post-checkout', '.git/commondir', 'other/.git']) {
       assert.match(f.detail, new RegExp(p.replace(/\./g, '\\.')), f.detail);
       assert.ok(!fs.existsSync(path.join(project, p)), `${p} set aside`);
@@ -237,7 +239,7 @@ describe('project mode (--project)', () => {
     assert.ok(end.findings.some((x) => x.rule === 'project.git_exec' && /later\/\.git\/hooks\/pre-commit/.test(x.detail)),
       JSON.stringify(end.findings));
     assert.ok(!fs.existsSync(path.join(project, 'later', '.git', 'hooks', 'pre-commit')));
-    await c.call('run_command', { command: 'rm -rf vendor dep other later; git rm -q --cached vendor/lib; rm -f .git/commondir.warden-quarantined' });
+    await c.call('run_command', { command: 'rm -rf vendor dep other later alias; git rm -q --cached vendor/lib; rm -f .git/commondir.warden-quarantined' });
   });
 
   it('an approved call that fails leaves the project as it was; one that succeeds keeps every kind of change', async () => {

@@ -100,7 +100,7 @@ final class GitTripwire {
               while IFS= read -r -d '' d; do check_gitdir "$d"; done < <(find -P "$1" -xdev -name HEAD -type f -printf '%h\\0' 2>/dev/null)
             }
             check_gitdir() {
-              local g=$1 m
+              local g=$1
               check_config "$g/config"
               check_config "$g/config.worktree"
               if [ -e "$g/commondir" ] || [ -L "$g/commondir" ]; then aside "$g/commondir"; fi
@@ -132,7 +132,8 @@ final class GitTripwire {
               if [ "$t" = "$line" ] || [ -z "$t" ]; then aside "$e"; continue; fi
               case "$t" in /*) ;; *) t=$(dirname -- "$e")/$t ;; esac
               r=$(realpath -e -- "$t" 2>/dev/null) || { aside "$e"; continue; }
-              case "$r/" in "$top"/.git/modules/*) ;; "$top"/*) check_gitdir "$r" ;; *) aside "$e" ;; esac
+              # the project's own gitdir and its modules are checked above (the user's own config and hooks left alone)
+              case "$r/" in "$top"/.git/*) ;; "$top"/*) check_gitdir "$r" ;; *) aside "$e" ;; esac
             done < <(find -P "$top" -xdev \\( -path "$top/.git" -prune \\) -o \\( -name .git -print0 \\) 2>/dev/null)
             exit 0
             """;
