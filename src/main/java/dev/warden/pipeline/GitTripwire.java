@@ -62,6 +62,7 @@ final class GitTripwire {
      */
     static final String SCRIPT = """
             set -u
+            cd / || exit 3 # git reads its working directory even for --file: Warden's own may not be the owner's to read
             export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=/nonexistent LC_ALL=C
             unset GIT_DIR GIT_WORK_TREE GIT_COMMON_DIR GIT_CONFIG GIT_CONFIG_PARAMETERS
             guard_config=$1
@@ -160,7 +161,8 @@ final class GitTripwire {
         List<String> cmd = List.of("setpriv", "--reuid", Integer.toString(p.uid()), "--regid", Integer.toString(p.gid()),
                 "--clear-groups", "--no-new-privs", "--", "/bin/bash", "-c", SCRIPT, "git-tripwire",
                 ro.contains(".git/config") ? "1" : "0", ro.contains(".git/hooks") ? "1" : "0", view(ws));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD)
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(new java.io.File("/"))
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
