@@ -65,6 +65,10 @@ public final class Replica implements AutoCloseable {
     private volatile boolean left;
     /** Beats and claims held back (tests: a replica that pauses, as in a long GC or a partition). */
     private volatile boolean paused;
+    /** When this replica's last heartbeat was written (System.nanoTime), 0 before the first. */
+    private long lastBeatOk;
+    /** Since when its heartbeats have been written without a gap: it judges the others only after dead_after_ms of that. */
+    private long beatingSince;
 
     Replica(FleetDb db, String id, String url, long heartbeatMs, long deadAfterMs, Executions executions,
             ApprovalService approvals, AuditLog audit, IntSupplier sessions) {
@@ -234,7 +238,19 @@ public final class Replica implements AutoCloseable {
                 log.warn("fleet: replica {} reaches PostgreSQL again", id);
             }
             applyKillSwitch(c);
-            detectDead(c);
+            long now = System.nanoTime();
+            // a gap of half dead_after_ms (PostgreSQL out of reach, a pause) may have held back the others' beats too;
+            // shorter ones (a slow beat) cannot have made a live replica's heartbeat look dead_after_ms old
+            if (lastBeatOk == 0 || now - lastBeatOk > TimeUnit.MILLISECONDS.toNanos(Math.max(2 * heartbeatMs, deadAfterMs / 2))) {
+                beatingSince = now;
+            }
+            lastBeatOk = now;
+            // a replica judges the others only once its own heartbeats have gone through for dead_after_ms: after an
+            // outage of the database every replica's heartbeat is old, and the first one back must not declare
+            // the rest dead (their runs lost, their calls denied) before they had a chance to beat again
+            if (now - beatingSince >= TimeUnit.MILLISECONDS.toNanos(deadAfterMs)) {
+                detectDead(c);
+            }
         }
         catch (SQLException | RuntimeException e) {
             if (!dbDown) {

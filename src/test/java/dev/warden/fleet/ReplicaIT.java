@@ -295,6 +295,32 @@ class ReplicaIT {
     }
 
     @Test
+    void afterAnOutageThatHeldBackEveryHeartbeatNoReplicaDeclaresTheOthersDead() throws Exception {
+        Node a = node("oa");
+        Node b = node("ob");
+        String run = newId();
+        Cancel cancel = run(b, run, true);
+        Thread.sleep(DEAD_AFTER_MS + 200); // both judge the others by now
+        // PostgreSQL out of reach for both (as for every replica in an outage): no heartbeat gets through
+        a.fleet.replica().pause(true);
+        b.fleet.replica().pause(true);
+        Thread.sleep(3 * DEAD_AFTER_MS);
+        a.fleet.replica().pause(false); // the first one back sees every other heartbeat far too old
+        Thread.sleep(3 * HEARTBEAT_MS);
+        b.fleet.replica().pause(false);
+        Thread.sleep(2 * DEAD_AFTER_MS);
+        assertEquals("live", sql("SELECT state FROM replicas WHERE id = 'ob'"));
+        assertEquals("live", sql("SELECT state FROM replicas WHERE id = 'oa'"));
+        assertEquals("running", sql("SELECT status FROM executions WHERE id = ?", run));
+        assertNull(cancel.reason(), "its run goes on");
+        assertEquals(0, count(a.incidents(), "fleet.replica_dead"));
+        assertEquals(0, count(b.incidents(), "fleet.replica_dead"));
+        // and a replica that really is gone is still found, dead_after_ms after the others beat again
+        b.crash();
+        waitFor("ob declared dead", 5000, () -> "dead".equals(sql("SELECT state FROM replicas WHERE id = 'ob'")));
+    }
+
+    @Test
     void aReplicaRestartedAfterKillCleansUpWhatItsPreviousProcessLeft() throws Exception {
         Node first = node("rr", 60_000); // nobody else would notice for a minute
         String run = newId();
