@@ -137,7 +137,8 @@ final class FleetCalls {
             long t = auth.now();
             FleetProxy.Reply r = http.post(strip(o.url()) + PATH, body, Map.of(FleetAuth.TIME, Long.toString(t),
                     FleetAuth.SIGNATURE, auth.sign(t, body), FleetAuth.FROM, link.replicaId()),
-                    () -> link.owner(kind, id).map(FleetLink.Owner::live).orElse(false));
+                    // unknown (the database out of reach) is not dead: the connection itself still tells
+                    () -> link.owner(kind, id).map(FleetLink.Owner::live).orElse(true));
             if (r.status() != 200) {
                 log.warn("fleet: {} of {} {} refused by replica {}: HTTP {}", tool, kind, id, o.replica(), r.status());
                 return gone(tool, kind, id, o, "refused the forwarded call (HTTP " + r.status() + ")");

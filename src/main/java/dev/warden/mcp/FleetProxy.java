@@ -38,6 +38,8 @@ import java.util.function.BooleanSupplier;
  * wait. A killed owner's connection is reset by its kernel, which ends a streamed answer at once; an
  * owner declared dead while its answer streams (a silent one: a partition, a frozen machine) has the
  * stream ended by the same recheck, an SSE answer with the request's JSON-RPC error as its last event.
+ * {@code stillLive} says false only for an owner known to be dead: a liveness that cannot be read (the
+ * database out of reach) ends nothing.
  */
 final class FleetProxy {
 

@@ -312,7 +312,8 @@ final class HttpGuardFilter extends HttpFilter {
         }
         try {
             proxy.forward(req, body, res, owner.url(), fleet.replicaId(),
-                    () -> fleet.owner(FleetLink.Kind.SESSION, key).map(FleetLink.Owner::live).orElse(false));
+                    // unknown (the database out of reach) is not dead: the connection itself still tells
+                    () -> fleet.owner(FleetLink.Kind.SESSION, key).map(FleetLink.Owner::live).orElse(true));
         }
         catch (FleetProxy.Unreachable e) {
             if (!res.isCommitted()) {
