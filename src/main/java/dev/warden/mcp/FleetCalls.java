@@ -78,8 +78,15 @@ final class FleetCalls {
         Map<String, Object> args = new LinkedHashMap<>();
         args.put("workspace", u.workspaceId());
         args.put("path", u.path());
-        return elsewhere(caller, "read_file", new McpSchema.CallToolRequest("read_file", args, null))
-            .map(r -> json.convertValue(r.structuredContent(), FileResult.class));
+        Optional<McpSchema.CallToolResult> there = elsewhere(caller, "read_file",
+                new McpSchema.CallToolRequest("read_file", args, null));
+        if (there.isEmpty()) {
+            return Optional.empty();
+        }
+        Object sc = there.get().structuredContent();
+        FileResult f = sc == null ? null : json.convertValue(sc, FileResult.class);
+        return Optional.of(f != null && f.status() != null ? f : FileResult.refused(dev.warden.call.Status.FAILED, null,
+                null, "The replica that holds workspace " + u.workspaceId() + " answered the read with no result."));
     }
 
     /** The owner of this call when it is another replica (with what it is owned by), else empty. */
