@@ -201,10 +201,9 @@ public record CallResult(
      * presets}) and a finding for each refusal.
      */
     public CallResult withNetwork(Map<String, Object> networkField, List<Finding> refusals) {
-        List<Finding> all = new java.util.ArrayList<>(findings);
-        all.addAll(refusals);
         return new CallResult(status, exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, durationMs, tier,
-                executor, all, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
-                workspaceRestored, networkField, offsets, artifacts, artifactsTruncated, kernel, images);
+                executor, findings, redactions, executionId, limits, usage, retryAfterMs, message, compile, approval,
+                workspaceRestored, networkField, offsets, artifacts, artifactsTruncated, kernel, images)
+            .withFindings(refusals);
     }
 }

@@ -56,8 +56,8 @@ final class GitTripwire {
 
     /**
      * $1, $2: 1 when the guard is configured for .git/config, .git/hooks; $3 the session's view of the
-     * project (where the guard's read-only mounts are, so a guard-held path is not writable there). One
-     * line per file set aside,
+     * project (where the guard's read-only mounts are, so a guard-held path is not writable there); $4 the
+     * suffix a set-aside file gets ({@link #SUFFIX}). One line per file set aside,
      * "quarantined\tPATH", or that could not be, "failed\tPATH".
      */
     static final String SCRIPT = """
@@ -68,7 +68,7 @@ final class GitTripwire {
             guard_config=$1
             guard_hooks=$2
             top=$3
-            q=.warden-quarantined
+            q=$4
             allowed='^(core\\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase|precomposeunicode|symlinks|worktree)'
             allowed="$allowed|remote\\..*\\.(url|pushurl|fetch)|branch\\..*\\.(remote|merge|rebase)|submodule\\..*\\.(url|active)"
             allowed="$allowed"'|extensions\\.objectformat|user\\.(name|email)|init\\.defaultbranch)$'
@@ -160,7 +160,7 @@ final class GitTripwire {
         List<String> ro = guarded.get();
         List<String> cmd = List.of("setpriv", "--reuid", Integer.toString(p.uid()), "--regid", Integer.toString(p.gid()),
                 "--clear-groups", "--no-new-privs", "--", "/bin/bash", "-c", SCRIPT, "git-tripwire",
-                ro.contains(".git/config") ? "1" : "0", ro.contains(".git/hooks") ? "1" : "0", view(ws));
+                ro.contains(".git/config") ? "1" : "0", ro.contains(".git/hooks") ? "1" : "0", view(ws), SUFFIX);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(new java.io.File("/"))
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
