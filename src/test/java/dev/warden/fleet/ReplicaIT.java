@@ -364,7 +364,9 @@ class ReplicaIT {
         OperatorConsole.Answer on = a.console.killSwitch(true, "alice");
         assertTrue(on.message().contains("on every replica"), on.message());
         assertNotNull(a.executions.halted(), "at once on the replica that engaged it");
-        waitFor("kb halted", 3 * HEARTBEAT_MS + 500, () -> b.executions.halted() != null);
+        // halted is set a moment before its runs are stopped (Executions.killSwitch): wait for both
+        waitFor("kb halted, its run stopped", 3 * HEARTBEAT_MS + 500, () -> b.executions.halted() != null
+                && onB.reason() != null);
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertNotNull(onB.reason(), "kb's running execution was stopped");
         assertTrue(b.executions.halted().by().contains("alice") && b.executions.halted().by().contains("ka"),
